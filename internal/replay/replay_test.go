@@ -1,0 +1,136 @@
+package replay
+
+import (
+	"database/sql"
+	"database/sql/driver"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func sampleRowset() *Rowset {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CET", 3600)
+	}
+	ts := time.Date(2024, 7, 1, 12, 30, 45, 123456789, time.UTC)
+	return &Rowset{
+		Columns: []Column{
+			{Name: "id", DatabaseType: "INTEGER", scanType: scanTypeIndex[reflect.TypeFor[int64]()], Nullable: false, HasNullable: true},
+			{Name: "name", DatabaseType: "VARCHAR", scanType: scanTypeIndex[reflect.TypeFor[sql.NullString]()], Length: 255, HasLength: true},
+			{Name: "price", DatabaseType: "NUMERIC", Precision: 10, Scale: 2, HasDecimal: true},
+			{Name: "at", DatabaseType: "TIMESTAMPTZ", scanType: scanTypeIndex[reflect.TypeFor[time.Time]()]},
+		},
+		Values: []driver.Value{
+			int64(1), "ada", 1.5, ts,
+			int64(-7), nil, []byte{0, 1, 2}, ts.In(time.Local),
+			int64(1 << 62), "", true, ts.In(paris),
+			int64(0), "x", false, ts.In(time.FixedZone("", -3*3600-1800)),
+		},
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	rs := sampleRowset()
+	b, err := rs.AppendBinary(nil)
+	require.NoError(t, err)
+	got, err := Decode(b)
+	require.NoError(t, err)
+	if !reflect.DeepEqual(got, rs) {
+		t.Fatalf("got %#v,\nwant %#v", got, rs)
+	}
+}
+
+func TestCodecRejectsUnknownValues(t *testing.T) {
+	rs := &Rowset{Columns: []Column{{Name: "a"}}, Values: []driver.Value{int32(1)}}
+	if _, err := rs.AppendBinary(nil); err == nil {
+		t.Fatal("got no error for an int32 driver value, want ErrUnsupported")
+	}
+}
+
+func TestDecodeCorrupt(t *testing.T) {
+	b, err := sampleRowset().AppendBinary(nil)
+	require.NoError(t, err)
+	for i := range len(b) {
+		if _, err := Decode(b[:i]); err == nil {
+			t.Fatalf("Decode of %d of %d bytes: got no error, want ErrCorrupt", i, len(b))
+		}
+	}
+	if _, err := Decode(append(b, 0)); err == nil {
+		t.Fatal("Decode with a trailing byte: got no error, want ErrCorrupt")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	b, err := sampleRowset().AppendBinary(nil)
+	require.NoError(f, err)
+	f.Add(b)
+	f.Add([]byte{codecVersion, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rs, err := Decode(b)
+		if err != nil {
+			return
+		}
+		again, err := rs.AppendBinary(nil)
+		if err != nil {
+			t.Fatalf("re-encoding a decoded rowset: %v", err)
+		}
+		if _, err := Decode(again); err != nil {
+			t.Fatalf("decoding a re-encoded rowset: %v", err)
+		}
+	})
+}
+
+func TestPlayerServesRowsAndColumnTypes(t *testing.T) {
+	p := NewPlayer()
+	defer p.Close()
+	rs := sampleRowset()
+
+	rows, err := p.Rows(rs)
+	require.NoError(t, err)
+	defer rows.Close()
+	cts, err := rows.ColumnTypes()
+	require.NoError(t, err)
+	for i, ct := range cts {
+		c := rs.Columns[i]
+		if ct.Name() != c.Name || ct.DatabaseTypeName() != c.DatabaseType {
+			t.Errorf("column %d: got %s %s, want %s %s", i, ct.Name(), ct.DatabaseTypeName(), c.Name, c.DatabaseType)
+		}
+		if n, ok := ct.Nullable(); n != c.Nullable || ok != c.HasNullable {
+			t.Errorf("column %d nullable: got %v %v, want %v %v", i, n, ok, c.Nullable, c.HasNullable)
+		}
+		if l, ok := ct.Length(); l != c.Length || ok != c.HasLength {
+			t.Errorf("column %d length: got %v %v, want %v %v", i, l, ok, c.Length, c.HasLength)
+		}
+		if pr, sc, ok := ct.DecimalSize(); pr != c.Precision || sc != c.Scale || ok != c.HasDecimal {
+			t.Errorf("column %d decimal: got %v %v %v, want %v %v %v", i, pr, sc, ok, c.Precision, c.Scale, c.HasDecimal)
+		}
+	}
+	var n int
+	for rows.Next() {
+		vals := make([]any, 4)
+		ptrs := []any{&vals[0], &vals[1], &vals[2], &vals[3]}
+		require.NoError(t, rows.Scan(ptrs...))
+		for i, v := range vals {
+			if want := rs.Row(n)[i]; !reflect.DeepEqual(v, want) {
+				t.Errorf("row %d col %d: got %#v, want %#v", n, i, v, want)
+			}
+		}
+		n++
+	}
+	require.NoError(t, rows.Err())
+	if n != rs.Len() {
+		t.Fatalf("got %d rows, want %d", n, rs.Len())
+	}
+
+	var id int64
+	require.NoError(t, p.Row(rs).Scan(&id, new(any), new(any), new(any)))
+	if id != 1 {
+		t.Fatalf("Row: got id %d, want 1", id)
+	}
+	if err := p.Row(&Rowset{Columns: rs.Columns}).Scan(&id, new(any), new(any), new(any)); err != sql.ErrNoRows {
+		t.Fatalf("Row of no rows: got %v, want sql.ErrNoRows", err)
+	}
+}

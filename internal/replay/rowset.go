@@ -1,0 +1,154 @@
+// Package replay records query results as the database driver returned them
+// and plays them back as *sql.Rows, so that a cache hit is decoded by
+// database/sql and gorm.Scan exactly as a database read would be.
+//
+// A Rowset keeps each column's name and type metadata and each value as the
+// driver produced it (nil, int64, float64, bool, []byte, string, time.Time).
+// Player serves Rowsets through a tiny database/sql driver; nothing above it
+// knows the rows did not come from the database.
+package replay
+
+import (
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+)
+
+// ErrUnsupported is returned by Record for results that cannot be replayed
+// faithfully: a driver value or column scan type this package does not know.
+var ErrUnsupported = errors.New("replay: unsupported result")
+
+// Column is one result column and the metadata database/sql exposes through
+// sql.ColumnType.
+type Column struct {
+	Name         string
+	DatabaseType string
+	scanType     uint8 // index into scanTypes
+	Nullable     bool
+	HasNullable  bool
+	Length       int64
+	HasLength    bool
+	Precision    int64
+	Scale        int64
+	HasDecimal   bool
+}
+
+// ScanType returns the Go type the driver suggested for scanning the column,
+// or nil when it suggested none.
+func (c Column) ScanType() reflect.Type { return scanTypes[c.scanType] }
+
+// Rowset is a recorded query result. It is immutable once recorded or
+// decoded and may be replayed any number of times concurrently.
+type Rowset struct {
+	Columns []Column
+	// Values holds the rows one after another: row i is
+	// Values[i*len(Columns) : (i+1)*len(Columns)].
+	Values []driver.Value
+}
+
+// Len returns the number of rows.
+func (rs *Rowset) Len() int {
+	if len(rs.Columns) == 0 {
+		return 0
+	}
+	return len(rs.Values) / len(rs.Columns)
+}
+
+// Row returns the values of row i.
+func (rs *Rowset) Row(i int) []driver.Value {
+	n := len(rs.Columns)
+	return rs.Values[i*n : (i+1)*n : (i+1)*n]
+}
+
+// scanTypes are the scan types that can be recorded. The table is part of the
+// encoding: append only.
+var scanTypes = []reflect.Type{
+	nil,
+	reflect.TypeFor[any](),
+	reflect.TypeFor[*any](),
+	reflect.TypeFor[int64](),
+	reflect.TypeFor[int32](),
+	reflect.TypeFor[int16](),
+	reflect.TypeFor[int8](),
+	reflect.TypeFor[int](),
+	reflect.TypeFor[uint64](),
+	reflect.TypeFor[uint32](),
+	reflect.TypeFor[uint16](),
+	reflect.TypeFor[uint8](),
+	reflect.TypeFor[uint](),
+	reflect.TypeFor[float64](),
+	reflect.TypeFor[float32](),
+	reflect.TypeFor[bool](),
+	reflect.TypeFor[string](),
+	reflect.TypeFor[[]byte](),
+	reflect.TypeFor[time.Time](),
+	reflect.TypeFor[sql.RawBytes](),
+	reflect.TypeFor[sql.NullInt64](),
+	reflect.TypeFor[sql.NullInt32](),
+	reflect.TypeFor[sql.NullInt16](),
+	reflect.TypeFor[sql.NullByte](),
+	reflect.TypeFor[sql.NullFloat64](),
+	reflect.TypeFor[sql.NullBool](),
+	reflect.TypeFor[sql.NullString](),
+	reflect.TypeFor[sql.NullTime](),
+}
+
+var scanTypeIndex = func() map[reflect.Type]uint8 {
+	m := make(map[reflect.Type]uint8, len(scanTypes))
+	for i, t := range scanTypes[1:] {
+		m[t] = uint8(i + 1)
+	}
+	return m
+}()
+
+// Record reads every remaining row of rows (at most limit rows when limit > 0)
+// and returns them as a Rowset. It does not close rows.
+func Record(rows *sql.Rows, limit int) (*Rowset, error) {
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	rs := &Rowset{Columns: make([]Column, len(cts))}
+	for i, ct := range cts {
+		c := Column{Name: ct.Name(), DatabaseType: ct.DatabaseTypeName()}
+		if st := ct.ScanType(); st != nil {
+			idx, ok := scanTypeIndex[st]
+			if !ok {
+				return nil, fmt.Errorf("%w: column %q has scan type %v", ErrUnsupported, c.Name, st)
+			}
+			c.scanType = idx
+		}
+		c.Nullable, c.HasNullable = ct.Nullable()
+		c.Length, c.HasLength = ct.Length()
+		c.Precision, c.Scale, c.HasDecimal = ct.DecimalSize()
+		rs.Columns[i] = c
+	}
+
+	// Scanning into *any hands over the driver's value unchanged (a []byte
+	// is copied), which is what replaying needs.
+	row := make([]any, len(cts))
+	ptrs := make([]any, len(cts))
+	for i := range row {
+		ptrs[i] = &row[i]
+	}
+	for n := 0; (limit <= 0 || n < limit) && rows.Next(); n++ {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		for i, v := range row {
+			switch v.(type) {
+			case nil, int64, float64, bool, []byte, string, time.Time:
+			default:
+				return nil, fmt.Errorf("%w: column %q holds a driver value of type %T", ErrUnsupported, rs.Columns[i].Name, v)
+			}
+			rs.Values = append(rs.Values, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package querykey_test
+
+const raceEnabled = false

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Runs gormcache's checks and tests against real services started on loopback.
+#
+#   scripts/test.sh [test] [packages] [go test flags]   gofmt -l, go vet, go test -race
+#   scripts/test.sh bench [packages] [go test flags]    benchmarks; BENCH=regexp picks them
+#
+# Packages (arguments starting with ./ or ../, or the module path) default to
+# ./... and also scope gofmt and vet; every other argument goes to go test.
+#
+# PostgreSQL 15 runs from a throwaway directory on a free 127.0.0.1 port and
+# its DSN is exported as GORMCACHE_POSTGRES_DSN (read by internal/testdb).
+# Whatever was started is stopped and removed on exit, whatever the outcome.
+# PG_BIN overrides where the server binaries are. A service that cannot be
+# found is fatal under CI=true; elsewhere its suites skip. The exit code is go
+# test's; -timeout in the arguments overrides the default 30m.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+MODULE=github.com/gormcache/gormcache
+
+cleanups=() # functions run in reverse order on exit
+services=() # "name=status" words of the summary line
+pkgs=()     # go packages to check and test
+flags=()    # everything else, for go test
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+on_exit() {
+	local rc=$? i
+	set +e
+	for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do
+		"${cleanups[i]}"
+	done
+	if ((${#services[@]})); then
+		log "services: ${services[*]}"
+	fi
+	exit "$rc"
+}
+
+# unavailable NAME REASON records that service NAME cannot run. Under CI=true
+# that is fatal, so CI never passes by skipping; otherwise its suites skip.
+unavailable() {
+	if [[ ${CI:-} == true ]]; then
+		die "$1 is required under CI=true: $2"
+	fi
+	log "$1 unavailable, its tests will skip: $2"
+	services+=("$1=unavailable")
+}
+
+# millis prints the wall clock in milliseconds, for startup timings.
+millis() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+# free_port prints a 127.0.0.1 port that nothing listens on right now, below
+# Linux's ephemeral range (32768+) so no outgoing connection takes it. A server
+# that loses a race for it fails to bind; its caller retries.
+free_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 12000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+}
+
+# as_postgres CMD... runs CMD as the postgres system user when we are root (the
+# server refuses to run as root), from a directory that user can enter.
+as_postgres() {
+	if ((EUID == 0)); then
+		(cd "$pg_dir" && runuser -u postgres -- "$@")
+	else
+		"$@"
+	fi
+}
+
+start_postgres() {
+	if [[ ! -x $PG_BIN/pg_ctl ]]; then
+		unavailable postgres "no PostgreSQL server in $PG_BIN (apt-get install postgresql-15)"
+		return
+	fi
+	if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
+		unavailable postgres "running as root and there is no postgres user to run the server as"
+		return
+	fi
+	local start port attempt
+	start=$(millis)
+	pg_dir=$(mktemp -d /tmp/gormcache-pg.XXXXXX) # not $TMPDIR: postgres must reach it
+	cleanups+=(stop_postgres)
+	if ((EUID == 0)); then
+		chown postgres: "$pg_dir"
+	fi
+
+	if ! as_postgres "$PG_BIN/initdb" -D "$pg_dir/data" -U postgres --auth=trust \
+		--encoding=UTF8 --locale=C --no-sync --no-instructions >"$pg_dir/initdb.log" 2>&1; then
+		cat "$pg_dir/initdb.log" >&2
+		die "initdb failed"
+	fi
+	# A disposable test server: durability off for speed, loopback only.
+	cat >>"$pg_dir/data/postgresql.conf" <<-EOF
+		listen_addresses = '127.0.0.1'
+		unix_socket_directories = '$pg_dir'
+		max_connections = 200
+		fsync = off
+		synchronous_commit = off
+		full_page_writes = off
+	EOF
+
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		if as_postgres "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" \
+			-o "-p $port" -w -t 60 start >/dev/null; then
+			break
+		fi
+		if ((attempt == 5)) || ! grep -q 'could not bind' "$pg_dir/server.log"; then
+			cat "$pg_dir/server.log" >&2
+			die "PostgreSQL failed to start"
+		fi
+	done
+	local deadline=$(($(millis) + 60000))
+	until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port"; do
+		(($(millis) < deadline)) || die "PostgreSQL on port $port is not ready after 60s"
+		sleep 0.1
+	done
+	"$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres gormcache_test
+
+	export GORMCACHE_POSTGRES_DSN="host=127.0.0.1 port=$port user=postgres dbname=gormcache_test sslmode=disable"
+	services+=("postgres=127.0.0.1:$port (ready in $(($(millis) - start))ms)")
+}
+
+stop_postgres() {
+	if [[ -f $pg_dir/data/postmaster.pid ]]; then
+		as_postgres "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null
+	fi
+	rm -rf "$pg_dir"
+}
+
+# start_services starts every service the suites need. Each start_* function
+# registers its own cleanup, then exports the variable internal/testdb reads or
+# calls unavailable.
+start_services() {
+	services+=(sqlite=embedded)
+	start_postgres
+}
+
+setup_go() {
+	if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+		PATH=/usr/local/go/bin:$PATH
+	fi
+	command -v go >/dev/null || die "go not found on PATH"
+	export CGO_ENABLED=1 # mattn/go-sqlite3 and -race need cgo
+}
+
+# split_args sorts the arguments into package patterns and go test flags.
+split_args() {
+	local arg
+	for arg; do
+		case $arg in
+		. | ./* | ../* | "$MODULE" | "$MODULE"/*) pkgs+=("$arg") ;;
+		*) flags+=("$arg") ;;
+		esac
+	done
+	if ((${#pkgs[@]} == 0)); then
+		pkgs=(./...)
+	fi
+}
+
+check_format() {
+	local dirs unformatted
+	mapfile -t dirs < <(go list -e -f '{{.Dir}}' "${pkgs[@]}")
+	((${#dirs[@]})) || return 0
+	unformatted=$(find "${dirs[@]}" -maxdepth 1 -name '*.go' -print0 | xargs -0 -r gofmt -l)
+	if [[ -n $unformatted ]]; then
+		log "gofmt: these files need formatting (make fmt):"
+		printf '%s\n' "${unformatted//"$PWD/"/}" >&2
+		exit 1
+	fi
+}
+
+main() {
+	local mode=test rc=0
+	case ${1:-} in
+	test | bench)
+		mode=$1
+		shift
+		;;
+	esac
+	split_args "$@"
+	setup_go
+	trap on_exit EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	start_services
+
+	case $mode in
+	test)
+		check_format
+		go vet "${pkgs[@]}"
+		go test -race -count=1 -timeout 30m "${pkgs[@]}" "${flags[@]}" || rc=$?
+		;;
+	bench)
+		go test -run '^$' -bench "${BENCH:-.}" -benchmem -timeout 30m "${pkgs[@]}" "${flags[@]}" || rc=$?
+		;;
+	esac
+	return "$rc"
+}
+
+main "$@"
