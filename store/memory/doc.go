@@ -1,0 +1,37 @@
+// Package memory is gormcache's in-process store, the default one. It keeps
+// entries and dependency stamps in two caches of otter
+// (github.com/maypok86/otter/v2), which are safe for concurrent use, evict by
+// frequency and recency (W-TinyLFU), and expire entries in time.
+//
+// # What the operations cost
+//
+// Get is a lookup of the entry, a lookup of the stamp of each of its
+// dependencies, and one copy of the value, its only allocation; the caller
+// owns the copy. Set copies the value and the dependencies, so the caller may
+// reuse its slices. Stamps allocates the slice it returns; creating a stamp
+// is an atomic increment. Invalidate and Delete are one removal per
+// dependency or key, whatever the number of entries. No operation waits for
+// I/O.
+//
+// # What the options cost
+//
+// MaxBytes and MaxEntries are kept by one cache weighted in bytes, whose
+// total weight stays under MaxBytes. An entry weighs its approximate size
+// (key, value, dependencies, some 170 bytes of bookkeeping) but at least
+// MaxBytes/MaxEntries, so the cache never holds more than MaxEntries entries,
+// and large entries are bounded by their real size. The price of one cache
+// for two bounds: with entries smaller than MaxBytes/MaxEntries, the store is
+// full before it holds MaxBytes. With the defaults (64 MiB, 100_000 entries)
+// that floor is 672 bytes. An entry larger than MaxBytes is not kept.
+//
+// MaxStamps bounds the stamps, which are not counted in MaxBytes: each costs
+// about 60 bytes plus the strings of its Dep, so the default (1_000_000)
+// allows for some 60 MiB and the strings. An evicted stamp only costs hits:
+// the entries that recorded it no longer validate, and the stamp created next
+// for its Dep is a new one. A MaxStamps too small for the dependencies of the
+// entries in use therefore shows as misses, never as stale reads.
+//
+// Entries expire their TTL after their latest Set, by Config.Clock.
+// Expired entries are never returned; otter removes them during writes and
+// about once a second, so they hold memory only until then.
+package memory

@@ -1,0 +1,254 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
+	"github.com/gormcache/gormcache/store/storetest"
+)
+
+// fakeClock is a memory.Clock that moves only when told to.
+type fakeClock struct{ now atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.now.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+
+func newStore(tb testing.TB, cfg memory.Config) *memory.Store {
+	tb.Helper()
+	s, err := memory.New(cfg)
+	require.NoError(tb, err)
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Harness {
+		clock := newFakeClock()
+		return storetest.Harness{Store: newStore(t, memory.Config{Clock: clock}), Advance: clock.Advance}
+	})
+}
+
+func TestConformanceRealClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps for the TTL subtest")
+	}
+	storetest.Run(t, func(t *testing.T) storetest.Harness {
+		return storetest.Harness{Store: newStore(t, memory.Config{})}
+	})
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     memory.Config
+		wantErr string // "" for none
+	}{
+		{"zero", memory.Config{}, ""},
+		{"smallest", memory.Config{MaxBytes: 1, MaxEntries: 1, MaxStamps: 1}, ""},
+		{"more entries than bytes", memory.Config{MaxBytes: 10, MaxEntries: 100}, ""},
+		{"negative MaxBytes", memory.Config{MaxBytes: -1}, "memory: MaxBytes is -1"},
+		{"negative MaxEntries", memory.Config{MaxEntries: -1}, "memory: MaxEntries is -1"},
+		{"negative MaxStamps", memory.Config{MaxStamps: -1}, "memory: MaxStamps is -1"},
+		{"entry floor over 4 GiB", memory.Config{MaxBytes: 1 << 40, MaxEntries: 2}, "memory: MaxBytes/MaxEntries is 549755813888 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := memory.New(tt.cfg)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("got error %v, want none", err)
+			case tt.wantErr == "" && s == nil:
+				t.Errorf("got a nil store, want one")
+			case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
+				t.Errorf("got error %v, want one starting with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// fillN stores n entries of size bytes, each depending on a Dep of its own,
+// and returns their keys.
+func fillN(t *testing.T, s *memory.Store, n, size int) []string {
+	t.Helper()
+	keys := make([]string, n)
+	value := []byte(strings.Repeat("v", size))
+	for i := range n {
+		keys[i] = fmt.Sprintf("key%d", i)
+		deps := []store.Dep{{Table: "t", Cond: fmt.Sprintf("id=%d", i)}}
+		stamps, err := s.Stamps(t.Context(), deps)
+		require.NoError(t, err)
+		require.NoError(t, s.Set(t.Context(), keys[i], store.Entry{Value: value, Deps: deps, Stamps: stamps}, time.Hour))
+	}
+	s.CleanUp()
+	return keys
+}
+
+func TestBounds(t *testing.T) {
+	tests := []struct {
+		name        string
+		cfg         memory.Config
+		n, size     int
+		wantEntries int // at most
+	}{
+		{"MaxEntries", memory.Config{MaxEntries: 100}, 1000, 10, 100},
+		{"MaxBytes", memory.Config{MaxBytes: 1 << 20, MaxEntries: 1 << 20}, 1000, 8 << 10, 128},
+		{"both", memory.Config{MaxBytes: 1 << 20, MaxEntries: 50}, 1000, 8 << 10, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t, tt.cfg)
+			keys := fillN(t, s, tt.n, tt.size)
+			if got := s.Len(); got > tt.wantEntries || got == 0 {
+				t.Errorf("Len: got %d, want 1 to %d", got, tt.wantEntries)
+			}
+			if got, limit := s.Bytes(), tt.cfg.MaxBytes; limit != 0 && got > limit {
+				t.Errorf("Bytes: got %d, want at most %d", got, limit)
+			}
+			hits := 0
+			for _, k := range keys {
+				if _, ok, err := s.Get(t.Context(), k); err == nil && ok {
+					hits++
+				}
+			}
+			if hits == 0 || hits > tt.wantEntries {
+				t.Errorf("hits: got %d, want 1 to %d", hits, tt.wantEntries)
+			}
+		})
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	s := newStore(t, memory.Config{MaxBytes: 64 << 10})
+	ctx := t.Context()
+	require.NoError(t, s.Set(ctx, "k", store.Entry{Value: []byte("small")}, time.Hour))
+	err := s.Set(ctx, "k", store.Entry{Value: make([]byte, 64<<10)}, time.Hour)
+	if err != nil {
+		t.Errorf("Set of an entry larger than MaxBytes: got error %v, want none", err)
+	}
+	if _, ok, _ := s.Get(ctx, "k"); ok {
+		t.Errorf("Get after Set of an entry larger than MaxBytes: got a hit, want a miss")
+	}
+}
+
+func TestInvalidRemoved(t *testing.T) {
+	s := newStore(t, memory.Config{})
+	ctx := t.Context()
+	deps := []store.Dep{{Table: "t"}}
+	stamps, err := s.Stamps(ctx, deps)
+	require.NoError(t, err)
+	require.NoError(t, s.Set(ctx, "k", store.Entry{Value: []byte("v"), Deps: deps, Stamps: stamps}, time.Hour))
+	require.NoError(t, s.Invalidate(ctx, deps...))
+	if _, ok, _ := s.Get(ctx, "k"); ok {
+		t.Fatalf("Get after Invalidate: got a hit, want a miss")
+	}
+	s.CleanUp()
+	if got := s.Len(); got != 0 {
+		t.Errorf("Len after a Get found the only entry invalid: got %d, want 0", got)
+	}
+}
+
+// TestStampEviction checks that evicting stamps (MaxStamps) costs hits and
+// never validates an entry: neither one stored with stale stamps, nor one
+// whose stamp was evicted and created again.
+func TestStampEviction(t *testing.T) {
+	const maxStamps, n = 64, 200
+	s := newStore(t, memory.Config{MaxStamps: maxStamps})
+	ctx := t.Context()
+	dep := func(i int) store.Dep { return store.Dep{Table: "t", Cond: fmt.Sprintf("id=%d", i)} }
+	recorded := make([]store.Stamp, n)
+	for i := range n {
+		st, err := s.Stamps(ctx, []store.Dep{dep(i)})
+		require.NoError(t, err)
+		recorded[i] = st[0]
+		if i%2 == 1 {
+			// Odd entries are stale: a write invalidated their dep after
+			// the reader took the stamp.
+			require.NoError(t, s.Invalidate(ctx, dep(i)))
+		}
+		e := store.Entry{Value: []byte("v"), Deps: []store.Dep{dep(i)}, Stamps: st}
+		require.NoError(t, s.Set(ctx, fmt.Sprint(i), e, time.Hour))
+	}
+	for i := range 20 * maxStamps {
+		_, err := s.Stamps(ctx, []store.Dep{{Table: "churn", Cond: fmt.Sprint(i)}})
+		require.NoError(t, err)
+	}
+	s.CleanUp()
+	if got := s.StampCount(); got > maxStamps {
+		t.Fatalf("stamps after churn: got %d, want at most %d", got, maxStamps)
+	}
+
+	misses := 0
+	for i := range n {
+		// Recreate the evicted stamps first: they must be new ones.
+		st, err := s.Stamps(ctx, []store.Dep{dep(i)})
+		require.NoError(t, err)
+		_, ok, err := s.Get(ctx, fmt.Sprint(i))
+		require.NoError(t, err)
+		switch {
+		case ok && i%2 == 1:
+			t.Errorf("Get of stale entry %d: got a hit, want a miss", i)
+		case ok && st[0] != recorded[i]:
+			t.Errorf("Get of entry %d: got a hit with its stamp renewed from %v to %v, want a miss", i, recorded[i], st[0])
+		case !ok:
+			misses++
+		}
+	}
+	if misses < n-maxStamps {
+		t.Errorf("misses: got %d, want at least %d after evicting stamps", misses, n-maxStamps)
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	s := newStore(b, memory.Config{})
+	ctx := context.Background()
+	deps := []store.Dep{{Table: "users"}, {Table: "users", Cond: "id=7"}, {Table: "posts", Cond: "status=2&user_id=7"}}
+	stamps, err := s.Stamps(ctx, deps)
+	require.NoError(b, err)
+	value := []byte(strings.Repeat("v", 256))
+	require.NoError(b, s.Set(ctx, "key", store.Entry{Value: value, Deps: deps, Stamps: stamps}, time.Hour))
+
+	b.Run("Serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, _ := s.Get(ctx, "key"); !ok {
+				b.Fatal("miss")
+			}
+		}
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, ok, _ := s.Get(ctx, "key"); !ok {
+					b.Error("miss")
+					return
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkStamps(b *testing.B) {
+	s := newStore(b, memory.Config{})
+	ctx := context.Background()
+	deps := []store.Dep{{Table: "users"}, {Table: "users", Cond: "id=7"}, {Table: "posts", Cond: "status=2&user_id=7"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Stamps(ctx, deps); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
