@@ -1,0 +1,77 @@
+package gormcache
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gormcache/gormcache/store"
+)
+
+// DefaultTTL is the entry TTL used when Config.TTL is zero.
+const DefaultTTL = 10 * time.Minute
+
+// Config configures a Plugin. The zero value works: a memory store with its
+// defaults, DefaultTTL, no prefix, and only queries that opt in are cached.
+type Config struct {
+	// Store holds entries and stamps. Default: a memory store with its
+	// default bounds (store/memory).
+	Store store.Store
+
+	// TTL is the default lifetime of an entry. Default: DefaultTTL.
+	// A model Policy or the TTL option overrides it.
+	TTL time.Duration
+
+	// Prefix namespaces every key and stamp the plugin writes, so that
+	// several applications can share one store. Default: none.
+	Prefix string
+
+	// CacheAll caches every query of every model, as if each had Cache().
+	// NoCache() opts a query out. Default: off.
+	CacheAll bool
+
+	// CacheGet caches primary-key lookups automatically: First(&u, id),
+	// Take, Find with only primary-key (and soft-delete) conditions.
+	// Default: off.
+	CacheGet bool
+
+	// TrustUnparsedExec, when set, makes a raw Exec whose written tables
+	// cannot be determined invalidate nothing. Default: such an Exec
+	// invalidates everything the plugin has cached, which is always safe.
+	TrustUnparsedExec bool
+}
+
+// Policy is a model-wide cache policy. A model declares it with a method
+// found like TableName:
+//
+//	func (Photo) CachePolicy() gormcache.Policy {
+//		return gormcache.Policy{CacheAll: true, TTL: time.Hour}
+//	}
+type Policy struct {
+	// CacheAll caches every query whose model is this one.
+	CacheAll bool
+	// CacheGet caches this model's primary-key lookups.
+	CacheGet bool
+	// TTL of this model's entries; zero means Config.TTL.
+	TTL time.Duration
+}
+
+// Policier is implemented by models that declare a Policy.
+type Policier interface {
+	CachePolicy() Policy
+}
+
+// ErrConfig is wrapped by every configuration error New and Initialize return.
+var ErrConfig = errors.New("gormcache: invalid config")
+
+func (c *Config) validate() error {
+	if c.TTL < 0 {
+		return fmt.Errorf("%w: TTL is negative (%v)", ErrConfig, c.TTL)
+	}
+	if strings.ContainsAny(c.Prefix, "{}") {
+		// Braces would change the Redis Cluster hash tags of the store's keys.
+		return fmt.Errorf("%w: Prefix %q contains a brace", ErrConfig, c.Prefix)
+	}
+	return nil
+}

@@ -1,0 +1,24 @@
+// Package gormcache is a GORM v2 plugin that caches query results and keeps
+// them fresh.
+//
+// A query opts in with db.Clauses(gormcache.Cache()) (or through a model's
+// CachePolicy, or Config.CacheAll / CacheGet). Its built SQL and vars are
+// hashed into a key; the rows the driver returned are stored under it,
+// together with the dependencies they were read from (today: every table the
+// SQL reads) and the stamps those dependencies had before the database was
+// read. A hit replays the stored rows through database/sql and gorm.Scan, so
+// it decodes exactly as a database read, hooks and preloads included. Every
+// write GORM performs — create, update, delete, upsert, association changes,
+// raw Exec — renews the stamps of what it wrote, right after its transaction
+// commits; an entry whose stamps are no longer current is never served.
+//
+// The promise: a cached read never returns data older than the last write
+// that went through GORM and whose call returned before the read began.
+// Reads inside a transaction bypass the cache. Writes GORM does not see
+// (another program, a trigger, a stored function, a foreign key cascade not
+// declared in GORM model tags) are invisible to it: bound them with a TTL.
+//
+//	p := gormcache.New(gormcache.Config{TTL: 10 * time.Minute})
+//	if err := db.Use(p); err != nil { ... }
+//	db.Clauses(gormcache.Cache()).Where("user_id = ?", id).Find(&photos)
+package gormcache

@@ -1,0 +1,244 @@
+package gormcache_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+)
+
+// reads are the cached queries the freshness tests watch. Each returns a
+// value to compare and reads through db (cached or not).
+var reads = map[string]func(t testing.TB, db *gorm.DB) any{
+	"photos of ada": func(t testing.TB, db *gorm.DB) any {
+		var ps []Photo
+		require.NoError(t, db.Where("user_id = ?", 1).Order("id").Find(&ps).Error)
+		return ps
+	},
+	"count of status 2": func(t testing.TB, db *gorm.DB) any {
+		var n int64
+		require.NoError(t, db.Model(&Photo{}).Where("status = ?", 2).Count(&n).Error)
+		return n
+	},
+	"ada with photos and tags": func(t testing.TB, db *gorm.DB) any {
+		var u User
+		require.NoError(t, db.Preload("Photos", func(tx *gorm.DB) *gorm.DB { return tx.Order("id") }).
+			Preload("Tags", func(tx *gorm.DB) *gorm.DB { return tx.Order("id") }).First(&u, 1).Error)
+		return u
+	},
+	"photos joined with users": func(t testing.TB, db *gorm.DB) any {
+		var ps []Photo
+		require.NoError(t, db.Joins("User").Where("photos.user_id = ?", 2).Order("photos.id").Find(&ps).Error)
+		return ps
+	},
+	"titles": func(t testing.TB, db *gorm.DB) any {
+		var titles []string
+		require.NoError(t, db.Model(&Photo{}).Order("title").Pluck("title", &titles).Error)
+		return titles
+	},
+	"tag names": func(t testing.TB, db *gorm.DB) any {
+		var rows []map[string]any
+		require.NoError(t, db.Raw("SELECT t.name FROM tags t JOIN user_tags ut ON ut.tag_id = t.id ORDER BY t.name, ut.user_id").Scan(&rows).Error)
+		return rows
+	},
+}
+
+// writes are one of each kind of write GORM performs.
+var writes = map[string]func(t testing.TB, db *gorm.DB){
+	"create": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Create(&Photo{UserID: 1, Title: "a4", Status: 2}).Error)
+	},
+	"create in batches": func(t testing.TB, db *gorm.DB) {
+		ps := []Photo{{UserID: 2, Title: "g2", Status: 2}, {UserID: 1, Title: "a5", Status: 1}}
+		require.NoError(t, db.CreateInBatches(&ps, 1).Error)
+	},
+	"update": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Model(&Photo{ID: 1}).Update("status", 2).Error)
+	},
+	"updates map": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Model(&Photo{ID: 4}).Updates(map[string]any{"title": "zz", "status": 2}).Error)
+	},
+	"update column": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Model(&Photo{ID: 2}).UpdateColumn("title", "0first").Error)
+	},
+	"save": func(t testing.TB, db *gorm.DB) {
+		var p Photo
+		require.NoError(t, db.Clauses(gormcache.NoCache()).First(&p, 4).Error)
+		p.Title, p.Status, p.UserID = "moved", 2, 1
+		require.NoError(t, db.Save(&p).Error)
+	},
+	"bulk update": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Model(&Photo{}).Where("status = ?", 1).Update("status", 2).Error)
+	},
+	"soft delete": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Delete(&Photo{}, 2).Error)
+	},
+	"hard delete": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Unscoped().Delete(&Photo{}, 3).Error)
+	},
+	"bulk delete": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Where("status = ?", 2).Delete(&Photo{}).Error)
+	},
+	"upsert": func(t testing.TB, db *gorm.DB) {
+		p := Photo{ID: 4, UserID: 1, Title: "upserted", Status: 2}
+		require.NoError(t, db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&p).Error)
+	},
+	"association append": func(t testing.TB, db *gorm.DB) {
+		u := User{ID: 1}
+		require.NoError(t, db.Model(&u).Association("Tags").Append(&Tag{ID: 3}))
+		require.NoError(t, db.Model(&u).Association("Photos").Append(&Photo{ID: 4}))
+	},
+	"association replace": func(t testing.TB, db *gorm.DB) {
+		u := User{ID: 1}
+		require.NoError(t, db.Model(&u).Association("Tags").Replace(&Tag{ID: 3}))
+	},
+	"association delete": func(t testing.TB, db *gorm.DB) {
+		u := User{ID: 1}
+		require.NoError(t, db.Model(&u).Association("Tags").Delete(&Tag{ID: 1}))
+		require.NoError(t, db.Model(&u).Association("Photos").Delete(&Photo{ID: 1}))
+	},
+	"association clear": func(t testing.TB, db *gorm.DB) {
+		u := User{ID: 1}
+		require.NoError(t, db.Model(&u).Association("Tags").Clear())
+		require.NoError(t, db.Model(&u).Association("Photos").Clear())
+	},
+	"has-many re-parenting": func(t testing.TB, db *gorm.DB) {
+		u := User{ID: 2}
+		require.NoError(t, db.Model(&u).Association("Photos").Replace(&Photo{ID: 1}, &Photo{ID: 2}))
+	},
+	"raw exec": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Exec("UPDATE photos SET title = ?, status = ? WHERE id = ?", "raw", 2, 1).Error)
+		require.NoError(t, db.Exec("DELETE FROM user_tags WHERE tag_id = ?", 2).Error)
+		require.NoError(t, db.Exec("UPDATE users SET name = ? WHERE id = ?", "grace2", 2).Error)
+	},
+	"raw write through Scan": func(t testing.TB, db *gorm.DB) {
+		var ids []int
+		require.NoError(t, db.Raw("UPDATE photos SET status = 2, title = 'zz' WHERE id = 1 RETURNING id").Scan(&ids).Error)
+		require.NoError(t, db.Raw("DELETE FROM user_tags WHERE tag_id = 1 RETURNING tag_id").Scan(&ids).Error)
+	},
+	"transaction": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Create(&Photo{UserID: 1, Title: "a0", Status: 2}).Error; err != nil {
+				return err
+			}
+			if err := tx.Model(&User{ID: 2}).Association("Tags").Append(&Tag{ID: 1}); err != nil {
+				return err
+			}
+			return tx.Model(&User{}).Where("id = ?", 2).Update("name", "hopper").Error
+		}))
+	},
+	"nested transaction": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+			_ = tx.Transaction(func(tx2 *gorm.DB) error {
+				require.NoError(t, tx2.Create(&Photo{UserID: 1, Title: "rolled back", Status: 2}).Error)
+				return errors.New("roll back the savepoint")
+			})
+			if err := tx.Model(&Photo{ID: 1}).Update("status", 2).Error; err != nil {
+				return err
+			}
+			return tx.Model(&User{ID: 1}).Association("Tags").Clear()
+		}))
+	},
+}
+
+// TestFreshness checks every read against every write: after the write the
+// cached read returns what the database returns.
+func TestFreshness(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		for wname, write := range writes {
+			t.Run(wname, func(t *testing.T) {
+				e := newEnv(t, d, gormcache.Config{})
+				e.seed()
+				before := map[string]any{}
+				for rname, read := range reads {
+					e.mustMiss(func() { before[rname] = read(t, e.cached()) })
+					e.mustHit(func() {
+						if got := read(t, e.cached()); !reflect.DeepEqual(got, before[rname]) {
+							t.Fatalf("%s: hit differs from the miss:\ngot  %#v\nwant %#v", rname, got, before[rname])
+						}
+					})
+				}
+				write(t, e.db)
+				changed := 0
+				for rname, read := range reads {
+					want := read(t, e.uncached())
+					got := read(t, e.cached())
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s after %s: stale cached read:\ngot  %#v\nwant %#v", rname, wname, got, want)
+					}
+					if !reflect.DeepEqual(want, before[rname]) {
+						changed++
+					}
+				}
+				if changed == 0 {
+					t.Fatalf("write %q changed none of the reads: the test proves nothing", wname)
+				}
+			})
+		}
+	})
+}
+
+func TestRollbackLeavesCacheValid(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		e := newEnv(t, d, gormcache.Config{})
+		e.seed()
+		read := reads["photos of ada"]
+		var first any
+		e.mustMiss(func() { first = read(t, e.cached()) })
+
+		err := e.db.Transaction(func(tx *gorm.DB) error {
+			require.NoError(t, tx.Create(&Photo{UserID: 1, Title: "never", Status: 2}).Error)
+			require.NoError(t, tx.Model(&Photo{ID: 1}).Update("title", "never").Error)
+			return errors.New("roll back")
+		})
+		require.Error(t, err)
+
+		require.Equal(t, first, read(t, e.uncached()), "the rollback left a change in the database")
+		e.mustHit(func() { require.Equal(t, first, read(t, e.cached())) })
+	})
+}
+
+func TestReadsInTransactionBypass(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		e := newEnv(t, d, gormcache.Config{})
+		e.seed()
+		read := reads["photos of ada"]
+		read(t, e.cached()) // fill
+
+		tx := e.db.Begin()
+		require.NoError(t, tx.Error)
+		defer tx.Rollback()
+		require.NoError(t, tx.Create(&Photo{UserID: 1, Title: "in tx", Status: 1}).Error)
+
+		before := e.stats()
+		got := read(t, tx.Clauses(gormcache.Cache())).([]Photo)
+		after := e.stats()
+		if len(got) != 4 {
+			t.Fatalf("read in the transaction: got %d photos, want 4 (its own insert included)", len(got))
+		}
+		if after.Hits != before.Hits || after.Misses != before.Misses || after.Fills != before.Fills {
+			t.Fatalf("read in a transaction touched the cache: %+v -> %+v", before, after)
+		}
+		if after.Bypassed != before.Bypassed+1 {
+			t.Fatalf("Bypassed: got %d, want %d", after.Bypassed, before.Bypassed+1)
+		}
+		// Outside, before the commit, the cached result is still right.
+		e.mustHit(func() {
+			if n := len(read(t, e.cached()).([]Photo)); n != 3 {
+				t.Fatalf("outside the transaction: got %d photos, want 3", n)
+			}
+		})
+		require.NoError(t, tx.Commit().Error)
+		e.mustMiss(func() {
+			if n := len(read(t, e.cached()).([]Photo)); n != 4 {
+				t.Fatalf("after commit: got %d photos, want 4", n)
+			}
+		})
+	})
+}

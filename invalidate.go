@@ -1,0 +1,78 @@
+package gormcache
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/gormcache/gormcache/internal/sqlscan"
+	"github.com/gormcache/gormcache/invalidation"
+	"github.com/gormcache/gormcache/store"
+)
+
+// ErrNotRegistered is returned by the Invalidate functions for a *gorm.DB
+// on which no gormcache Plugin is registered.
+var ErrNotRegistered = errors.New("gormcache: plugin not registered on this *gorm.DB (call db.Use(gormcache.New(...)))")
+
+func pluginOf(db *gorm.DB) (*Plugin, error) {
+	if db == nil || db.Config == nil {
+		return nil, ErrNotRegistered
+	}
+	p, ok := db.Config.Plugins[(&Plugin{}).Name()].(*Plugin)
+	if !ok {
+		return nil, ErrNotRegistered
+	}
+	return p, nil
+}
+
+// InvalidateTable invalidates every cached result that reads table. Called
+// with a *gorm.DB inside a transaction, it takes effect when the transaction
+// commits.
+func InvalidateTable(db *gorm.DB, table string) error {
+	p, err := pluginOf(db)
+	if err != nil {
+		return err
+	}
+	name := sqlscan.NormalizeTable(table)
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("gormcache: InvalidateTable: empty table name %q", table)
+	}
+	p.deliver(db, p.tableDeps(p.cascades.closure([]string{name})))
+	return nil
+}
+
+// InvalidateModel invalidates every cached result that reads the table of
+// model (a pointer to a model struct, like &Photo{}).
+func InvalidateModel(db *gorm.DB, model any) error {
+	p, err := pluginOf(db)
+	if err != nil {
+		return err
+	}
+	if model == nil {
+		return errors.New("gormcache: InvalidateModel: nil model")
+	}
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(model); err != nil {
+		return fmt.Errorf("gormcache: InvalidateModel: %T is not a GORM model: %w", model, err)
+	}
+	p.policyOf(stmt.Schema)
+	p.deliver(db, p.tableDeps(p.cascades.closure([]string{sqlscan.NormalizeTable(stmt.Schema.Table)})))
+	return nil
+}
+
+// InvalidateAll invalidates everything the plugin has cached.
+func InvalidateAll(db *gorm.DB) error {
+	p, err := pluginOf(db)
+	if err != nil {
+		return err
+	}
+	p.deliver(db, []store.Dep{p.global})
+	return nil
+}
+
+func (p *Plugin) deliver(db *gorm.DB, deps []store.Dep) {
+	ctx := db.Statement.Context
+	invalidation.Deliver(ctx, db.Statement.ConnPool, p.invalidate, deps)
+}

@@ -1,0 +1,161 @@
+package gormcache
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/internal/replay"
+	"github.com/gormcache/gormcache/invalidation"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
+)
+
+// Plugin is the gormcache GORM plugin. Create it with New and register it
+// with db.Use. One Plugin may serve several *gorm.DB that share a database.
+type Plugin struct {
+	cfg     Config
+	store   store.Store
+	initErr error
+	global  store.Dep // every entry depends on it; InvalidateAll renews it
+
+	stats   counters
+	player  *replay.Player
+	flights singleflight.Group
+
+	policies sync.Map // *schema.Schema -> Policy
+	cascades cascades
+
+	origQuery func(*gorm.DB)
+	origRow   func(*gorm.DB)
+	initOnce  sync.Mutex
+	logger    atomic.Pointer[logger.Interface]
+
+	lastLog    atomic.Int64 // unix nanos of the last logged store error
+	suppressed atomic.Int64 // store errors not logged since then
+}
+
+// New returns a Plugin configured by cfg. Configuration errors are returned
+// by Initialize, that is by db.Use.
+func New(cfg Config) *Plugin {
+	p := &Plugin{cfg: cfg, player: replay.NewPlayer()}
+	if p.cfg.TTL == 0 {
+		p.cfg.TTL = DefaultTTL
+	}
+	p.initErr = cfg.validate()
+	p.store = cfg.Store
+	if p.store == nil {
+		p.store, p.initErr = memory.New(memory.Config{})
+	}
+	p.global = store.Dep{Table: cfg.Prefix + "*"}
+	return p
+}
+
+// Name implements gorm.Plugin.
+func (p *Plugin) Name() string { return "gormcache" }
+
+// Stats returns a snapshot of the plugin's counters.
+func (p *Plugin) Stats() Stats { return p.stats.snapshot() }
+
+// Store returns the store the plugin uses.
+func (p *Plugin) Store() store.Store { return p.store }
+
+// Callback names the plugin registers.
+const (
+	cbCreate        = "gormcache:after_create"
+	cbUpdate        = "gormcache:after_update"
+	cbDelete        = "gormcache:after_delete"
+	cbRaw           = "gormcache:after_raw"
+)
+
+// Initialize implements gorm.Plugin: it replaces the query and row callbacks,
+// registers the write callbacks and wraps the connection pool so that
+// transactions invalidate after commit. Calling it again for the same db (as
+// dbresolver does) changes nothing.
+func (p *Plugin) Initialize(db *gorm.DB) error {
+	if p.initErr != nil {
+		return p.initErr
+	}
+	p.initOnce.Lock()
+	defer p.initOnce.Unlock()
+	p.logger.CompareAndSwap(nil, &db.Logger)
+
+	db.ConnPool = invalidation.Wrap(db.ConnPool, p.invalidate)
+	if db.Statement != nil {
+		db.Statement.ConnPool = db.ConnPool
+	}
+	if db.Callback().Create().Get(cbCreate) != nil {
+		return nil // callbacks already registered on this db
+	}
+
+	query := db.Callback().Query()
+	row := db.Callback().Row()
+	origQuery, origRow := query.Get("gorm:query"), row.Get("gorm:row")
+	if origQuery == nil || origRow == nil {
+		return fmt.Errorf("%w: GORM's default gorm:query and gorm:row callbacks are not registered", ErrConfig)
+	}
+	if p.origQuery == nil {
+		p.origQuery, p.origRow = origQuery, origRow
+	}
+
+	steps := []error{
+		query.Replace("gorm:query", p.query),
+		row.Replace("gorm:row", p.row),
+		db.Callback().Create().After("gorm:create").Before("gorm:commit_or_rollback_transaction").Register(cbCreate, p.afterWrite),
+		db.Callback().Update().After("gorm:update").Before("gorm:commit_or_rollback_transaction").Register(cbUpdate, p.afterWrite),
+		db.Callback().Delete().After("gorm:delete").Before("gorm:commit_or_rollback_transaction").Register(cbDelete, p.afterWrite),
+		db.Callback().Raw().After("gorm:raw").Register(cbRaw, p.afterRaw),
+	}
+	for _, err := range steps {
+		if err != nil {
+			return fmt.Errorf("gormcache: registering callbacks: %w", err)
+		}
+	}
+	return nil
+}
+
+// policyOf returns the Policy the model of s declares (zero when none).
+func (p *Plugin) policyOf(s *schema.Schema) Policy {
+	if s == nil {
+		return Policy{}
+	}
+	if v, ok := p.policies.Load(s); ok {
+		return v.(Policy)
+	}
+	var pol Policy
+	if pr, ok := reflect.New(s.ModelType).Interface().(Policier); ok {
+		pol = pr.CachePolicy()
+	}
+	p.policies.Store(s, pol)
+	p.cascades.learn(s)
+	return pol
+}
+
+// logError counts a store failure and logs it, at most once every 10
+// seconds with the number of failures not logged in between.
+func (p *Plugin) logError(ctx context.Context, err error) {
+	p.stats.errors.Add(1)
+	now := time.Now().UnixNano()
+	last := p.lastLog.Load()
+	if now-last < int64(10*time.Second) || !p.lastLog.CompareAndSwap(last, now) {
+		p.suppressed.Add(1)
+		return
+	}
+	l := p.logger.Load()
+	if l == nil || *l == nil {
+		return
+	}
+	if n := p.suppressed.Swap(0); n > 0 {
+		(*l).Error(ctx, "gormcache: cache store failed, serving from the database: %v (and %d more failures)", err, n)
+		return
+	}
+	(*l).Error(ctx, "gormcache: cache store failed, serving from the database: %v", err)
+}

@@ -1,0 +1,383 @@
+package gormcache
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/internal/replay"
+	"github.com/gormcache/gormcache/internal/sqlscan"
+	"github.com/gormcache/gormcache/invalidation"
+	"github.com/gormcache/gormcache/querykey"
+	"github.com/gormcache/gormcache/store"
+)
+
+// readMode is how a statement hands its rows to the caller.
+type readMode uint8
+
+const (
+	modeFind readMode = iota // gorm:query: scanned into Statement.Dest
+	modeRow                  // gorm:row for Row(): *sql.Row
+	modeRows                 // gorm:row for Rows() and Scan(): *sql.Rows
+)
+
+// read is a cacheable statement, built.
+type read struct {
+	mode     readMode
+	key      string
+	sql      string
+	ttl      time.Duration
+	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
+	deps     []store.Dep       // computed on a miss
+}
+
+func (p *Plugin) query(db *gorm.DB) { p.serve(db, modeFind, p.origQuery) }
+
+func (p *Plugin) row(db *gorm.DB) {
+	if isRows, ok := db.Get("rows"); ok && isRows.(bool) {
+		p.serve(db, modeRows, p.origRow)
+		return
+	}
+	p.serve(db, modeRow, p.origRow)
+}
+
+// serve answers a read statement from the cache when it is cacheable, and
+// otherwise hands it to GORM's own callback (orig).
+func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
+	if db.Error != nil {
+		return
+	}
+	stmt := db.Statement
+	raw := stmt.SQL.Len() > 0 // db.Raw: the SQL is the user's, it may write
+	opts := optionsOf(stmt)
+	pol := p.policyOf(stmt.Schema)
+	wanted := p.cfg.CacheAll || pol.CacheAll || (opts != nil && opts.cache)
+	getOnly := !wanted && (p.cfg.CacheGet || pol.CacheGet)
+
+	var analysis sqlscan.Analysis
+	if raw {
+		analysis = sqlscan.Analyze(stmt.SQL.String())
+		if !analysis.ReadOnly && !analysis.Harmless {
+			// A write through Raw(...).Scan/Row/Rows.
+			orig(db)
+			p.deliverWrites(db, analysis)
+			return
+		}
+	}
+	if !wanted && !getOnly {
+		orig(db)
+		return
+	}
+	if db.DryRun {
+		orig(db)
+		return
+	}
+	if (opts != nil && opts.noCache) || invalidation.InTransaction(stmt.ConnPool) || isLocking(stmt, raw, analysis) {
+		p.stats.bypassed.Add(1)
+		orig(db)
+		return
+	}
+	if !raw {
+		callbacks.BuildQuerySQL(db)
+		if db.Error != nil {
+			return
+		}
+		if getOnly && !isPrimaryKeyLookup(stmt) {
+			orig(db)
+			return
+		}
+	} else if getOnly {
+		orig(db) // raw SQL is never a primary-key lookup GORM knows of
+		return
+	}
+
+	r, err := p.plan(db, mode, opts, pol)
+	if err != nil {
+		p.stats.bypassed.Add(1)
+		orig(db)
+		return
+	}
+	if raw {
+		r.analysis = &analysis
+	}
+	p.lookup(db, r, orig)
+}
+
+// plan computes the key and the TTL of a built statement.
+func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy) (*read, error) {
+	stmt := db.Statement
+	r := &read{mode: mode, sql: stmt.SQL.String(), ttl: p.cfg.TTL}
+	if pol.TTL > 0 {
+		r.ttl = pol.TTL
+	}
+	if opts != nil && opts.ttl > 0 {
+		r.ttl = opts.ttl
+	}
+	key, err := querykey.Key(p.cfg.Prefix, db.Dialector.Name(), r.sql, stmt.Vars, shapeOf(stmt, mode))
+	if err != nil {
+		return nil, err
+	}
+	r.key = key
+	return r, nil
+}
+
+// tableDeps returns the dependencies on every row of tables.
+func (p *Plugin) tableDeps(tables []string) []store.Dep {
+	deps := make([]store.Dep, 0, len(tables))
+	for _, t := range tables {
+		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})
+	}
+	return deps
+}
+
+func shapeOf(stmt *gorm.Statement, mode readMode) string {
+	switch mode {
+	case modeRow:
+		return "row"
+	case modeRows:
+		return "rows"
+	}
+	if stmt.Dest == nil {
+		return ""
+	}
+	return reflect.TypeOf(stmt.Dest).String()
+}
+
+// lookup serves r from the store, or from the database on a miss.
+func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
+	ctx := db.Statement.Context
+	value, ok, err := p.store.Get(ctx, r.key)
+	if err != nil {
+		p.logError(ctx, err)
+	} else if ok {
+		rs, err := entryRows(value)
+		if err == nil {
+			p.stats.hits.Add(1)
+			p.replay(db, r.mode, rs)
+			return
+		}
+		p.logError(ctx, err)
+		_ = p.store.Delete(ctx, r.key)
+	}
+	if r.analysis == nil {
+		a := sqlscan.Analyze(r.sql)
+		r.analysis = &a
+	}
+	if !r.analysis.ReadOnly || r.analysis.Unknown {
+		// GORM built SQL that writes or cannot be analysed (a raw clause.Expr
+		// with a data-modifying subquery): never cache it.
+		p.stats.bypassed.Add(1)
+		orig(db)
+		return
+	}
+	r.deps = append([]store.Dep{p.global}, p.tableDeps(r.analysis.Reads)...)
+	p.stats.misses.Add(1)
+	p.fetch(db, r, orig)
+}
+
+// flight is the outcome of one database read shared by concurrent misses.
+type flight struct {
+	rows   *replay.Rowset
+	stamps []store.Stamp // nil when the store failed: waiters cannot validate
+}
+
+// errDatabase marks an error the database returned, as opposed to a result
+// that cannot be recorded.
+type errDatabase struct{ err error }
+
+func (e errDatabase) Error() string { return e.err.Error() }
+func (e errDatabase) Unwrap() error { return e.err }
+
+// fetch runs r against the database once for all concurrent misses of its
+// key, stores the result, and serves it.
+func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
+	leader := false
+	v, err, _ := p.flights.Do(r.key, func() (any, error) {
+		leader = true
+		return p.fill(db, r)
+	})
+	if err != nil {
+		var dbErr errDatabase
+		if leader && errors.As(err, &dbErr) {
+			db.AddError(dbErr.err)
+			return
+		}
+		// A result that cannot be replayed, or another caller's failure:
+		// read the database directly.
+		p.stats.bypassed.Add(1)
+		orig(db)
+		return
+	}
+	f := v.(*flight)
+	if !leader && !p.stillValid(db.Statement.Context, r.deps, f.stamps) {
+		// A write was invalidated after the shared read took its stamps:
+		// its rows may predate a write that committed before this call.
+		orig(db)
+		return
+	}
+	p.replay(db, r.mode, f.rows)
+}
+
+// fill reads the database and stores the result with the stamps taken
+// before the read.
+func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
+	stmt := db.Statement
+	ctx := stmt.Context
+	f := &flight{}
+	stamps, err := p.store.Stamps(ctx, r.deps)
+	if err != nil {
+		p.logError(ctx, err)
+	} else {
+		f.stamps = stamps
+	}
+
+	rows, err := stmt.ConnPool.QueryContext(ctx, r.sql, stmt.Vars...)
+	if err != nil {
+		return nil, errDatabase{err}
+	}
+	limit := 0
+	if r.mode == modeRow {
+		limit = 1
+	}
+	f.rows, err = replay.Record(rows, limit)
+	closeErr := rows.Close()
+	if err != nil {
+		if errors.Is(err, replay.ErrUnsupported) {
+			return nil, err
+		}
+		return nil, errDatabase{err}
+	}
+	if closeErr != nil {
+		return nil, errDatabase{closeErr}
+	}
+	if f.stamps == nil {
+		return f, nil
+	}
+	value, err := encodeEntry(db.Dialector.Explain(r.sql, stmt.Vars...), f.rows)
+	if err != nil {
+		return f, nil
+	}
+	entry := store.Entry{Value: value, Deps: r.deps, Stamps: f.stamps}
+	if err := p.store.Set(context.WithoutCancel(ctx), r.key, entry, r.ttl); err != nil {
+		p.logError(ctx, err)
+		return f, nil
+	}
+	p.stats.fills.Add(1)
+	return f, nil
+}
+
+// stillValid reports whether deps still have the stamps a shared read took.
+func (p *Plugin) stillValid(ctx context.Context, deps []store.Dep, stamps []store.Stamp) bool {
+	if stamps == nil {
+		return false
+	}
+	cur, err := p.store.Stamps(ctx, deps)
+	if err != nil {
+		p.logError(ctx, err)
+		return false
+	}
+	return slices.Equal(cur, stamps)
+}
+
+// replay hands rs to the statement exactly as GORM's own callbacks hand
+// database rows.
+func (p *Plugin) replay(db *gorm.DB, mode readMode, rs *replay.Rowset) {
+	stmt := db.Statement
+	switch mode {
+	case modeRow:
+		stmt.Dest = p.player.Row(rs)
+		db.RowsAffected = -1
+	case modeRows:
+		stmt.Settings.Delete("rows")
+		rows, err := p.player.Rows(rs)
+		stmt.Dest = rows
+		if err != nil {
+			db.AddError(err)
+		}
+		db.RowsAffected = -1
+	default:
+		rows, err := p.player.Rows(rs)
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		gorm.Scan(rows, db, 0)
+		db.AddError(rows.Close())
+		if stmt.Result != nil {
+			stmt.Result.RowsAffected = db.RowsAffected
+		}
+	}
+}
+
+// isLocking reports a locking read (FOR UPDATE, FOR SHARE...): it must reach
+// the database to take its locks.
+func isLocking(stmt *gorm.Statement, raw bool, a sqlscan.Analysis) bool {
+	if raw {
+		return a.Locking
+	}
+	_, ok := stmt.Clauses["FOR"]
+	return ok
+}
+
+// isPrimaryKeyLookup reports whether a built statement selects rows of its
+// model by primary key only (plus the soft-delete condition): what CacheGet
+// caches.
+func isPrimaryKeyLookup(stmt *gorm.Statement) bool {
+	s := stmt.Schema
+	if s == nil || len(s.PrimaryFields) == 0 || len(stmt.Joins) > 0 {
+		return false
+	}
+	c, ok := stmt.Clauses["WHERE"]
+	if !ok {
+		return false
+	}
+	where, ok := c.Expression.(clause.Where)
+	if !ok || len(where.Exprs) == 0 {
+		return false
+	}
+	covered := map[string]bool{}
+	for _, e := range where.Exprs {
+		var col clause.Column
+		switch e := e.(type) {
+		case clause.Eq:
+			col, ok = e.Column.(clause.Column)
+			if ok && isSoftDelete(s, col.Name) {
+				continue
+			}
+		case clause.IN:
+			col, ok = e.Column.(clause.Column)
+		default:
+			return false
+		}
+		if !ok || col.Raw {
+			return false
+		}
+		switch {
+		case col.Name == clause.PrimaryKey && s.PrioritizedPrimaryField != nil:
+			covered[s.PrioritizedPrimaryField.DBName] = true
+		case s.LookUpField(col.Name) != nil && s.LookUpField(col.Name).PrimaryKey:
+			covered[s.LookUpField(col.Name).DBName] = true
+		default:
+			return false
+		}
+	}
+	for _, f := range s.PrimaryFields {
+		if !covered[f.DBName] {
+			return false
+		}
+	}
+	return true
+}
+
+// isSoftDelete reports whether name is the model's gorm.DeletedAt column.
+func isSoftDelete(s *schema.Schema, name string) bool {
+	f := s.LookUpField(name)
+	return f != nil && f.FieldType == reflect.TypeFor[gorm.DeletedAt]()
+}
