@@ -311,7 +311,9 @@ func TestAfterFindAndPreloadRunOnHits(t *testing.T) {
 
 		// Preloads of a cached query are cached statements themselves.
 		var u User
-		e.mustMiss(func() { require.NoError(t, e.cached().Preload("Photos").Preload("Tags").Preload("Profile").First(&u, 1).Error) })
+		e.mustMiss(func() {
+			require.NoError(t, e.cached().Preload("Photos").Preload("Tags").Preload("Profile").First(&u, 1).Error)
+		})
 		var again User
 		before := e.stats()
 		require.NoError(t, e.cached().Preload("Photos").Preload("Tags").Preload("Profile").First(&again, 1).Error)

@@ -70,10 +70,10 @@ func (p *Plugin) Store() store.Store { return p.store }
 
 // Callback names the plugin registers.
 const (
-	cbCreate        = "gormcache:after_create"
-	cbUpdate        = "gormcache:after_update"
-	cbDelete        = "gormcache:after_delete"
-	cbRaw           = "gormcache:after_raw"
+	cbCreate = "gormcache:after_create"
+	cbUpdate = "gormcache:after_update"
+	cbDelete = "gormcache:after_delete"
+	cbRaw    = "gormcache:after_raw"
 )
 
 // Initialize implements gorm.Plugin: it replaces the query and row callbacks,
