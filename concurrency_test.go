@@ -9,7 +9,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gormcache/gormcache"
-	"github.com/gormcache/gormcache/internal/testdb"
 )
 
 // Counter is a row whose Version only grows; each row has one writer.
@@ -23,8 +22,8 @@ type Counter struct {
 // return at least those. A reader that missed before a write and stored its
 // old rows afterwards (the stale-set race) would fail this.
 func TestNoStaleReadsUnderRace(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		e := newEnv(t, d, gormcache.Config{})
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
 		require.NoError(t, e.db.AutoMigrate(&Counter{}))
 		const rows, writesPerRow, readers = 4, 60, 4
 		for i := 1; i <= rows; i++ {

@@ -14,7 +14,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gormcache/gormcache"
-	"github.com/gormcache/gormcache/internal/testdb"
 )
 
 // Money is a custom Scanner/Valuer stored as an integer number of cents.
@@ -238,8 +237,8 @@ var equivalenceReads = []struct {
 // TestEquivalence checks that a hit decodes exactly as the database read:
 // the same destination (reflect.DeepEqual), RowsAffected and error.
 func TestEquivalence(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		e := newEnv(t, d, gormcache.Config{})
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
 		require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
 		ks := kitchens()
 		require.NoError(t, e.db.Create(&ks).Error)
@@ -293,8 +292,8 @@ func (u *hookUser) AfterFind(*gorm.DB) error {
 }
 
 func TestAfterFindAndPreloadRunOnHits(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		e := newEnv(t, d, gormcache.Config{})
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
 		e.seed()
 		var want []hookUser
 		require.NoError(t, e.uncached().Order("id").Find(&want).Error)

@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/gormcache"
-	"github.com/gormcache/gormcache/internal/testdb"
 )
 
 // reads are the cached queries the freshness tests watch. Each returns a
@@ -150,10 +149,10 @@ var writes = map[string]func(t testing.TB, db *gorm.DB){
 // TestFreshness checks every read against every write: after the write the
 // cached read returns what the database returns.
 func TestFreshness(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+	each(t, func(t *testing.T, b backend) {
 		for wname, write := range writes {
 			t.Run(wname, func(t *testing.T) {
-				e := newEnv(t, d, gormcache.Config{})
+				e := newEnv(t, b, gormcache.Config{})
 				e.seed()
 				before := map[string]any{}
 				for rname, read := range reads {
@@ -185,8 +184,8 @@ func TestFreshness(t *testing.T) {
 }
 
 func TestRollbackLeavesCacheValid(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		e := newEnv(t, d, gormcache.Config{})
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
 		e.seed()
 		read := reads["photos of ada"]
 		var first any
@@ -205,8 +204,8 @@ func TestRollbackLeavesCacheValid(t *testing.T) {
 }
 
 func TestReadsInTransactionBypass(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		e := newEnv(t, d, gormcache.Config{})
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
 		e.seed()
 		read := reads["photos of ada"]
 		read(t, e.cached()) // fill

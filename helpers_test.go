@@ -10,6 +10,8 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
 )
 
 // User, Photo, Tag and Profile are the models most tests share.
@@ -44,6 +46,38 @@ type Profile struct {
 
 var models = []any{&User{}, &Photo{}, &Tag{}, &Profile{}}
 
+// storeFactory makes a fresh store for one test. Every plugin test runs
+// once per factory and per database engine.
+type storeFactory struct {
+	name string
+	new  func(t testing.TB) store.Store
+}
+
+// storeFactories lists the stores plugin tests run against. Files that add
+// a store (Redis) append to it from an init function.
+var storeFactories = []storeFactory{
+	{name: "memory", new: func(t testing.TB) store.Store {
+		s, err := memory.New(memory.Config{})
+		require.NoError(t, err)
+		return s
+	}},
+}
+
+// backend is one database engine with one store.
+type backend struct {
+	testdb.Dialector
+	store storeFactory
+}
+
+// each runs fn as a subtest for every database engine and every store.
+func each(t *testing.T, fn func(t *testing.T, b backend)) {
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		for _, sf := range storeFactories {
+			t.Run(sf.name, func(t *testing.T) { fn(t, backend{Dialector: d, store: sf}) })
+		}
+	})
+}
+
 // env is a database with the plugin registered and the shared models
 // migrated.
 type env struct {
@@ -52,9 +86,14 @@ type env struct {
 	p  *gormcache.Plugin
 }
 
-func newEnv(t testing.TB, d testdb.Dialector, cfg gormcache.Config) *env {
+// newEnv opens a new database of b's engine and registers a plugin
+// configured by cfg, with a new store of b's kind unless cfg names one.
+func newEnv(t testing.TB, b backend, cfg gormcache.Config) *env {
 	t.Helper()
-	db, err := gorm.Open(d.Open(t), &gorm.Config{Logger: logger.Discard})
+	if cfg.Store == nil {
+		cfg.Store = b.store.new(t)
+	}
+	db, err := gorm.Open(b.Open(t), &gorm.Config{Logger: logger.Discard})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if sqlDB, err := db.DB(); err == nil {
