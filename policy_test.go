@@ -1,0 +1,210 @@
+package gormcache_test
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/store/memory"
+)
+
+// Note is cached by its model policy.
+type Note struct {
+	ID   uint
+	Body string
+}
+
+func (Note) CachePolicy() gormcache.Policy {
+	return gormcache.Policy{CacheAll: true, TTL: time.Hour}
+}
+
+// Author's primary-key lookups are cached by its policy.
+type Author struct {
+	ID   uint
+	Name string
+}
+
+func (*Author) CachePolicy() gormcache.Policy { return gormcache.Policy{CacheGet: true} }
+
+func TestPolicies(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		t.Run("model CacheAll", func(t *testing.T) {
+			e := newEnv(t, b, gormcache.Config{})
+			require.NoError(t, e.db.AutoMigrate(&Note{}))
+			require.NoError(t, e.db.Create(&Note{Body: "n"}).Error)
+			var ns []Note
+			e.mustMiss(func() { require.NoError(t, e.db.Find(&ns).Error) })
+			e.mustHit(func() { require.NoError(t, e.db.Find(&ns).Error) })
+			// Other models are not cached.
+			before := e.stats()
+			var us []User
+			require.NoError(t, e.db.Find(&us).Error)
+			require.NoError(t, e.db.Find(&us).Error)
+			require.Equal(t, before, e.stats(), "a model without a policy was cached")
+		})
+		t.Run("model CacheGet", func(t *testing.T) {
+			e := newEnv(t, b, gormcache.Config{})
+			require.NoError(t, e.db.AutoMigrate(&Author{}))
+			require.NoError(t, e.db.Create(&[]Author{{Name: "a"}, {Name: "b"}}).Error)
+			e.mustMiss(func() { require.NoError(t, e.db.First(&Author{}, 1).Error) })
+			e.mustHit(func() { require.NoError(t, e.db.First(&Author{}, 1).Error) })
+			e.mustMiss(func() { require.NoError(t, e.db.Take(&Author{ID: 2}).Error) })
+			e.mustHit(func() { require.NoError(t, e.db.Take(&Author{ID: 2}).Error) })
+			before := e.stats()
+			var as []Author
+			require.NoError(t, e.db.Where("name = ?", "a").Find(&as).Error)
+			require.NoError(t, e.db.Where("name = ?", "a").Find(&as).Error)
+			require.Equal(t, before, e.stats(), "a non primary-key query was cached under CacheGet")
+		})
+		t.Run("config CacheAll and NoCache", func(t *testing.T) {
+			e := newEnv(t, b, gormcache.Config{CacheAll: true})
+			e.seed()
+			var us []User
+			e.mustMiss(func() { require.NoError(t, e.db.Where("name = ?", "ada").Find(&us).Error) })
+			e.mustHit(func() { require.NoError(t, e.db.Where("name = ?", "ada").Find(&us).Error) })
+			before := e.stats()
+			require.NoError(t, e.db.Clauses(gormcache.NoCache()).Where("name = ?", "ada").Find(&us).Error)
+			after := e.stats()
+			if after.Hits != before.Hits || after.Misses != before.Misses || after.Bypassed != before.Bypassed+1 {
+				t.Fatalf("NoCache: stats went from %+v to %+v, want one more Bypassed only", before, after)
+			}
+		})
+		t.Run("config CacheGet", func(t *testing.T) {
+			e := newEnv(t, b, gormcache.Config{CacheGet: true})
+			e.seed()
+			e.mustMiss(func() { require.NoError(t, e.db.First(&User{}, 2).Error) })
+			e.mustHit(func() { require.NoError(t, e.db.First(&User{}, 2).Error) })
+			e.mustMiss(func() { require.NoError(t, e.db.Find(&[]User{}, []int{1, 2}).Error) })
+			e.mustHit(func() { require.NoError(t, e.db.Find(&[]User{}, []int{1, 2}).Error) })
+			// Soft-deleted models keep their deleted_at condition and are still lookups.
+			e.mustMiss(func() { require.NoError(t, e.db.First(&Photo{}, 1).Error) })
+			e.mustHit(func() { require.NoError(t, e.db.First(&Photo{}, 1).Error) })
+			before := e.stats()
+			require.NoError(t, e.db.Where("name = ?", "ada").First(&User{}).Error)
+			require.NoError(t, e.db.Where("name = ?", "ada").First(&User{}).Error)
+			require.Equal(t, before, e.stats(), "a non primary-key query was cached under CacheGet")
+		})
+		t.Run("locking reads bypass", func(t *testing.T) {
+			if b.Name == "sqlite" {
+				t.Skip("SQLite has no FOR UPDATE")
+			}
+			e := newEnv(t, b, gormcache.Config{CacheAll: true})
+			e.seed()
+			before := e.stats()
+			var us []User
+			require.NoError(t, e.db.Clauses(lockingUpdate).Find(&us).Error)
+			require.NoError(t, e.db.Raw("SELECT * FROM users FOR UPDATE").Scan(&us).Error)
+			after := e.stats()
+			if after.Bypassed != before.Bypassed+2 || after.Hits+after.Misses != before.Hits+before.Misses {
+				t.Fatalf("locking reads: stats went from %+v to %+v, want two more Bypassed only", before, after)
+			}
+		})
+	})
+}
+
+func TestTTL(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		clock := &fakeClock{now: time.Now()}
+		st, err := memory.New(memory.Config{Clock: clock})
+		require.NoError(t, err)
+		e := newEnv(t, b, gormcache.Config{Store: st, TTL: time.Minute})
+		e.seed()
+		short := func() { require.NoError(t, e.cached().Find(&[]User{}).Error) }
+		long := func() { require.NoError(t, e.db.Clauses(gormcache.TTL(10*time.Minute)).Find(&[]Photo{}).Error) }
+		e.mustMiss(short)
+		e.mustMiss(long)
+		clock.Advance(59 * time.Second)
+		e.mustHit(short)
+		clock.Advance(2 * time.Second)
+		e.mustMiss(short) // the Config's TTL passed
+		e.mustHit(long)   // its own did not
+		clock.Advance(10 * time.Minute)
+		e.mustMiss(long)
+	})
+}
+
+func TestPrefixIsolation(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		shared := b.store.new(t)
+		e1 := newEnv(t, b, gormcache.Config{Store: shared, Prefix: "app1:"})
+		e1.seed()
+		// A second application on its own database, sharing the store.
+		e2 := newEnv(t, b, gormcache.Config{Store: shared, Prefix: "app2:"})
+		require.NoError(t, e2.db.Create(&User{Name: "other"}).Error)
+
+		var u1, u2 []User
+		e1.mustMiss(func() { require.NoError(t, e1.cached().Order("id").Find(&u1).Error) })
+		e2.mustMiss(func() { require.NoError(t, e2.cached().Order("id").Find(&u2).Error) })
+		require.Len(t, u1, 2)
+		require.Len(t, u2, 1)
+		e1.mustHit(func() { require.NoError(t, e1.cached().Order("id").Find(&u1).Error) })
+
+		// A write in app2 does not invalidate app1's entries.
+		require.NoError(t, e2.db.Create(&User{Name: "another"}).Error)
+		e1.mustHit(func() { require.NoError(t, e1.cached().Order("id").Find(&u1).Error) })
+		e2.mustMiss(func() { require.NoError(t, e2.cached().Order("id").Find(&u2).Error) })
+		require.Len(t, u2, 2)
+	})
+}
+
+var lockingUpdate = clause.Locking{Strength: "UPDATE"}
+
+// holdingPool counts database reads and holds the first until released.
+type holdingPool struct {
+	gorm.ConnPool
+	mu      sync.Mutex
+	reads   int
+	release chan struct{}
+}
+
+func (h *holdingPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	h.mu.Lock()
+	h.reads++
+	first := h.reads == 1
+	h.mu.Unlock()
+	if first {
+		<-h.release
+	}
+	return h.ConnPool.QueryContext(ctx, query, args...)
+}
+
+// TestConcurrentMissesQueryOnce checks the singleflight: concurrent misses of
+// one key share one database read.
+func TestConcurrentMissesQueryOnce(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		pool := &holdingPool{ConnPool: e.db.ConnPool, release: make(chan struct{})}
+		const n = 8
+		var wg sync.WaitGroup
+		results := make([][]User, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db := e.cached().Session(&gorm.Session{})
+				db.Statement.ConnPool = pool
+				require.NoError(t, db.Order("id").Find(&results[i]).Error)
+			}()
+		}
+		time.Sleep(200 * time.Millisecond)
+		close(pool.release)
+		wg.Wait()
+		if pool.reads != 1 {
+			t.Fatalf("database reads: got %d, want 1 for %d concurrent misses", pool.reads, n)
+		}
+		if s := e.stats(); s.Fills != 1 {
+			t.Fatalf("Fills: got %d, want 1", s.Fills)
+		}
+		for i := range results {
+			require.Len(t, results[i], 2)
+		}
+	})
+}
