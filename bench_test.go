@@ -1,0 +1,127 @@
+package gormcache_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
+)
+
+// benchRows is the number of photos per user in the benchmark database, so
+// that a user's photos are one Find of benchRows rows.
+const benchRows = 100
+
+// missStore is a memory store whose lookups always miss (it looks up a key
+// that is never set), so that every read through it pays for a full miss:
+// lookup, stamps, database read, recording and fill.
+type missStore struct{ store.Store }
+
+func (m missStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	_, _, err := m.Store.Get(ctx, "never set:"+key)
+	return nil, false, err
+}
+
+// openBench returns handles on one seeded database: one with the plugin
+// (memory store), one with a plugin whose store always misses, and one
+// without the plugin.
+func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.DB, p *gormcache.Plugin) {
+	dial := d.Open(b)
+	var err error
+	plain, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	require.NoError(b, err)
+	require.NoError(b, plain.AutoMigrate(models...))
+	for u := 1; u <= 10; u++ {
+		photos := make([]Photo, benchRows)
+		for i := range photos {
+			photos[i] = Photo{Title: fmt.Sprintf("photo %d of %d", i, u), Status: i % 3}
+		}
+		require.NoError(b, plain.Create(&User{Name: fmt.Sprintf("user%d", u), Email: "u@example.com", Photos: photos}).Error)
+	}
+	cached, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	require.NoError(b, err)
+	p = gormcache.New(gormcache.Config{})
+	require.NoError(b, cached.Use(p))
+	missing, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	require.NoError(b, err)
+	ms, err := memory.New(memory.Config{})
+	require.NoError(b, err)
+	require.NoError(b, missing.Use(gormcache.New(gormcache.Config{Store: missStore{ms}})))
+	return cached, missing, plain, p
+}
+
+// BenchmarkRead measures one statement uncached (no plugin), as a cache hit,
+// as a cache miss (through a store whose lookups always miss), and as GORM's DryRun of the same statement (building it without
+// running it: the cost no GORM-level cache can avoid).
+func BenchmarkRead(b *testing.B) {
+	queries := []struct {
+		name string
+		run  func(db *gorm.DB) error
+	}{
+		{"FirstByPK", func(db *gorm.DB) error {
+			var u User
+			return db.First(&u, 7).Error
+		}},
+		{"Find100", func(db *gorm.DB) error {
+			var ps []Photo
+			return db.Where("user_id = ?", 3).Find(&ps).Error
+		}},
+	}
+	for _, d := range []testdb.Dialector{{Name: "sqlite"}, {Name: "postgres"}} {
+		b.Run(d.Name, func(b *testing.B) {
+			if d.Name == "postgres" {
+				testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
+			}
+			cached, missing, plain, p := openBench(b, d)
+			for _, q := range queries {
+				b.Run(q.name, func(b *testing.B) {
+					b.Run("uncached", func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							if err := q.run(plain); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+					b.Run("hit", func(b *testing.B) {
+						db := cached.Clauses(gormcache.Cache())
+						require.NoError(b, q.run(db))
+						before := p.Stats().Hits
+						b.ReportAllocs()
+						for b.Loop() {
+							if err := q.run(cached.Clauses(gormcache.Cache())); err != nil {
+								b.Fatal(err)
+							}
+						}
+						if p.Stats().Hits == before {
+							b.Fatal("no hit")
+						}
+					})
+					b.Run("miss", func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							if err := q.run(missing.Clauses(gormcache.Cache())); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+					b.Run("dryrun", func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							if err := q.run(plain.Session(&gorm.Session{DryRun: true})); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+				})
+			}
+		})
+	}
+}
