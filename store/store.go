@@ -86,3 +86,32 @@ type Flusher interface {
 	// Flush removes every entry and stamp of the store.
 	Flush(ctx context.Context) error
 }
+
+// MaxSchemes is the number of schemes a SchemeRegistry must be able to keep
+// per table. Beyond it AddSchemes may fail with ErrTooManySchemes, and the
+// caller then depends on any row of the table instead.
+const MaxSchemes = 64
+
+// ErrTooManySchemes is returned by AddSchemes when a table's registry is full.
+var ErrTooManySchemes = errors.New("store: too many schemes for one table")
+
+// SchemeRegistry is implemented by stores that support row-level
+// invalidation. A scheme is the sorted list of columns of a conjunction
+// dependency ("status,user_id"): writes to a table compute, for each
+// registered scheme, which conjunctions their rows belong to.
+//
+// The registry of a table is tied to the stamp of the table's whole-table
+// dependency, Dep{Table: table}: when that stamp is renewed or lost, the
+// registry goes with it. Every entry that used a scheme also recorded that
+// stamp, so losing a registry can only invalidate entries, never let a write
+// miss one.
+type SchemeRegistry interface {
+	// AddSchemes registers schemes for table, under the table's current
+	// stamp (created if missing). A reader calls it after Stamps and
+	// before it reads the database.
+	AddSchemes(ctx context.Context, table string, schemes []string) error
+
+	// Schemes returns the schemes registered for table under its current
+	// stamp; none when the table has no stamp.
+	Schemes(ctx context.Context, table string) ([]string, error)
+}

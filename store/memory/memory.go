@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,9 @@ type Store struct {
 	// newStamp is the ComputeIfAbsent function of stamps, made once so
 	// that Stamps does not allocate a closure per call.
 	newStamp func() (store.Stamp, bool)
+
+	schemesMu sync.Mutex
+	schemes   map[string]*registry // table -> its schemes, see schemes.go
 }
 
 var (
@@ -75,6 +79,7 @@ func New(cfg Config) (*Store, error) {
 	s := &Store{
 		maxSize:   min(uint64(cfg.MaxBytes), math.MaxUint32),
 		minWeight: uint32(cfg.minWeight()),
+		schemes:   map[string]*registry{},
 	}
 	var seed [8]byte
 	rand.Read(seed[:]) // never fails
@@ -187,6 +192,9 @@ func (s *Store) Invalidate(_ context.Context, deps ...store.Dep) error {
 func (s *Store) Flush(context.Context) error {
 	s.stamps.InvalidateAll()
 	s.entries.InvalidateAll()
+	s.schemesMu.Lock()
+	clear(s.schemes)
+	s.schemesMu.Unlock()
 	return nil
 }
 

@@ -49,6 +49,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Run("Validation", func(t *testing.T) { testValidation(t, newHarness) })
 	t.Run("Flush", func(t *testing.T) { testFlush(t, newHarness(t).Store) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newHarness) })
+	t.Run("Schemes", func(t *testing.T) { testSchemes(t, newHarness) })
 }
 
 // ttl is the TTL of entries whose subtest is not about expiry.

@@ -1,0 +1,57 @@
+package memory
+
+import (
+	"context"
+	"slices"
+
+	"github.com/gormcache/gormcache/store"
+)
+
+var _ store.SchemeRegistry = (*Store)(nil)
+
+// registry is a table's schemes and the table stamp they were registered
+// under.
+type registry struct {
+	stamp   store.Stamp
+	schemes []string
+}
+
+// AddSchemes implements store.SchemeRegistry.
+func (s *Store) AddSchemes(ctx context.Context, table string, schemes []string) error {
+	stamps, err := s.Stamps(ctx, []store.Dep{{Table: table}})
+	if err != nil {
+		return err
+	}
+	s.schemesMu.Lock()
+	defer s.schemesMu.Unlock()
+	reg := s.schemes[table]
+	if reg == nil || reg.stamp != stamps[0] {
+		reg = &registry{stamp: stamps[0]}
+		s.schemes[table] = reg
+	}
+	for _, sc := range schemes {
+		if slices.Contains(reg.schemes, sc) {
+			continue
+		}
+		if len(reg.schemes) >= store.MaxSchemes {
+			return store.ErrTooManySchemes
+		}
+		reg.schemes = append(reg.schemes, sc)
+	}
+	return nil
+}
+
+// Schemes implements store.SchemeRegistry.
+func (s *Store) Schemes(_ context.Context, table string) ([]string, error) {
+	stamp, ok := s.stamps.GetIfPresent(store.Dep{Table: table})
+	if !ok {
+		return nil, nil
+	}
+	s.schemesMu.Lock()
+	defer s.schemesMu.Unlock()
+	reg := s.schemes[table]
+	if reg == nil || reg.stamp != stamp {
+		return nil, nil
+	}
+	return slices.Clone(reg.schemes), nil
+}
