@@ -1,6 +1,7 @@
 package gormcache_test
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,8 +151,15 @@ func (e *env) mustMiss(fn func()) {
 	}
 }
 
-// fakeClock is a manually advanced clock for TTL tests.
-type fakeClock struct{ now time.Time }
+// fakeClock is a manually advanced clock for TTL tests; the store reads it
+// from its own goroutines too.
+type fakeClock struct{ nanos atomic.Int64 }
 
-func (c *fakeClock) Now() time.Time          { return c.now }
-func (c *fakeClock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.nanos.Store(time.Now().UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.nanos.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }

@@ -70,10 +70,12 @@ func (p *Plugin) Store() store.Store { return p.store }
 
 // Callback names the plugin registers.
 const (
-	cbCreate = "gormcache:after_create"
-	cbUpdate = "gormcache:after_update"
-	cbDelete = "gormcache:after_delete"
-	cbRaw    = "gormcache:after_raw"
+	cbCreate       = "gormcache:after_create"
+	cbBeforeUpdate = "gormcache:before_update"
+	cbUpdate       = "gormcache:after_update"
+	cbBeforeDelete = "gormcache:before_delete"
+	cbDelete       = "gormcache:after_delete"
+	cbRaw          = "gormcache:after_raw"
 )
 
 // Initialize implements gorm.Plugin: it replaces the query and row callbacks,
@@ -109,9 +111,11 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	steps := []error{
 		query.Replace("gorm:query", p.query),
 		row.Replace("gorm:row", p.row),
-		db.Callback().Create().After("gorm:create").Before("gorm:commit_or_rollback_transaction").Register(cbCreate, p.afterWrite),
-		db.Callback().Update().After("gorm:update").Before("gorm:commit_or_rollback_transaction").Register(cbUpdate, p.afterWrite),
-		db.Callback().Delete().After("gorm:delete").Before("gorm:commit_or_rollback_transaction").Register(cbDelete, p.afterWrite),
+		db.Callback().Create().After("gorm:create").Before("gorm:save_after_associations").Register(cbCreate, p.afterCreate),
+		db.Callback().Update().After("gorm:save_before_associations").Before("gorm:update").Register(cbBeforeUpdate, p.beforeChange),
+		db.Callback().Update().After("gorm:update").Before("gorm:save_after_associations").Register(cbUpdate, p.afterChange),
+		db.Callback().Delete().After("gorm:delete_before_associations").Before("gorm:delete").Register(cbBeforeDelete, p.beforeChange),
+		db.Callback().Delete().After("gorm:delete").Before("gorm:after_delete").Register(cbDelete, p.afterChange),
 		db.Callback().Raw().After("gorm:raw").Register(cbRaw, p.afterRaw),
 	}
 	for _, err := range steps {

@@ -111,7 +111,7 @@ func TestPolicies(t *testing.T) {
 
 func TestTTL(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		clock := &fakeClock{now: time.Now()}
+		clock := newFakeClock()
 		st, err := memory.New(memory.Config{Clock: clock})
 		require.NoError(t, err)
 		e := newEnv(t, b, gormcache.Config{Store: st, TTL: time.Minute})

@@ -54,6 +54,10 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	if db.Error != nil {
 		return
 	}
+	if _, internal := db.Get(invalidation.InternalKey); internal {
+		orig(db)
+		return
+	}
 	stmt := db.Statement
 	raw := stmt.SQL.Len() > 0 // db.Raw: the SQL is the user's, it may write
 	opts := optionsOf(stmt)
@@ -128,7 +132,18 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 	return r, nil
 }
 
-// tableDeps returns the dependencies on every row of tables.
+// readDeps returns what a read of tables depends on when no finer
+// dependency is known: each table as a whole, and any row of it.
+func (p *Plugin) readDeps(tables []string) []store.Dep {
+	deps := make([]store.Dep, 0, 2*len(tables))
+	for _, t := range tables {
+		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t}, store.Dep{Table: p.cfg.Prefix + t, Cond: anyRow})
+	}
+	return deps
+}
+
+// tableDeps returns the whole-table dependencies of tables: renewing them
+// invalidates everything that reads the tables.
 func (p *Plugin) tableDeps(tables []string) []store.Dep {
 	deps := make([]store.Dep, 0, len(tables))
 	for _, t := range tables {
@@ -177,7 +192,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		orig(db)
 		return
 	}
-	r.deps = append([]store.Dep{p.global}, p.tableDeps(r.analysis.Reads)...)
+	r.deps = append([]store.Dep{p.global}, p.readDeps(r.analysis.Reads)...)
 	p.stats.misses.Add(1)
 	p.fetch(db, r, orig)
 }

@@ -2,11 +2,13 @@ package gormcache
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"sync"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/internal/sqlscan"
@@ -14,16 +16,150 @@ import (
 	"github.com/gormcache/gormcache/store"
 )
 
-// afterWrite runs after GORM's create, update and delete callbacks, before
-// the commit of their transaction: it queues the invalidation of the tables
-// the statement wrote (delivered after commit).
-func (p *Plugin) afterWrite(db *gorm.DB) {
+// MaxImageRows is the number of rows an update or delete may change and
+// still be invalidated row by row; a larger write invalidates its table.
+const MaxImageRows = 1000
+
+// capture stands in for the statement's connection pool while an update or
+// delete runs. The first time the statement's SQL reaches the database —
+// GORM has then added every condition, scopes and primary keys included —
+// it first reads, in the same transaction and under lock, the rows the
+// statement is about to change.
+type capture struct {
+	gorm.ConnPool
+	db   *gorm.DB
+	done bool
+	ok   bool
+	old  []invalidation.Image
+}
+
+func (c *capture) before() {
+	if c.done {
+		return
+	}
+	c.done = true
+	stmt := c.db.Statement
+	var where clause.Where
+	if cl, ok := stmt.Clauses["WHERE"]; ok {
+		where, _ = cl.Expression.(clause.Where)
+	}
+	lock := c.db.Dialector.Name() != "sqlite" // SQLite's write lock covers the read
+	c.old, c.ok = invalidation.ReadImages(c.db, c.ConnPool, stmt.Schema, where, lock, MaxImageRows)
+}
+
+func (c *capture) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.before()
+	return c.ConnPool.ExecContext(ctx, query, args...)
+}
+
+func (c *capture) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.before()
+	return c.ConnPool.QueryContext(ctx, query, args...)
+}
+
+// beforeChange runs right before GORM's update and delete: for a model
+// statement inside a transaction it installs a capture of the old rows.
+func (p *Plugin) beforeChange(db *gorm.DB) {
 	stmt := db.Statement
+	if db.Error != nil || db.DryRun || !p.rowImages(stmt) || invalidation.TxOf(stmt.ConnPool) == nil {
+		return
+	}
+	stmt.ConnPool = &capture{ConnPool: stmt.ConnPool, db: db}
+}
+
+// rowImages reports whether the rows a statement writes can be imaged: it
+// writes its model's own table.
+func (p *Plugin) rowImages(stmt *gorm.Statement) bool {
+	return stmt.Schema != nil && stmt.TableExpr == nil && stmt.Table == stmt.Schema.Table
+}
+
+// afterChange runs right after GORM's update and delete, before the commit.
+func (p *Plugin) afterChange(db *gorm.DB) {
+	stmt := db.Statement
+	c, captured := stmt.ConnPool.(*capture)
+	if captured {
+		stmt.ConnPool = c.ConnPool
+	}
 	if db.DryRun || stmt.SQL.Len() == 0 || (db.Error == nil && db.RowsAffected == 0) {
 		return // nothing reached the database, or nothing changed
 	}
 	p.policyOf(stmt.Schema) // learns the schema's cascading constraints
-	p.deliverWrites(db, sqlscan.Analyze(stmt.SQL.String()))
+	if !captured || !c.ok || db.Error != nil || db.RowsAffected > int64(len(c.old)) {
+		// Rows the capture did not see changed (or the write failed half
+		// way): invalidate the table.
+		p.deliverWrites(db, sqlscan.Analyze(stmt.SQL.String()))
+		return
+	}
+	images := c.old
+	if strings.HasPrefix(strings.TrimSpace(strings.ToUpper(stmt.SQL.String()[:min(stmt.SQL.Len(), 16)])), "UPDATE") {
+		// An update (a soft delete too): read the rows as they are now.
+		where, ok := invalidation.PrimaryKeyWhere(stmt.Schema, c.old)
+		var now []invalidation.Image
+		if ok {
+			now, ok = invalidation.ReadImages(db, stmt.ConnPool, stmt.Schema, where, false, len(c.old))
+		}
+		if !ok || len(now) != len(c.old) {
+			p.deliverWrites(db, sqlscan.Analyze(stmt.SQL.String()))
+			return
+		}
+		images = append(images, now...)
+	}
+	p.deliverImages(db, images)
+}
+
+// afterCreate runs right after GORM's create, before the commit.
+func (p *Plugin) afterCreate(db *gorm.DB) {
+	stmt := db.Statement
+	if db.DryRun || stmt.SQL.Len() == 0 || (db.Error == nil && db.RowsAffected == 0) {
+		return
+	}
+	p.policyOf(stmt.Schema)
+	_, upsert := stmt.Clauses["ON CONFLICT"]
+	if db.Error != nil || upsert || !p.rowImages(stmt) {
+		p.deliverWrites(db, sqlscan.Analyze(stmt.SQL.String()))
+		return
+	}
+	images := invalidation.ValueImages(stmt.Context, stmt.Schema, stmt.ReflectValue)
+	if needsReread(stmt) {
+		where, ok := invalidation.PrimaryKeyWhere(stmt.Schema, images)
+		images = nil
+		if ok {
+			images, _ = invalidation.ReadImages(db, stmt.ConnPool, stmt.Schema, where, false, MaxImageRows)
+		}
+	}
+	if int64(len(images)) != db.RowsAffected {
+		p.deliverWrites(db, sqlscan.Analyze(stmt.SQL.String()))
+		return
+	}
+	p.deliverImages(db, images)
+}
+
+// needsReread reports whether the created model values may differ from the
+// rows stored: columns left to the database (defaults it computes, or
+// omitted by Select/Omit).
+func needsReread(stmt *gorm.Statement) bool {
+	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
+		return true
+	}
+	for _, f := range stmt.Schema.FieldsWithDefaultDBValue {
+		if !f.PrimaryKey {
+			return true
+		}
+	}
+	return false
+}
+
+// deliverImages queues the invalidation of the rows a write changed,
+// computed after the commit against the schemes registered then, and of the
+// tables cascades from them reach.
+func (p *Plugin) deliverImages(db *gorm.DB, images []invalidation.Image) {
+	s := db.Statement.Schema
+	table := sqlscan.NormalizeTable(s.Table)
+	cascaded := p.tableDeps(p.cascades.closure([]string{table})[1:])
+	work := func(ctx context.Context) []store.Dep {
+		return append(p.rowDeps(ctx, table, s, images), cascaded...)
+	}
+	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, work)
 }
 
 // afterRaw runs after db.Exec.
@@ -48,7 +184,7 @@ func (p *Plugin) deliverWrites(db *gorm.DB, a sqlscan.Analysis) {
 	} else {
 		deps = p.tableDeps(p.cascades.closure(a.Writes))
 	}
-	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, deps)
+	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, invalidation.Deps(deps...))
 }
 
 // invalidate is the plugin's invalidation sink.

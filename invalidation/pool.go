@@ -21,6 +21,11 @@ import (
 // delivery error is the sink's to handle.
 type Sink func(ctx context.Context, deps []store.Dep)
 
+// Work computes the dependencies a write invalidates. It runs after the
+// write commits: what it reads then (the schemes cached queries registered)
+// is at least as recent as the commit.
+type Work func(ctx context.Context) []store.Dep
+
 // Pool wraps a gorm.ConnPool so that transactions begun on it are *Tx.
 type Pool struct {
 	gorm.ConnPool
@@ -93,22 +98,23 @@ type Tx struct {
 	pool *Pool
 
 	mu      sync.Mutex
-	pending []store.Dep
+	pending []Work
 }
 
-// Defer queues deps for delivery after the transaction commits.
-func (t *Tx) Defer(deps ...store.Dep) {
+// Defer queues work whose dependencies are delivered after the transaction
+// commits.
+func (t *Tx) Defer(work Work) {
 	t.mu.Lock()
-	t.pending = append(t.pending, deps...)
+	t.pending = append(t.pending, work)
 	t.mu.Unlock()
 }
 
-func (t *Tx) take() []store.Dep {
+func (t *Tx) take() []Work {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	deps := t.pending
+	work := t.pending
 	t.pending = nil
-	return deps
+	return work
 }
 
 // Commit commits the transaction and then delivers its invalidations. They
@@ -116,8 +122,13 @@ func (t *Tx) take() []store.Dep {
 // be unknown, and invalidating too much is harmless.
 func (t *Tx) Commit() error {
 	err := t.ConnPool.(gorm.TxCommitter).Commit()
-	if deps := t.take(); len(deps) > 0 {
-		t.pool.sink(context.Background(), deps)
+	var deps []store.Dep
+	ctx := context.Background()
+	for _, w := range t.take() {
+		deps = append(deps, w(ctx)...)
+	}
+	if len(deps) > 0 {
+		t.pool.sink(ctx, deps)
 	}
 	return err
 }
@@ -139,19 +150,24 @@ func (t *stmtTx) StmtContext(ctx context.Context, stmt *sql.Stmt) *sql.Stmt {
 	return t.ConnPool.(gorm.Tx).StmtContext(ctx, stmt)
 }
 
-// Deliver sends deps to sink after the commit of the transaction pool
-// belongs to, or at once when pool is not a transaction of a wrapped pool:
-// autocommit writes, and paths that escape the wrapper (db.Connection, a
-// *sql.Tx the application passed to GORM itself).
-func Deliver(ctx context.Context, pool gorm.ConnPool, sink Sink, deps []store.Dep) {
-	if len(deps) == 0 {
+// Deliver runs work and sends its dependencies to sink after the commit of
+// the transaction pool belongs to, or at once when pool is not a
+// transaction of a wrapped pool: autocommit writes, and paths that escape
+// the wrapper (db.Connection, a *sql.Tx the application passed to GORM
+// itself).
+func Deliver(ctx context.Context, pool gorm.ConnPool, sink Sink, work Work) {
+	if tx := TxOf(pool); tx != nil {
+		tx.Defer(work)
 		return
 	}
-	if tx := txOf(pool); tx != nil {
-		tx.Defer(deps...)
-		return
+	if deps := work(ctx); len(deps) > 0 {
+		sink(ctx, deps)
 	}
-	sink(ctx, deps)
+}
+
+// Deps returns Work that always yields deps.
+func Deps(deps ...store.Dep) Work {
+	return func(context.Context) []store.Dep { return deps }
 }
 
 // InTransaction reports whether pool is a transaction, wrapped or not.
@@ -160,7 +176,8 @@ func InTransaction(pool gorm.ConnPool) bool {
 	return ok
 }
 
-func txOf(pool gorm.ConnPool) *Tx {
+// TxOf returns the wrapped transaction pool is, or nil.
+func TxOf(pool gorm.ConnPool) *Tx {
 	if p, ok := pool.(*gorm.PreparedStmtTX); ok {
 		pool = p.Tx
 	}
