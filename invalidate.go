@@ -74,5 +74,5 @@ func InvalidateAll(db *gorm.DB) error {
 
 func (p *Plugin) deliver(db *gorm.DB, deps []store.Dep) {
 	ctx := db.Statement.Context
-	invalidation.Deliver(ctx, db.Statement.ConnPool, p.invalidate, deps)
+	invalidation.Deliver(ctx, db.Statement.ConnPool, p.invalidate, invalidation.Deps(deps...))
 }

@@ -1,0 +1,314 @@
+package sqlscan
+
+import (
+	"strings"
+	"sync"
+)
+
+// Analysis is what Analyze learned about a piece of SQL of one or more
+// statements. Table names are normalized: identifier quotes stripped, the
+// last component of a qualified name kept, lowercased ("my schema"."Photos"
+// is photos). They are deduplicated, in first-seen order, and may share
+// memory with the analyzed SQL.
+type Analysis struct {
+	// Reads lists the tables named in FROM, JOIN and USING lists and TABLE
+	// queries, at any depth: subqueries, CTE bodies, INSERT ... SELECT,
+	// UPDATE ... FROM. CTE names are listed too.
+	Reads []string
+	// Writes lists the tables whose rows or definition the SQL changes:
+	// targets of INSERT, REPLACE, UPSERT, UPDATE, DELETE, MERGE, TRUNCATE and
+	// SELECT INTO, and tables and views created, altered, renamed, dropped or
+	// refreshed. Every table before an UPDATE's SET is listed (MySQL's UPDATE
+	// a JOIN b ... SET), and so is the table behind a target that is an alias
+	// (UPDATE x ... FROM photos x, DELETE x FROM photos x).
+	Writes []string
+	// ReadOnly reports that there is at least one statement, every one a
+	// plain query (SELECT, WITH ... SELECT, VALUES, TABLE) with no
+	// data-modifying CTE, no INTO and no locking clause, and that nothing is
+	// Unknown: the result may be cached under Reads.
+	ReadOnly bool
+	// Locking reports a locking read: FOR UPDATE, FOR NO KEY UPDATE, FOR
+	// SHARE, FOR KEY SHARE, LOCK IN SHARE MODE.
+	Locking bool
+	// Harmless reports that the SQL changes no table data: Writes is empty and
+	// nothing is Unknown. Besides queries (locking ones and SELECT INTO
+	// OUTFILE included) that covers transaction control (BEGIN, START
+	// TRANSACTION, COMMIT, END, ROLLBACK [TO SAVEPOINT], SAVEPOINT, RELEASE),
+	// SET, RESET, SHOW, EXPLAIN without ANALYZE, PRAGMA, LISTEN, UNLISTEN,
+	// NOTIFY, PREPARE, DEALLOCATE, DISCARD, CHECKPOINT, ANALYZE, VACUUM,
+	// LOCK, UNLOCK and CREATE and DROP INDEX (an index changes no rows).
+	Harmless bool
+	// Unknown reports that some statement could not be classified (CALL, DO,
+	// COPY, EXECUTE, GRANT, ...), some written table could not be named
+	// (UPDATE (SELECT ...), INSERT INTO $1) or the input could not be lexed
+	// the same way in every dialect. Reads and Writes are then incomplete:
+	// the caller must assume that any table may be read or written.
+	Unknown bool
+}
+
+// Analyze reports which tables sql reads and writes and whether it is safe to
+// cache. It never fails: what it cannot tell is reported as Unknown. It is
+// safe for concurrent use and allocates little more than the returned
+// slices.
+func Analyze(sql string) Analysis {
+	p := parsers.Get().(*parser)
+	p.load(sql)
+	a := p.analyze()
+	p.reset()
+	parsers.Put(p)
+	return a
+}
+
+var parsers = sync.Pool{New: func() any { return new(parser) }}
+
+// maxDepth bounds the nesting of parentheses and statements Analyze follows;
+// deeper SQL is Unknown.
+const maxDepth = 200
+
+// parser holds the tokens of one Analyze call and what was found in them.
+type parser struct {
+	toks    []token // the input's tokens, ending with EOF
+	i       int     // current token
+	depth   int
+	reads   []string
+	writes  []string
+	targets []string // write targets of the UPDATE and DELETE statements being read
+	aliases []alias  // aliases their FROM and USING lists define
+	unknown bool
+	locking bool
+	impure  bool // the current statement is not a plain query
+}
+
+type token struct {
+	Token
+	kw kw // for a Word
+}
+
+// alias records that name stands for table in an UPDATE's FROM list or a
+// DELETE's USING list, where SQL Server and MySQL let the target be an
+// alias: UPDATE x SET ... FROM photos x.
+type alias struct{ name, table string }
+
+var eof token
+
+func (p *parser) load(sql string) {
+	l := NewLexer(sql)
+	for {
+		t := l.Next()
+		if t.Kind == Invalid {
+			p.unknown = true
+			t = Token{Kind: EOF, Pos: t.Pos}
+		}
+		var k kw
+		if t.Kind == Word {
+			k = keyword(t.Text)
+		}
+		p.toks = append(p.toks, token{t, k})
+		if t.Kind == EOF {
+			return
+		}
+	}
+}
+
+// maxPooledTokens bounds the token buffer a pooled parser keeps, so that one
+// huge statement does not pin its memory.
+const maxPooledTokens = 4096
+
+// reset readies p for the pool, dropping its references to the input.
+func (p *parser) reset() {
+	toks := p.toks[:0]
+	if cap(toks) > maxPooledTokens {
+		toks = nil
+	}
+	clear(p.toks)
+	clear(p.reads)
+	clear(p.writes)
+	clear(p.targets)
+	clear(p.aliases[:cap(p.aliases)])
+	*p = parser{toks: toks, reads: p.reads[:0], writes: p.writes[:0],
+		targets: p.targets[:0], aliases: p.aliases[:0]}
+}
+
+func (p *parser) analyze() Analysis {
+	statements, queries := 0, 0
+	for p.peek().Kind != EOF {
+		if p.peek().Kind == Semicolon {
+			p.adv(1)
+			continue
+		}
+		statements++
+		p.impure = false
+		if p.statement() && !p.impure {
+			queries++
+		}
+		if k := p.peek().Kind; k != Semicolon && k != EOF { // an unbalanced ) or ]
+			p.unknown = true
+			for k := p.peek().Kind; k != Semicolon && k != EOF; k = p.peek().Kind {
+				p.adv(1)
+			}
+		}
+	}
+	a := Analysis{
+		Reads:   clone(p.reads),
+		Writes:  clone(p.writes),
+		Locking: p.locking,
+		Unknown: p.unknown,
+	}
+	a.Harmless = !a.Unknown && len(a.Writes) == 0
+	a.ReadOnly = a.Harmless && statements > 0 && queries == statements
+	return a
+}
+
+func clone(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]string(nil), s...)
+}
+
+func (p *parser) peek() *token { return &p.toks[p.i] }
+
+func (p *parser) at(n int) *token {
+	if j := p.i + n; j < len(p.toks) {
+		return &p.toks[j]
+	}
+	return &p.toks[len(p.toks)-1]
+}
+
+func (p *parser) prev(n int) *token {
+	if j := p.i - n; j >= 0 {
+		return &p.toks[j]
+	}
+	return &eof
+}
+
+// adv moves n tokens on, never past EOF.
+func (p *parser) adv(n int) { p.i = min(p.i+n, len(p.toks)-1) }
+
+// ended reports whether t ends the statement or group being read.
+func ended(t *token) bool {
+	return t.Kind == EOF || t.Kind == Semicolon || t.Kind == RParen || t.Kind == RBracket
+}
+
+func isName(t *token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
+
+// name reads a possibly qualified name (t, s.t, "s"."t", t.*) and returns
+// its normalized last component. ok is false when there is no name, it is
+// cut short (s.) or normalize refuses it.
+func (p *parser) name() (n string, ok bool) {
+	t := p.peek()
+	if !isName(t) {
+		return "", false
+	}
+	last := t.Token
+	p.adv(1)
+	for p.peek().Kind == Dot {
+		next := p.at(1)
+		if isName(next) {
+			last = next.Token
+			p.adv(2)
+			continue
+		}
+		if next.Kind == Op && next.Text == "*" {
+			p.adv(2)
+			break
+		}
+		return "", false
+	}
+	return normalize(last)
+}
+
+// normalize returns the name a Word or QuotedIdent stands for, unquoted and
+// lowercased. Empty names, names with quote characters inside and U&"..."
+// names (whose escapes it does not decode) are refused.
+func normalize(t Token) (string, bool) {
+	s := t.Text
+	if t.Kind == QuotedIdent {
+		if s[0] != '"' && s[0] != '`' && s[0] != '[' {
+			return "", false
+		}
+		s = s[1 : len(s)-1]
+	}
+	if s == "" {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '`' || c == '[' || c == ']' {
+			return "", false
+		}
+	}
+	return strings.ToLower(s), true
+}
+
+func (p *parser) read(n string)  { p.reads = appendNew(p.reads, n) }
+func (p *parser) write(n string) { p.writes = appendNew(p.writes, n) }
+
+func appendNew(list []string, n string) []string {
+	for _, s := range list {
+		if s == n {
+			return list
+		}
+	}
+	return append(list, n)
+}
+
+// writeName reads a name and writes it, or records Unknown.
+func (p *parser) writeName() bool {
+	n, ok := p.name()
+	if !ok {
+		p.unknown = true
+		return false
+	}
+	p.write(n)
+	return true
+}
+
+// enter descends one level of nesting, or skips the rest of the level and
+// records Unknown when the input nests too deep.
+func (p *parser) enter() bool {
+	if p.depth >= maxDepth {
+		p.unknown = true
+		p.skip(false)
+		return false
+	}
+	p.depth++
+	return true
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// skip moves to the end of the statement or group, past balanced
+// parentheses. With scan, a data-changing verb on the way is Unknown.
+func (p *parser) skip(scan bool) {
+	depth := 0
+	for {
+		t := p.peek()
+		switch t.Kind {
+		case EOF, Semicolon:
+			return
+		case LParen, LBracket:
+			depth++
+		case RParen, RBracket:
+			if depth == 0 {
+				return
+			}
+			depth--
+		case Word:
+			if scan && (isVerb(t.kw) || isScriptVerb(t.kw)) && p.at(1).Kind != LParen &&
+				p.prev(1).Kind != Dot && p.at(1).Kind != Dot {
+				p.unknown = true
+			}
+		}
+		p.adv(1)
+	}
+}
+
+// isScriptVerb reports the other words that run or change something when
+// they start a statement.
+func isScriptVerb(k kw) bool {
+	switch k {
+	case kDo, kCopy, kLoad, kReplace, kRename, kRefresh, kGrant, kRevoke:
+		return true
+	}
+	return false
+}

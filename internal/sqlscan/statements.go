@@ -1,0 +1,468 @@
+package sqlscan
+
+// statement reads one statement, up to the ; or the ) that ends it, and
+// reports whether it is a query (SELECT, WITH ... SELECT, VALUES, TABLE).
+// Writes and Unknown are recorded on p as they are found.
+func (p *parser) statement() (query bool) {
+	if !p.enter() {
+		return false
+	}
+	defer p.leave()
+	t := p.peek()
+	if t.Kind == LParen {
+		p.walk(scope{query: true})
+		return true
+	}
+	if t.Kind != Word {
+		p.unknown = true
+		p.skip(false)
+		return false
+	}
+	switch t.kw {
+	case kSelect, kValues, kTable:
+		p.walk(scope{query: true})
+		return true
+	case kWith:
+		return p.with()
+	case kInsert, kReplace, kUpsert:
+		p.insert()
+	case kUpdate:
+		p.update()
+	case kDelete:
+		p.delete()
+	case kMerge:
+		p.merge()
+	case kTruncate:
+		p.truncate()
+	case kCreate:
+		p.create()
+	case kDrop:
+		p.drop()
+	case kAlter:
+		p.alter()
+	case kRename:
+		p.rename()
+	case kRefresh:
+		p.refresh()
+	case kExplain, kDescribe, kDesc:
+		p.explain()
+	case kShow, kPrepare, kAnalyze, kAnalyse, kVacuum, kLock, kUnlock, kPragma:
+		// Harmless, and what follows may name verbs: SHOW CREATE TABLE,
+		// PREPARE p AS DELETE ..., ANALYZE TABLE t UPDATE HISTOGRAM,
+		// LOCK TABLE t IN SHARE UPDATE EXCLUSIVE MODE, PRAGMA
+		// journal_mode = DELETE. None of them is SQL Server's.
+		p.adv(1)
+		p.skip(false)
+	case kCommit:
+		if p.at(1).kw == kPrepared { // PostgreSQL two-phase commit: another transaction's writes
+			p.unknown = true
+			p.skip(false)
+			return false
+		}
+		p.adv(1)
+		p.skip(true)
+	case kBegin, kStart, kEnd, kRollback, kAbort, kSavepoint, kRelease, kSet,
+		kReset, kListen, kUnlisten, kNotify, kDeallocate, kDiscard, kCheckpoint:
+		// Harmless unless a verb follows: SQL Server runs BEGIN DELETE ...
+		// END, and needs no ; between statements.
+		p.adv(1)
+		p.skip(true)
+	default:
+		p.unknown = true
+		p.skip(false)
+	}
+	return false
+}
+
+// with reads WITH [RECURSIVE] name [(cols)] AS [[NOT] MATERIALIZED] (body),
+// ... and the statement they lead to. A body may be a data-modifying
+// statement; group reads it as one.
+func (p *parser) with() bool {
+	p.adv(1)
+	if p.peek().kw == kRecursive {
+		p.adv(1)
+	}
+	for {
+		if !isName(p.peek()) {
+			break
+		}
+		p.adv(1)
+		if p.peek().Kind == LParen {
+			p.group(false)
+		}
+		if p.peek().kw != kAs {
+			break
+		}
+		p.adv(1)
+		if p.peek().kw == kNot {
+			p.adv(1)
+		}
+		if p.peek().kw == kMaterialized {
+			p.adv(1)
+		}
+		if p.peek().Kind != LParen {
+			break
+		}
+		p.group(false)
+		if k := p.peek().kw; k == kSearch || k == kCycle {
+			for t := p.peek(); !ended(t) && t.Kind != Comma && t.Kind != LParen && !isStatementStart(t.kw); t = p.peek() {
+				p.adv(1)
+			}
+		}
+		if p.peek().Kind != Comma {
+			return p.statement()
+		}
+		p.adv(1)
+	}
+	p.unknown = true
+	p.skip(false)
+	return false
+}
+
+// insert reads INSERT [modifiers] [INTO] t ..., REPLACE INTO t ... and UPSERT
+// INTO t ....
+func (p *parser) insert() {
+	p.adv(1)
+modifiers:
+	for {
+		switch p.peek().kw {
+		case kLowPriority, kDelayed, kHighPriority, kIgnore:
+			p.adv(1)
+		case kOr: // SQLite: INSERT OR REPLACE
+			p.adv(1)
+			p.skipWord()
+		case kInto:
+			p.adv(1)
+			break modifiers
+		default:
+			break modifiers
+		}
+	}
+	if !p.writeName() {
+		p.skip(false)
+		return
+	}
+	p.walk(scope{query: true})
+}
+
+// update reads UPDATE [modifiers] [ONLY] targets SET ... [FROM ...]. Every
+// table before SET is written (MySQL: UPDATE a JOIN b ON ... SET).
+func (p *parser) update() {
+	p.adv(1)
+	for {
+		switch p.peek().kw {
+		case kLowPriority, kIgnore:
+			p.adv(1)
+			continue
+		case kOr: // SQLite: UPDATE OR IGNORE
+			p.adv(1)
+			p.skipWord()
+			continue
+		}
+		break
+	}
+	t0, a0 := len(p.targets), len(p.aliases)
+	p.walk(scope{query: true, from: true, expect: true, write: true})
+	if p.peek().kw != kSet {
+		p.unknown = true
+	}
+	p.walk(scope{query: true, aliases: true})
+	p.resolve(t0, a0)
+}
+
+// delete reads DELETE [modifiers] [FROM] targets [FROM | USING ...]. The
+// targets before a second FROM or USING may be aliases defined there (MySQL
+// DELETE a FROM photos a JOIN ..., SQL Server likewise).
+func (p *parser) delete() {
+	p.adv(1)
+	for k := p.peek().kw; k == kLowPriority || k == kQuick || k == kIgnore; k = p.peek().kw {
+		p.adv(1)
+	}
+	if p.peek().kw == kFrom {
+		p.adv(1)
+	}
+	t0, a0 := len(p.targets), len(p.aliases)
+	p.walk(scope{query: true, from: true, expect: true, write: true})
+	p.walk(scope{query: true, aliases: true})
+	p.resolve(t0, a0)
+}
+
+// skipWord moves past the current token if it is a word.
+func (p *parser) skipWord() {
+	if p.peek().Kind == Word {
+		p.adv(1)
+	}
+}
+
+// resolve writes the tables behind the targets since t0 that are aliases
+// defined since a0, then forgets both.
+func (p *parser) resolve(t0, a0 int) {
+	for _, t := range p.targets[t0:] {
+		for _, a := range p.aliases[a0:] {
+			if a.name == t {
+				p.write(a.table)
+			}
+		}
+	}
+	p.targets, p.aliases = p.targets[:t0], p.aliases[:a0]
+}
+
+// merge reads MERGE [INTO] [ONLY] t ... USING source ON ... WHEN ....
+func (p *parser) merge() {
+	p.adv(1)
+	if p.peek().kw == kInto {
+		p.adv(1)
+	}
+	if p.peek().kw == kOnly {
+		p.adv(1)
+	}
+	if !p.writeName() {
+		p.skip(false)
+		return
+	}
+	p.walk(scope{query: true})
+}
+
+// truncate reads TRUNCATE [TABLE] [ONLY] t [*] [, ...]. CASCADE empties
+// tables it does not name: Unknown.
+func (p *parser) truncate() {
+	p.adv(1)
+	if p.peek().kw == kTable {
+		p.adv(1)
+	}
+	for {
+		if p.peek().kw == kOnly {
+			p.adv(1)
+		}
+		if !p.writeName() {
+			p.skip(false)
+			return
+		}
+		if t := p.peek(); t.Kind == Op && t.Text == "*" {
+			p.adv(1)
+		}
+		if p.peek().Kind != Comma {
+			break
+		}
+		p.adv(1)
+	}
+	rest := p.i
+	p.skip(true)
+	for _, t := range p.toks[rest:p.i] {
+		if t.kw == kCascade {
+			p.unknown = true
+		}
+	}
+}
+
+// create reads CREATE [modifiers] TABLE | VIEW | MATERIALIZED VIEW name,
+// which writes name (a new or replaced relation changes what reads of it
+// return), and CREATE INDEX, which changes no data. Anything else (FUNCTION,
+// TRIGGER, RULE, POLICY, ...) can change what later statements do: Unknown.
+func (p *parser) create() {
+	p.adv(1)
+modifiers:
+	for {
+		switch p.peek().kw {
+		case kOr: // OR REPLACE
+			p.adv(1)
+			p.skipWord()
+		case kGlobal, kLocal, kTemp, kTemporary, kUnlogged, kUnique, kFulltext,
+			kSpatial, kVirtual, kRecursive:
+			p.adv(1)
+		case kAlgorithm: // MySQL views: ALGORITHM = MERGE
+			p.adv(1)
+			if t := p.peek(); t.Kind == Op && t.Text == "=" {
+				p.adv(1)
+			}
+			p.skipWord()
+		case kSQL: // SQL SECURITY DEFINER
+			p.adv(1)
+			p.skipWord()
+			p.skipWord()
+		case kDefiner: // DEFINER = user@host
+			p.adv(1)
+			for t := p.peek(); !ended(t) && t.kw != kSQL && t.kw != kView; t = p.peek() {
+				p.adv(1)
+			}
+		default:
+			break modifiers
+		}
+	}
+	switch p.peek().kw {
+	case kTable, kView:
+		p.adv(1)
+	case kMaterialized:
+		if p.at(1).kw != kView {
+			p.unknown = true
+			p.skip(false)
+			return
+		}
+		p.adv(2)
+	case kIndex:
+		p.skip(true)
+		return
+	default:
+		p.unknown = true
+		p.skip(false)
+		return
+	}
+	if p.peek().kw == kIf && p.at(1).kw == kNot && p.at(2).kw == kExists {
+		p.adv(3)
+	}
+	if !p.writeName() {
+		p.skip(false)
+		return
+	}
+	p.walk(scope{query: true})
+}
+
+// drop reads DROP [TEMPORARY] TABLE | VIEW | MATERIALIZED VIEW [IF EXISTS]
+// a [, b], and DROP INDEX, which changes no data.
+func (p *parser) drop() {
+	p.adv(1)
+	if p.peek().kw == kTemporary {
+		p.adv(1)
+	}
+	switch p.peek().kw {
+	case kTable, kView:
+		p.adv(1)
+	case kMaterialized:
+		if p.at(1).kw != kView {
+			p.unknown = true
+			p.skip(false)
+			return
+		}
+		p.adv(2)
+	case kIndex:
+		p.skip(true)
+		return
+	default:
+		p.unknown = true
+		p.skip(false)
+		return
+	}
+	if p.peek().kw == kIf && p.at(1).kw == kExists {
+		p.adv(2)
+	}
+	p.nameList()
+}
+
+// nameList writes the names of a comma-separated list and skips the rest of
+// the statement.
+func (p *parser) nameList() {
+	for p.writeName() && p.peek().Kind == Comma {
+		p.adv(1)
+	}
+	p.skip(true)
+}
+
+// alter reads ALTER TABLE [IF EXISTS] [ONLY] t ... and ALTER [MATERIALIZED]
+// VIEW v .... Tables renamed to, inherited from or attached are written too.
+func (p *parser) alter() {
+	p.adv(1)
+	for k := p.peek().kw; k == kOnline || k == kIgnore; k = p.peek().kw {
+		p.adv(1)
+	}
+	s := scope{alter: true}
+	switch p.peek().kw {
+	case kTable:
+		p.adv(1)
+	case kView:
+		p.adv(1)
+		s = scope{query: true}
+	case kMaterialized:
+		if p.at(1).kw != kView {
+			p.unknown = true
+			p.skip(false)
+			return
+		}
+		p.adv(2)
+	default:
+		p.unknown = true
+		p.skip(false)
+		return
+	}
+	if p.peek().kw == kIf && p.at(1).kw == kExists {
+		p.adv(2)
+	}
+	if p.peek().kw == kOnly {
+		p.adv(1)
+	}
+	if !p.writeName() {
+		p.skip(false)
+		return
+	}
+	if t := p.peek(); t.Kind == Op && t.Text == "*" {
+		p.adv(1)
+	}
+	p.walk(s)
+}
+
+// rename reads MySQL's RENAME TABLE a TO b [, c TO d].
+func (p *parser) rename() {
+	p.adv(1)
+	if p.peek().kw != kTable {
+		p.unknown = true
+		p.skip(false)
+		return
+	}
+	p.adv(1)
+	for p.writeName() {
+		if p.peek().kw == kTo || p.peek().Kind == Comma {
+			p.adv(1)
+			continue
+		}
+		break
+	}
+	p.skip(true)
+}
+
+// refresh reads REFRESH MATERIALIZED VIEW [CONCURRENTLY] v.
+func (p *parser) refresh() {
+	p.adv(1)
+	if p.peek().kw != kMaterialized || p.at(1).kw != kView {
+		p.unknown = true
+		p.skip(false)
+		return
+	}
+	p.adv(2)
+	if p.peek().kw == kConcurrently {
+		p.adv(1)
+	}
+	p.writeName()
+	p.skip(true)
+}
+
+// explain reads EXPLAIN, DESCRIBE and DESC. Without ANALYZE they only plan:
+// harmless. EXPLAIN ANALYZE runs its statement, which is then read as if it
+// stood alone (but is no plain query).
+func (p *parser) explain() {
+	p.adv(1)
+	analyze := false
+	if p.peek().Kind == LParen { // PostgreSQL: EXPLAIN (ANALYZE, BUFFERS) ...
+		for p.adv(1); !ended(p.peek()); p.adv(1) {
+			if k := p.peek().kw; k == kAnalyze || k == kAnalyse {
+				analyze = true
+			}
+		}
+		if p.peek().Kind == RParen {
+			p.adv(1)
+		}
+	}
+	for t := p.peek(); !ended(t) && t.Kind != LParen && !isStatementStart(t.kw); t = p.peek() {
+		if t.kw == kAnalyze || t.kw == kAnalyse {
+			analyze = true
+		}
+		p.adv(1)
+	}
+	if !analyze {
+		p.skip(false)
+		return
+	}
+	if ended(p.peek()) {
+		p.unknown = true
+		return
+	}
+	p.statement()
+}
