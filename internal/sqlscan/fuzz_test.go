@@ -14,6 +14,9 @@ func FuzzAnalyze(f *testing.F) {
 	for _, c := range catalogue {
 		f.Add(c.sql)
 	}
+	for _, s := range append(writesZZ, readsZZ...) {
+		f.Add(s)
+	}
 	for _, s := range []string{
 		"SELECT * FROM a; DELETE FROM b; UPDATE c SET x = 1",
 		"WITH a AS (WITH b AS (DELETE FROM c RETURNING *) SELECT * FROM b) SELECT * FROM a",
