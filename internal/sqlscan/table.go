@@ -6,18 +6,17 @@ package sqlscan
 func NormalizeTable(name string) string {
 	l := NewLexer(name)
 	var last Token
+	wantName := true
 	for {
 		t := l.Next()
-		switch t.Kind {
-		case EOF:
-			if last.Text == "" {
-				return ""
-			}
+		switch {
+		case t.Kind == EOF && !wantName:
 			n, _ := normalize(last)
 			return n
-		case Word, QuotedIdent:
-			last = t
-		case Dot:
+		case (t.Kind == Word || t.Kind == QuotedIdent) && wantName:
+			last, wantName = t, false
+		case t.Kind == Dot && !wantName:
+			wantName = true
 		default:
 			return ""
 		}
