@@ -1,0 +1,419 @@
+package gormcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/gormcache/gormcache/internal/sqlscan"
+	"github.com/gormcache/gormcache/invalidation"
+	"github.com/gormcache/gormcache/store"
+)
+
+// ErrPanicked is wrapped by the error Remember returns when fn panicked. The
+// error's message holds the panic's value and fn's stack.
+var ErrPanicked = errors.New("gormcache: Remember: fn panicked")
+
+// ErrInvalidKey is wrapped by the error Remember and Forget return for an
+// empty key or one holding a brace.
+var ErrInvalidKey = errors.New("gormcache: invalid Remember key")
+
+// ErrInvalidDependency is wrapped by the error Remember returns for a
+// dependency that names no rows: a value that is not a GORM model, or a
+// Where on a field the model does not have.
+var ErrInvalidDependency = errors.New("gormcache: invalid dependency")
+
+// rememberMarker follows the plugin's prefix in the keys of remembered values
+// and of their own dependencies. A query key is the prefix and 32 characters
+// of base64url, which never hold a colon: the two cannot collide.
+const rememberMarker = "fn:"
+
+// RememberOption configures one Remember call: DependsOn, Where,
+// RememberTTL, RememberCodec, CacheErrors.
+type RememberOption interface {
+	applyRemember(*rememberOptions)
+}
+
+type rememberOptions struct {
+	deps        []any // DependsOn's values and Where's conjunctions
+	ttl         time.Duration
+	codec       Codec
+	cacheErrors []error
+}
+
+type rememberOptionFunc func(*rememberOptions)
+
+func (f rememberOptionFunc) applyRemember(o *rememberOptions) { f(o) }
+
+// DependsOn makes the value depend on the rows that values name, so that
+// Remember computes it again after a write to one of them:
+//
+//   - a model with a zero primary key, or a nil pointer to a model type
+//     (&Photo{}, (*Photo)(nil)): every row of the model's table;
+//   - a model object with a primary key (&photo): that row;
+//   - a slice of model objects (photos): those rows;
+//   - a Where conjunction: the rows it matches.
+//
+// Until row-level invalidation is complete (gormcache issue 3), each form
+// depends on its model's whole table, like a query of the table: a write to
+// any row of the table recomputes the value. That is coarser than the rows
+// named, never staler, and will narrow without an API change.
+//
+// Every value also depends on Forget of its key and on InvalidateAll.
+// Without DependsOn or Where, nothing else renews it before its TTL.
+func DependsOn(values ...any) RememberOption {
+	values = append([]any(nil), values...)
+	return rememberOptionFunc(func(o *rememberOptions) { o.deps = append(o.deps, values...) })
+}
+
+// conjunction is a Where dependency.
+type conjunction struct {
+	model any
+	field string
+	value any // for conjunction dependencies (issue 3)
+}
+
+func (c conjunction) applyRemember(o *rememberOptions) { o.deps = append(o.deps, c) }
+
+// Where returns the dependency on the rows of model's table whose field
+// equals value; field is a Go field or a column name of model (a pointer to
+// a model struct, like &Photo{}). Pass it to Remember as an option or among
+// the values of DependsOn, whose documentation tells what it costs today.
+// Remember fails, wrapping ErrInvalidDependency, when the model has no such
+// field.
+//
+//	gormcache.Remember(db, gormcache.Key("albums", userID), albums,
+//		gormcache.Where(&Photo{}, "UserID", userID))
+func Where(model any, field string, value any) RememberOption {
+	return conjunction{model: model, field: field, value: value}
+}
+
+// RememberTTL keeps the value at most d. A non-positive d is ignored: the
+// value is kept Config.TTL.
+func RememberTTL(d time.Duration) RememberOption {
+	return rememberOptionFunc(func(o *rememberOptions) {
+		if d > 0 {
+			o.ttl = d
+		}
+	})
+}
+
+// RememberCodec encodes the value with c instead of JSONCodec; nil means
+// JSONCodec. Calls for one key should agree on the codec and on the type of
+// the value: an entry that the caller's codec cannot decode into its type is
+// computed again.
+func RememberCodec(c Codec) RememberOption {
+	return rememberOptionFunc(func(o *rememberOptions) { o.codec = c })
+}
+
+// CacheErrors caches the errors of fn that match one of targets (by
+// errors.Is) like values, for negative results such as
+// gorm.ErrRecordNotFound: until a dependency changes or the TTL ends,
+// Remember returns the target, without calling fn. A hit returns the target
+// itself, not the error fn returned, which may have wrapped it; the store
+// holds the target's message, which tells the targets apart. Other errors
+// are never cached.
+func CacheErrors(targets ...error) RememberOption {
+	targets = append([]error(nil), targets...)
+	return rememberOptionFunc(func(o *rememberOptions) { o.cacheErrors = append(o.cacheErrors, targets...) })
+}
+
+// Remember returns the value remembered under key, or calls fn with db's
+// context to compute it, then caches and returns it. It brings the freshness
+// of cached queries to any computation, such as a report, an aggregate of
+// several queries, or a call to another service: the stamps of the value's
+// dependencies (DependsOn, Where) are read before fn runs and stored with
+// its result, so a value computed from rows that a write then changes is
+// never served again.
+//
+// Concurrent calls for one key in one process run fn once. The other callers
+// wait for its outcome, or until their own context ends. If a write
+// invalidated a dependency while fn ran, a waiter calls fn itself, uncached;
+// if the caller that ran fn gave up because its context ended, a waiter
+// whose context lives runs fn again. An error of fn is returned to every
+// waiter and is not cached (unless CacheErrors says so); a panic in fn is
+// recovered, and returned to every waiter as an error wrapping ErrPanicked.
+//
+// The value is encoded with JSONCodec (or RememberCodec's), whose limits
+// apply, and every caller gets its own copy decoded from that encoding, the
+// one that ran fn included, so a miss returns what the hits after it will.
+// A value the codec cannot encode, or decode back, is returned as fn
+// returned it, shared by the waiters, and not cached; the failure is logged
+// and counted in Stats.Errors.
+//
+// Inside a transaction (db comes from db.Begin or db.Transaction), Remember
+// neither reads nor fills the cache: it calls fn, like a query would read the
+// database. A store failure degrades to calling fn, logged and counted in
+// Stats.Errors, never returned. Remember counts in Stats.Hits, Misses, Fills
+// and Bypassed like a query.
+//
+// Before calling fn, Remember fails with ErrNotRegistered when no Plugin is
+// registered on db, with ErrInvalidKey for an empty key or one holding a
+// brace (it would change the key's Redis Cluster hash tag), and with
+// ErrInvalidDependency.
+func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, error), opts ...RememberOption) (T, error) {
+	var zero T
+	p, err := pluginOf(db)
+	if err != nil {
+		return zero, err
+	}
+	c, err := p.newRecall(db, key, opts)
+	if err != nil {
+		return zero, err
+	}
+	if invalidation.InTransaction(db.Statement.ConnPool) {
+		p.stats.bypassed.Add(1)
+		return call(c.ctx, fn)
+	}
+	if v, hit, cachedErr := lookupRemembered[T](p, c); hit {
+		p.stats.hits.Add(1)
+		return v, cachedErr
+	}
+	p.stats.misses.Add(1)
+	for {
+		leader := false
+		ch := p.flights.DoChan(c.key, func() (any, error) {
+			leader = true
+			return fillRemembered(p, c, fn), nil
+		})
+		var f *rememberFlight
+		select {
+		case res := <-ch:
+			f = res.Val.(*rememberFlight)
+		case <-c.ctx.Done():
+			return zero, c.ctx.Err()
+		}
+		if leader {
+			if f.err != nil {
+				return zero, f.err
+			}
+			v, _ := f.value.(T) // nil when T is an interface holding nil
+			return v, nil
+		}
+		if f.canceled && c.ctx.Err() == nil {
+			continue // the caller that ran fn gave up, this one has not
+		}
+		if !p.stillValid(c.ctx, c.deps, f.stamps) {
+			// fn may have read rows older than a write that committed
+			// before this call began.
+			return call(c.ctx, fn)
+		}
+		if f.err != nil {
+			return zero, f.err
+		}
+		if f.entry != nil {
+			if v, err := decodeRemembered[T](c.codec, f.entry); err == nil {
+				return v, nil
+			}
+		}
+		if v, ok := f.value.(T); ok {
+			return v, nil // it could not be encoded: share it
+		}
+		return call(c.ctx, fn) // another caller remembers another type under key
+	}
+}
+
+// Forget makes the value remembered under key invalid: the next Remember
+// for key calls fn. Like the Invalidate functions, called with a *gorm.DB
+// inside a transaction it takes effect when the transaction commits, and it
+// logs and counts a store failure rather than returning it. It fails with
+// ErrNotRegistered when no Plugin is registered on db, and with
+// ErrInvalidKey.
+func Forget(db *gorm.DB, key string) error {
+	p, err := pluginOf(db)
+	if err != nil {
+		return err
+	}
+	if err := checkRememberKey(key); err != nil {
+		return err
+	}
+	p.deliver(db, []store.Dep{p.keyDep(p.rememberKey(key))})
+	return nil
+}
+
+// recall is one Remember call, resolved.
+type recall struct {
+	ctx         context.Context
+	key         string      // namespaced: rememberKey
+	deps        []store.Dep // p.global, keyDep, then the caller's
+	ttl         time.Duration
+	codec       Codec
+	cacheErrors []error
+}
+
+func (p *Plugin) newRecall(db *gorm.DB, key string, opts []RememberOption) (*recall, error) {
+	if err := checkRememberKey(key); err != nil {
+		return nil, err
+	}
+	var o rememberOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyRemember(&o)
+		}
+	}
+	deps, err := p.rememberDeps(db, o.deps)
+	if err != nil {
+		return nil, err
+	}
+	c := &recall{
+		ctx:         db.Statement.Context,
+		key:         p.rememberKey(key),
+		ttl:         p.cfg.TTL,
+		codec:       o.codec,
+		cacheErrors: o.cacheErrors,
+	}
+	if o.ttl > 0 {
+		c.ttl = o.ttl
+	}
+	if c.codec == nil {
+		c.codec = JSONCodec{}
+	}
+	c.deps = dedupe(append([]store.Dep{p.global, p.keyDep(c.key)}, deps...))
+	return c, nil
+}
+
+func checkRememberKey(key string) error {
+	if key == "" || strings.ContainsAny(key, "{}") {
+		return fmt.Errorf("%w %q: want a non-empty key without braces", ErrInvalidKey, key)
+	}
+	return nil
+}
+
+func (p *Plugin) rememberKey(key string) string { return p.cfg.Prefix + rememberMarker + key }
+
+// keyDep is the dependency that Forget renews: every value remembered under
+// key records it, so that a Forget racing with fn wins like a write does.
+func (p *Plugin) keyDep(key string) store.Dep { return store.Dep{Table: key} }
+
+// rememberDeps returns the dependencies of the values given to DependsOn and
+// Where. A model with a zero primary key means its table; an object with a
+// primary key means its row, and a Where its conjunction, which become
+// conjunction dependencies (with their schemes registered) when writes
+// invalidate conjunctions (issue 3). Until then writes renew only the
+// whole-table and any-row stamps, and a narrower dependency would never be
+// renewed: its values would be served stale. So every value maps to what a
+// query of its model's table depends on, p.readDeps.
+func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, error) {
+	tables := make([]string, 0, len(values))
+	for _, v := range values {
+		model := v
+		c, isWhere := v.(conjunction)
+		if isWhere {
+			model = c.model
+		}
+		if model == nil {
+			return nil, fmt.Errorf("%w: nil model", ErrInvalidDependency)
+		}
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(model); err != nil {
+			return nil, fmt.Errorf("%w: %T is not a GORM model: %w", ErrInvalidDependency, model, err)
+		}
+		p.policyOf(stmt.Schema) // learns the cascades writes to the table follow
+		if isWhere {
+			f := stmt.Schema.LookUpField(c.field)
+			if f == nil {
+				return nil, fmt.Errorf("%w: Where: model %s has no field %q", ErrInvalidDependency, stmt.Schema.Name, c.field)
+			}
+			if f.DBName == "" {
+				return nil, fmt.Errorf("%w: Where: field %q of model %s is not a column", ErrInvalidDependency, c.field, stmt.Schema.Name)
+			}
+		}
+		tables = append(tables, sqlscan.NormalizeTable(stmt.Schema.Table))
+	}
+	return p.readDeps(tables), nil
+}
+
+// rememberFlight is the outcome of one fn call shared by concurrent misses.
+type rememberFlight struct {
+	value    any    // decoded from entry when it is set, else as fn returned it
+	entry    []byte // the encoded value; nil when it could not be encoded
+	err      error
+	canceled bool          // fn failed after its caller's context ended
+	stamps   []store.Stamp // taken before fn; nil when the store failed
+}
+
+// lookupRemembered returns the value, or the CacheErrors target, cached
+// under c.key; hit is false on a miss.
+func lookupRemembered[T any](p *Plugin, c *recall) (v T, hit bool, cachedErr error) {
+	entry, ok, err := p.store.Get(c.ctx, c.key)
+	if err != nil {
+		p.logError(c.ctx, err)
+		return v, false, nil
+	}
+	if !ok {
+		return v, false, nil
+	}
+	if len(entry) > 0 && entry[0] == rememberedError {
+		for _, target := range c.cacheErrors {
+			if target.Error() == string(entry[1:]) {
+				return v, true, target
+			}
+		}
+		return v, false, nil // this caller does not cache that error
+	}
+	v, err = decodeRemembered[T](c.codec, entry)
+	if err != nil {
+		p.logError(c.ctx, fmt.Errorf("gormcache: Remember %q: decoding the cached %T: %w", c.key, v, err))
+		return v, false, nil
+	}
+	return v, true, nil
+}
+
+// fillRemembered calls fn under the stamps of c's dependencies and stores
+// its outcome with them.
+func fillRemembered[T any](p *Plugin, c *recall, fn func(context.Context) (T, error)) *rememberFlight {
+	f := &rememberFlight{}
+	stamps, err := p.store.Stamps(c.ctx, c.deps)
+	if err != nil {
+		p.logError(c.ctx, err)
+	} else {
+		f.stamps = stamps
+	}
+	v, err := call(c.ctx, fn)
+	if err != nil {
+		f.err, f.canceled = err, c.ctx.Err() != nil
+		for _, target := range c.cacheErrors {
+			if errors.Is(err, target) {
+				p.storeRemembered(c, f.stamps, append([]byte{rememberedError}, target.Error()...))
+				break
+			}
+		}
+		return f
+	}
+	f.value = v
+	entry, copied, err := encodeRemembered(c.codec, v)
+	if err != nil {
+		p.logError(c.ctx, fmt.Errorf("gormcache: Remember %q: %T is not cached: %w", c.key, v, err))
+		return f
+	}
+	f.value, f.entry = copied, entry
+	p.storeRemembered(c, f.stamps, entry)
+	return f
+}
+
+func (p *Plugin) storeRemembered(c *recall, stamps []store.Stamp, value []byte) {
+	if stamps == nil {
+		return // without stamps, nothing can tell later whether it is fresh
+	}
+	e := store.Entry{Value: value, Deps: c.deps, Stamps: stamps}
+	if err := p.store.Set(context.WithoutCancel(c.ctx), c.key, e, c.ttl); err != nil {
+		p.logError(c.ctx, err)
+		return
+	}
+	p.stats.fills.Add(1)
+}
+
+// call runs fn, turning a panic into an error wrapping ErrPanicked.
+func call[T any](ctx context.Context, fn func(context.Context) (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n\n%s", ErrPanicked, r, debug.Stack())
+		}
+	}()
+	return fn(ctx)
+}
