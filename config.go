@@ -36,6 +36,14 @@ type Config struct {
 	// Default: off.
 	CacheGet bool
 
+	// Precision chooses how finely writes invalidate: RowLevel (the
+	// default) evicts only the results a write's rows can change, at the
+	// cost of reading the old rows of updates and deletes; TableLevel
+	// evicts every result that reads a written table, for write-heavy
+	// tables where that extra read does not pay. A model Policy overrides
+	// it.
+	Precision Precision
+
 	// TrustUnparsedExec, when set, makes a raw Exec whose written tables
 	// cannot be determined invalidate nothing. Default: such an Exec
 	// invalidates everything the plugin has cached, which is always safe.
@@ -55,7 +63,23 @@ type Policy struct {
 	CacheGet bool
 	// TTL of this model's entries; zero means Config.TTL.
 	TTL time.Duration
+	// Precision of the invalidation of this model's table; zero means
+	// Config.Precision.
+	Precision Precision
 }
+
+// Precision is how finely writes invalidate cached results.
+type Precision uint8
+
+const (
+	// DefaultPrecision defers to the Config (for a Policy) or means RowLevel.
+	DefaultPrecision Precision = iota
+	// RowLevel evicts the results whose rows a write adds, removes or
+	// changes, and no others.
+	RowLevel
+	// TableLevel evicts every result that reads a written table.
+	TableLevel
+)
 
 // Policier is implemented by models that declare a Policy.
 type Policier interface {

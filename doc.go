@@ -18,6 +18,11 @@
 // (another program, a trigger, a stored function, a foreign key cascade not
 // declared in GORM model tags) are invisible to it: bound them with a TTL.
 //
+// Remember caches what is not one query — a report, an aggregate, a call to
+// another service — under a key, with the same protocol: DependsOn and Where
+// name the rows it was computed from, and a write to them makes the next
+// call compute it again, once, however many callers ask at that moment.
+//
 //	p := gormcache.New(gormcache.Config{TTL: 10 * time.Minute})
 //	if err := db.Use(p); err != nil { ... }
 //	db.Clauses(gormcache.Cache()).Where("user_id = ?", id).Find(&photos)

@@ -143,6 +143,18 @@ func (p *Plugin) policyOf(s *schema.Schema) Policy {
 	return pol
 }
 
+// precisionOf returns the precision of writes to the table of s, and of
+// reads' dependencies on it.
+func (p *Plugin) precisionOf(s *schema.Schema) Precision {
+	if pol := p.policyOf(s); pol.Precision != DefaultPrecision {
+		return pol.Precision
+	}
+	if p.cfg.Precision == TableLevel {
+		return TableLevel
+	}
+	return RowLevel
+}
+
 // logError counts a store failure and logs it, at most once every 10
 // seconds with the number of failures not logged in between.
 func (p *Plugin) logError(ctx context.Context, err error) {
@@ -158,8 +170,8 @@ func (p *Plugin) logError(ctx context.Context, err error) {
 		return
 	}
 	if n := p.suppressed.Swap(0); n > 0 {
-		(*l).Error(ctx, "gormcache: cache store failed, serving from the database: %v (and %d more failures)", err, n)
+		(*l).Error(ctx, "gormcache: cache failure, answered without the cache: %v (and %d more failures)", err, n)
 		return
 	}
-	(*l).Error(ctx, "gormcache: cache store failed, serving from the database: %v", err)
+	(*l).Error(ctx, "gormcache: cache failure, answered without the cache: %v", err)
 }

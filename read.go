@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
@@ -36,6 +37,7 @@ type read struct {
 	ttl      time.Duration
 	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
 	deps     []store.Dep       // computed on a miss
+	schemes  map[string][]string
 }
 
 func (p *Plugin) query(db *gorm.DB) { p.serve(db, modeFind, p.origQuery) }
@@ -132,6 +134,47 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 	return r, nil
 }
 
+// queryDeps returns what a built statement depends on: everything (the
+// global dependency), each table it reads as a whole, and the rows of each
+// table it reads: the conjunctions deps.Extract proves, or any row. With a
+// store that has no scheme registry, or a model whose policy asks for
+// table-level precision, reads depend on any row of their tables. schemes
+// are the schemes to register per (namespaced) table before the read.
+func (p *Plugin) queryDeps(db *gorm.DB, reads []string) ([]store.Dep, map[string][]string, error) {
+	stmt := db.Statement
+	out := []store.Dep{p.global}
+	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precisionOf(stmt.Schema) == TableLevel {
+		return append(out, p.readDeps(reads)...), nil, nil
+	}
+	var opts deps.Options
+	if o := optionsOf(stmt); o != nil {
+		opts.Fields = o.fields
+	}
+	tables, err := deps.Extract(stmt, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var schemes map[string][]string
+	for _, t := range tables {
+		name := p.cfg.Prefix + t.Name
+		out = append(out, store.Dep{Table: name})
+		if t.Any() {
+			out = append(out, store.Dep{Table: name, Cond: anyRow})
+			continue
+		}
+		if schemes == nil {
+			schemes = map[string][]string{}
+		}
+		for _, c := range t.Conjs {
+			out = append(out, store.Dep{Table: name, Cond: c.Key()})
+			if sc := c.Scheme(); !slices.Contains(schemes[name], sc) {
+				schemes[name] = append(schemes[name], sc)
+			}
+		}
+	}
+	return out, schemes, nil
+}
+
 // readDeps returns what a read of tables depends on when no finer
 // dependency is known: each table as a whole, and any row of it.
 func (p *Plugin) readDeps(tables []string) []store.Dep {
@@ -192,7 +235,11 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		orig(db)
 		return
 	}
-	r.deps = append([]store.Dep{p.global}, p.readDeps(r.analysis.Reads)...)
+	r.deps, r.schemes, err = p.queryDeps(db, r.analysis.Reads)
+	if err != nil {
+		db.AddError(err)
+		return
+	}
 	p.stats.misses.Add(1)
 	p.fetch(db, r, orig)
 }
@@ -249,7 +296,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 	stamps, err := p.store.Stamps(ctx, r.deps)
 	if err != nil {
 		p.logError(ctx, err)
-	} else {
+	} else if p.registerSchemes(ctx, r.schemes) {
 		f.stamps = stamps
 	}
 
@@ -286,6 +333,26 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 	}
 	p.stats.fills.Add(1)
 	return f, nil
+}
+
+// registerSchemes registers the schemes of a read before it reads the
+// database, so that every write committed after that sees them. It reports
+// false when they could not all be registered: the read must then not be
+// stored.
+func (p *Plugin) registerSchemes(ctx context.Context, schemes map[string][]string) bool {
+	if len(schemes) == 0 {
+		return true
+	}
+	reg := p.store.(store.SchemeRegistry)
+	for table, list := range schemes {
+		if err := reg.AddSchemes(ctx, table, list); err != nil {
+			if !errors.Is(err, store.ErrTooManySchemes) {
+				p.logError(ctx, err)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // stillValid reports whether deps still have the stamps a shared read took.

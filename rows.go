@@ -2,15 +2,71 @@ package gormcache
 
 import (
 	"context"
+	"strings"
 
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
 )
 
+// anyRow is the Cond of the dependency on any row of a table: every
+// row-level write to the table renews it. Dep{Table: t} (Cond "") is the
+// whole-table dependency that only coarse invalidation renews.
 const anyRow = "*"
 
+// rowDeps returns the dependencies a row-level write to table renews: any
+// row of the table, and for each image and each scheme registered for the
+// table, the conjunction the image belongs to. An image that cannot be
+// placed in a scheme makes it a whole-table invalidation.
 func (p *Plugin) rowDeps(ctx context.Context, table string, s *schema.Schema, images []invalidation.Image) []store.Dep {
-	return []store.Dep{{Table: p.cfg.Prefix + table, Cond: anyRow}}
+	t := p.cfg.Prefix + table
+	out := []store.Dep{{Table: t, Cond: anyRow}}
+	reg, ok := p.store.(store.SchemeRegistry)
+	if !ok {
+		return out
+	}
+	schemes, err := reg.Schemes(ctx, t)
+	if err != nil {
+		p.logError(ctx, err)
+		return []store.Dep{{Table: t}}
+	}
+	for _, scheme := range schemes {
+		cols := strings.Split(scheme, ",")
+		for _, img := range images {
+			conj, member, ok := imageConj(s, cols, img)
+			if !ok {
+				return []store.Dep{{Table: t}}
+			}
+			if member {
+				out = append(out, store.Dep{Table: t, Cond: conj.Key()})
+			}
+		}
+	}
+	return out
+}
+
+// imageConj returns the conjunction of scheme cols that img belongs to.
+// member is false when img belongs to none: its value for a column on which
+// only IS NULL can be tracked (a time, a float) is not NULL. ok is false
+// when img cannot be placed: the caller invalidates the whole table.
+func imageConj(s *schema.Schema, cols []string, img invalidation.Image) (conj deps.Conj, member, ok bool) {
+	conj = make(deps.Conj, 0, len(cols))
+	for _, col := range cols {
+		v, present := img[col]
+		if !present {
+			return nil, false, false
+		}
+		f := s.LookUpField(col)
+		canon, ok := deps.Canon(v, f)
+		if !ok {
+			if f != nil && !deps.Equatable(f) {
+				return nil, false, true
+			}
+			return nil, false, false
+		}
+		conj = append(conj, deps.Term{Column: col, Value: canon})
+	}
+	return conj, true, true
 }

@@ -5,9 +5,10 @@ import "sync/atomic"
 // Stats are the plugin's counters since it was created. Every field only
 // grows.
 type Stats struct {
-	// Hits counts queries answered from the cache.
+	// Hits counts queries and Remember calls answered from the cache.
 	Hits uint64
-	// Misses counts cacheable queries that went to the database.
+	// Misses counts cacheable queries that went to the database, and
+	// Remember calls that ran their function.
 	Misses uint64
 	// Fills counts results stored after a miss.
 	Fills uint64

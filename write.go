@@ -70,7 +70,8 @@ func (p *Plugin) beforeChange(db *gorm.DB) {
 // rowImages reports whether the rows a statement writes can be imaged: it
 // writes its model's own table.
 func (p *Plugin) rowImages(stmt *gorm.Statement) bool {
-	return stmt.Schema != nil && stmt.TableExpr == nil && stmt.Table == stmt.Schema.Table
+	return stmt.Schema != nil && stmt.TableExpr == nil && stmt.Table == stmt.Schema.Table &&
+		p.precisionOf(stmt.Schema) == RowLevel
 }
 
 // afterChange runs right after GORM's update and delete, before the commit.

@@ -1,0 +1,227 @@
+package deps
+
+import (
+	"database/sql/driver"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+)
+
+// class is how the values of a column compare: the equality Canon can
+// prove for them.
+type class uint8
+
+const (
+	classNone   class = iota // only NULL is canonical
+	classInt                 // integers, compared exactly
+	classString              // strings, compared byte for byte
+	classBool                // booleans, and the 0 and 1 SQLite returns for them
+)
+
+var (
+	valuerType     = reflect.TypeFor[driver.Valuer]()
+	gormValuerType = reflect.TypeFor[gorm.Valuer]()
+)
+
+// Canon returns the canonical encoding of v as a value of the column that
+// field describes, and ok=false when equality with it cannot be proven
+// safely: a term with that value must then be a wildcard. The write path
+// calls Canon on row images (values read from the database or from model
+// structs), the read path on query vars; values the database considers
+// equal encode alike, values it considers different encode differently.
+//
+// The encodings: "n" for NULL (nil, a nil pointer, a driver.Valuer whose
+// Value is nil), "i" and the decimal digits for an integer, "s" and the
+// bytes for a string, "b1" and "b0" for booleans. Pointers are
+// dereferenced and a driver.Valuer is replaced by its Value (a panic or an
+// error in Value gives ok=false).
+//
+// NULL is canonical whatever the field. Any other value needs a field (nil
+// gives ok=false) whose class matches the value's:
+//
+//   - integer fields (int and uint kinds), for integer values;
+//   - string fields whose column type compares bytes exactly (no declared
+//     type but string, text or varchar; none that mentions COLLATE), for
+//     string values — a string against an integer column, or an integer
+//     against a string column, is refused: SQLite and PostgreSQL coerce
+//     one into the other ('07' = 7);
+//   - bool fields, for booleans and for the integers 0 and 1 (SQLite
+//     returns booleans as integers);
+//   - fields of a driver.Valuer type by their DataType: schema.Int and
+//     schema.Uint are integer fields, schema.String string fields,
+//     schema.Bool bool fields.
+//
+// Everything else is refused: floats, times, []byte, JSON, fields with a
+// serializer or a gorm.Valuer type. Collations that ignore case or
+// trailing spaces are invisible to Canon (see the package documentation).
+func Canon(v any, field *schema.Field) (string, bool) {
+	v, ok := driverValue(v)
+	if !ok {
+		return "", false
+	}
+	if v == nil {
+		return "n", true
+	}
+	switch classOf(field) {
+	case classInt:
+		switch x := v.(type) {
+		case int64:
+			return "i" + strconv.FormatInt(x, 10), true
+		case uint64:
+			return "i" + strconv.FormatUint(x, 10), true
+		}
+	case classString:
+		if s, ok := v.(string); ok {
+			return "s" + s, true
+		}
+	case classBool:
+		switch x := v.(type) {
+		case bool:
+			if x {
+				return "b1", true
+			}
+			return "b0", true
+		case int64:
+			if x == 0 || x == 1 {
+				return "b" + strconv.FormatInt(x, 10), true
+			}
+		case uint64:
+			if x == 0 || x == 1 {
+				return "b" + strconv.FormatUint(x, 10), true
+			}
+		}
+	}
+	return "", false
+}
+
+// Equatable reports whether Canon can encode a value of field other than
+// NULL. When it cannot, every term on the column has the value "n": a row
+// image whose value for it is not NULL matches none of them, and the write
+// path need not fall back to the whole table for it.
+func Equatable(field *schema.Field) bool { return classOf(field) != classNone }
+
+// driverValue returns v as the driver would see it, reduced to nil, int64,
+// uint64, string or bool when it is one of those, or v itself otherwise.
+// ok is false when a Value method fails or panics.
+func driverValue(v any) (_ any, ok bool) {
+	for range 8 { // Valuers returning Valuers: bounded
+		switch x := v.(type) {
+		case nil:
+			return nil, true
+		case int:
+			return int64(x), true
+		case int64:
+			return x, true
+		case int32:
+			return int64(x), true
+		case uint:
+			return uint64(x), true
+		case uint64:
+			return x, true
+		case uint32:
+			return uint64(x), true
+		case string:
+			return x, true
+		case bool:
+			return x, true
+		case gorm.Valuer:
+			return nil, false // an SQL expression, not a value
+		case driver.Valuer:
+			rv := reflect.ValueOf(v)
+			if rv.Kind() == reflect.Pointer && rv.IsNil() && rv.Type().Elem().Implements(valuerType) {
+				return nil, true // as database/sql does
+			}
+			var err error
+			if v, err = callValue(x); err != nil {
+				return nil, false
+			}
+			continue
+		}
+		rv := reflect.ValueOf(v)
+		switch rv.Kind() {
+		case reflect.Pointer:
+			if rv.IsNil() {
+				return nil, true
+			}
+			v = rv.Elem().Interface()
+			continue
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return rv.Int(), true
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			return rv.Uint(), true
+		case reflect.String:
+			return rv.String(), true
+		case reflect.Bool:
+			return rv.Bool(), true
+		}
+		return v, true
+	}
+	return nil, false
+}
+
+// errPanic reports a Value method that panicked.
+type errPanic struct{}
+
+func (errPanic) Error() string { return "gormcache: Value panicked" }
+
+func callValue(v driver.Valuer) (value driver.Value, err error) {
+	defer func() {
+		if recover() != nil {
+			value, err = nil, errPanic{}
+		}
+	}()
+	return v.Value()
+}
+
+// classOf returns the class of the column field describes.
+func classOf(field *schema.Field) class {
+	if field == nil || field.Serializer != nil || field.FieldType == nil {
+		return classNone
+	}
+	t := field.FieldType
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	pt := reflect.PointerTo(t)
+	if t.Implements(gormValuerType) || pt.Implements(gormValuerType) {
+		return classNone
+	}
+	if t.Implements(valuerType) || pt.Implements(valuerType) {
+		switch field.DataType {
+		case schema.Int, schema.Uint:
+			return classInt
+		case schema.String:
+			return classString
+		case schema.Bool:
+			return classBool
+		}
+		return classNone
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return classInt
+	case reflect.String:
+		if exactString(field.DataType) {
+			return classString
+		}
+	case reflect.Bool:
+		return classBool
+	}
+	return classNone
+}
+
+// exactString reports whether a column of type dt compares strings byte
+// for byte in PostgreSQL and SQLite: text and varchar without a collation.
+// char pads with spaces, citext ignores case.
+func exactString(dt schema.DataType) bool {
+	s := strings.ToLower(string(dt))
+	if strings.Contains(s, "collate") {
+		return false
+	}
+	return s == string(schema.String) || s == "text" ||
+		strings.HasPrefix(s, "varchar") || strings.HasPrefix(s, "character varying")
+}

@@ -1,0 +1,158 @@
+package deps
+
+import (
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/internal/sqlscan"
+)
+
+// tracking is what Options.Fields keeps: everything, or terms on the
+// listed columns of the model ("" path) and of relations.
+type tracking struct {
+	all  bool
+	keep []kept
+}
+
+// kept names the column col of the table a relation path reaches; col ""
+// keeps every column of it.
+type kept struct{ path, col string }
+
+// keeps reports whether a term on column col of the table reached by path
+// is tracked.
+func (t *tracking) keeps(path, col string) bool {
+	if t.all {
+		return true
+	}
+	for _, k := range t.keep {
+		if k.path == path && (k.col == "" || k.col == col) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveFields checks names against the model s and returns what they
+// track. Without a model nothing can be checked: names are taken as column
+// names of the table read.
+func resolveFields(s *schema.Schema, names []string) (tracking, error) {
+	if len(names) == 0 {
+		return tracking{all: true}, nil
+	}
+	t := tracking{keep: make([]kept, 0, len(names))}
+	for _, name := range names {
+		if s == nil {
+			t.keep = append(t.keep, kept{col: strings.ToLower(name)})
+			continue
+		}
+		k, ok := resolveField(s, name)
+		if !ok {
+			return tracking{}, fmt.Errorf("%w %q of model %s", ErrUnknownField, name, s.Name)
+		}
+		t.keep = append(t.keep, k)
+	}
+	return t, nil
+}
+
+// resolveField resolves one name of Options.Fields in the model s: a
+// relation path, then a field.
+func resolveField(s *schema.Schema, name string) (kept, bool) {
+	if _, ok := s.Relationships.Relations[name]; ok {
+		return kept{path: name}, true
+	}
+	if f := s.LookUpField(name); f != nil && f.DBName != "" {
+		return kept{col: strings.ToLower(f.DBName)}, true
+	}
+	segs := strings.Split(name, ".")
+	if len(segs) < 2 {
+		return kept{}, false
+	}
+	cur := s
+	for i, seg := range segs {
+		if r, ok := cur.Relationships.Relations[seg]; ok && r.FieldSchema != nil {
+			cur = r.FieldSchema
+			continue
+		}
+		if i == len(segs)-1 && i > 0 {
+			if f := cur.LookUpField(seg); f != nil && f.DBName != "" {
+				return kept{path: strings.Join(segs[:i], "."), col: strings.ToLower(f.DBName)}, true
+			}
+		}
+		return kept{}, false
+	}
+	return kept{path: name}, true
+}
+
+// joinRel is a table GORM joins for a relation (Joins("User"),
+// Joins("Manager.Company")): the alias it gets in the SQL, the relation
+// path and the joined model.
+type joinRel struct {
+	alias  string
+	path   string
+	schema *schema.Schema
+}
+
+// joinRels lists the relation joins of stmt, named as callbacks.BuildQuerySQL
+// names them: the relation name, "Parent__Child" when nested, or the
+// join's alias for the last relation of the path.
+func joinRels(stmt *gorm.Statement, dst []joinRel) []joinRel {
+	s := stmt.Schema
+	if s == nil {
+		return dst
+	}
+	for _, j := range stmt.Joins {
+		names := []string{j.Name}
+		if _, ok := s.Relationships.Relations[j.Name]; !ok {
+			names = strings.Split(j.Name, ".")
+		}
+		cur, parent := s, ""
+		for i, n := range names {
+			r, ok := cur.Relationships.Relations[n]
+			if !ok || r.FieldSchema == nil {
+				break
+			}
+			alias := r.Name
+			if parent != "" {
+				alias = parent + "__" + r.Name
+			}
+			parent = alias
+			if i == len(names)-1 && j.Alias != "" {
+				alias = j.Alias
+			}
+			path := r.Name
+			if i > 0 {
+				path = strings.Join(names[:i+1], ".")
+			}
+			dst = append(dst, joinRel{alias: alias, path: path, schema: r.FieldSchema})
+			cur = r.FieldSchema
+		}
+	}
+	return dst
+}
+
+// sameTable reports whether the model s maps the table named table (as
+// normalized by sqlscan).
+func sameTable(s *schema.Schema, table string) bool {
+	return s != nil && s.Table != "" && sqlscan.NormalizeTable(s.Table) == table
+}
+
+// lookupColumn returns the field of s whose column is col (normalized), or
+// nil. A column that is not a field of the model is never tracked: the
+// write path could not read it, and its type is unknown.
+func lookupColumn(s *schema.Schema, col string) *schema.Field {
+	if s == nil {
+		return nil
+	}
+	if f := s.FieldsByDBName[col]; f != nil {
+		return f
+	}
+	for _, name := range s.DBNames {
+		if strings.EqualFold(name, col) {
+			return s.FieldsByDBName[name]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package gormcache_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/gormcache/gormcache"
+)
+
+// precisionReads are cached reads with narrow filters.
+var precisionReads = map[string]func(t testing.TB, db *gorm.DB) any{
+	"ada's photos of status 2": func(t testing.TB, db *gorm.DB) any {
+		var ps []Photo
+		require.NoError(t, db.Where("user_id = ? AND status = ?", 1, 2).Order("id").Find(&ps).Error)
+		return ps
+	},
+	"ada by primary key": func(t testing.TB, db *gorm.DB) any {
+		var u User
+		require.NoError(t, db.First(&u, 1).Error)
+		return u
+	},
+	"ada with photos and tags": func(t testing.TB, db *gorm.DB) any {
+		var u User
+		require.NoError(t, db.Preload("Photos").Preload("Tags").First(&u, 1).Error)
+		return u
+	},
+}
+
+// TestPrecision checks that writes that cannot change a cached result leave
+// it cached, and that writes that can change it evict it.
+func TestPrecision(t *testing.T) {
+	keep := map[string]func(t testing.TB, db *gorm.DB){
+		"another user's new photo": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&Photo{UserID: 2, Title: "g2", Status: 2}).Error)
+		},
+		"another user's photo changes": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 4}).Updates(map[string]any{"title": "x", "status": 1}).Error)
+		},
+		"another user's photo deleted": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Delete(&Photo{ID: 4}).Error)
+		},
+		"another user renamed": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&User{ID: 2}).Update("name", "hopper").Error)
+		},
+	}
+	evict := map[string]struct {
+		write func(t testing.TB, db *gorm.DB)
+		reads []string // the reads it must evict
+	}{
+		"a matching new photo": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&Photo{UserID: 1, Title: "a4", Status: 2}).Error)
+		}, []string{"ada's photos of status 2", "ada with photos and tags"}},
+		"a photo entering by status": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 1}).Update("status", 2).Error)
+		}, []string{"ada's photos of status 2", "ada with photos and tags"}},
+		"a photo leaving by status": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 2}).Update("status", 1).Error)
+		}, []string{"ada's photos of status 2", "ada with photos and tags"}},
+		"a photo moving to ada": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 4}).Updates(map[string]any{"user_id": 1, "status": 2}).Error)
+		}, []string{"ada's photos of status 2", "ada with photos and tags"}},
+		"a returned photo retitled": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{}).Where("id = ?", 3).Update("title", "retitled").Error)
+		}, []string{"ada's photos of status 2", "ada with photos and tags"}},
+		"a returned photo soft deleted": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Delete(&Photo{ID: 2}).Error)
+		}, []string{"ada's photos of status 2", "ada with photos and tags"}},
+		"ada renamed": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&User{ID: 1}).Update("name", "lovelace").Error)
+		}, []string{"ada by primary key", "ada with photos and tags"}},
+		"ada tagged": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&User{ID: 1}).Association("Tags").Append(&Tag{ID: 3}))
+		}, []string{"ada with photos and tags"}},
+		"a tag of ada renamed": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Tag{ID: 1}).Update("name", "maths").Error)
+		}, []string{"ada with photos and tags"}},
+	}
+
+	each(t, func(t *testing.T, b backend) {
+		if b.store.name != "memory" && b.store.name != "redis" {
+			t.Skipf("precision needs a store with a scheme registry")
+		}
+		fill := func(t *testing.T, e *env) {
+			for _, read := range precisionReads {
+				read(t, e.cached())
+			}
+			for _, read := range precisionReads {
+				e.mustHit(func() { read(t, e.cached()) })
+			}
+		}
+		for name, write := range keep {
+			t.Run("keeps after "+name, func(t *testing.T) {
+				e := newEnv(t, b, gormcache.Config{})
+				e.seed()
+				fill(t, e)
+				write(t, e.db)
+				for rname, read := range precisionReads {
+					var got any
+					e.mustHit(func() { got = read(t, e.cached()) })
+					if want := read(t, e.uncached()); !reflect.DeepEqual(got, want) {
+						t.Fatalf("%s: kept a stale result", rname)
+					}
+				}
+			})
+		}
+		for name, w := range evict {
+			for _, rname := range w.reads {
+				t.Run("evicts "+rname+" after "+name, func(t *testing.T) {
+					e := newEnv(t, b, gormcache.Config{})
+					e.seed()
+					read := precisionReads[rname]
+					read(t, e.cached())
+					e.mustHit(func() { read(t, e.cached()) })
+					w.write(t, e.db)
+					before := e.stats().Misses
+					got := read(t, e.cached())
+					if e.stats().Misses == before {
+						t.Errorf("still served from the cache")
+					}
+					if want := read(t, e.uncached()); !reflect.DeepEqual(got, want) {
+						t.Errorf("stale result")
+					}
+				})
+			}
+		}
+	})
+}
