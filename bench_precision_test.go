@@ -1,0 +1,144 @@
+package gormcache_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+)
+
+// openPhotos returns a database of users photos users, each with perUser
+// photos, and the plugin registered with cfg (nil: no plugin).
+func openPhotos(b *testing.B, d testdb.Dialector, users, perUser int, cfg *gormcache.Config) (*gorm.DB, *gormcache.Plugin) {
+	db, err := gorm.Open(d.Open(b), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: false})
+	require.NoError(b, err)
+	require.NoError(b, db.AutoMigrate(models...))
+	batch := make([]User, 0, 100)
+	for u := 1; u <= users; u++ {
+		user := User{Name: fmt.Sprint("user", u)}
+		for i := range perUser {
+			user.Photos = append(user.Photos, Photo{Title: fmt.Sprint("p", i), Status: i % 3})
+		}
+		batch = append(batch, user)
+		if len(batch) == cap(batch) || u == users {
+			require.NoError(b, db.Session(&gorm.Session{FullSaveAssociations: false}).Create(&batch).Error)
+			batch = batch[:0]
+		}
+	}
+	if cfg == nil {
+		return db, nil
+	}
+	p := gormcache.New(*cfg)
+	require.NoError(b, db.Use(p))
+	return db, p
+}
+
+// BenchmarkMixedWorkload runs 90% reads (a user's photos by status, a photo
+// by primary key, a user with preloaded photos) and 10% writes (a photo's
+// status or title changes, a photo is inserted or deleted) over 10,000
+// photos of 1,000 users, keys drawn from a Zipf distribution, and reports
+// the hit ratio with row-level and with table-level precision.
+func BenchmarkMixedWorkload(b *testing.B) {
+	for _, prec := range []struct {
+		name string
+		p    gormcache.Precision
+	}{{"row", gormcache.RowLevel}, {"table", gormcache.TableLevel}} {
+		b.Run(prec.name, func(b *testing.B) {
+			const users, perUser = 1000, 10
+			db, p := openPhotos(b, testdb.Dialector{Name: "sqlite"}, users, perUser, &gormcache.Config{CacheAll: true, Precision: prec.p})
+			r := rand.New(rand.NewPCG(1, 2))
+			userZipf := rand.NewZipf(r, 1.1, 1, users-1)
+			photoZipf := rand.NewZipf(r, 1.1, 1, users*perUser-1)
+			op := func() {
+				u, ph := 1+userZipf.Uint64(), 1+photoZipf.Uint64()
+				switch op := r.IntN(100); {
+				case op < 30:
+					var ps []Photo
+					require.NoError(b, db.Where("user_id = ? AND status = ?", u, r.IntN(3)).Find(&ps).Error)
+				case op < 60:
+					var p Photo
+					_ = db.First(&p, ph).Error
+				case op < 90:
+					var usr User
+					_ = db.Preload("Photos").First(&usr, u).Error
+				case op < 93:
+					require.NoError(b, db.Model(&Photo{ID: uint(ph)}).Update("status", r.IntN(3)).Error)
+				case op < 96:
+					require.NoError(b, db.Model(&Photo{ID: uint(ph)}).Update("title", fmt.Sprint("t", r.IntN(100))).Error)
+				case op < 98:
+					require.NoError(b, db.Create(&Photo{UserID: uint(u), Title: "new", Status: r.IntN(3)}).Error)
+				default:
+					require.NoError(b, db.Delete(&Photo{}, ph).Error)
+				}
+			}
+			for range 20000 { // warm up: the steady state is what matters
+				op()
+			}
+			before := p.Stats()
+			b.ResetTimer()
+			for b.Loop() {
+				op()
+			}
+			s := p.Stats()
+			hits, misses := s.Hits-before.Hits, s.Misses-before.Misses
+			b.ReportMetric(float64(hits)/float64(max(1, hits+misses)), "hit-ratio")
+		})
+	}
+}
+
+// BenchmarkUpdateByPK measures the write overhead of row-level precision on
+// PostgreSQL: an update by primary key with the plugin (its old row read
+// under lock, its new row read back, the schemes matched after commit) and
+// without it.
+func BenchmarkUpdateByPK(b *testing.B) {
+	testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
+	d := testdb.Dialector{Name: "postgres"}
+	run := func(b *testing.B, cfg *gormcache.Config) {
+		db, _ := openPhotos(b, d, 100, 10, cfg)
+		if cfg != nil {
+			// Cached reads register the schemes a write must match.
+			var ps []Photo
+			require.NoError(b, db.Clauses(gormcache.Cache()).Where("user_id = ? AND status = ?", 1, 1).Find(&ps).Error)
+			require.NoError(b, db.Clauses(gormcache.Cache()).First(&Photo{}, 1).Error)
+		}
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			i++
+			require.NoError(b, db.Model(&Photo{ID: uint(1 + i%1000)}).Update("status", i%3).Error)
+		}
+	}
+	b.Run("plain", func(b *testing.B) { run(b, nil) })
+	b.Run("rowlevel", func(b *testing.B) { run(b, &gormcache.Config{}) })
+}
+
+// BenchmarkInvalidationCost measures one row-level write while 1,000 or
+// 100,000 entries are cached for its table: invalidation renews the stamps
+// of the write's rows, whatever the number of entries.
+func BenchmarkInvalidationCost(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			db, p := openPhotos(b, testdb.Dialector{Name: "sqlite"}, 10, 10, &gormcache.Config{})
+			for i := range n {
+				var ps []Photo
+				require.NoError(b, db.Clauses(gormcache.Cache()).Where("user_id = ?", 1000+i).Find(&ps).Error)
+			}
+			if fills := p.Stats().Fills; fills < uint64(n) {
+				b.Fatalf("cached %d entries, want %d", fills, n)
+			}
+			i := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				i++
+				require.NoError(b, db.Model(&Photo{ID: uint(1 + i%100)}).Update("status", i%3).Error)
+			}
+		})
+	}
+}
