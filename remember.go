@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
@@ -59,10 +63,9 @@ func (f rememberOptionFunc) applyRemember(o *rememberOptions) { f(o) }
 //   - a slice of model objects (photos): those rows;
 //   - a Where conjunction: the rows it matches.
 //
-// Until row-level invalidation is complete (gormcache issue 3), each form
-// depends on its model's whole table, like a query of the table: a write to
-// any row of the table recomputes the value. That is coarser than the rows
-// named, never staler, and will narrow without an API change.
+// A write recomputes the value only when it adds, removes or changes rows
+// named this way (with a store that keeps schemes, like the memory store;
+// otherwise any write to the table does).
 //
 // Every value also depends on Forget of its key and on InvalidateAll.
 // Without DependsOn or Where, nothing else renews it before its TTL.
@@ -239,8 +242,9 @@ func Forget(db *gorm.DB, key string) error {
 // recall is one Remember call, resolved.
 type recall struct {
 	ctx         context.Context
-	key         string      // namespaced: rememberKey
-	deps        []store.Dep // p.global, keyDep, then the caller's
+	key         string              // namespaced: rememberKey
+	deps        []store.Dep         // p.global, keyDep, then the caller's
+	schemes     map[string][]string // to register before fn runs
 	ttl         time.Duration
 	codec       Codec
 	cacheErrors []error
@@ -256,7 +260,7 @@ func (p *Plugin) newRecall(db *gorm.DB, key string, opts []RememberOption) (*rec
 			opt.applyRemember(&o)
 		}
 	}
-	deps, err := p.rememberDeps(db, o.deps)
+	deps, schemes, err := p.rememberDeps(db, o.deps)
 	if err != nil {
 		return nil, err
 	}
@@ -274,6 +278,7 @@ func (p *Plugin) newRecall(db *gorm.DB, key string, opts []RememberOption) (*rec
 		c.codec = JSONCodec{}
 	}
 	c.deps = dedupe(append([]store.Dep{p.global, p.keyDep(c.key)}, deps...))
+	c.schemes = schemes
 	return c, nil
 }
 
@@ -291,15 +296,18 @@ func (p *Plugin) rememberKey(key string) string { return p.cfg.Prefix + remember
 func (p *Plugin) keyDep(key string) store.Dep { return store.Dep{Table: key} }
 
 // rememberDeps returns the dependencies of the values given to DependsOn and
-// Where. A model with a zero primary key means its table; an object with a
-// primary key means its row, and a Where its conjunction, which become
-// conjunction dependencies (with their schemes registered) when writes
-// invalidate conjunctions (issue 3). Until then writes renew only the
-// whole-table and any-row stamps, and a narrower dependency would never be
-// renewed: its values would be served stale. So every value maps to what a
-// query of its model's table depends on, p.readDeps.
-func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, error) {
-	tables := make([]string, 0, len(values))
+// Where, and the schemes to register before fn runs: a model with a zero
+// primary key means any row of its table; an object with a primary key its
+// row (the conjunction of its primary-key columns); a Where its
+// conjunction. A value that cannot be proven (a Where on a float or time
+// column, a store without a scheme registry) widens to any row of the table.
+// Every value also depends on its tables as a whole.
+func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[string][]string, error) {
+	var (
+		out     []store.Dep
+		schemes map[string][]string
+	)
+	_, precise := p.store.(store.SchemeRegistry)
 	for _, v := range values {
 		model := v
 		c, isWhere := v.(conjunction)
@@ -307,25 +315,85 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, error) {
 			model = c.model
 		}
 		if model == nil {
-			return nil, fmt.Errorf("%w: nil model", ErrInvalidDependency)
+			return nil, nil, fmt.Errorf("%w: nil model", ErrInvalidDependency)
 		}
 		stmt := &gorm.Statement{DB: db}
 		if err := stmt.Parse(model); err != nil {
-			return nil, fmt.Errorf("%w: %T is not a GORM model: %w", ErrInvalidDependency, model, err)
+			return nil, nil, fmt.Errorf("%w: %T is not a GORM model: %w", ErrInvalidDependency, model, err)
 		}
-		p.policyOf(stmt.Schema) // learns the cascades writes to the table follow
+		s := stmt.Schema
+		var conjs []deps.Conj
 		if isWhere {
-			f := stmt.Schema.LookUpField(c.field)
+			f := s.LookUpField(c.field)
 			if f == nil {
-				return nil, fmt.Errorf("%w: Where: model %s has no field %q", ErrInvalidDependency, stmt.Schema.Name, c.field)
+				return nil, nil, fmt.Errorf("%w: Where: model %s has no field %q", ErrInvalidDependency, s.Name, c.field)
 			}
 			if f.DBName == "" {
-				return nil, fmt.Errorf("%w: Where: field %q of model %s is not a column", ErrInvalidDependency, c.field, stmt.Schema.Name)
+				return nil, nil, fmt.Errorf("%w: Where: field %q of model %s is not a column", ErrInvalidDependency, c.field, s.Name)
+			}
+			if canon, ok := deps.Canon(c.value, f); ok {
+				conjs = []deps.Conj{{{Column: strings.ToLower(f.DBName), Value: canon}}}
+			}
+		} else {
+			conjs = primaryKeyConjs(db.Statement.Context, s, reflect.ValueOf(model))
+		}
+		table := p.cfg.Prefix + sqlscan.NormalizeTable(s.Table)
+		out = append(out, store.Dep{Table: table})
+		if len(conjs) == 0 || !precise || p.precisionOf(s) == TableLevel {
+			out = append(out, store.Dep{Table: table, Cond: anyRow})
+			continue
+		}
+		if schemes == nil {
+			schemes = map[string][]string{}
+		}
+		for _, conj := range conjs {
+			out = append(out, store.Dep{Table: table, Cond: conj.Key()})
+			if sc := conj.Scheme(); !slices.Contains(schemes[table], sc) {
+				schemes[table] = append(schemes[table], sc)
 			}
 		}
-		tables = append(tables, sqlscan.NormalizeTable(stmt.Schema.Table))
 	}
-	return p.readDeps(tables), nil
+	return out, schemes, nil
+}
+
+// primaryKeyConjs returns the conjunction of the primary-key columns of each
+// model value in rv (a struct or a slice of them), or nil when one of them
+// has no primary key: the dependency is then on any row.
+func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value) []deps.Conj {
+	rv = reflect.Indirect(rv)
+	var objects []reflect.Value
+	switch rv.Kind() {
+	case reflect.Struct:
+		objects = []reflect.Value{rv}
+	case reflect.Slice, reflect.Array:
+		for i := range rv.Len() {
+			objects = append(objects, reflect.Indirect(rv.Index(i)))
+		}
+	}
+	if len(objects) == 0 || len(s.PrimaryFields) == 0 {
+		return nil
+	}
+	conjs := make([]deps.Conj, 0, len(objects))
+	for _, obj := range objects {
+		if obj.Kind() != reflect.Struct {
+			return nil
+		}
+		conj := make(deps.Conj, 0, len(s.PrimaryFields))
+		for _, f := range s.PrimaryFields {
+			v, zero := f.ValueOf(ctx, obj)
+			if zero {
+				return nil
+			}
+			canon, ok := deps.Canon(v, f)
+			if !ok {
+				return nil
+			}
+			conj = append(conj, deps.Term{Column: strings.ToLower(f.DBName), Value: canon})
+		}
+		slices.SortFunc(conj, func(a, b deps.Term) int { return strings.Compare(a.Column, b.Column) })
+		conjs = append(conjs, conj)
+	}
+	return conjs
 }
 
 // rememberFlight is the outcome of one fn call shared by concurrent misses.
@@ -371,7 +439,7 @@ func fillRemembered[T any](p *Plugin, c *recall, fn func(context.Context) (T, er
 	stamps, err := p.store.Stamps(c.ctx, c.deps)
 	if err != nil {
 		p.logError(c.ctx, err)
-	} else {
+	} else if p.registerSchemes(c.ctx, c.schemes) {
 		f.stamps = stamps
 	}
 	v, err := call(c.ctx, fn)

@@ -49,39 +49,49 @@ func goRemember[T any](db *gorm.DB, key string, fn func(context.Context) (T, err
 }
 
 // TestRememberRecomputesOnceAfterDependentWrite checks every form of
-// dependency against writes to its table and to other tables: a dependent
-// write makes exactly the next call compute the value again, with the new
-// rows; an unrelated one changes nothing.
+// dependency against writes to its rows, to other rows of its table and to
+// other tables: a dependent write makes exactly the next call compute the
+// value again, with the new rows; an unrelated one changes nothing.
 func TestRememberRecomputesOnceAfterDependentWrite(t *testing.T) {
+	// Each form reads exactly the rows it declares.
 	deps := []struct {
-		name string
-		opt  gormcache.RememberOption
+		name  string
+		opt   gormcache.RememberOption
+		scope func(db *gorm.DB) *gorm.DB
 	}{
-		{"model", gormcache.DependsOn(&Photo{})},
-		{"nil model pointer", gormcache.DependsOn((*Photo)(nil))},
-		{"row", gormcache.DependsOn(&Photo{ID: 1})},
-		{"rows", gormcache.DependsOn([]Photo{{ID: 1}, {ID: 2}})},
-		{"where", gormcache.Where(&Photo{}, "UserID", 1)},
-		{"where on a column, in DependsOn", gormcache.DependsOn(gormcache.Where(&Photo{}, "user_id", 1))},
+		{"model", gormcache.DependsOn(&Photo{}), func(db *gorm.DB) *gorm.DB { return db }},
+		{"nil model pointer", gormcache.DependsOn((*Photo)(nil)), func(db *gorm.DB) *gorm.DB { return db }},
+		{"row", gormcache.DependsOn(&Photo{ID: 1}), func(db *gorm.DB) *gorm.DB { return db.Where("id = ?", 1) }},
+		{"rows", gormcache.DependsOn([]Photo{{ID: 1}, {ID: 2}}), func(db *gorm.DB) *gorm.DB { return db.Where("id IN ?", []int{1, 2}) }},
+		{"where", gormcache.Where(&Photo{}, "UserID", 1), func(db *gorm.DB) *gorm.DB { return db.Where("user_id = ?", 1) }},
+		{"where on a column, in DependsOn", gormcache.DependsOn(gormcache.Where(&Photo{}, "user_id", 1)), func(db *gorm.DB) *gorm.DB { return db.Where("user_id = ?", 1) }},
 	}
+	const ( // bits of deps
+		model = 1<<0 | 1<<1
+		row   = 1 << 2
+		rows  = 1 << 3
+		where = 1<<4 | 1<<5
+		all   = model | row | rows | where
+	)
 	writes := []struct {
 		name      string
 		write     func(db *gorm.DB) error
-		recompute bool
+		recompute int // bit i set: deps[i] recomputes
 	}{
-		{"create in another table", func(db *gorm.DB) error { return db.Create(&Tag{Name: "new"}).Error }, false},
-		{"update of another table", func(db *gorm.DB) error { return db.Model(&User{ID: 1}).Update("name", "ada2").Error }, false},
-		{"InvalidateModel of another model", func(db *gorm.DB) error { return gormcache.InvalidateModel(db, &Profile{}) }, false},
-		{"update of a row", func(db *gorm.DB) error { return db.Model(&Photo{ID: 1}).Update("title", "a1'").Error }, true},
-		{"update of another row", func(db *gorm.DB) error { return db.Model(&Photo{ID: 4}).Update("title", "g1'").Error }, true},
-		{"create", func(db *gorm.DB) error { return db.Create(&Photo{UserID: 2, Title: "g2"}).Error }, true},
-		{"delete", func(db *gorm.DB) error { return db.Delete(&Photo{}, 2).Error }, true},
-		{"raw exec", func(db *gorm.DB) error { return db.Exec("UPDATE photos SET status = 3 WHERE id = 3").Error }, true},
+		{"create in another table", func(db *gorm.DB) error { return db.Create(&Tag{Name: "new"}).Error }, 0},
+		{"update of another table", func(db *gorm.DB) error { return db.Model(&User{ID: 1}).Update("name", "ada2").Error }, 0},
+		{"InvalidateModel of another model", func(db *gorm.DB) error { return gormcache.InvalidateModel(db, &Profile{}) }, 0},
+		{"update of row 1", func(db *gorm.DB) error { return db.Model(&Photo{ID: 1}).Update("title", "a1'").Error }, all},
+		{"update of grace's row", func(db *gorm.DB) error { return db.Model(&Photo{ID: 4}).Update("title", "g1'").Error }, model},
+		{"create for grace", func(db *gorm.DB) error { return db.Create(&Photo{UserID: 2, Title: "g2"}).Error }, model},
+		{"create for ada", func(db *gorm.DB) error { return db.Create(&Photo{UserID: 1, Title: "a9"}).Error }, model | where},
+		{"delete of row 2", func(db *gorm.DB) error { return db.Delete(&Photo{}, 2).Error }, model | rows | where},
+		{"raw exec", func(db *gorm.DB) error { return db.Exec("UPDATE photos SET status = 3 WHERE id = 3").Error }, all},
 		{"write in a transaction", func(db *gorm.DB) error {
 			return db.Transaction(func(tx *gorm.DB) error { return tx.Model(&Photo{ID: 3}).Update("title", "a3'").Error })
-		}, true},
-		{"InvalidateModel", func(db *gorm.DB) error { return gormcache.InvalidateModel(db, &Photo{}) }, true},
-		{"InvalidateAll", gormcache.InvalidateAll, true},
+		}, model | where},
+		{"InvalidateModel", func(db *gorm.DB) error { return gormcache.InvalidateModel(db, &Photo{}) }, all},
+		{"InvalidateAll", gormcache.InvalidateAll, all},
 	}
 	each(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b, gormcache.Config{})
@@ -89,18 +99,24 @@ func TestRememberRecomputesOnceAfterDependentWrite(t *testing.T) {
 		calls := make([]atomic.Int64, len(deps))
 		remember := func(i int) []string {
 			t.Helper()
-			v, err := gormcache.Remember(e.db, "titles/"+deps[i].name, titles(e.uncached(), &calls[i]), deps[i].opt)
+			fn := func(ctx context.Context) ([]string, error) {
+				calls[i].Add(1)
+				var ts []string
+				err := deps[i].scope(e.uncached().WithContext(ctx)).Model(&Photo{}).Order("id").Pluck("title", &ts).Error
+				return ts, err
+			}
+			v, err := gormcache.Remember(e.db, "titles/"+deps[i].name, fn, deps[i].opt)
 			require.NoError(t, err)
 			return v
 		}
-		want := func() []string {
+		want := func(i int) []string {
 			var ts []string
-			require.NoError(t, e.uncached().Model(&Photo{}).Order("id").Pluck("title", &ts).Error)
+			require.NoError(t, deps[i].scope(e.uncached()).Model(&Photo{}).Order("id").Pluck("title", &ts).Error)
 			return ts
 		}
 		for i := range deps {
-			require.Equal(t, want(), remember(i))
-			require.Equal(t, want(), remember(i))
+			require.Equal(t, want(i), remember(i))
+			require.Equal(t, want(i), remember(i))
 			require.Equal(t, int64(1), calls[i].Load(), "%s: fn calls before any write", deps[i].name)
 		}
 		for _, w := range writes {
@@ -108,12 +124,12 @@ func TestRememberRecomputesOnceAfterDependentWrite(t *testing.T) {
 			for i, d := range deps {
 				before := calls[i].Load()
 				for range 3 {
-					if got := remember(i); !slices.Equal(got, want()) {
-						t.Fatalf("%s after %s: got %q, want %q", d.name, w.name, got, want())
+					if got := remember(i); !slices.Equal(got, want(i)) {
+						t.Fatalf("%s after %s: got %q, want %q", d.name, w.name, got, want(i))
 					}
 				}
 				want := int64(0)
-				if w.recompute {
+				if w.recompute&(1<<i) != 0 {
 					want = 1
 				}
 				if n := calls[i].Load() - before; n != want {
