@@ -74,20 +74,21 @@ func (c Conj) Key() string {
 // Conjs.
 type Table struct {
 	Name string // normalized table name, as sqlscan reports it
-	// Conjs is a disjunction, sorted by Key, without a conjunction that
-	// another one implies. It is exactly one empty Conj when any row may
-	// matter; it is never empty.
+	// Conjs is a disjunction, in a deterministic order (shorter first),
+	// without a conjunction that another one implies. It is exactly one
+	// empty Conj when any row may matter; it is never empty.
 	Conjs []Conj
 }
 
-// Any reports whether any row of the table may matter to the query.
+// Any reports whether any row of the table may matter to the query: its
+// one conjunction is empty.
 func (t Table) Any() bool { return len(t.Conjs) == 1 && len(t.Conjs[0]) == 0 }
 
 // Options tunes Extract. The zero value tracks every column and relation,
 // with IN lists of up to DefaultMaxIn values.
 type Options struct {
 	// MaxIn is the longest IN list tracked value by value; a longer list
-	// is a wildcard for its column. 0 means DefaultMaxIn.
+	// is a wildcard for its column. 0 (or less) means DefaultMaxIn.
 	MaxIn int
 	// Fields restricts tracking to these names, as gormcache.Cache(fields...)
 	// lists them: Go field names or column names of the model, and relation
@@ -98,9 +99,11 @@ type Options struct {
 }
 
 // Extract returns what the built statement stmt reads: one Table per table
-// that sqlscan.Analyze(stmt.SQL.String()).Reads reports, in that order,
-// with the conjunctions of equalities a row must satisfy to matter to the
-// result. Tables for which nothing can be proven have the empty Conj.
+// that sqlscan.Analyze(stmt.SQL.String()).Reads reports, in that order
+// (then any table of the FROM list it missed), with the conjunctions of
+// equalities a row must satisfy to matter to the result. Tables for which
+// nothing can be proven have the empty Conj. See the package documentation
+// for the rules.
 //
 // stmt must be built (callbacks.BuildQuerySQL, or a raw SQL statement):
 // Extract reads stmt.SQL and stmt.Vars, and stmt.Schema and stmt.Joins for
@@ -116,9 +119,6 @@ func Extract(stmt *gorm.Statement, opts Options) ([]Table, error) {
 	}
 	sql := stmt.SQL.String()
 	a := sqlscan.Analyze(sql)
-	if len(a.Reads) == 0 {
-		return nil, nil
-	}
 	out := make([]Table, len(a.Reads))
 	for i, name := range a.Reads {
 		out[i].Name = name

@@ -31,25 +31,42 @@ type (
 	dnf  []conj
 )
 
-func truth() dnf { return dnf{nil} }
+// truth is TRUE. It is shared: or and and never change it.
+var truth = dnf{nil}
 
 func isTruth(d dnf) bool { return len(d) == 1 && len(d[0]) == 0 }
 
 // or returns a OR b, consuming both; TRUE when it would exceed maxConjs.
 func or(a, b dnf) dnf {
 	if isTruth(a) || isTruth(b) || len(a)+len(b) > maxConjs {
-		return truth()
+		return truth
 	}
 	return append(a, b...)
 }
 
 // and returns a AND b, consuming both.
 func and(a, b dnf) dnf {
-	if len(a) == 1 && len(b) == 1 && !isTruth(b) {
+	switch {
+	case isTruth(a):
+		return b
+	case isTruth(b):
+		return a
+	case len(a) == 1 && len(b) == 1:
 		a[0] = append(a[0], b[0]...)
 		return a
 	}
 	return product(a, b)
+}
+
+// single returns the dnf of one atom, in memory q reuses from one Extract
+// to the next. Its slices are full: appending to them copies.
+func (q *query) single(a atom) dnf {
+	n := len(q.arena)
+	q.arena = append(q.arena, a)
+	c := conj(q.arena[n : n+1 : n+1])
+	m := len(q.conjs)
+	q.conjs = append(q.conjs, c)
+	return q.conjs[m : m+1 : m+1]
 }
 
 // product returns a AND b without changing either; the result may share
@@ -180,8 +197,8 @@ func (q *query) mentions(name string) int {
 // those of a LEFT JOINed x satisfy its ON condition too, and so do the
 // rows of any x in the conjunctions that reject the NULLs of a LEFT JOIN.
 func (q *query) occurrence(base dnf, x int, list []Conj) ([]Conj, bool) {
-	for _, c := range base {
-		ext := dnf{c}
+	for k, c := range base {
+		ext := base[k : k+1 : k+1]
 		for l := range q.occs {
 			if l != x && q.occs[l].left && rejectsNull(c, l) {
 				ext = product(ext, q.occs[l].on)
@@ -205,7 +222,8 @@ func (q *query) occurrence(base dnf, x int, list []Conj) ([]Conj, bool) {
 // across column equalities included, restricted to what Options.Fields
 // tracks. A column with two different values keeps neither.
 func (q *query) project(c conj, x int) Conj {
-	atoms := propagate(c)
+	atoms := propagate(c, q.scratch[:0])
+	q.scratch = atoms
 	o := &q.occs[x]
 	var terms Conj
 	for _, a := range atoms {
@@ -230,13 +248,12 @@ func (q *query) project(c conj, x int) Conj {
 	return out
 }
 
-// propagate returns the equalities with a value that c proves, with those
-// carried across its column equalities: a = 5 AND a = b proves b = 5 when
-// 5 has the same canonical value as a value of b. NULL is not carried:
-// NULL = NULL is not true.
-func propagate(c conj) []atom {
+// propagate appends to vals the equalities with a value that c proves,
+// with those carried across its column equalities: a = 5 AND a = b proves
+// b = 5 when 5 has the same canonical value as a value of b. NULL is not
+// carried: NULL = NULL is not true.
+func propagate(c conj, vals []atom) []atom {
 	eqs := false
-	vals := make([]atom, 0, len(c))
 	for _, a := range c {
 		if a.occ2 >= 0 {
 			eqs = true
@@ -276,28 +293,27 @@ func propagate(c conj) []atom {
 	return vals
 }
 
-// normalize sorts list, drops duplicates and the conjunctions another one
-// implies (a subset of their terms), and returns it.
+// normalize sorts list (shorter conjunctions first), drops duplicates and
+// the conjunctions another one implies (a subset of their terms), and
+// returns it.
 func normalize(list []Conj) []Conj {
 	slices.SortFunc(list, func(a, b Conj) int {
-		for i := range min(len(a), len(b)) {
+		if c := cmp.Compare(len(a), len(b)); c != 0 {
+			return c
+		}
+		for i := range a {
 			if c := cmp.Or(strings.Compare(a[i].Column, b[i].Column), strings.Compare(a[i].Value, b[i].Value)); c != 0 {
 				return c
 			}
 		}
-		return cmp.Compare(len(a), len(b))
+		return 0
 	})
 	list = slices.CompactFunc(list, slices.Equal)
-	out := make([]Conj, 0, len(list))
-	for i, c := range list {
-		implied := false
-		for j, d := range list {
-			if j != i && len(d) < len(c) && subset(d, c) {
-				implied = true
-				break
-			}
-		}
-		if !implied {
+	// Shorter first: the conjunctions that imply another one, its subsets,
+	// come before it, and stay before it as the implied ones are dropped.
+	out := list[:0]
+	for _, c := range list {
+		if !slices.ContainsFunc(out, func(d Conj) bool { return len(d) < len(c) && subset(d, c) }) {
 			out = append(out, c)
 		}
 	}

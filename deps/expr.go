@@ -82,7 +82,7 @@ func (q *query) predicate() (dnf, bool) {
 		return d, true
 	}
 	q.i = start
-	return truth(), q.skip()
+	return truth, q.skip()
 }
 
 // group parses a parenthesized condition.
@@ -158,7 +158,7 @@ func (q *query) tuple() (dnf, bool) {
 	}
 	rows := len(vals) / n
 	if rows > q.maxIn {
-		return truth(), true
+		return truth, true
 	}
 	d := make(dnf, 0, rows)
 	for r := range rows {
@@ -169,7 +169,7 @@ func (q *query) tuple() (dnf, bool) {
 			}
 		}
 		if len(c) == 0 {
-			return truth(), true
+			return truth, true
 		}
 		d = append(d, c)
 	}
@@ -395,45 +395,45 @@ func (q *query) equal(l, r operand) dnf {
 		o1, f1 := q.resolve(l)
 		o2, f2 := q.resolve(r)
 		if f1 == nil || f2 == nil || o1 == o2 && f1 == f2 {
-			return truth()
+			return truth
 		}
-		return dnf{{{occ: o1, col: column(f1), f: f1, occ2: o2, col2: column(f2), f2: f2}}}
+		return q.single(atom{occ: o1, col: column(f1), f: f1, occ2: o2, col2: column(f2), f2: f2})
 	case l.col:
 		return q.term(l, r.val)
 	case r.col:
 		return q.term(r, l.val)
 	}
-	return truth()
+	return truth
 }
 
 // term returns what c = v proves; v nil stands for NULL, IS NULL.
 func (q *query) term(c operand, v any) dnf {
 	a, ok := q.value(c, v)
 	if !ok {
-		return truth()
+		return truth
 	}
-	return dnf{{a}}
+	return q.single(a)
 }
 
 // in returns what c IN (vals) proves: one conjunction per distinct value,
 // nothing for a list longer than MaxIn or with a value Canon refuses.
 func (q *query) in(c operand, vals []any) dnf {
 	if len(vals) > q.maxIn {
-		return truth()
+		return truth
 	}
 	d := make(dnf, 0, len(vals))
 next:
 	for _, v := range vals {
 		a, ok := q.value(c, v)
 		if !ok {
-			return truth()
+			return truth
 		}
 		for _, x := range d {
 			if x[0].val == a.val {
 				continue next
 			}
 		}
-		d = append(d, conj{a})
+		d = append(d, q.single(a)...)
 	}
 	return d
 }
@@ -464,7 +464,7 @@ func (q *query) resolve(c operand) (int, *schema.Field) {
 		if len(q.occs) == 0 {
 			return -1, nil
 		}
-		return 0, lookupColumn(q.occs[0].schema, c.name)
+		return 0, Field(q.occs[0].schema, c.name)
 	}
 	match := -1
 	for i := range q.occs {
@@ -478,7 +478,7 @@ func (q *query) resolve(c operand) (int, *schema.Field) {
 	if match < 0 {
 		return -1, nil
 	}
-	return match, lookupColumn(q.occs[match].schema, c.name)
+	return match, Field(q.occs[match].schema, c.name)
 }
 
 // column returns the normalized column name of f.

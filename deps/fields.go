@@ -36,18 +36,17 @@ func (t *tracking) keeps(path, col string) bool {
 }
 
 // resolveFields checks names against the model s and returns what they
-// track. Without a model nothing can be checked: names are taken as column
-// names of the table read.
+// track. Without a model names cannot be checked, and nothing needs them:
+// no term is proven on a column without a field.
 func resolveFields(s *schema.Schema, names []string) (tracking, error) {
 	if len(names) == 0 {
 		return tracking{all: true}, nil
 	}
+	if s == nil {
+		return tracking{}, nil
+	}
 	t := tracking{keep: make([]kept, 0, len(names))}
 	for _, name := range names {
-		if s == nil {
-			t.keep = append(t.keep, kept{col: strings.ToLower(name)})
-			continue
-		}
 		k, ok := resolveField(s, name)
 		if !ok {
 			return tracking{}, fmt.Errorf("%w %q of model %s", ErrUnknownField, name, s.Name)
@@ -139,20 +138,29 @@ func sameTable(s *schema.Schema, table string) bool {
 	return s != nil && s.Table != "" && sqlscan.NormalizeTable(s.Table) == table
 }
 
-// lookupColumn returns the field of s whose column is col (normalized), or
-// nil. A column that is not a field of the model is never tracked: the
-// write path could not read it, and its type is unknown.
-func lookupColumn(s *schema.Schema, col string) *schema.Field {
-	if s == nil {
+// Field returns the field of the model s whose column a Term's Column (or
+// a column name, normalized as Extract normalizes names) names, or nil
+// when terms on that column are never produced. The write path must
+// encode row images with the field Field returns, as Extract encodes
+// query values with it.
+//
+// A column that is not a field of the model is never tracked: the write
+// path could not read it, and its type is unknown. Nor is one of two
+// columns whose names differ only in case ("Name" and "name" are distinct
+// in PostgreSQL), which a normalized name cannot tell apart, nor one whose
+// name holds the comma that separates the columns of a Scheme.
+func Field(s *schema.Schema, col string) *schema.Field {
+	if s == nil || strings.IndexByte(col, ',') >= 0 {
 		return nil
 	}
-	if f := s.FieldsByDBName[col]; f != nil {
-		return f
-	}
+	var found *schema.Field
 	for _, name := range s.DBNames {
-		if strings.EqualFold(name, col) {
-			return s.FieldsByDBName[name]
+		if len(name) == len(col) && strings.EqualFold(name, col) {
+			if found != nil {
+				return nil
+			}
+			found = s.FieldsByDBName[name]
 		}
 	}
-	return nil
+	return found
 }

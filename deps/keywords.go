@@ -62,7 +62,7 @@ const (
 	kwIndexed
 	kwTablesample
 	kwPartition
-	// words that are values or operators, never columns, unquoted
+	// words that are values or operators, never columns when unquoted
 	kwValueWord
 )
 
@@ -138,6 +138,3 @@ func joinKeyword(k kw) bool {
 func structural(k kw) bool {
 	return k == kwWhere || k == kwAs || k == kwWith || k == kwNot || kwJoin <= k && k <= kwPartition
 }
-
-// notColumn reports the words that cannot be an unquoted column name.
-func notColumn(k kw) bool { return k != kwNone }

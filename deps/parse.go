@@ -57,8 +57,12 @@ type query struct {
 	where dnf
 	inner dnf // the ON conditions of the inner joins, conjoined
 	rels  []joinRel
-	vals  []any // scratch: the values of an IN list
-	cols  []operand
+	// Memory reused from one Extract to the next.
+	arena   []atom    // the atoms of single
+	conjs   []conj    // the conjunctions of single
+	scratch []atom    // the atoms of a projection
+	vals    []any     // the values of an IN list or a tuple
+	cols    []operand // the columns of a tuple
 }
 
 var queries = sync.Pool{New: func() any { return new(query) }}
@@ -84,10 +88,14 @@ func putQuery(q *query) {
 	clear(q.toks)
 	clear(q.occs)
 	clear(q.rels)
+	clear(q.arena)
+	clear(q.conjs)
+	clear(q.scratch)
 	clear(q.vals)
 	clear(q.cols)
-	*q = query{toks: q.toks[:0], occs: q.occs[:0], rels: q.rels[:0],
-		vals: q.vals[:0], cols: q.cols[:0]}
+	*q = query{toks: q.toks[:0], occs: q.occs[:0], rels: q.rels[:0], arena: q.arena[:0],
+		conjs: q.conjs[:0], scratch: q.scratch[:0], vals: q.vals[:0], cols: q.cols[:0]}
+	queries.Put(q)
 }
 
 // parse reads a SELECT statement: its FROM list, the ON conditions of its
@@ -103,11 +111,11 @@ func (q *query) parse(sql string) bool {
 		return false
 	}
 	q.rels = joinRels(q.stmt, q.rels)
-	q.inner = truth()
+	q.inner = truth
 	if !q.fromList() {
 		return false
 	}
-	q.where = truth()
+	q.where = truth
 	if q.accept(kwWhere) {
 		var ok bool
 		if q.where, ok = q.or(); !ok {
@@ -272,7 +280,7 @@ func (q *query) fromList() bool {
 			return false
 		}
 		o := len(q.occs) - 1
-		q.occs[o].left, q.occs[o].on = left, truth()
+		q.occs[o].left, q.occs[o].on = left, truth
 		switch {
 		case q.accept(kwOn):
 			q.inOn = true
@@ -305,7 +313,7 @@ func (q *query) fromItem() bool {
 		if !q.skipParens() {
 			return false
 		}
-	case t.kw == kwLateral || t.kw == kwOnly || structural(t.kw) || clauseKeyword(t.kw):
+	case structural(t.kw): // LATERAL, ONLY, a missing item
 		return false
 	case t.Kind == sqlscan.Word || t.Kind == sqlscan.QuotedIdent:
 		last := t
@@ -368,16 +376,19 @@ func (q *query) describe(o *occ) {
 	if s == nil {
 		return
 	}
-	for _, r := range s.Relationships.Relations {
-		switch {
-		case sameTable(r.FieldSchema, o.table):
-			o.schema = r.FieldSchema
-		case r.JoinTable != nil && sameTable(r.JoinTable, o.table):
-			o.schema = r.JoinTable
-		default:
-			continue
+	rs := &s.Relationships
+	for _, rels := range [...][]*schema.Relationship{rs.BelongsTo, rs.HasOne, rs.HasMany, rs.Many2Many} {
+		for _, r := range rels {
+			switch {
+			case sameTable(r.FieldSchema, o.table):
+				o.schema = r.FieldSchema
+			case r.JoinTable != nil && sameTable(r.JoinTable, o.table):
+				o.schema = r.JoinTable
+			default:
+				continue
+			}
+			return
 		}
-		return
 	}
 }
 
