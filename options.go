@@ -20,6 +20,10 @@ type queryOptions struct {
 	noCache bool          // NoCache: never cached, whatever the policies say
 	fields  []string      // Cache(fields...): what to track
 	ttl     time.Duration // TTL(d); 0: the policy's or the Config's
+	// owner is the statement the options were given to. GORM copies them
+	// into the statements that preload its associations, whose models do
+	// not have the fields named: those track every field.
+	owner *gorm.Statement
 }
 
 // Option is a per-query cache setting, passed to db.Clauses. It builds no SQL.
@@ -80,6 +84,7 @@ func (o Option) ModifyStatement(stmt *gorm.Statement) {
 	if o.apply != nil {
 		o.apply(&next)
 	}
+	next.owner = stmt
 	stmt.Settings.Store(settingsKey, &next)
 }
 

@@ -128,3 +128,35 @@ func TestPrecision(t *testing.T) {
 		}
 	})
 }
+
+// TestCacheFields checks Cache(fields...): terms on other columns are not
+// tracked (coarser, never stale), preloads track everything, and an unknown
+// field is an error naming it.
+func TestCacheFields(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		read := func() []Photo {
+			var ps []Photo
+			require.NoError(t, e.db.Clauses(gormcache.Cache("UserID")).Where("user_id = ? AND status = ?", 1, 2).Order("id").Find(&ps).Error)
+			return ps
+		}
+		e.mustMiss(func() { read() })
+		e.mustHit(func() { read() })
+		// Status is not tracked: ada's photo of status 1 changing evicts the result.
+		require.NoError(t, e.db.Model(&Photo{ID: 1}).Update("title", "x").Error)
+		e.mustMiss(func() { read() })
+		// Grace's photos are still told apart.
+		require.NoError(t, e.db.Model(&Photo{ID: 4}).Update("status", 2).Error)
+		e.mustHit(func() { read() })
+
+		var us []User
+		err := e.db.Clauses(gormcache.Cache("Name")).Preload("Photos").Where("name = ?", "ada").Find(&us).Error
+		require.NoError(t, err, "a preload must not inherit the parent's fields")
+		require.Len(t, us, 1)
+		require.Len(t, us[0].Photos, 3)
+
+		err = e.db.Clauses(gormcache.Cache("Nope")).Find(&[]Photo{}).Error
+		require.ErrorContains(t, err, "Nope")
+	})
+}

@@ -147,7 +147,7 @@ func (p *Plugin) queryDeps(db *gorm.DB, reads []string) ([]store.Dep, map[string
 		return append(out, p.readDeps(reads)...), nil, nil
 	}
 	var opts deps.Options
-	if o := optionsOf(stmt); o != nil {
+	if o := optionsOf(stmt); o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
 	tables, err := deps.Extract(stmt, opts)

@@ -58,7 +58,7 @@ func imageConj(s *schema.Schema, cols []string, img invalidation.Image) (conj de
 		if !present {
 			return nil, false, false
 		}
-		f := s.LookUpField(col)
+		f := deps.Field(s, col)
 		canon, ok := deps.Canon(v, f)
 		if !ok {
 			if f != nil && !deps.Equatable(f) {
