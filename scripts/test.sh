@@ -9,6 +9,9 @@
 #
 # PostgreSQL 15 runs from a throwaway directory on a free 127.0.0.1 port and
 # its DSN is exported as GORMCACHE_POSTGRES_DSN (read by internal/testdb).
+# Redis, one standalone server and one Cluster of three masters, runs likewise
+# (installed from Debian's redis-server package if missing) and is exported as
+# GORMCACHE_REDIS_ADDR and GORMCACHE_REDIS_CLUSTER_ADDRS (internal/testredis).
 # Whatever was started is stopped and removed on exit, whatever the outcome.
 # PG_BIN overrides where the server binaries are. A service that cannot be
 # found is fatal under CI=true; elsewhere its suites skip. The exit code is go
@@ -141,12 +144,139 @@ stop_postgres() {
 	rm -rf "$pg_dir"
 }
 
+# install_redis installs Debian's redis-server package (which brings
+# redis-cli), as root or through passwordless sudo.
+install_redis() {
+	command -v apt-get >/dev/null || return 1
+	local sudo=()
+	((EUID == 0)) || sudo=(sudo -n)
+	log "redis-server not found: installing Debian's redis-server package"
+	{
+		"${sudo[@]}" apt-get update &&
+			DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends redis-server
+	} >"$redis_dir/apt.log" 2>&1 || {
+		cat "$redis_dir/apt.log" >&2
+		return 1
+	}
+}
+
+# start_redis_server NAME [ARGS...] starts a disposable redis-server (no
+# persistence, loopback only) in $redis_dir/NAME on a free port, with ARGS
+# added, waits until it answers and sets redis_port. PORT_ in ARGS is replaced
+# by another free port (for --cluster-port).
+start_redis_server() {
+	local name=$1 attempt arg args
+	shift
+	mkdir -p "$redis_dir/$name"
+	for attempt in 1 2 3 4 5; do
+		redis_port=$(free_port)
+		args=()
+		for arg; do
+			[[ $arg == PORT_ ]] && arg=$(free_port)
+			args+=("$arg")
+		done
+		rm -f "$redis_dir/$name/server.log"
+		redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir/$name" \
+			--save '' --appendonly no --daemonize yes \
+			--pidfile "$redis_dir/$name/server.pid" --logfile "$redis_dir/$name/server.log" "${args[@]}"
+		local deadline=$(($(millis) + 10000))
+		until [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]]; do
+			if grep -q 'Address already in use' "$redis_dir/$name/server.log" 2>/dev/null; then
+				continue 2 # lost the race for the port: try another
+			fi
+			if (($(millis) > deadline)); then
+				cat "$redis_dir/$name/server.log" >&2
+				die "redis-server $name on port $redis_port is not ready after 10s"
+			fi
+			sleep 0.05
+		done
+		return
+	done
+	cat "$redis_dir/$name/server.log" >&2
+	die "redis-server $name failed to start"
+}
+
+# start_redis starts one standalone Redis server and one Cluster of three
+# masters, and exports GORMCACHE_REDIS_ADDR and GORMCACHE_REDIS_CLUSTER_ADDRS
+# (read by internal/testredis).
+start_redis() {
+	local start node addrs=()
+	start=$(millis)
+	redis_dir=$(mktemp -d /tmp/gormcache-redis.XXXXXX)
+	cleanups+=(stop_redis)
+	if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+		if ! install_redis; then
+			unavailable redis "redis-server is not installed and installing Debian's redis-server package failed"
+			return
+		fi
+	fi
+
+	start_redis_server standalone
+	export GORMCACHE_REDIS_ADDR=127.0.0.1:$redis_port
+
+	for node in 1 2 3; do
+		start_redis_server "cluster$node" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port PORT_
+		addrs+=("127.0.0.1:$redis_port")
+	done
+	if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >"$redis_dir/cluster-create.log" 2>&1; then
+		cat "$redis_dir/cluster-create.log" >&2
+		die "redis-cli --cluster create failed"
+	fi
+	local deadline=$(($(millis) + 30000)) addr
+	for addr in "${addrs[@]}"; do
+		until redis-cli -p "${addr##*:}" cluster info | grep -q '^cluster_state:ok'; do
+			(($(millis) < deadline)) || die "Redis Cluster is not ok after 30s"
+			sleep 0.05
+		done
+	done
+	GORMCACHE_REDIS_CLUSTER_ADDRS=$(
+		IFS=,
+		echo "${addrs[*]}"
+	)
+	export GORMCACHE_REDIS_CLUSTER_ADDRS
+	services+=("redis=$GORMCACHE_REDIS_ADDR redis-cluster=$GORMCACHE_REDIS_CLUSTER_ADDRS (ready in $(($(millis) - start))ms)")
+}
+
+stop_redis() {
+	local pidfile
+	for pidfile in "$redis_dir"/*/server.pid; do
+		[[ -f $pidfile ]] && kill -9 "$(cat "$pidfile")" 2>/dev/null
+	done
+	rm -rf "$redis_dir"
+}
+
+# start_chromium finds the Chromium that admin's browser test drives,
+# installing Debian's chromium package (as root or through passwordless sudo)
+# when /usr/bin/chromium is missing, and exports GORMCACHE_CHROMIUM.
+start_chromium() {
+	local bin=/usr/bin/chromium sudo=()
+	if [[ ! -x $bin ]] && command -v apt-get >/dev/null; then
+		((EUID == 0)) || sudo=(sudo -n)
+		log "chromium not found: installing Debian's chromium package"
+		local apt_log
+		apt_log=$(mktemp /tmp/gormcache-apt.XXXXXX)
+		{
+			"${sudo[@]}" apt-get update &&
+				DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends chromium
+		} >"$apt_log" 2>&1 || cat "$apt_log" >&2
+		rm -f "$apt_log"
+	fi
+	if [[ ! -x $bin ]]; then
+		unavailable chromium "$bin is missing and installing Debian's chromium package failed"
+		return
+	fi
+	export GORMCACHE_CHROMIUM=$bin
+	services+=("chromium=$bin")
+}
+
 # start_services starts every service the suites need. Each start_* function
 # registers its own cleanup, then exports the variable internal/testdb reads or
 # calls unavailable.
 start_services() {
 	services+=(sqlite=embedded)
 	start_postgres
+	start_redis
+	start_chromium
 }
 
 setup_go() {

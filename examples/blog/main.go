@@ -6,12 +6,25 @@
 // It shows a query served by the database, the same query served by the
 // cache, a write that makes the cached result stale, the query served fresh
 // again, and the plugin's statistics.
+//
+// With -serve it then serves the admin pages on
+// http://127.0.0.1:8080/cache/ (user admin, a random password printed on
+// start) and keeps reading and writing a little so that the pages change:
+//
+//	go run ./examples/blog -serve
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -20,6 +33,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/admin"
 )
 
 // Author writes posts.
@@ -39,12 +53,15 @@ type Post struct {
 }
 
 func main() {
-	if err := run(); err != nil {
+	serve := flag.Bool("serve", false, "after the demo, serve the admin pages on -addr")
+	addr := flag.String("addr", "127.0.0.1:8080", "the address of the admin pages, with -serve")
+	flag.Parse()
+	if err := run(*serve, *addr); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run() error {
+func run(serve bool, addr string) error {
 	dir, err := os.MkdirTemp("", "gormcache-blog-*")
 	if err != nil {
 		return err
@@ -123,7 +140,66 @@ func run() error {
 	fmt.Println()
 	fmt.Printf("Statistics: %d hits, %d misses (hit ratio %.0f%%), %d results stored, %d invalidations.\n",
 		s.Hits, s.Misses, 100*s.HitRatio(), s.Fills, s.Invalidated)
+	if !serve {
+		return nil
+	}
+	return serveAdmin(db, cache, addr)
+}
+
+// serveAdmin serves the admin pages on addr until interrupted, while a
+// goroutine reads and writes posts.
+func serveAdmin(db *gorm.DB, cache *gormcache.Plugin, addr string) error {
+	password := rand.Text()
+	h := admin.New(admin.Config{
+		Plugin: cache,
+		Authorize: func(r *http.Request) bool {
+			user, pass, ok := r.BasicAuth()
+			return ok && user == "admin" && subtle.ConstantTimeCompare([]byte(pass), []byte(password)) == 1
+		},
+		Realm:  "gormcache demo",
+		Models: []any{&Author{}, &Post{}},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/cache/", http.StripPrefix("/cache", h))
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go traffic(ctx, db)
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown(context.Background())
+	}()
+	fmt.Println()
+	fmt.Printf("Admin pages: http://%s/cache/ (user admin, password %s). Ctrl-C stops.\n", addr, password)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
+}
+
+// traffic reads posts by author and by id every half second, and now and
+// then writes one, until ctx is done.
+func traffic(ctx context.Context, db *gorm.DB) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		db := db.WithContext(ctx)
+		var posts []Post
+		db.Clauses(gormcache.Cache()).Where("author_id = ?", 1+i%2).Order("id").Find(&posts)
+		var post Post
+		db.Clauses(gormcache.Cache()).First(&post, 1+i%5)
+		var authors []Author
+		db.Clauses(gormcache.Cache()).Order("name").Find(&authors)
+		if i%20 == 19 {
+			db.Create(&Post{AuthorID: 2, Title: fmt.Sprintf("Note %d", i/20), Published: i%40 == 19})
+		}
+	}
 }
 
 func seed(db *gorm.DB) error {

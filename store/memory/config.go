@@ -46,6 +46,10 @@ type Clock interface {
 	Now() time.Time
 }
 
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
 // otterClock adapts a Clock to otter.Clock.
 type otterClock struct{ Clock }
 

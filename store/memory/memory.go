@@ -31,6 +31,7 @@ type Store struct {
 	entries *otter.Cache[string, *entry]
 	stamps  *otter.Cache[store.Dep, store.Stamp]
 
+	clock     Clock  // Config.Clock, or the system clock
 	maxSize   uint64 // the size of the largest entry kept
 	minWeight uint32 // MaxBytes/MaxEntries, see Config.MaxEntries
 
@@ -56,10 +57,11 @@ var (
 
 // entry is a value with the stamps it must still see to be valid.
 type entry struct {
-	value  []byte
-	checks []check
-	ttl    time.Duration
-	weight uint32
+	value   []byte
+	checks  []check
+	ttl     time.Duration
+	weight  uint32
+	created int64 // unix nanoseconds by the store's clock, for List and Inspect
 }
 
 // check is a dependency of an entry and the stamp it had before the
@@ -80,6 +82,10 @@ func New(cfg Config) (*Store, error) {
 		maxSize:   min(uint64(cfg.MaxBytes), math.MaxUint32),
 		minWeight: uint32(cfg.minWeight()),
 		schemes:   map[string]*registry{},
+		clock:     cfg.Clock,
+	}
+	if s.clock == nil {
+		s.clock = systemClock{}
 	}
 	var seed [8]byte
 	rand.Read(seed[:]) // never fails
@@ -113,11 +119,9 @@ func (s *Store) Get(_ context.Context, key string) ([]byte, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	for _, c := range e.checks {
-		if cur, ok := s.stamps.GetIfPresent(c.dep); !ok || cur != c.stamp {
-			s.remove(key, e)
-			return nil, false, nil
-		}
+	if !s.valid(e) {
+		s.remove(key, e)
+		return nil, false, nil
 	}
 	return bytes.Clone(e.value), true, nil
 }
@@ -162,10 +166,11 @@ func (s *Store) Set(_ context.Context, key string, e store.Entry, ttl time.Durat
 		return nil
 	}
 	s.entries.Set(key, &entry{
-		value:  bytes.Clone(e.Value),
-		checks: checks,
-		ttl:    ttl,
-		weight: max(uint32(size), s.minWeight),
+		value:   bytes.Clone(e.Value),
+		checks:  checks,
+		ttl:     ttl,
+		weight:  max(uint32(size), s.minWeight),
+		created: s.clock.Now().UnixNano(),
 	})
 	return nil
 }

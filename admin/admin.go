@@ -1,0 +1,175 @@
+package admin
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/sqlscan"
+)
+
+// Defaults and bounds of Config.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Config configures the admin handler. Only Plugin is required; without
+// Authorize every request is refused.
+type Config struct {
+	// Plugin is the plugin whose cache the pages show. Required.
+	Plugin *gormcache.Plugin
+
+	// Authorize decides whether a request may use the admin. It runs for
+	// every request, before anything else. Default: nil, which refuses
+	// every request with a page explaining how to configure access.
+	Authorize func(*http.Request) bool
+
+	// Realm, when set, makes a refused request answer 401 with a Basic
+	// authentication challenge for this realm, so that a browser asks for
+	// a password (for an Authorize that checks r.BasicAuth). Default: a
+	// plain 403.
+	Realm string
+
+	// ReadOnly hides the actions and refuses every mutation with 403.
+	// Default: off.
+	ReadOnly bool
+
+	// PageSize is the number of entries per page of the entry browser
+	// when the request names none. Default DefaultPageSize; at most
+	// MaxPageSize, which also bounds what a request may ask for.
+	PageSize int
+
+	// Models are the models (pointers to model structs) offered by
+	// "invalidate model"; their tables are the known tables of the table
+	// filter and of "invalidate table", together with Tables. Default:
+	// none, and then any table name is accepted.
+	Models []any
+
+	// Tables are tables to offer besides those of Models. Default: none.
+	Tables []string
+
+	// Now is the clock that says whether an entry has expired. Default:
+	// time.Now.
+	Now func() time.Time
+}
+
+// handler serves the admin pages and API.
+type handler struct {
+	cfg    Config
+	plugin *gormcache.Plugin
+	models []model // Models with their tables
+	tables []string
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
+}
+
+type model struct {
+	Name  string // the Go type, "*main.Post"
+	Table string
+}
+
+//go:embed templates static
+var assets embed.FS
+
+// New returns the admin handler, to be mounted under any prefix with
+// http.StripPrefix (see the package doc). It panics on a programmer error:
+// a nil Plugin, a PageSize out of range, a model that is not a GORM model or
+// a table that is not a table name.
+func New(cfg Config) http.Handler {
+	if cfg.Plugin == nil {
+		panic("admin: Config.Plugin is nil")
+	}
+	if cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
+		panic(fmt.Sprintf("admin: PageSize is %d, want 0 (the default) to %d", cfg.PageSize, MaxPageSize))
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &handler{cfg: cfg, plugin: cfg.Plugin}
+	tables, err := cfg.Plugin.ModelTables(cfg.Models...)
+	if err != nil {
+		panic(fmt.Sprintf("admin: %v", err))
+	}
+	for i, m := range cfg.Models {
+		h.models = append(h.models, model{Name: fmt.Sprintf("%T", m), Table: tables[i]})
+	}
+	for _, t := range append(tables, cfg.Tables...) {
+		name := sqlscan.NormalizeTable(t)
+		if name == "" {
+			panic(fmt.Sprintf("admin: %q in Tables is not a table name", t))
+		}
+		t = name
+		if !slices.Contains(h.tables, t) {
+			h.tables = append(h.tables, t)
+		}
+	}
+	slices.Sort(h.tables)
+	h.pages = parsePages()
+	h.routes()
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusForbidden, errors.New("cross-origin request refused"))
+	}))
+	return h.secure(cop.Handler(h.mux))
+}
+
+func (h *handler) routes() {
+	static, _ := fs.Sub(assets, "static")
+	h.mux = http.NewServeMux()
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /{$}", h.storesPage)
+	h.mux.HandleFunc("GET /entries", h.entriesPage)
+	h.mux.HandleFunc("GET /entry", h.entryPage)
+	h.mux.HandleFunc("GET /actions", h.actionsPage)
+	for name, a := range h.actions() {
+		h.mux.HandleFunc("POST /"+name, h.actionPage(name, a))
+		h.mux.HandleFunc("POST /api/"+name, h.actionAPI(a))
+	}
+	h.mux.HandleFunc("GET /api/store", h.storeAPI)
+	h.mux.HandleFunc("GET /api/entries", h.entriesAPI)
+	h.mux.HandleFunc("GET /api/entry", h.entryAPI)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, http.StatusNotFound, errors.New("no such page"))
+	})
+}
+
+// secure sets the headers of every answer and refuses requests that
+// Authorize does not allow.
+func (h *handler) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		if h.cfg.Authorize == nil {
+			h.fail(w, r, http.StatusForbidden, errNoAuthorize)
+			return
+		}
+		if !h.cfg.Authorize(r) {
+			status := http.StatusForbidden
+			if h.cfg.Realm != "" {
+				hd.Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q, charset=\"UTF-8\"", h.cfg.Realm))
+				status = http.StatusUnauthorized
+			}
+			h.fail(w, r, status, errors.New("not authorized"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errNoAuthorize = errors.New("access is closed: this admin has no Config.Authorize. " +
+	"Set admin.Config.Authorize to a function that checks the request (a password with r.BasicAuth and Realm, " +
+	"a session, a network), and mount the handler behind it")

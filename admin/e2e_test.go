@@ -1,0 +1,160 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/internal/testdb"
+)
+
+// chromiumEnv locates the Chromium the end-to-end test drives; scripts/test.sh
+// installs Debian's chromium package and sets it.
+const chromiumEnv = "GORMCACHE_CHROMIUM"
+
+// TestBrowser drives the pages in a real browser: log in, list, search, open
+// an entry, invalidate its model and see it turn invalid, flush and see the
+// list empty. It saves a screenshot of each step.
+func TestBrowser(t *testing.T) {
+	chromium := testdb.RequireService(t, chromiumEnv, "Chromium")
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	f := newFixture(t, admin.Config{
+		Realm: "gormcache",
+		Authorize: func(r *http.Request) bool {
+			u, p, ok := r.BasicAuth()
+			return ok && u == "admin" && p == "secret"
+		},
+	})
+	base := f.srv.URL + "/cache/"
+
+	// Chromium's helper processes may still write to its profile for a
+	// moment after it exits, which t.TempDir's cleanup would report.
+	profile, err := os.MkdirTemp("", "gormcache-chromium-*")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(profile),
+	)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	shots := t.TempDir()
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var png []byte
+			if err := chromedp.FullScreenshot(&png, 90).Do(ctx); err != nil {
+				return err
+			}
+			path := filepath.Join(shots, name+".png")
+			t.Logf("screenshot: %s", path)
+			return os.WriteFile(path, png, 0o644)
+		})
+	}
+	rows := func(n *int) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var nodes []*cdp.Node
+			if err := chromedp.Nodes("#entries a.key", &nodes, chromedp.ByQueryAll, chromedp.AtLeast(0)).Do(ctx); err != nil {
+				return err
+			}
+			*n = len(nodes)
+			return nil
+		})
+	}
+
+	// Log in, list the entries, search.
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:secret"))
+	var all, found int
+	var listed string
+	require.NoError(t, chromedp.Run(ctx,
+		network.Enable(),
+		network.SetExtraHTTPHeaders(network.Headers{"Authorization": auth}),
+		chromedp.Navigate(base+"entries"),
+		chromedp.WaitVisible("#entries"),
+		rows(&all),
+		chromedp.Text("#entries", &listed),
+		shot("1-entries"),
+		chromedp.SetValue("#q", "*published*"),
+		chromedp.Click("#search"),
+		chromedp.WaitVisible(`#q[value="*published*"]`),
+		rows(&found),
+		shot("2-search"),
+	))
+	require.Equal(t, 3, all, listed)
+	require.Equal(t, 1, found)
+
+	// Open the entry: valid, with its SQL and rows.
+	var state, sql, entryURL string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click("#entries a.key"),
+		chromedp.WaitVisible("#sql"),
+		chromedp.Text("#state", &state),
+		chromedp.Text("#sql", &sql),
+		chromedp.Location(&entryURL),
+		shot("3-entry"),
+	))
+	require.Equal(t, "valid", state)
+	require.Contains(t, sql, "published")
+
+	// Invalidate the Post model, confirm, and see the entry turn invalid.
+	var message string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"actions"),
+		chromedp.SetValue("#model", "*admin_test.Post"),
+		chromedp.Click("#invalidate-model"),
+		chromedp.WaitVisible("#confirm"),
+		shot("4-confirm"),
+		chromedp.Click("#confirm"),
+		chromedp.Text("#message", &message),
+		chromedp.Navigate(entryURL),
+		chromedp.Text("#state", &state),
+		shot("5-invalid"),
+	))
+	require.Contains(t, message, "Invalidated")
+	require.Equal(t, "invalid", state)
+
+	// Flush, and the list is empty.
+	var empty string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"actions"),
+		chromedp.Click("#flush"),
+		chromedp.WaitVisible("#confirm"),
+		chromedp.Click("#confirm"),
+		chromedp.Text("#message", &message),
+		chromedp.Navigate(base+"entries"),
+		chromedp.Text("#empty", &empty),
+		shot("6-flushed"),
+	))
+	require.True(t, strings.HasPrefix(message, "Flushed"), message)
+	require.Equal(t, "No entries.", empty)
+}

@@ -1,0 +1,210 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+)
+
+var errReadOnly = errors.New("this admin is read-only (Config.ReadOnly)")
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	Help     string
+	Message  string // the result of an action, or an error
+	Error    bool
+	ReadOnly bool
+	Data     any
+}
+
+// parsePages parses each page with the layout. The templates are embedded:
+// an error is a bug, hence the panic.
+func parsePages() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "unknown"
+			}
+			return t.Format("2006-01-02 15:04:05")
+		},
+		"bytes": func(n int64) string {
+			switch {
+			case n < 0:
+				return "unknown"
+			case n < 1<<10:
+				return fmt.Sprintf("%d B", n)
+			case n < 1<<20:
+				return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+			}
+			return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+		},
+		"percent": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+		"int64":   func(n int) int64 { return int64(n) },
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"stores", "entries", "entry", "actions", "confirm", "result", "error"} {
+		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).
+			ParseFS(assets, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return pages
+}
+
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.ReadOnly = h.cfg.ReadOnly
+	var buf bytes.Buffer
+	if err := h.pages[name].Execute(&buf, p); err != nil {
+		log.Printf("admin: rendering %s: %v", name, err)
+		http.Error(w, "admin: rendering failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// statusOf is the status an error answers with.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, errBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, errReadOnly):
+		return http.StatusForbidden
+	case errors.Is(err, errUnsupported):
+		return http.StatusNotImplemented
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadGateway // the store failed
+}
+
+// fail answers err as a page or, under api/, as JSON {"error": ...}; status
+// 0 means statusOf(err).
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if status == 0 {
+		status = statusOf(err)
+	}
+	msg := strings.TrimPrefix(err.Error(), errBadRequest.Error()+": ")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeJSON(w, status, map[string]string{"error": msg})
+		return
+	}
+	h.render(w, r, status, "error", page{Title: http.StatusText(status), Message: msg, Error: true})
+}
+
+func (h *handler) storesPage(w http.ResponseWriter, r *http.Request) {
+	v, err := h.storeView(r.Context())
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "stores", page{Title: "Store", Data: v,
+		Help: "The store that holds the cached query results, and the plugin's counters since it started. " +
+			"A hit is a query answered from the cache, a miss one that went to the database, a fill a result stored after a miss. " +
+			"The counters are overall: the plugin does not count per table."})
+}
+
+func (h *handler) entriesPage(w http.ResponseWriter, r *http.Request) {
+	q, err := h.parseList(r)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	v, err := h.list(r.Context(), q)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "entries", page{Title: "Entries", Data: entriesData{ListView: v, Tables: h.tables},
+		Help: "Search matches the key or the SQL with a glob: * any text, ? one character, [abc] one of a set. " +
+			"An invalid entry was computed before a write it depends on; the next read replaces it. " +
+			"Pages follow each other with Next; sorting by age shows the newest first, by TTL the soonest to expire, by size the largest."})
+}
+
+type entriesData struct {
+	ListView
+	Tables []string
+}
+
+func (h *handler) entryPage(w http.ResponseWriter, r *http.Request) {
+	d, err := h.detail(r.Context(), r.URL.Query().Get("key"))
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	const maxRows = 200
+	data := entryData{EntryDetail: d, Shown: d.Content.Rows}
+	if len(data.Shown) > maxRows {
+		data.Shown, data.Hidden = data.Shown[:maxRows], len(data.Shown)-maxRows
+	}
+	h.render(w, r, http.StatusOK, "entry", page{Title: "Entry", Data: data,
+		Help: "One cached result: the SQL it answers, the rows it replays, and the dependencies it was stored with. " +
+			"It stays valid while every dependency's stamp matches the current one; a write renews the stamps of what it changes."})
+}
+
+type entryData struct {
+	EntryDetail
+	Shown  [][]string
+	Hidden int
+}
+
+func (h *handler) actionsPage(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "actions", page{Title: "Actions", Data: struct {
+		Models []model
+		Tables []string
+	}{h.models, h.tables},
+		Help: "Invalidating a model or table makes every entry that reads it invalid: the next read goes to the database. " +
+			"Purge removes the entries that expired or no longer validate; flush removes everything. Each asks for confirmation."})
+}
+
+func (h *handler) storeAPI(w http.ResponseWriter, r *http.Request) {
+	v, err := h.storeView(r.Context())
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *handler) entriesAPI(w http.ResponseWriter, r *http.Request) {
+	q, err := h.parseList(r)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	v, err := h.list(r.Context(), q)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *handler) entryAPI(w http.ResponseWriter, r *http.Request) {
+	d, err := h.detail(r.Context(), r.URL.Query().Get("key"))
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}

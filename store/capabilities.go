@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The interfaces of this file are optional capabilities, for tools that look
+// into a store (the admin pages) rather than for the plugin, which needs only
+// Store. A caller checks for them with a type assertion.
+
+// Names of capabilities an Info reports.
+const (
+	CapList    = "list"    // Lister
+	CapSort    = "sort"    // Lister honours ListOptions.Sort
+	CapInspect = "inspect" // Inspector
+	CapFlush   = "flush"   // Flusher
+	CapPurge   = "purge"   // Purger
+	CapRows    = "rows"    // SchemeRegistry: row-level invalidation
+)
+
+// Info describes a store for people.
+type Info struct {
+	// Kind names the implementation ("memory", "redis").
+	Kind string
+	// Location says where the entries live ("process memory", a Redis
+	// address). It never holds a password.
+	Location string
+	// Capabilities lists the Cap* names the store supports.
+	Capabilities []string
+	// Entries is the approximate number of entries, expired and invalid
+	// ones not yet removed included; -1 when unknown.
+	Entries int
+	// Bytes is the approximate memory the entries hold; -1 when unknown.
+	Bytes int64
+}
+
+// Describer is implemented by stores that can describe themselves.
+type Describer interface {
+	Describe(ctx context.Context) (Info, error)
+}
+
+// EntryInfo is what a store knows about an entry besides its value.
+type EntryInfo struct {
+	Key string
+	// Size is the number of bytes the entry holds in the store, its value
+	// and bookkeeping included.
+	Size int
+	// Created is when the entry was stored; zero when unknown.
+	Created time.Time
+	// Expires is when the entry's TTL ends.
+	Expires time.Time
+	// Deps and Stamps are those the entry was stored with.
+	Deps   []Dep
+	Stamps []Stamp
+	// Current holds the current stamp of each dep, 0 where the dep has
+	// none. Reading it never creates a stamp.
+	Current []Stamp
+	// Valid is true when every stamp of Stamps equals its Current one, that
+	// is when Get would return the entry (if it has not expired).
+	Valid bool
+}
+
+// Expired reports whether the entry's TTL has ended at now.
+func (e EntryInfo) Expired(now time.Time) bool {
+	return !e.Expires.IsZero() && !now.Before(e.Expires)
+}
+
+// Sort orders of ListOptions.
+const (
+	SortKey  = ""     // by key
+	SortAge  = "age"  // newest first, then by key
+	SortTTL  = "ttl"  // soonest to expire first, then by key
+	SortSize = "size" // largest first, then by key
+)
+
+// DefaultListLimit is the page size of a List whose Limit is zero.
+const DefaultListLimit = 100
+
+// ListOptions selects a page of entries.
+type ListOptions struct {
+	// Cursor resumes a listing where the page that returned it as Next
+	// ended; "" starts from the beginning. It is opaque, only valid for the
+	// same Sort, and a malformed one makes List fail with ErrBadCursor.
+	Cursor string
+	// Limit is the most entries a page holds. Default DefaultListLimit.
+	Limit int
+	// Sort is one of the Sort* orders. A store without CapSort ignores it
+	// and lists in its own order (a Redis SCAN).
+	Sort string
+	// Filter, when set, keeps the entries it returns true for. It is
+	// called with the store's lock-free view of the entry: it must not
+	// retain or modify value, and must not call the store.
+	Filter func(info EntryInfo, value []byte) bool
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	Entries []EntryInfo
+	// Next is the cursor of the following page, "" at the end. A store
+	// that filters after reading a batch (a SCAN) may return a page with
+	// fewer than Limit entries, even none, and a Next.
+	Next string
+}
+
+// ErrBadCursor is wrapped by the error List returns for a cursor it did not
+// make.
+var ErrBadCursor = errors.New("store: malformed cursor")
+
+// Lister is implemented by stores that can enumerate their entries. A
+// listing is weakly consistent: entries stored or removed while it runs may
+// or may not appear, and a store without CapSort may return an entry twice.
+type Lister interface {
+	List(ctx context.Context, opts ListOptions) (ListPage, error)
+}
+
+// Inspector is implemented by stores that can show one entry as it is,
+// valid or not. Unlike Get it never removes the entry. The value is a copy.
+type Inspector interface {
+	Inspect(ctx context.Context, key string) (info EntryInfo, value []byte, ok bool, err error)
+}
+
+// Purger is implemented by stores that can remove their expired and invalid
+// entries at once, rather than when they are next read or evicted.
+type Purger interface {
+	// Purge removes every entry that has expired or no longer validates,
+	// and returns how many it removed.
+	Purge(ctx context.Context) (removed int, err error)
+}
+
+// ErrBadGlob is wrapped by the error CompileGlob returns for a pattern that
+// is not a valid glob.
+var ErrBadGlob = errors.New("store: invalid glob")
+
+// CompileGlob returns a matcher for pattern in the glob syntax of Redis's
+// MATCH, anchored at both ends: * matches any run of characters (slashes
+// included), ? any one character, [abc] and [a-z] one of a set ([^abc]
+// negated), and \ quotes the next character.
+func CompileGlob(pattern string) (func(string) bool, error) {
+	p := []rune(pattern)
+	var re strings.Builder
+	re.WriteString(`^(?s:`)
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '*':
+			re.WriteString(`.*`)
+		case '?':
+			re.WriteString(`.`)
+		case '\\':
+			if i+1 == len(p) {
+				return nil, fmt.Errorf("%w %q: it ends with \\", ErrBadGlob, pattern)
+			}
+			i++
+			re.WriteString(regexp.QuoteMeta(string(p[i])))
+		case '[':
+			end := slices.Index(p[i+1:], ']')
+			if end < 0 {
+				return nil, fmt.Errorf("%w %q: [ without ]", ErrBadGlob, pattern)
+			}
+			set := p[i+1 : i+1+end]
+			re.WriteByte('[')
+			if len(set) > 0 && (set[0] == '^' || set[0] == '!') {
+				re.WriteByte('^')
+				set = set[1:]
+			}
+			if len(set) == 0 {
+				return nil, fmt.Errorf("%w %q: empty []", ErrBadGlob, pattern)
+			}
+			for j, c := range set {
+				if c == '-' && j > 0 && j < len(set)-1 {
+					re.WriteByte('-')
+					continue
+				}
+				re.WriteString(regexp.QuoteMeta(string(c)))
+			}
+			re.WriteByte(']')
+			i += end + 1
+		default:
+			re.WriteString(regexp.QuoteMeta(string(p[i])))
+		}
+	}
+	re.WriteString(`)$`)
+	m, err := regexp.Compile(re.String())
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrBadGlob, pattern, err)
+	}
+	return m.MatchString, nil
+}

@@ -1,0 +1,150 @@
+package memory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
+)
+
+// fill stores n entries "k00000".. with growing values, one second apart,
+// each depending on table "t" and on its own row.
+func fill(tb testing.TB, s *memory.Store, clock *fakeClock, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	for i := range n {
+		deps := []store.Dep{{Table: "t"}, {Table: "t", Cond: fmt.Sprintf("id=%d", i)}}
+		stamps, err := s.Stamps(ctx, deps)
+		require.NoError(tb, err)
+		value := make([]byte, i%50)
+		require.NoError(tb, s.Set(ctx, fmt.Sprintf("k%05d", i), store.Entry{Value: value, Deps: deps, Stamps: stamps}, time.Hour+time.Duration(i%7)*time.Minute))
+		if clock != nil {
+			clock.Advance(time.Second)
+		}
+	}
+}
+
+// listAll pages through the whole listing and returns the keys in order.
+func listAll(t *testing.T, s *memory.Store, opts store.ListOptions) []string {
+	t.Helper()
+	var keys []string
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 1000, "listing does not end")
+		page, err := s.List(context.Background(), opts)
+		require.NoError(t, err)
+		for _, e := range page.Entries {
+			keys = append(keys, e.Key)
+		}
+		if page.Next == "" {
+			return keys
+		}
+		require.NotEmpty(t, page.Entries, "a page with a Next is empty")
+		opts.Cursor = page.Next
+	}
+}
+
+func TestListPages(t *testing.T) {
+	clock := newFakeClock()
+	s := newStore(t, memory.Config{Clock: clock})
+	fill(t, s, clock, 250)
+	s.CleanUp()
+
+	all := listAll(t, s, store.ListOptions{Limit: 7})
+	require.Len(t, all, 250)
+	require.True(t, slices.IsSorted(all), "keys not sorted")
+
+	age := listAll(t, s, store.ListOptions{Limit: 30, Sort: store.SortAge})
+	require.Len(t, age, 250)
+	if got, want := age[0], "k00249"; got != want {
+		t.Errorf("newest: got %v, want %v", got, want)
+	}
+
+	size := listAll(t, s, store.ListOptions{Limit: 100, Sort: store.SortSize})
+	require.Len(t, size, 250)
+	first, _, _, _ := s.Inspect(context.Background(), size[0])
+	last, _, _, _ := s.Inspect(context.Background(), size[len(size)-1])
+	if first.Size < last.Size {
+		t.Errorf("size order: first %d < last %d", first.Size, last.Size)
+	}
+
+	ttl := listAll(t, s, store.ListOptions{Sort: store.SortTTL})
+	require.Len(t, ttl, 250)
+
+	odd := listAll(t, s, store.ListOptions{Limit: 10, Filter: func(in store.EntryInfo, v []byte) bool { return len(v)%2 == 1 }})
+	require.Len(t, odd, 125)
+}
+
+func TestListValidity(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, memory.Config{})
+	fill(t, s, nil, 3)
+	require.NoError(t, s.Invalidate(ctx, store.Dep{Table: "t", Cond: "id=1"}))
+
+	page, err := s.List(ctx, store.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 3)
+	for _, e := range page.Entries {
+		if got, want := e.Valid, e.Key != "k00001"; got != want {
+			t.Errorf("%s valid: got %v, want %v", e.Key, got, want)
+		}
+	}
+	// Inspecting and listing create no stamp: the entry stays invalid.
+	info, value, ok, err := s.Inspect(ctx, "k00001")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Len(t, value, 1)
+	require.False(t, info.Valid)
+	require.Equal(t, store.Stamp(0), info.Current[1])
+
+	n, err := s.Purge(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, _, ok, _ = s.Inspect(ctx, "k00001")
+	require.False(t, ok)
+}
+
+func TestListBadOptions(t *testing.T) {
+	s := newStore(t, memory.Config{})
+	fill(t, s, nil, 3)
+	for _, c := range []string{"!!", "eGV5", "aw"} {
+		_, err := s.List(context.Background(), store.ListOptions{Cursor: c})
+		if !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("cursor %q: got %v, want ErrBadCursor", c, err)
+		}
+	}
+	page, err := s.List(context.Background(), store.ListOptions{Limit: 1, Sort: store.SortAge})
+	require.NoError(t, err)
+	_, err = s.List(context.Background(), store.ListOptions{Cursor: page.Next})
+	require.ErrorIs(t, err, store.ErrBadCursor, "a cursor of another sort order")
+	_, err = s.List(context.Background(), store.ListOptions{Sort: "hits"})
+	require.Error(t, err)
+}
+
+// BenchmarkList lists the first page of 100 entries out of 100,000 (the
+// admin's entry browser), and a page further on.
+func BenchmarkList(b *testing.B) {
+	s := newStore(b, memory.Config{MaxBytes: 1 << 30, MaxEntries: 200_000})
+	fill(b, s, nil, 100_000)
+	s.CleanUp()
+	ctx := context.Background()
+	for _, order := range []string{store.SortKey, store.SortAge} {
+		b.Run("sort="+order, func(b *testing.B) {
+			var cursor string
+			for b.Loop() {
+				page, err := s.List(ctx, store.ListOptions{Limit: 100, Sort: order, Cursor: cursor})
+				if err != nil || len(page.Entries) != 100 {
+					b.Fatalf("got %d entries, %v", len(page.Entries), err)
+				}
+				cursor = page.Next
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/page")
+		})
+	}
+}
