@@ -1,8 +1,10 @@
 package gormcache
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"gorm.io/gorm"
@@ -59,6 +61,50 @@ func InvalidateModel(db *gorm.DB, model any) error {
 	}
 	p.policyOf(stmt.Schema)
 	p.deliver(db, p.tableDeps(p.cascades.closure([]string{sqlscan.NormalizeTable(stmt.Schema.Table)})))
+	return nil
+}
+
+// InvalidateObject invalidates everything that depends on the row of obj (a
+// pointer to a model struct with its primary key set): the results its
+// current values in the database belong to, and those the values in obj
+// belong to, as if the row had been written. It reads the row by primary
+// key (inside db's transaction, if any). Use it after changing the row
+// behind GORM's back.
+func InvalidateObject(db *gorm.DB, obj any) error {
+	p, err := pluginOf(db)
+	if err != nil {
+		return err
+	}
+	if obj == nil || (reflect.ValueOf(obj).Kind() == reflect.Pointer && reflect.ValueOf(obj).IsNil()) {
+		return errors.New("gormcache: InvalidateObject: nil object")
+	}
+	stmt := &gorm.Statement{DB: db, Context: db.Statement.Context}
+	if err := stmt.Parse(obj); err != nil {
+		return fmt.Errorf("gormcache: InvalidateObject: %T is not a GORM model: %w", obj, err)
+	}
+	s := stmt.Schema
+	images := invalidation.ValueImages(stmt.Context, s, reflect.ValueOf(obj))
+	if len(images) != 1 {
+		return fmt.Errorf("gormcache: InvalidateObject: %T is not one model value", obj)
+	}
+	where, ok := invalidation.PrimaryKeyWhere(s, images)
+	for _, f := range s.PrimaryFields {
+		if _, zero := f.ValueOf(stmt.Context, reflect.Indirect(reflect.ValueOf(obj))); zero {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("gormcache: InvalidateObject: %s has no primary key value set", s.Name)
+	}
+	p.policyOf(s)
+	current, ok := invalidation.ReadImages(db, db.Statement.ConnPool, s, where, false, 1)
+	if !ok {
+		return fmt.Errorf("gormcache: InvalidateObject: reading %s by primary key failed", s.Name)
+	}
+	images = append(images, current...)
+	table := sqlscan.NormalizeTable(s.Table)
+	work := func(ctx context.Context) []store.Dep { return p.rowDeps(ctx, table, s, images) }
+	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, work)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 )
@@ -158,5 +159,42 @@ func TestCacheFields(t *testing.T) {
 
 		err = e.db.Clauses(gormcache.Cache("Nope")).Find(&[]Photo{}).Error
 		require.ErrorContains(t, err, "Nope")
+	})
+}
+
+func TestInvalidateObject(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		reads := map[string]func(){
+			"photo 2":       func() { require.NoError(t, e.cached().First(&Photo{}, 2).Error) },
+			"photo 4":       func() { require.NoError(t, e.cached().First(&Photo{}, 4).Error) },
+			"ada's photos":  func() { require.NoError(t, e.cached().Where("user_id = ?", 1).Find(&[]Photo{}).Error) },
+			"grace's photo": func() { require.NoError(t, e.cached().Where("user_id = ?", 2).Find(&[]Photo{}).Error) },
+		}
+		for _, r := range reads {
+			r()
+		}
+		// A change behind GORM's back goes unseen...
+		sqlDB, err := e.db.DB()
+		require.NoError(t, err)
+		_, err = sqlDB.Exec("UPDATE photos SET title = 'changed' WHERE id = 2")
+		require.NoError(t, err)
+		e.mustHit(reads["photo 2"])
+		// ...until the application tells.
+		require.NoError(t, gormcache.InvalidateObject(e.db, &Photo{ID: 2}))
+		e.mustMiss(reads["photo 2"])
+		e.mustMiss(reads["ada's photos"])
+		e.mustHit(reads["photo 4"])
+		e.mustHit(reads["grace's photo"])
+
+		for name, bad := range map[string]any{"nil": nil, "nil pointer": (*Photo)(nil), "zero key": &Photo{}, "not a model": new(int)} {
+			if err := gormcache.InvalidateObject(e.db, bad); err == nil {
+				t.Errorf("%s: got no error", name)
+			}
+		}
+		plain, err := gorm.Open(b.Open(t), &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		require.ErrorIs(t, gormcache.InvalidateObject(plain, &Photo{ID: 1}), gormcache.ErrNotRegistered)
 	})
 }
