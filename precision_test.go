@@ -81,9 +81,6 @@ func TestPrecision(t *testing.T) {
 	}
 
 	each(t, func(t *testing.T, b backend) {
-		if b.store.name != "memory" && b.store.name != "redis" {
-			t.Skipf("precision needs a store with a scheme registry")
-		}
 		fill := func(t *testing.T, e *env) {
 			for _, read := range precisionReads {
 				read(t, e.cached())

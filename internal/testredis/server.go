@@ -1,0 +1,142 @@
+package testredis
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/gormcache/gormcache/internal/testdb"
+)
+
+// Server is a redis-server process that one test owns, so that it may stop,
+// restart or pause it. It keeps its data in an append-only file written at
+// every command, so a restart finds every key the killed server had.
+type Server struct {
+	// Addr is the server's host:port; it stays the same across restarts.
+	Addr string
+
+	t    testing.TB
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// StartServer starts a redis-server from PATH on a free loopback port and
+// kills it in t.Cleanup. Like Client it needs GORMCACHE_REDIS_ADDR, the
+// sign that the test script installed Redis.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	testdb.RequireService(t, AddrEnv, "Redis")
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("testredis: %s is set but redis-server is not on PATH: %v", AddrEnv, err)
+	}
+	s := &Server{t: t, dir: t.TempDir()}
+	for attempt := 1; ; attempt++ {
+		s.port = freePort(t)
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+		err := s.start(bin)
+		if err == nil {
+			break
+		}
+		if attempt == 5 {
+			t.Fatalf("testredis: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if s.cmd != nil {
+			s.Kill()
+		}
+	})
+	return s
+}
+
+// freePort returns a loopback port that nothing listened on a moment ago.
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testredis: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// start runs the server and waits until it answers PING.
+func (s *Server) start(bin string) error {
+	cmd := exec.Command(bin,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--dir", s.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--logfile", filepath.Join(s.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			return fmt.Errorf("redis-server on port %d exited: %s", s.port, log)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			s.cmd, s.done = cmd, exited
+			return nil
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			return fmt.Errorf("redis-server on port %d does not answer after 10s: %v", s.port, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Kill stops the server with SIGKILL, as a crash would, and waits until it
+// is gone.
+func (s *Server) Kill() {
+	s.t.Helper()
+	if err := s.cmd.Process.Kill(); err != nil {
+		s.t.Fatalf("testredis: kill: %v", err)
+	}
+	<-s.done
+	s.cmd = nil
+}
+
+// Restart starts the killed server again on the same port, with the data
+// it had.
+func (s *Server) Restart() {
+	s.t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err == nil {
+		err = s.start(bin)
+	}
+	if err != nil {
+		s.t.Fatalf("testredis: restart: %v", err)
+	}
+}
+
+// Client returns a client of the server, closed in t.Cleanup, that honours
+// context deadlines.
+func (s *Server) Client() *goredis.Client {
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr, ContextTimeoutEnabled: true})
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
+}

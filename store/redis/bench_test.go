@@ -1,0 +1,192 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
+	"github.com/gormcache/gormcache/store/redis"
+)
+
+// BenchmarkStore measures each operation of the stores on loopback, with
+// the round trips it makes (roundtrips/op). Ping is the floor: one round
+// trip of go-redis.
+func BenchmarkStore(b *testing.B) {
+	ctx := context.Background()
+	deps := []store.Dep{{Table: "users"}, {Table: "users", Cond: "id=7"}, {Table: "posts", Cond: "status=2&user_id=7"}}
+	value := []byte(strings.Repeat("v", 256))
+	for _, top := range topologies {
+		b.Run(top.name, func(b *testing.B) {
+			client := top.client(b)
+			rt := countRoundTrips(client)
+			remote := newStore(b, client, redis.Config{})
+			two, err := redis.NewTwoLevel(newStore(b, client, redis.Config{}), memory.Config{})
+			require.NoError(b, err)
+			run := func(b *testing.B, op func() error) {
+				b.Helper()
+				require.NoError(b, op()) // loads scripts and slots
+				b.ReportAllocs()
+				before := rt.n.Load()
+				for b.Loop() {
+					if err := op(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+			}
+			b.Run("Ping", func(b *testing.B) { run(b, func() error { return client.Ping(ctx).Err() }) })
+			for _, st := range []struct {
+				name string
+				s    store.Store
+			}{{"Store", remote}, {"TwoLevel", two}} {
+				b.Run(st.name, func(b *testing.B) {
+					s := st.s
+					stamps, err := s.Stamps(ctx, deps)
+					require.NoError(b, err)
+					e := store.Entry{Value: value, Deps: deps, Stamps: stamps}
+					require.NoError(b, s.Set(ctx, "key", e, time.Hour))
+					b.Run("GetHit", func(b *testing.B) {
+						run(b, func() error {
+							_, ok, err := s.Get(ctx, "key")
+							if err == nil && !ok {
+								b.Fatal("miss")
+							}
+							return err
+						})
+					})
+					b.Run("Stamps", func(b *testing.B) {
+						run(b, func() error { _, err := s.Stamps(ctx, deps); return err })
+					})
+					b.Run("Set", func(b *testing.B) {
+						run(b, func() error { return s.Set(ctx, "other", e, time.Hour) })
+					})
+					b.Run("Invalidate", func(b *testing.B) {
+						run(b, func() error { return s.Invalidate(ctx, deps[1:]...) })
+					})
+				})
+			}
+		})
+	}
+}
+
+// benchUser and benchPhoto are the rows of BenchmarkPlugin: ten users with
+// a hundred photos each.
+type benchUser struct {
+	ID    uint
+	Name  string
+	Email string
+}
+
+type benchPhoto struct {
+	ID     uint
+	UserID uint
+	Title  string
+	Status int
+}
+
+// BenchmarkPlugin measures cached reads through the plugin on PostgreSQL
+// against the same reads uncached: a hit with the memory store, with the
+// Redis store on a single node and on a Cluster, and with the two-level
+// store. Redis is on loopback, so a round trip costs tens of microseconds.
+func BenchmarkPlugin(b *testing.B) {
+	dial := testdb.Postgres(b)
+	plain, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	require.NoError(b, err)
+	require.NoError(b, plain.AutoMigrate(&benchUser{}, &benchPhoto{}))
+	for u := 1; u <= 10; u++ {
+		require.NoError(b, plain.Create(&benchUser{Name: fmt.Sprint("user", u), Email: "u@example.com"}).Error)
+		photos := make([]benchPhoto, 100)
+		for i := range photos {
+			photos[i] = benchPhoto{UserID: uint(u), Title: fmt.Sprintf("photo %d of %d", i, u), Status: i % 3}
+		}
+		require.NoError(b, plain.Create(&photos).Error)
+	}
+
+	type cached struct {
+		name string
+		db   *gorm.DB
+		p    *gormcache.Plugin
+		rt   *roundTrips // nil without Redis
+	}
+	var dbs []cached
+	add := func(name string, s store.Store, rt *roundTrips) {
+		db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+		require.NoError(b, err)
+		p := gormcache.New(gormcache.Config{Store: s})
+		require.NoError(b, db.Use(p))
+		dbs = append(dbs, cached{name, db, p, rt})
+	}
+	mem, err := memory.New(memory.Config{})
+	require.NoError(b, err)
+	add("memory", mem, nil)
+	for _, top := range topologies {
+		client := top.client(b)
+		rt := countRoundTrips(client)
+		add("redis-"+top.name, newStore(b, client, redis.Config{}), rt)
+		two, err := redis.NewTwoLevel(newStore(b, client, redis.Config{}), memory.Config{})
+		require.NoError(b, err)
+		add("twolevel-"+top.name, two, rt)
+	}
+
+	queries := []struct {
+		name string
+		run  func(db *gorm.DB) error
+	}{
+		{"FirstByPK", func(db *gorm.DB) error {
+			var u benchUser
+			return db.First(&u, 7).Error
+		}},
+		{"Find100", func(db *gorm.DB) error {
+			var ps []benchPhoto
+			err := db.Where("user_id = ?", 3).Find(&ps).Error
+			if err == nil && len(ps) != 100 {
+				err = fmt.Errorf("got %d photos, want 100", len(ps))
+			}
+			return err
+		}},
+	}
+	for _, q := range queries {
+		b.Run(q.name, func(b *testing.B) {
+			b.Run("uncached", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := q.run(plain); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			for _, c := range dbs {
+				b.Run(c.name+"-hit", func(b *testing.B) {
+					require.NoError(b, q.run(c.db.Clauses(gormcache.Cache())))
+					hits, misses := c.p.Stats().Hits, c.p.Stats().Misses
+					var before int64
+					if c.rt != nil {
+						before = c.rt.n.Load()
+					}
+					b.ReportAllocs()
+					for b.Loop() {
+						if err := q.run(c.db.Clauses(gormcache.Cache())); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if s := c.p.Stats(); s.Misses != misses || s.Hits-hits != uint64(b.N) {
+						b.Fatalf("got %d hits and %d misses in %d reads, want hits only", s.Hits-hits, s.Misses-misses, b.N)
+					}
+					if c.rt != nil {
+						b.ReportMetric(float64(c.rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+					}
+				})
+			}
+		})
+	}
+}

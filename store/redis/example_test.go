@@ -1,0 +1,49 @@
+package redis_test
+
+import (
+	"log"
+
+	goredis "github.com/redis/go-redis/v9"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/store/memory"
+	"github.com/gormcache/gormcache/store/redis"
+)
+
+// Every instance of an application that registers the plugin this way
+// shares one cache: a write through any instance invalidates the results
+// the others cached.
+func Example() {
+	rdb := goredis.NewUniversalClient(&goredis.UniversalOptions{
+		Addrs:                 []string{"localhost:6379"}, // several: a Cluster
+		ContextTimeoutEnabled: true,                       // required: bounds calls by Config.Timeout
+	})
+	s, err := redis.New(rdb, redis.Config{Prefix: "app1:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	db, err := gorm.Open(sqlite.Open("app.db"), &gorm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := db.Use(gormcache.New(gormcache.Config{Store: s})); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// A two-level store keeps hot values in process memory and checks them
+// against Redis on every hit, without transferring them.
+func ExampleNewTwoLevel() {
+	rdb := goredis.NewClient(&goredis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
+	remote, err := redis.New(rdb, redis.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := redis.NewTwoLevel(remote, memory.Config{MaxBytes: 256 << 20})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = gormcache.New(gormcache.Config{Store: s})
+}

@@ -1,0 +1,177 @@
+package redis_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gormcache/gormcache/internal/testredis"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
+	"github.com/gormcache/gormcache/store/redis"
+)
+
+// logs collects what a store logs.
+type logs struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logs) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// waitHealthy waits until s serves hits again after an outage.
+func waitHealthy(t *testing.T, s *redis.Store) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for s.Degraded() {
+		if time.Now().After(deadline) {
+			t.Fatal("the store is still degraded 15s after Redis came back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestOutage stops the Redis server while an invalidation is due, and
+// checks that no entry it concerns is served afterwards, whether the
+// invalidation is delivered late, given up, or dropped from a full queue,
+// by the store and by a two-level store over it.
+func TestOutage(t *testing.T) {
+	const retryFor = 300 * time.Millisecond
+	tests := []struct {
+		name       string
+		retryQueue int
+		downFor    time.Duration
+		wantLog    string // "" when the invalidation is delivered
+	}{
+		{"delivered after restart", 0, 0, ""},
+		{"given up", 0, 2 * retryFor, "undelivered for RetryFor"},
+		{"queue overflow", 1, 0, "the retry queue is full"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testredis.StartServer(t)
+			var log logs
+			s := newStore(t, srv.Client(), redis.Config{
+				Timeout:    100 * time.Millisecond,
+				RetryFor:   retryFor,
+				RetryQueue: tt.retryQueue,
+				Logf:       log.logf,
+			})
+			two, err := redis.NewTwoLevel(s, memory.Config{})
+			require.NoError(t, err)
+			ctx := t.Context()
+
+			user, photo := store.Dep{Table: "users", Cond: "id=1"}, store.Dep{Table: "photos", Cond: "user_id=1"}
+			fill := func(key string, deps ...store.Dep) []store.Stamp {
+				t.Helper()
+				st := stamps(t, two, deps...)
+				require.NoError(t, two.Set(ctx, key, store.Entry{Value: []byte(key), Deps: deps, Stamps: st}, time.Hour))
+				return st
+			}
+			fill("changed", user, photo)
+			fill("untouched", store.Dep{Table: "posts"})
+			lateDeps := []store.Dep{user}
+			late := stamps(t, s, lateDeps...) // a reader that reads the database before the write
+			for _, st := range []store.Store{s, two} {
+				wantHit(t, st, "changed")
+				wantHit(t, st, "untouched")
+			}
+
+			srv.Kill()
+			start := time.Now()
+			_, _, err = s.Get(ctx, "changed")
+			require.Error(t, err, "Get with Redis down")
+			err = s.Invalidate(ctx, user, photo)
+			require.ErrorContains(t, err, "queued for retry", "Invalidate with Redis down")
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Get and Invalidate with Redis down took %v, want well under a second", d)
+			}
+			// Until the invalidation is delivered, nothing may hit: not even
+			// an entry this process does not know to be stale.
+			for _, st := range []store.Store{s, two} {
+				v, ok, err := st.Get(ctx, "untouched")
+				require.NoError(t, err, "Get while degraded does not ask Redis")
+				require.False(t, ok, "Get while degraded: got %q, want a miss", v)
+			}
+			time.Sleep(tt.downFor)
+			srv.Restart()
+			waitHealthy(t, s)
+
+			// The reader stores what it read before the write, late.
+			require.NoError(t, s.Set(ctx, "late", store.Entry{Value: []byte("late"), Deps: lateDeps, Stamps: late}, time.Hour))
+			for _, st := range []store.Store{s, two} {
+				wantMiss(t, st, "changed")
+				wantMiss(t, st, "late")
+				if tt.wantLog == "" {
+					wantHit(t, st, "untouched") // delivered: nothing else lost
+				} else {
+					wantMiss(t, st, "untouched") // the epoch was renewed
+				}
+			}
+			fill("changed", user, photo)
+			wantHit(t, two, "changed")
+			wantHit(t, s, "changed")
+
+			got := log.String()
+			if tt.wantLog != "" && (!strings.Contains(got, tt.wantLog) || !strings.Contains(got, "epoch renewed")) {
+				t.Errorf("log: got %q, want %q and the epoch renewed", got, tt.wantLog)
+			}
+			if tt.wantLog == "" && got != "" {
+				t.Errorf("log: got %q, want nothing", got)
+			}
+		})
+	}
+}
+
+// TestSlowRedis checks that a Redis that answers later than Config.Timeout
+// delays no call beyond it.
+func TestSlowRedis(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	srv := testredis.StartServer(t)
+	s := newStore(t, srv.Client(), redis.Config{Timeout: timeout})
+	ctx := t.Context()
+	deps := []store.Dep{{Table: "users"}}
+	st := stamps(t, s, deps...)
+	require.NoError(t, s.Set(ctx, "k", store.Entry{Value: []byte("v"), Deps: deps, Stamps: st}, time.Hour))
+
+	// Every command of every other client waits for the pause to end.
+	require.NoError(t, srv.Client().Do(ctx, "CLIENT", "PAUSE", 2000, "ALL").Err())
+	calls := []struct {
+		name string
+		fn   func() error
+	}{
+		{"Get", func() error { _, _, err := s.Get(ctx, "k"); return err }},
+		{"Stamps", func() error { _, err := s.Stamps(ctx, deps); return err }},
+		{"Set", func() error {
+			return s.Set(ctx, "k", store.Entry{Value: []byte("v"), Deps: deps, Stamps: st}, time.Hour)
+		}},
+		{"Delete", func() error { return s.Delete(ctx, "k") }},
+		{"Invalidate", func() error { return s.Invalidate(ctx, deps...) }},
+	}
+	for _, c := range calls {
+		start := time.Now()
+		err := c.fn()
+		elapsed := time.Since(start)
+		if err == nil {
+			t.Errorf("%s on a paused Redis: got no error, want a timeout", c.name)
+		}
+		if limit := timeout + 200*time.Millisecond; elapsed > limit {
+			t.Errorf("%s on a paused Redis took %v, want at most %v", c.name, elapsed, limit)
+		}
+	}
+	waitHealthy(t, s)
+}

@@ -1,0 +1,327 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/gormcache/gormcache/store"
+)
+
+var (
+	_ store.Describer = (*Store)(nil)
+	_ store.Inspector = (*Store)(nil)
+	_ store.Lister    = (*Store)(nil)
+	_ store.Purger    = (*Store)(nil)
+)
+
+// Describe implements store.Describer. The number of entries and their
+// size are unknown (-1): counting them would scan every key of Redis.
+func (s *Store) Describe(context.Context) (store.Info, error) {
+	return store.Info{
+		Kind:     "redis",
+		Location: s.location(),
+		Capabilities: []string{
+			store.CapList, store.CapInspect, store.CapFlush, store.CapPurge, store.CapRows,
+		},
+		Entries: -1,
+		Bytes:   -1,
+	}, nil
+}
+
+// location names the Redis of the store and its prefix, without
+// credentials.
+func (s *Store) location() string {
+	var where string
+	switch c := s.client.(type) {
+	case *goredis.Client:
+		o := c.Options()
+		where = fmt.Sprintf("redis %s db %d", o.Addr, o.DB)
+	case *goredis.ClusterClient:
+		where = "redis cluster " + strings.Join(c.Options().Addrs, ",")
+	default:
+		where = fmt.Sprintf("redis (%T)", c)
+	}
+	return fmt.Sprintf("%s, prefix %q", where, s.cfg.Prefix)
+}
+
+// Inspect implements store.Inspector in two round trips: the entry, then
+// its stamps and the epoch. Created is unknown (zero).
+func (s *Store) Inspect(ctx context.Context, key string) (store.EntryInfo, []byte, bool, error) {
+	got, err := s.inspect(ctx, []string{s.entryKey(key)})
+	if err != nil {
+		return store.EntryInfo{}, nil, false, fmt.Errorf("gormcache: redis: inspect: %w", err)
+	}
+	if got[0].value == nil {
+		return store.EntryInfo{}, nil, false, nil
+	}
+	return got[0].info, got[0].value, true, nil
+}
+
+// inspected is an entry as inspect found it; value is nil if there was
+// none.
+type inspected struct {
+	info  store.EntryInfo
+	value []byte
+}
+
+// inspect reads the entries stored under the full keys keys, then their
+// stamps and the epoch: two round trips, whatever the number of keys.
+func (s *Store) inspect(ctx context.Context, keys []string) ([]inspected, error) {
+	hashes := make([]*goredis.MapStringStringCmd, len(keys))
+	ttls := make([]*goredis.DurationCmd, len(keys))
+	bctx, cancel := s.bounded(ctx)
+	defer cancel()
+	err := s.pipelined(bctx, func(p goredis.Pipeliner, _ runner) {
+		for i, k := range keys {
+			hashes[i], ttls[i] = p.HGetAll(ctx, k), p.PTTL(ctx, k)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := make([]inspected, len(keys))
+	stampKeys := []string{s.epochKey}
+	for i, k := range keys {
+		fields := hashes[i].Val()
+		value, ok := fields[valueField]
+		if !ok {
+			continue
+		}
+		in := store.EntryInfo{Key: strings.TrimPrefix(k, s.cfg.Prefix+entryPrefix), Size: len(k)}
+		if ttl := ttls[i].Val(); ttl > 0 {
+			in.Expires = now.Add(ttl)
+		}
+		fieldNames := make([]string, 0, len(fields)-1)
+		for f, v := range fields {
+			in.Size += len(f) + len(v)
+			if f != valueField {
+				fieldNames = append(fieldNames, f)
+			}
+		}
+		slices.Sort(fieldNames)
+		for _, f := range fieldNames {
+			st, _ := parseStamp(fields[f])
+			in.Deps = append(in.Deps, s.depOf(f))
+			in.Stamps = append(in.Stamps, st)
+			stampKeys = append(stampKeys, f)
+		}
+		out[i] = inspected{info: in, value: []byte(value)}
+	}
+
+	raws := make([]*goredis.StringCmd, len(stampKeys))
+	bctx, cancel = s.bounded(ctx)
+	defer cancel()
+	_ = s.pipelined(bctx, func(p goredis.Pipeliner, _ runner) {
+		for i, k := range stampKeys {
+			raws[i] = p.HGet(ctx, k, stampField)
+		}
+	})
+	for _, r := range raws {
+		if err := r.Err(); err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, err
+		}
+	}
+	epoch, next := raws[0].Val(), 1
+	for i := range out {
+		in := &out[i].info
+		in.Current = make([]store.Stamp, len(in.Deps))
+		in.Valid = true
+		for j := range in.Deps {
+			if raw := raws[next].Val(); raw != "" && epoch != "" {
+				in.Current[j] = mix(raw, epoch)
+			}
+			in.Valid = in.Valid && in.Current[j] == in.Stamps[j]
+			next++
+		}
+	}
+	return out, nil
+}
+
+// depOf returns the Dep whose stamp key is k (see keys.go).
+func (s *Store) depOf(k string) store.Dep {
+	rest, ok := strings.CutPrefix(k, s.cfg.Prefix+"{")
+	end := strings.IndexByte(rest, '}')
+	if !ok || end < 0 {
+		return store.Dep{Table: k} // not a stamp key of this store
+	}
+	d := store.Dep{Table: unescapeTag(rest[:end])}
+	d.Cond, _ = strings.CutPrefix(rest[end+1:], "?")
+	return d
+}
+
+// unescapeTag is the inverse of writeTag.
+func unescapeTag(tag string) string {
+	if tag == "%" {
+		return ""
+	}
+	return strings.NewReplacer("%25", "%", "%7B", "{", "%7D", "}").Replace(tag)
+}
+
+// List implements store.Lister with SCAN on every master, one SCAN call per
+// page: a page may hold fewer than Limit entries, even none, and still have
+// a Next. It lists in Redis's order, whatever opts.Sort, may list an entry
+// twice, and costs two more round trips per page to read the entries.
+func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPage, error) {
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = store.DefaultListLimit
+	}
+	at, err := parseCursor(opts.Cursor)
+	if err != nil {
+		return store.ListPage{}, err
+	}
+	nodes, err := s.sortedNodes(ctx)
+	if err != nil {
+		return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
+	}
+	if at.node >= len(nodes) {
+		return store.ListPage{}, fmt.Errorf("%w %q", store.ErrBadCursor, opts.Cursor)
+	}
+
+	sctx, cancel := s.bounded(ctx)
+	defer cancel()
+	keys, next, err := nodes[at.node].Scan(sctx, at.scan, globEscape(s.cfg.Prefix+entryPrefix)+"*", int64(limit)).Result()
+	if err != nil {
+		return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
+	}
+	if at.after != "" {
+		if i := slices.Index(keys, at.after); i >= 0 {
+			keys = keys[i+1:]
+		}
+	}
+	resume := cursor{node: at.node, scan: next}
+	if next == 0 {
+		resume = cursor{node: at.node + 1}
+	}
+	if len(keys) > limit {
+		keys = keys[:limit]
+		resume = cursor{node: at.node, scan: at.scan, after: keys[limit-1]}
+	}
+	var page store.ListPage
+	if len(keys) > 0 {
+		found, err := s.inspect(ctx, keys)
+		if err != nil {
+			return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
+		}
+		for _, f := range found {
+			if f.value != nil && (opts.Filter == nil || opts.Filter(f.info, f.value)) {
+				page.Entries = append(page.Entries, f.info)
+			}
+		}
+	}
+	if resume.node < len(nodes) {
+		page.Next = resume.String()
+	}
+	return page, nil
+}
+
+// sortedNodes is nodes in an order that stays the same from page to page.
+func (s *Store) sortedNodes(ctx context.Context) ([]goredis.UniversalClient, error) {
+	nodes, err := s.nodes(ctx)
+	slices.SortFunc(nodes, func(a, b goredis.UniversalClient) int { return cmp.Compare(nodeName(a), nodeName(b)) })
+	return nodes, err
+}
+
+// cursor is a place in a listing: the node, the SCAN cursor of a batch on
+// it, and the last key of the batch listed already, if any. If that key has
+// gone when the batch is read again, the whole batch is listed again:
+// duplicates are allowed, skipping an entry is not.
+type cursor struct {
+	node  int
+	scan  uint64
+	after string
+}
+
+// String returns c as base64url("node.scan.after").
+func (c cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d.%s", c.node, c.scan, c.after))
+}
+
+func parseCursor(c string) (cursor, error) {
+	if c == "" {
+		return cursor{}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if parts := strings.SplitN(string(b), ".", 3); err == nil && len(parts) == 3 {
+		node, err1 := strconv.Atoi(parts[0])
+		scan, err2 := strconv.ParseUint(parts[1], 10, 64)
+		if err1 == nil && err2 == nil && node >= 0 {
+			return cursor{node: node, scan: scan, after: parts[2]}, nil
+		}
+	}
+	return cursor{}, fmt.Errorf("%w %q", store.ErrBadCursor, c)
+}
+
+// Purge implements store.Purger: it scans every entry, a batch at a time,
+// and deletes those that no longer validate; Redis removes expired ones on
+// its own. An entry stored again between its check and its deletion is
+// deleted too, which costs a miss.
+func (s *Store) Purge(ctx context.Context) (int, error) {
+	removed := 0
+	err := s.scan(ctx, globEscape(s.cfg.Prefix+entryPrefix)+"*", func(keys []string) error {
+		found, err := s.inspect(ctx, keys)
+		if err != nil {
+			return err
+		}
+		var invalid []string
+		for i, f := range found {
+			if f.value != nil && !f.info.Valid {
+				invalid = append(invalid, keys[i])
+			}
+		}
+		if len(invalid) == 0 {
+			return nil
+		}
+		dctx, cancel := s.bounded(ctx)
+		defer cancel()
+		if err := s.del(dctx, invalid); err != nil {
+			return err
+		}
+		removed += len(invalid)
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("gormcache: redis: purge: %w", err)
+	}
+	return removed, nil
+}
+
+var (
+	_ store.Describer = (*TwoLevel)(nil)
+	_ store.Inspector = (*TwoLevel)(nil)
+	_ store.Lister    = (*TwoLevel)(nil)
+	_ store.Purger    = (*TwoLevel)(nil)
+)
+
+// Describe is Store.Describe, of kind "redis+memory".
+func (t *TwoLevel) Describe(ctx context.Context) (store.Info, error) {
+	info, err := t.remote.Describe(ctx)
+	info.Kind = "redis+memory"
+	return info, err
+}
+
+// Inspect is Store.Inspect: it shows the entry in Redis.
+func (t *TwoLevel) Inspect(ctx context.Context, key string) (store.EntryInfo, []byte, bool, error) {
+	return t.remote.Inspect(ctx, key)
+}
+
+// List is Store.List: it lists the entries in Redis.
+func (t *TwoLevel) List(ctx context.Context, opts store.ListOptions) (store.ListPage, error) {
+	return t.remote.List(ctx, opts)
+}
+
+// Purge is Store.Purge. Copies in memory that no longer validate go when
+// they are next read or expire.
+func (t *TwoLevel) Purge(ctx context.Context) (int, error) {
+	return t.remote.Purge(ctx)
+}

@@ -1,0 +1,148 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Bounds of the pause between two attempts of the retrier, which doubles
+// after each failure.
+const (
+	minBackoff = 10 * time.Millisecond
+	maxBackoff = time.Second
+)
+
+// retrier delivers in the background the invalidations whose first attempt
+// failed, and renews the epoch when some cannot be delivered.
+//
+// While it has work the store is degraded: Get misses without asking Redis,
+// since an entry whose invalidation waits here may be stale. The work ends,
+// and hits resume, when every queued invalidation has been delivered and the
+// epoch renewed after the last drop. Its goroutine runs only while there is
+// work.
+type retrier struct {
+	s        *Store
+	degraded atomic.Bool
+
+	mu      sync.Mutex
+	queue   []pending
+	queued  int    // stamp keys in queue
+	resets  uint64 // times a drop emptied queue
+	drops   uint64 // drops so far; each calls for renewing the epoch
+	renewed uint64 // the value of drops the latest renewal covered
+	running bool   // a goroutine runs run
+}
+
+// pending is the stamp keys of one failed Invalidate.
+type pending struct {
+	keys  []string
+	since time.Time
+}
+
+// add queues the deletion of keys, which failed, and starts the goroutine
+// that retries it if none runs.
+func (r *retrier) add(keys []string) {
+	var msg string
+	r.mu.Lock()
+	r.degraded.Store(true)
+	if r.queued+len(keys) > r.s.cfg.RetryQueue {
+		msg = r.drop(len(keys), fmt.Sprintf("the retry queue is full (RetryQueue is %d)", r.s.cfg.RetryQueue))
+	} else {
+		r.queue = append(r.queue, pending{keys: keys, since: time.Now()})
+		r.queued += len(keys)
+	}
+	start := !r.running
+	r.running = true
+	r.mu.Unlock()
+	if msg != "" {
+		r.s.cfg.Logf("%s", msg)
+	}
+	if start {
+		go r.run()
+	}
+}
+
+// drop empties the queue, plus extra invalidations not queued, and calls for
+// renewing the epoch, which covers them. It returns the message to log.
+// r.mu must be held.
+func (r *retrier) drop(extra int, reason string) string {
+	n := r.queued + extra
+	r.queue, r.queued = nil, 0
+	r.resets++
+	r.drops++
+	return fmt.Sprintf("gormcache: redis: %d stamp invalidations dropped, %s: no hits from this store until the epoch is renewed", n, reason)
+}
+
+// run retries until there is no work left, or the client is closed.
+func (r *retrier) run() {
+	backoff := minBackoff
+	for {
+		time.Sleep(backoff)
+		r.mu.Lock()
+		batch, resets, drops := r.queue, r.resets, r.drops
+		renew := drops != r.renewed
+		r.mu.Unlock()
+
+		var err error
+		if renew {
+			// Renewing the epoch covers every invalidation queued before:
+			// no entry stored with stamps read before validates after it.
+			err = r.s.bump(context.Background())
+		} else if len(batch) > 0 {
+			err = r.deliver(batch)
+		}
+
+		var msg string
+		r.mu.Lock()
+		switch {
+		case err == nil:
+			if renew {
+				r.renewed = drops
+				msg = "gormcache: redis: epoch renewed: every entry stored before is invalid, hits resume"
+			}
+			if r.resets == resets { // batch is still the head of the queue
+				r.queue = r.queue[len(batch):]
+				for _, p := range batch {
+					r.queued -= len(p.keys)
+				}
+			}
+			backoff = minBackoff
+		case !renew && time.Since(batch[0].since) >= r.s.cfg.RetryFor:
+			msg = r.drop(0, fmt.Sprintf("undelivered for RetryFor (%v): %v", r.s.cfg.RetryFor, err))
+			backoff = minBackoff
+		default:
+			backoff = min(2*backoff, maxBackoff)
+		}
+		closed := errors.Is(err, goredis.ErrClosed)
+		done := closed || (len(r.queue) == 0 && r.drops == r.renewed)
+		if done {
+			r.running = false
+			// A closed client serves no hits anyway: stay degraded.
+			r.degraded.Store(closed)
+		}
+		r.mu.Unlock()
+		if msg != "" {
+			r.s.cfg.Logf("%s", msg)
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// deliver deletes the stamp keys of batch.
+func (r *retrier) deliver(batch []pending) error {
+	var keys []string
+	for _, p := range batch {
+		keys = append(keys, p.keys...)
+	}
+	ctx, cancel := r.s.bounded(context.Background())
+	defer cancel()
+	return r.s.del(ctx, keys)
+}
