@@ -58,8 +58,9 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.D
 }
 
 // BenchmarkRead measures one statement uncached (no plugin), as a cache hit,
-// as a cache miss (through a store whose lookups always miss), and as GORM's DryRun of the same statement (building it without
-// running it: the cost no GORM-level cache can avoid).
+// as a cache miss (through a store whose lookups always miss), and as GORM's
+// DryRun of the same statement (building it without running it: the cost no
+// GORM-level cache can avoid).
 func BenchmarkRead(b *testing.B) {
 	queries := []struct {
 		name string

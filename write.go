@@ -92,7 +92,7 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 		return
 	}
 	images := c.old
-	if strings.HasPrefix(strings.TrimSpace(strings.ToUpper(stmt.SQL.String()[:min(stmt.SQL.Len(), 16)])), "UPDATE") {
+	if sql := strings.TrimSpace(stmt.SQL.String()); len(sql) >= 6 && strings.EqualFold(sql[:6], "UPDATE") {
 		// An update (a soft delete too): read the rows as they are now.
 		where, ok := invalidation.PrimaryKeyWhere(stmt.Schema, c.old)
 		var now []invalidation.Image
