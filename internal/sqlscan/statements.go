@@ -289,22 +289,7 @@ modifiers:
 			break modifiers
 		}
 	}
-	switch p.peek().kw {
-	case kTable, kView:
-		p.adv(1)
-	case kMaterialized:
-		if p.at(1).kw != kView {
-			p.unknown = true
-			p.skip(false)
-			return
-		}
-		p.adv(2)
-	case kIndex:
-		p.skip(true)
-		return
-	default:
-		p.unknown = true
-		p.skip(false)
+	if !p.relationKind() {
 		return
 	}
 	if p.peek().kw == kIf && p.at(1).kw == kNot && p.at(2).kw == kExists {
@@ -317,6 +302,28 @@ modifiers:
 	p.walk(scope{query: true})
 }
 
+// relationKind reads TABLE, VIEW or MATERIALIZED VIEW and reports true; it
+// skips an INDEX statement, which changes no data, and marks anything else
+// Unknown, reporting false for both.
+func (p *parser) relationKind() bool {
+	switch p.peek().kw {
+	case kTable, kView:
+		p.adv(1)
+		return true
+	case kMaterialized:
+		if p.at(1).kw == kView {
+			p.adv(2)
+			return true
+		}
+	case kIndex:
+		p.skip(true)
+		return false
+	}
+	p.unknown = true
+	p.skip(false)
+	return false
+}
+
 // drop reads DROP [TEMPORARY] TABLE | VIEW | MATERIALIZED VIEW [IF EXISTS]
 // a [, b], and DROP INDEX, which changes no data.
 func (p *parser) drop() {
@@ -324,22 +331,7 @@ func (p *parser) drop() {
 	if p.peek().kw == kTemporary {
 		p.adv(1)
 	}
-	switch p.peek().kw {
-	case kTable, kView:
-		p.adv(1)
-	case kMaterialized:
-		if p.at(1).kw != kView {
-			p.unknown = true
-			p.skip(false)
-			return
-		}
-		p.adv(2)
-	case kIndex:
-		p.skip(true)
-		return
-	default:
-		p.unknown = true
-		p.skip(false)
+	if !p.relationKind() {
 		return
 	}
 	if p.peek().kw == kIf && p.at(1).kw == kExists {
