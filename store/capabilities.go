@@ -88,7 +88,9 @@ type ListOptions struct {
 	// ended; "" starts from the beginning. It is opaque, only valid for the
 	// same Sort, and a malformed one makes List fail with ErrBadCursor.
 	Cursor string
-	// Limit is the most entries a page holds. Default DefaultListLimit.
+	// Limit is the number of entries a page aims at; default
+	// DefaultListLimit. A store paging with a server-side cursor (Redis
+	// SCAN) may return somewhat more: it never skips an entry to keep to it.
 	Limit int
 	// Sort is one of the Sort* orders. A store without CapSort ignores it
 	// and lists in its own order (a Redis SCAN).

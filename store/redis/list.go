@@ -194,18 +194,13 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 	if err != nil {
 		return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
 	}
-	if at.after != "" {
-		if i := slices.Index(keys, at.after); i >= 0 {
-			keys = keys[i+1:]
-		}
-	}
+	// A SCAN batch is listed whole, even when it holds more keys than
+	// limit: resuming inside a batch would need its order, which Redis
+	// does not keep while it rehashes, and skipping an entry is worse than a
+	// long page.
 	resume := cursor{node: at.node, scan: next}
 	if next == 0 {
 		resume = cursor{node: at.node + 1}
-	}
-	if len(keys) > limit {
-		keys = keys[:limit]
-		resume = cursor{node: at.node, scan: at.scan, after: keys[limit-1]}
 	}
 	var page store.ListPage
 	if len(keys) > 0 {
@@ -232,19 +227,16 @@ func (s *Store) sortedNodes(ctx context.Context) ([]goredis.UniversalClient, err
 	return nodes, err
 }
 
-// cursor is a place in a listing: the node, the SCAN cursor of a batch on
-// it, and the last key of the batch listed already, if any. If that key has
-// gone when the batch is read again, the whole batch is listed again:
-// duplicates are allowed, skipping an entry is not.
+// cursor is a place in a listing: the node, and the SCAN cursor of the next
+// batch on it.
 type cursor struct {
-	node  int
-	scan  uint64
-	after string
+	node int
+	scan uint64
 }
 
-// String returns c as base64url("node.scan.after").
+// String returns c as base64url("node.scan").
 func (c cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d.%s", c.node, c.scan, c.after))
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", c.node, c.scan))
 }
 
 func parseCursor(c string) (cursor, error) {
@@ -252,11 +244,11 @@ func parseCursor(c string) (cursor, error) {
 		return cursor{}, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if parts := strings.SplitN(string(b), ".", 3); err == nil && len(parts) == 3 {
+	if parts := strings.Split(string(b), "."); err == nil && len(parts) == 2 {
 		node, err1 := strconv.Atoi(parts[0])
 		scan, err2 := strconv.ParseUint(parts[1], 10, 64)
 		if err1 == nil && err2 == nil && node >= 0 {
-			return cursor{node: node, scan: scan, after: parts[2]}, nil
+			return cursor{node: node, scan: scan}, nil
 		}
 	}
 	return cursor{}, fmt.Errorf("%w %q", store.ErrBadCursor, c)
