@@ -4,13 +4,16 @@
 // A query opts in with db.Clauses(gormcache.Cache()) (or through a model's
 // CachePolicy, or Config.CacheAll / CacheGet). Its built SQL and vars are
 // hashed into a key; the rows the driver returned are stored under it,
-// together with the dependencies they were read from (today: every table the
-// SQL reads) and the stamps those dependencies had before the database was
-// read. A hit replays the stored rows through database/sql and gorm.Scan, so
+// together with the dependencies they were read from — for each table the
+// SQL reads, the equality conjunctions its rows must satisfy to matter
+// (package deps), or any row when nothing narrower can be proven — and the
+// stamps those dependencies had before the database was read. A hit replays the stored rows through database/sql and gorm.Scan, so
 // it decodes exactly as a database read, hooks and preloads included. Every
 // write GORM performs — create, update, delete, upsert, association changes,
-// raw Exec — renews the stamps of what it wrote, right after its transaction
+// raw Exec — renews the stamps of the rows it changed (their values before
+// and after, read inside its transaction) right after the transaction
 // commits; an entry whose stamps are no longer current is never served.
+// Config.Precision switches to table-level invalidation.
 //
 // The promise: a cached read never returns data older than the last write
 // that went through GORM and whose call returned before the read began.
