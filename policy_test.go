@@ -194,7 +194,7 @@ func TestConcurrentMissesQueryOnce(t *testing.T) {
 				require.NoError(t, db.Order("id").Find(&results[i]).Error)
 			}()
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond) // let every reader reach the flight
 		close(pool.release)
 		wg.Wait()
 		if pool.reads != 1 {
