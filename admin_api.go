@@ -143,7 +143,7 @@ func (p *Plugin) InvalidateTables(ctx context.Context, tables ...string) error {
 			return fmt.Errorf("gormcache: InvalidateTables: %q is not a table name", t)
 		}
 	}
-	p.invalidate(ctx, p.tableDeps(p.cascades.closure(names)))
+	p.invalidate(ctx, p.tableDeps(names))
 	return nil
 }
 

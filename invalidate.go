@@ -41,7 +41,7 @@ func InvalidateTable(db *gorm.DB, table string) error {
 	if strings.TrimSpace(name) == "" {
 		return fmt.Errorf("gormcache: InvalidateTable: empty table name %q", table)
 	}
-	p.deliver(db, p.tableDeps(p.cascades.closure([]string{name})))
+	p.deliver(db, p.tableDeps([]string{name}))
 	return nil
 }
 
@@ -60,7 +60,7 @@ func InvalidateModel(db *gorm.DB, model any) error {
 		return fmt.Errorf("gormcache: InvalidateModel: %T is not a GORM model: %w", model, err)
 	}
 	p.policyOf(stmt.Schema)
-	p.deliver(db, p.tableDeps(p.cascades.closure([]string{sqlscan.NormalizeTable(stmt.Schema.Table)})))
+	p.deliver(db, p.tableDeps([]string{sqlscan.NormalizeTable(stmt.Schema.Table)}))
 	return nil
 }
 

@@ -142,9 +142,12 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 // are the schemes to register per (namespaced) table before the read.
 func (p *Plugin) queryDeps(db *gorm.DB, reads []string) ([]store.Dep, map[string][]string, error) {
 	stmt := db.Statement
-	out := []store.Dep{p.global}
+	r := readSet{deps: []store.Dep{p.global}}
 	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precisionOf(stmt.Schema) == TableLevel {
-		return append(out, p.readDeps(reads)...), nil, nil
+		for _, t := range reads {
+			r.add(p.cfg.Prefix+t, nil)
+		}
+		return r.deps, nil, nil
 	}
 	var opts deps.Options
 	if o := optionsOf(stmt); o != nil && o.owner == stmt {
@@ -154,40 +157,17 @@ func (p *Plugin) queryDeps(db *gorm.DB, reads []string) ([]store.Dep, map[string
 	if err != nil {
 		return nil, nil, err
 	}
-	var schemes map[string][]string
 	for _, t := range tables {
-		name := p.cfg.Prefix + t.Name
-		out = append(out, store.Dep{Table: name})
-		if t.Any() {
-			out = append(out, store.Dep{Table: name, Cond: anyRow})
-			continue
-		}
-		if schemes == nil {
-			schemes = map[string][]string{}
-		}
-		for _, c := range t.Conjs {
-			out = append(out, store.Dep{Table: name, Cond: c.Key()})
-			if sc := c.Scheme(); !slices.Contains(schemes[name], sc) {
-				schemes[name] = append(schemes[name], sc)
-			}
-		}
+		r.add(p.cfg.Prefix+t.Name, t.Conjs)
 	}
-	return out, schemes, nil
+	return r.deps, r.schemes, nil
 }
 
-// readDeps returns what a read of tables depends on when no finer
-// dependency is known: each table as a whole, and any row of it.
-func (p *Plugin) readDeps(tables []string) []store.Dep {
-	deps := make([]store.Dep, 0, 2*len(tables))
-	for _, t := range tables {
-		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t}, store.Dep{Table: p.cfg.Prefix + t, Cond: anyRow})
-	}
-	return deps
-}
-
-// tableDeps returns the whole-table dependencies of tables: renewing them
-// invalidates everything that reads the tables.
+// tableDeps returns the whole-table dependencies of tables and of the
+// tables their cascading foreign keys reach: renewing them invalidates
+// everything that reads those tables.
 func (p *Plugin) tableDeps(tables []string) []store.Dep {
+	tables = p.cascades.closure(tables)
 	deps := make([]store.Dep, 0, len(tables))
 	for _, t := range tables {
 		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})

@@ -303,10 +303,7 @@ func (p *Plugin) keyDep(key string) store.Dep { return store.Dep{Table: key} }
 // column, a store without a scheme registry) widens to any row of the table.
 // Every value also depends on its tables as a whole.
 func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[string][]string, error) {
-	var (
-		out     []store.Dep
-		schemes map[string][]string
-	)
+	var r readSet
 	_, precise := p.store.(store.SchemeRegistry)
 	for _, v := range values {
 		model := v
@@ -337,23 +334,12 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 		} else {
 			conjs = primaryKeyConjs(db.Statement.Context, s, reflect.ValueOf(model))
 		}
-		table := p.cfg.Prefix + sqlscan.NormalizeTable(s.Table)
-		out = append(out, store.Dep{Table: table})
-		if len(conjs) == 0 || !precise || p.precisionOf(s) == TableLevel {
-			out = append(out, store.Dep{Table: table, Cond: anyRow})
-			continue
+		if !precise || p.precisionOf(s) == TableLevel {
+			conjs = nil
 		}
-		if schemes == nil {
-			schemes = map[string][]string{}
-		}
-		for _, conj := range conjs {
-			out = append(out, store.Dep{Table: table, Cond: conj.Key()})
-			if sc := conj.Scheme(); !slices.Contains(schemes[table], sc) {
-				schemes[table] = append(schemes[table], sc)
-			}
-		}
+		r.add(p.cfg.Prefix+sqlscan.NormalizeTable(s.Table), conjs)
 	}
-	return out, schemes, nil
+	return r.deps, r.schemes, nil
 }
 
 // primaryKeyConjs returns the conjunction of the primary-key columns of each

@@ -2,6 +2,7 @@ package gormcache
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm/schema"
@@ -15,6 +16,33 @@ import (
 // row-level write to the table renews it. Dep{Table: t} (Cond "") is the
 // whole-table dependency that only coarse invalidation renews.
 const anyRow = "*"
+
+// readSet gathers what a read depends on — for each table it reads, the
+// table as a whole and either the conjunctions its rows must satisfy or any
+// row — and the schemes to register before the read.
+type readSet struct {
+	deps    []store.Dep
+	schemes map[string][]string // namespaced table -> schemes
+}
+
+// add records a read of table (namespaced) that only rows matching one of
+// conjs can change; no conjunction, or an empty one, means any row.
+func (r *readSet) add(table string, conjs []deps.Conj) {
+	r.deps = append(r.deps, store.Dep{Table: table})
+	if len(conjs) == 0 || slices.ContainsFunc(conjs, func(c deps.Conj) bool { return len(c) == 0 }) {
+		r.deps = append(r.deps, store.Dep{Table: table, Cond: anyRow})
+		return
+	}
+	if r.schemes == nil {
+		r.schemes = map[string][]string{}
+	}
+	for _, c := range conjs {
+		r.deps = append(r.deps, store.Dep{Table: table, Cond: c.Key()})
+		if sc := c.Scheme(); !slices.Contains(r.schemes[table], sc) {
+			r.schemes[table] = append(r.schemes[table], sc)
+		}
+	}
+}
 
 // rowDeps returns the dependencies a row-level write to table renews: any
 // row of the table, and for each image and each scheme registered for the

@@ -156,7 +156,10 @@ func needsReread(stmt *gorm.Statement) bool {
 func (p *Plugin) deliverImages(db *gorm.DB, images []invalidation.Image) {
 	s := db.Statement.Schema
 	table := sqlscan.NormalizeTable(s.Table)
-	cascaded := p.tableDeps(p.cascades.closure([]string{table})[1:])
+	var cascaded []store.Dep
+	for _, t := range p.cascades.closure([]string{table})[1:] {
+		cascaded = append(cascaded, store.Dep{Table: p.cfg.Prefix + t})
+	}
 	work := func(ctx context.Context) []store.Dep {
 		return append(p.rowDeps(ctx, table, s, images), cascaded...)
 	}
@@ -183,7 +186,7 @@ func (p *Plugin) deliverWrites(db *gorm.DB, a sqlscan.Analysis) {
 	if a.Unknown && !p.cfg.TrustUnparsedExec {
 		deps = []store.Dep{p.global}
 	} else {
-		deps = p.tableDeps(p.cascades.closure(a.Writes))
+		deps = p.tableDeps(a.Writes)
 	}
 	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, invalidation.Deps(deps...))
 }
