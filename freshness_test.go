@@ -241,3 +241,31 @@ func TestReadsInTransactionBypass(t *testing.T) {
 		})
 	})
 }
+
+// Employee references itself: deleting a manager sets its reports'
+// manager_id to NULL in the database, rows the write's images do not show.
+type Employee struct {
+	ID        uint
+	Name      string
+	ManagerID *uint
+	Manager   *Employee `gorm:"constraint:OnDelete:SET NULL"`
+}
+
+func TestSelfReferencingCascade(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&Employee{}))
+		boss := Employee{Name: "boss"}
+		require.NoError(t, e.db.Create(&boss).Error)
+		require.NoError(t, e.db.Create(&Employee{Name: "report", ManagerID: &boss.ID}).Error)
+		reports := func(db *gorm.DB) []Employee {
+			var es []Employee
+			require.NoError(t, db.Where("manager_id = ?", boss.ID).Find(&es).Error)
+			return es
+		}
+		require.Len(t, reports(e.cached()), 1)
+		require.NoError(t, e.db.Delete(&Employee{}, boss.ID).Error)
+		require.Empty(t, reports(e.uncached()), "the database did not cascade")
+		require.Empty(t, reports(e.cached()), "stale: the cascade changed rows the write did not image")
+	})
+}

@@ -160,6 +160,9 @@ func (p *Plugin) deliverImages(db *gorm.DB, images []invalidation.Image) {
 	for _, t := range p.cascades.closure([]string{table})[1:] {
 		cascaded = append(cascaded, store.Dep{Table: p.cfg.Prefix + t})
 	}
+	if p.cascades.cyclic(table) {
+		cascaded = append(cascaded, store.Dep{Table: p.cfg.Prefix + table})
+	}
 	work := func(ctx context.Context) []store.Dep {
 		return append(p.rowDeps(ctx, table, s, images), cascaded...)
 	}
@@ -276,6 +279,19 @@ func cascading(action string) bool {
 }
 
 // closure returns tables and every table a cascade from them can reach.
+// cyclic reports whether a cascade from table can come back to it (a
+// self-referencing foreign key, say): a write to the table then changes
+// rows of it that the write's images do not show.
+func (c *cascades) cyclic(table string) bool {
+	return slices.Contains(c.closure(c.next(table)), table)
+}
+
+func (c *cascades) next(table string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return slices.Clone(c.reach[table])
+}
+
 func (c *cascades) closure(tables []string) []string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
