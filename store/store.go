@@ -41,7 +41,8 @@ func (d Dep) String() string {
 
 // Stamp is an opaque version of a Dep. A store never hands out the same stamp
 // twice for one Dep, so a stamp that was current once and was renewed can
-// never become current again.
+// never become current again. (A store that derives stamps from a hash, as
+// the Redis store does, meets this with a 2^-64 chance of failure per pair.)
 type Stamp uint64
 
 // Entry is a cached value with the dependencies it was computed from and the
