@@ -32,6 +32,7 @@ const (
 // read is a cacheable statement, built.
 type read struct {
 	mode     readMode
+	table    string // the main table, for TableStats; "" when unknown
 	key      string
 	sql      string
 	ttl      time.Duration
@@ -112,6 +113,9 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	}
 	if raw {
 		r.analysis = &analysis
+		if len(analysis.Reads) > 0 {
+			r.table = analysis.Reads[0]
+		}
 	}
 	p.lookup(db, r, orig)
 }
@@ -119,7 +123,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 // plan computes the key and the TTL of a built statement.
 func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy) (*read, error) {
 	stmt := db.Statement
-	r := &read{mode: mode, sql: stmt.SQL.String(), ttl: p.cfg.TTL}
+	r := &read{mode: mode, table: stmt.Table, sql: stmt.SQL.String(), ttl: p.cfg.TTL}
 	if pol.TTL > 0 {
 		r.ttl = pol.TTL
 	}
@@ -197,7 +201,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	} else if ok {
 		rs, err := entryRows(value)
 		if err == nil {
-			p.stats.hits.Add(1)
+			p.stats.hit(r.table)
 			p.replay(db, r.mode, rs)
 			return
 		}
@@ -220,7 +224,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		db.AddError(err)
 		return
 	}
-	p.stats.misses.Add(1)
+	p.stats.miss(r.table)
 	p.fetch(db, r, orig)
 }
 
@@ -311,7 +315,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		p.logError(ctx, err)
 		return f, nil
 	}
-	p.stats.fills.Add(1)
+	p.stats.fill(r.table)
 	return f, nil
 }
 

@@ -174,10 +174,10 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 		return call(c.ctx, fn)
 	}
 	if v, hit, cachedErr := lookupRemembered[T](p, c); hit {
-		p.stats.hits.Add(1)
+		p.stats.hit("")
 		return v, cachedErr
 	}
-	p.stats.misses.Add(1)
+	p.stats.miss("")
 	for {
 		leader := false
 		ch := p.flights.DoChan(c.key, func() (any, error) {
@@ -459,7 +459,7 @@ func (p *Plugin) storeRemembered(c *recall, stamps []store.Stamp, value []byte) 
 		p.logError(c.ctx, err)
 		return
 	}
-	p.stats.fills.Add(1)
+	p.stats.fill("")
 }
 
 // call runs fn, turning a panic into an error wrapping ErrPanicked.

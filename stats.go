@@ -1,6 +1,12 @@
 package gormcache
 
-import "sync/atomic"
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gormcache/gormcache/store"
+)
 
 // Stats are the plugin's counters since it was created. Every field only
 // grows.
@@ -32,8 +38,90 @@ func (s Stats) HitRatio() float64 {
 	return float64(s.Hits) / float64(s.Hits+s.Misses)
 }
 
+// TableStats are the counters of one table, see Plugin.TableStats.
+type TableStats struct {
+	// Hits and Misses count the cacheable queries whose main table (the
+	// model's table, or the first table a raw query reads) is this one.
+	Hits, Misses uint64
+	// Fills counts the results of those queries stored after a miss.
+	Fills uint64
+	// Invalidated counts the dependency stamps of this table renewed by
+	// writes and by the Invalidate functions: one per write for a whole
+	// table, one per distinct row value otherwise.
+	Invalidated uint64
+}
+
+// HitRatio returns Hits / (Hits + Misses), or 0 before any cacheable query.
+func (s TableStats) HitRatio() float64 {
+	return Stats{Hits: s.Hits, Misses: s.Misses}.HitRatio()
+}
+
+// TableStats returns a snapshot of the per-table counters, by table name
+// without the Config.Prefix. Queries of Remember are not counted per table.
+func (p *Plugin) TableStats() map[string]TableStats {
+	out := map[string]TableStats{}
+	p.stats.tables.Range(func(k, v any) bool {
+		c := v.(*tableCounters)
+		out[k.(string)] = TableStats{
+			Hits:        c.hits.Load(),
+			Misses:      c.misses.Load(),
+			Fills:       c.fills.Load(),
+			Invalidated: c.invalidated.Load(),
+		}
+		return true
+	})
+	return out
+}
+
 type counters struct {
 	hits, misses, fills, invalidated, bypassed, errors atomic.Uint64
+	tables                                             sync.Map // table -> *tableCounters
+}
+
+type tableCounters struct {
+	hits, misses, fills, invalidated atomic.Uint64
+}
+
+// table returns the counters of table, creating them on first use.
+func (c *counters) table(table string) *tableCounters {
+	if v, ok := c.tables.Load(table); ok {
+		return v.(*tableCounters)
+	}
+	v, _ := c.tables.LoadOrStore(table, new(tableCounters))
+	return v.(*tableCounters)
+}
+
+// hit, miss and fill count a query of table, "" for none.
+func (c *counters) hit(table string) {
+	c.hits.Add(1)
+	if table != "" {
+		c.table(table).hits.Add(1)
+	}
+}
+
+func (c *counters) miss(table string) {
+	c.misses.Add(1)
+	if table != "" {
+		c.table(table).misses.Add(1)
+	}
+}
+
+func (c *counters) fill(table string) {
+	c.fills.Add(1)
+	if table != "" {
+		c.table(table).fills.Add(1)
+	}
+}
+
+// invalidatedDeps counts renewed stamps, in all and per table. deps name
+// their tables with prefix; the global dependency counts for no table.
+func (c *counters) invalidatedDeps(prefix string, deps []store.Dep) {
+	c.invalidated.Add(uint64(len(deps)))
+	for _, d := range deps {
+		if t, ok := strings.CutPrefix(d.Table, prefix); ok && t != "*" {
+			c.table(t).invalidated.Add(1)
+		}
+	}
 }
 
 func (c *counters) snapshot() Stats {

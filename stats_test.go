@@ -1,0 +1,46 @@
+package gormcache_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gormcache/gormcache"
+)
+
+func TestTableStats(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{Prefix: "app:"})
+		e.seed()
+		var users []User
+		var photos []Photo
+		for range 3 {
+			require.NoError(t, e.cached().Find(&users).Error)
+		}
+		require.NoError(t, e.cached().Where("user_id = ?", 1).Find(&photos).Error)
+		var n int
+		require.NoError(t, e.cached().Raw("SELECT count(*) FROM photos").Scan(&n).Error)
+		before := e.p.TableStats()["photos"].Invalidated
+		require.NoError(t, e.db.Model(&Photo{}).Where("id = ?", 1).Update("title", "new").Error)
+
+		got := e.p.TableStats()
+		userStats := got["users"]
+		userStats.Invalidated = 0 // by the seed's creates
+		require.Equal(t, gormcache.TableStats{Hits: 2, Misses: 1, Fills: 1}, userStats)
+		photoStats := got["photos"]
+		require.Equal(t, uint64(0), photoStats.Hits)
+		require.Equal(t, uint64(2), photoStats.Misses, "a Find and a raw read of photos")
+		require.Equal(t, uint64(2), photoStats.Fills)
+		require.Greater(t, photoStats.Invalidated, before, "the update of a photo")
+		require.InDelta(t, 2.0/3, got["users"].HitRatio(), 1e-9)
+
+		all := e.stats()
+		var hits, misses uint64
+		for _, s := range got {
+			hits += s.Hits
+			misses += s.Misses
+		}
+		require.Equal(t, all.Hits, hits)
+		require.Equal(t, all.Misses, misses)
+	})
+}
