@@ -22,6 +22,7 @@ const (
 	CapFlush   = "flush"   // Flusher
 	CapPurge   = "purge"   // Purger
 	CapRows    = "rows"    // SchemeRegistry: row-level invalidation
+	CapHits    = "hits"    // EntryInfo.Hits is counted, and Lister honours SortHits
 )
 
 // Info describes a store for people.
@@ -64,6 +65,11 @@ type EntryInfo struct {
 	// Valid is true when every stamp of Stamps equals its Current one, that
 	// is when Get would return the entry (if it has not expired).
 	Valid bool
+	// Hits is the number of times Get returned the entry since it was
+	// stored, as this process's store counted them; -1 for a store
+	// without CapHits (the Redis store: a counter would make every hit a
+	// write).
+	Hits int64
 }
 
 // Expired reports whether the entry's TTL has ended at now.
@@ -77,6 +83,7 @@ const (
 	SortAge  = "age"  // newest first, then by key
 	SortTTL  = "ttl"  // soonest to expire first, then by key
 	SortSize = "size" // largest first, then by key
+	SortHits = "hits" // most hits first, then by key; only with CapHits
 )
 
 // DefaultListLimit is the page size of a List whose Limit is zero.
@@ -93,7 +100,9 @@ type ListOptions struct {
 	// SCAN) may return somewhat more: it never skips an entry to keep to it.
 	Limit int
 	// Sort is one of the Sort* orders. A store without CapSort ignores it
-	// and lists in its own order (a Redis SCAN).
+	// and lists in its own order (a Redis SCAN). Hits grow while a listing
+	// runs: under SortHits an entry read between two pages may move across
+	// the cursor and be listed twice or not at all.
 	Sort string
 	// Filter, when set, keeps the entries it returns true for. It is
 	// called with the store's lock-free view of the entry: it must not

@@ -6,12 +6,13 @@
 // # What the operations cost
 //
 // Get is a lookup of the entry, a lookup of the stamp of each of its
-// dependencies, and one copy of the value, its only allocation; the caller
-// owns the copy. Set copies the value and the dependencies, so the caller may
-// reuse its slices. Stamps allocates the slice it returns; creating a stamp
-// is an atomic increment. Invalidate and Delete are one removal per
-// dependency or key, whatever the number of entries. No operation waits for
-// I/O.
+// dependencies, one atomic add to the entry's hit count (which List and
+// Inspect report, and List sorts by), and one copy of the value, its only
+// allocation; the caller owns the copy. Set copies the value and the
+// dependencies, so the caller may reuse its slices. Stamps allocates the
+// slice it returns; creating a stamp is an atomic increment. Invalidate and
+// Delete are one removal per dependency or key, whatever the number of
+// entries. No operation waits for I/O.
 //
 // # What the options cost
 //

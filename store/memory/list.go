@@ -28,7 +28,7 @@ func (s *Store) Describe(context.Context) (store.Info, error) {
 		Location: "process memory",
 		Capabilities: []string{
 			store.CapList, store.CapSort, store.CapInspect,
-			store.CapFlush, store.CapPurge, store.CapRows,
+			store.CapFlush, store.CapPurge, store.CapRows, store.CapHits,
 		},
 		Entries: s.Len(),
 		Bytes:   s.Bytes(),
@@ -56,6 +56,7 @@ func (s *Store) info(key string, e *entry) store.EntryInfo {
 		Stamps:  make([]store.Stamp, len(e.checks)),
 		Current: make([]store.Stamp, len(e.checks)),
 		Valid:   true,
+		Hits:    e.hits.Load(),
 	}
 	for i, c := range e.checks {
 		in.Deps[i], in.Stamps[i] = c.dep, c.stamp
@@ -168,6 +169,8 @@ func ranker(order string) (func(string, *entry) int64, byte, error) {
 		return func(_ string, e *entry) int64 { return e.created + int64(e.ttl) }, 't', nil
 	case store.SortSize:
 		return func(k string, e *entry) int64 { return -int64(e.size(k)) }, 's', nil
+	case store.SortHits:
+		return func(_ string, e *entry) int64 { return -e.hits.Load() }, 'h', nil
 	}
 	return nil, 0, fmt.Errorf("memory: unknown sort order %q", order)
 }

@@ -123,8 +123,79 @@ func TestListBadOptions(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.List(context.Background(), store.ListOptions{Cursor: page.Next})
 	require.ErrorIs(t, err, store.ErrBadCursor, "a cursor of another sort order")
-	_, err = s.List(context.Background(), store.ListOptions{Sort: "hits"})
+	_, err = s.List(context.Background(), store.ListOptions{Sort: "visits"})
 	require.Error(t, err)
+}
+
+func TestListHits(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, memory.Config{})
+	fill(t, s, nil, 250)
+	// Entry i is hit i%13 times; entry 7 is invalid, and a Get that finds
+	// it so is no hit (and removes it).
+	hits := map[string]int64{}
+	for i := range 250 {
+		k := fmt.Sprintf("k%05d", i)
+		for range i % 13 {
+			_, ok, err := s.Get(ctx, k)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		hits[k] = int64(i % 13)
+	}
+	require.NoError(t, s.Invalidate(ctx, store.Dep{Table: "t", Cond: "id=7"}))
+	_, ok, _ := s.Get(ctx, "k00007")
+	require.False(t, ok)
+	delete(hits, "k00007")
+
+	info, _, ok, err := s.Inspect(ctx, "k00012")
+	require.NoError(t, err)
+	require.True(t, ok)
+	if got, want := info.Hits, int64(12); got != want {
+		t.Errorf("Inspect: Hits: got %v, want %v", got, want)
+	}
+
+	// Pages of 7 across every tie: most hits first, then by key.
+	var got []store.EntryInfo
+	opts := store.ListOptions{Limit: 7, Sort: store.SortHits}
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 1000, "listing does not end")
+		page, err := s.List(ctx, opts)
+		require.NoError(t, err)
+		got = append(got, page.Entries...)
+		if page.Next == "" {
+			break
+		}
+		opts.Cursor = page.Next
+	}
+	require.Len(t, got, len(hits))
+	for i, e := range got {
+		if e.Hits != hits[e.Key] {
+			t.Errorf("%s: Hits: got %v, want %v", e.Key, e.Hits, hits[e.Key])
+		}
+		if i > 0 {
+			prev := got[i-1]
+			if prev.Hits < e.Hits || prev.Hits == e.Hits && prev.Key >= e.Key {
+				t.Errorf("order: %s (%d hits) before %s (%d hits)", prev.Key, prev.Hits, e.Key, e.Hits)
+			}
+		}
+	}
+	if got[0].Hits != 12 || got[len(got)-1].Hits != 0 {
+		t.Errorf("first and last: got %d and %d hits, want 12 and 0", got[0].Hits, got[len(got)-1].Hits)
+	}
+
+	// A Set starts the count anew; Inspect and List count nothing.
+	fill(t, s, nil, 1)
+	info, _, _, _ = s.Inspect(ctx, "k00000")
+	require.Zero(t, info.Hits)
+	page, err := s.List(ctx, store.ListOptions{Limit: 1, Sort: store.SortHits})
+	require.NoError(t, err)
+	require.Equal(t, int64(12), page.Entries[0].Hits)
+
+	// Counting stays free: Get's only allocation is the copy it returns.
+	if allocs := testing.AllocsPerRun(100, func() { s.Get(ctx, "k00012") }); allocs != 1 {
+		t.Errorf("Get: got %v allocations, want 1", allocs)
+	}
 }
 
 // BenchmarkList lists the first page of 100 entries out of 100,000 (the

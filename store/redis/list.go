@@ -24,7 +24,9 @@ var (
 )
 
 // Describe implements store.Describer. The number of entries and their
-// size are unknown (-1): counting them would scan every key of Redis.
+// size are unknown (-1): counting them would scan every key of Redis. It
+// lacks store.CapHits: counting the hits of an entry would make every hit
+// a write.
 func (s *Store) Describe(context.Context) (store.Info, error) {
 	return store.Info{
 		Kind:     "redis",
@@ -54,7 +56,7 @@ func (s *Store) location() string {
 }
 
 // Inspect implements store.Inspector in two round trips: the entry, then
-// its stamps and the epoch. Created is unknown (zero).
+// its stamps and the epoch. Created is unknown (zero), and so are Hits (-1).
 func (s *Store) Inspect(ctx context.Context, key string) (store.EntryInfo, []byte, bool, error) {
 	got, err := s.inspect(ctx, []string{s.entryKey(key)})
 	if err != nil {
@@ -97,7 +99,7 @@ func (s *Store) inspect(ctx context.Context, keys []string) ([]inspected, error)
 		if !ok {
 			continue
 		}
-		in := store.EntryInfo{Key: strings.TrimPrefix(k, s.cfg.Prefix+entryPrefix), Size: len(k)}
+		in := store.EntryInfo{Key: strings.TrimPrefix(k, s.cfg.Prefix+entryPrefix), Size: len(k), Hits: -1}
 		if ttl := ttls[i].Val(); ttl > 0 {
 			in.Expires = now.Add(ttl)
 		}

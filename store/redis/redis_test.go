@@ -362,8 +362,12 @@ func TestInspectAndPurge(t *testing.T) {
 				require.Equal(t, "v", string(value))
 				require.Equal(t, key, in.Key)
 				require.WithinDuration(t, time.Now().Add(time.Hour), in.Expires, time.Minute)
+				require.Equal(t, int64(-1), in.Hits, "Hits of a store that does not count them")
 				return in
 			}
+			_, ok, err := s.Get(ctx, "k")
+			require.NoError(t, err)
+			require.True(t, ok, "Get of a valid entry")
 			in := inspect("k")
 			require.True(t, in.Valid)
 			require.ElementsMatch(t, deps, in.Deps)
@@ -379,7 +383,7 @@ func TestInspectAndPurge(t *testing.T) {
 				}
 			}
 			require.True(t, inspect("no deps").Valid)
-			_, _, ok, err := s.Inspect(ctx, "missing")
+			_, _, ok, err = s.Inspect(ctx, "missing")
 			require.NoError(t, err)
 			require.False(t, ok, "Inspect of a missing key")
 
@@ -399,6 +403,7 @@ func TestInspectAndPurge(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "redis", info.Kind)
 			require.Contains(t, info.Capabilities, store.CapList)
+			require.NotContains(t, info.Capabilities, store.CapHits)
 		})
 	}
 }
