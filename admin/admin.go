@@ -10,6 +10,9 @@ import (
 	"slices"
 	"time"
 
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
@@ -55,6 +58,13 @@ type Config struct {
 	// Tables are tables to offer besides those of Models. Default: none.
 	Tables []string
 
+	// DB is the database the plugin is registered on. With it, the
+	// actions offer "invalidate object" for each model of Models: the
+	// entries that depend on one row, given its primary key (see
+	// gormcache.InvalidateObject, which reads the row). Default: nil, and
+	// that action is not offered.
+	DB *gorm.DB
+
 	// Now is the clock that says whether an entry has expired. Default:
 	// time.Now.
 	Now func() time.Time
@@ -73,6 +83,10 @@ type handler struct {
 type model struct {
 	Name  string // the Go type, "*main.Post"
 	Table string
+	// Key lists the primary-key columns, and schema is the model parsed by
+	// Config.DB, for "invalidate object"; both are empty without it.
+	Key    []string
+	schema *schema.Schema
 }
 
 //go:embed templates static
@@ -80,11 +94,14 @@ var assets embed.FS
 
 // New returns the admin handler, to be mounted under any prefix with
 // http.StripPrefix (see the package doc). It panics on a programmer error:
-// a nil Plugin, a PageSize out of range, a model that is not a GORM model or
-// a table that is not a table name.
+// a nil Plugin, a PageSize out of range, a model that is not a GORM model, a
+// table that is not a table name or a DB on which Plugin is not registered.
 func New(cfg Config) http.Handler {
 	if cfg.Plugin == nil {
 		panic("admin: Config.Plugin is nil")
+	}
+	if cfg.DB != nil && cfg.DB.Config.Plugins[cfg.Plugin.Name()] != gorm.Plugin(cfg.Plugin) {
+		panic("admin: Config.Plugin is not registered on Config.DB (db.Use(plugin))")
 	}
 	if cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
 		panic(fmt.Sprintf("admin: PageSize is %d, want 0 (the default) to %d", cfg.PageSize, MaxPageSize))
@@ -101,7 +118,18 @@ func New(cfg Config) http.Handler {
 		panic(fmt.Sprintf("admin: %v", err))
 	}
 	for i, m := range cfg.Models {
-		h.models = append(h.models, model{Name: fmt.Sprintf("%T", m), Table: tables[i]})
+		mm := model{Name: fmt.Sprintf("%T", m), Table: tables[i]}
+		if cfg.DB != nil {
+			stmt := &gorm.Statement{DB: cfg.DB}
+			if err := stmt.Parse(m); err != nil {
+				panic(fmt.Sprintf("admin: %T is not a GORM model: %v", m, err))
+			}
+			mm.schema = stmt.Schema
+			for _, f := range stmt.Schema.PrimaryFields {
+				mm.Key = append(mm.Key, f.DBName)
+			}
+		}
+		h.models = append(h.models, mm)
 	}
 	for _, t := range append(tables, cfg.Tables...) {
 		name := sqlscan.NormalizeTable(t)

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,13 @@ type Post struct {
 	Published bool
 }
 
+// Tag has a primary key of two columns, one of them narrow.
+type Tag struct {
+	PostID uint32 `gorm:"primaryKey"`
+	Name   string `gorm:"primaryKey"`
+	Color  string
+}
+
 // fixture is a plugin with a few cached results and an admin mounted at
 // /cache/ of an httptest server.
 type fixture struct {
@@ -46,14 +55,26 @@ type fixture struct {
 
 func allow(*http.Request) bool { return true }
 
+// newFixture returns a fixture on the memory store, whose admin has cfg
+// with Plugin set, DB set unless cfg.DB is noDB, and by default the models
+// Author, Post and Tag.
 func newFixture(t testing.TB, cfg admin.Config) *fixture {
+	return newFixtureOn(t, nil, cfg)
+}
+
+// noDB, as admin.Config.DB, makes newFixture leave DB unset.
+var noDB = new(gorm.DB)
+
+// newFixtureOn is newFixture on the store s; nil is the plugin's default.
+func newFixtureOn(t testing.TB, s store.Store, cfg admin.Config) *fixture {
 	t.Helper()
 	db, err := gorm.Open(testdb.Sqlite(t), &gorm.Config{Logger: logger.Discard})
 	require.NoError(t, err)
-	p := gormcache.New(gormcache.Config{TTL: time.Hour})
+	p := gormcache.New(gormcache.Config{Store: s, TTL: time.Hour})
 	require.NoError(t, db.Use(p))
-	require.NoError(t, db.AutoMigrate(&Author{}, &Post{}))
+	require.NoError(t, db.AutoMigrate(&Author{}, &Post{}, &Tag{}))
 	require.NoError(t, db.Create(&Author{Name: "Ada", Posts: []Post{{Title: "Hello", Published: true}, {Title: "Draft"}}}).Error)
+	require.NoError(t, db.Create(&[]Tag{{PostID: 1, Name: "go", Color: "blue"}, {PostID: 1, Name: "sql", Color: "red"}}).Error)
 	var posts []Post
 	require.NoError(t, db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
 	var authors []Author
@@ -62,20 +83,36 @@ func newFixture(t testing.TB, cfg admin.Config) *fixture {
 	require.NoError(t, err)
 
 	cfg.Plugin = p
+	switch cfg.DB {
+	case nil:
+		cfg.DB = db
+	case noDB:
+		cfg.DB = nil
+	}
 	if cfg.Models == nil {
-		cfg.Models = []any{&Author{}, &Post{}}
+		cfg.Models = []any{&Author{}, &Post{}, &Tag{}}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/cache/", http.StripPrefix("/cache", admin.New(cfg)))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	f := &fixture{db: db, plugin: p, srv: srv}
-	page, err := p.Store().(store.Lister).List(context.Background(), store.ListOptions{
+	// The store's own listing: the admin may refuse this test's requests.
+	opts := store.ListOptions{
 		Filter: func(_ store.EntryInfo, v []byte) bool { return strings.Contains(gormcache.EntrySQL(v), "published") },
-	})
-	require.NoError(t, err)
-	require.Len(t, page.Entries, 1)
-	f.key = page.Entries[0].Key
+	}
+	var found []store.EntryInfo
+	for {
+		page, err := p.Store().(store.Lister).List(context.Background(), opts)
+		require.NoError(t, err)
+		found = append(found, page.Entries...)
+		if page.Next == "" {
+			break
+		}
+		opts.Cursor = page.Next
+	}
+	require.Len(t, found, 1)
+	f.key = found[0].Key
 	return f
 }
 
@@ -116,13 +153,16 @@ func (f *fixture) post(t testing.TB, path string, form url.Values) (int, string)
 	return resp.StatusCode, body
 }
 
+type entryJSON struct {
+	Key   string `json:"key"`
+	SQL   string `json:"sql"`
+	State string `json:"state"`
+	Hits  int64  `json:"hits"`
+}
+
 type entriesJSON struct {
-	Entries []struct {
-		Key   string `json:"key"`
-		SQL   string `json:"sql"`
-		State string `json:"state"`
-	} `json:"entries"`
-	Next string `json:"next"`
+	Entries []entryJSON `json:"entries"`
+	Next    string      `json:"next"`
 }
 
 func (f *fixture) entries(t testing.TB, query string) entriesJSON {
@@ -134,11 +174,29 @@ func (f *fixture) entries(t testing.TB, query string) entriesJSON {
 	return v
 }
 
+// allEntries pages through the entries that query selects: a store that
+// lists with SCAN (Redis) may spread a few entries over several pages.
+func (f *fixture) allEntries(t testing.TB, query string) []entryJSON {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	require.NoError(t, err)
+	var all []entryJSON
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 1000, "listing does not end")
+		v := f.entries(t, q.Encode())
+		all = append(all, v.Entries...)
+		if v.Next == "" {
+			return all
+		}
+		q.Set("cursor", v.Next)
+	}
+}
+
 func (f *fixture) findKey(t testing.TB, glob string) string {
 	t.Helper()
-	v := f.entries(t, "q="+url.QueryEscape(glob))
-	require.Len(t, v.Entries, 1, "entries matching %s", glob)
-	return v.Entries[0].Key
+	v := f.allEntries(t, "q="+url.QueryEscape(glob))
+	require.Len(t, v, 1, "entries matching %s", glob)
+	return v[0].Key
 }
 
 func (f *fixture) state(t testing.TB, key string) string {
@@ -159,11 +217,22 @@ func TestClosedByDefault(t *testing.T) {
 		}
 		require.Contains(t, body, "Authorize", path)
 	}
-	status, _ := f.post(t, "api/flush", nil)
-	require.Equal(t, http.StatusForbidden, status)
-	_, _, ok, err := f.plugin.Store().(store.Inspector).Inspect(context.Background(), f.key)
+	for _, m := range []struct {
+		path string
+		form url.Values
+	}{
+		{"api/flush", nil},
+		{"api/delete", url.Values{"key": {f.key, "fn:greeting"}}},
+		{"api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"1"}}},
+	} {
+		if status, _ := f.post(t, m.path, m.form); status != http.StatusForbidden {
+			t.Errorf("POST %s: got %v, want 403", m.path, status)
+		}
+	}
+	in, _, ok, err := f.plugin.Store().(store.Inspector).Inspect(context.Background(), f.key)
 	require.NoError(t, err)
-	require.True(t, ok, "a refused flush removed the entry")
+	require.True(t, ok, "a refused action removed the entry")
+	require.True(t, in.Valid, "a refused action invalidated the entry")
 }
 
 func TestUnauthorized(t *testing.T) {
@@ -173,6 +242,14 @@ func TestUnauthorized(t *testing.T) {
 	}
 	resp, _ := f.do(t, http.MethodGet, "api/store", nil, "X-Ok", "1")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, path := range []string{"delete", "api/delete", "invalidate-object", "api/invalidate-object"} {
+		form := url.Values{"key": {f.key, "fn:greeting"}, "model": {"*admin_test.Post"}, "pk": {"1"}, "confirm": {"yes"}}
+		if status, _ := f.post(t, path, form); status != http.StatusForbidden {
+			t.Errorf("POST %s: got %v, want 403", path, status)
+		}
+	}
+	resp, _ = f.do(t, http.MethodGet, "api/entry?key="+url.QueryEscape(f.key), nil, "X-Ok", "1")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "an unauthorized delete removed the entry")
 
 	g := newFixture(t, admin.Config{Realm: "gormcache", Authorize: func(*http.Request) bool { return false }})
 	resp, _ = g.do(t, http.MethodGet, "", nil)
@@ -191,6 +268,12 @@ func TestPages(t *testing.T) {
 		{"entry?key=" + url.QueryEscape(f.key), "Hello", "text/html"},
 		{"entry?key=" + url.QueryEscape("fn:greeting"), "hello", "text/html"},
 		{"actions", "Invalidate a model", "text/html"},
+		{"actions", `name="pk.post_id"`, "text/html"},
+		{"", "Statistics per table", "text/html"},
+		{"entries?sort=hits", `<option value="hits" selected>`, "text/html"},
+		{"entries", `type="checkbox" name="key"`, "text/html"},
+		{"api/entries?sort=hits", `"hits": 0`, "application/json"},
+		{"api/store", `"table_stats"`, "application/json"},
 		{"static/admin.css", "body", "text/css"},
 		{"api/store", `"hit_ratio"`, "application/json"},
 		{"api/entries?sort=size", `"entries"`, "application/json"},
@@ -233,7 +316,7 @@ func TestBadInput(t *testing.T) {
 		{"GET", "api/entries?limit=x", nil, 400},
 		{"GET", "api/entries?table=nosuch", nil, 400},
 		{"GET", "api/entries?table=" + url.QueryEscape("1; drop"), nil, 400},
-		{"GET", "api/entries?sort=hits", nil, 400},
+		{"GET", "api/entries?sort=visits", nil, 400},
 		{"GET", "api/entries?state=stale", nil, 400},
 		{"GET", "no/such/page", nil, 404},
 		{"GET", "flush", nil, 404},
@@ -255,36 +338,46 @@ func TestBadInput(t *testing.T) {
 
 func TestReadOnly(t *testing.T) {
 	f := newFixture(t, admin.Config{Authorize: allow, ReadOnly: true})
-	for _, path := range []string{"delete", "invalidate", "purge", "flush", "api/delete", "api/invalidate", "api/purge", "api/flush"} {
-		status, _ := f.post(t, path, url.Values{"key": {f.key}, "table": {"posts"}, "confirm": {"yes"}})
+	for _, path := range []string{"delete", "invalidate", "invalidate-object", "purge", "flush",
+		"api/delete", "api/invalidate", "api/invalidate-object", "api/purge", "api/flush"} {
+		form := url.Values{"key": {f.key, "fn:greeting"}, "table": {"posts"}, "model": {"*admin_test.Post"}, "pk": {"1"}, "confirm": {"yes"}}
+		status, _ := f.post(t, path, form)
 		if status != http.StatusForbidden {
 			t.Errorf("POST %s: got %v, want 403", path, status)
 		}
 	}
 	_, body := f.get(t, "actions")
 	require.Contains(t, body, "read-only")
+	require.NotContains(t, body, "invalidate-object")
 	_, body = f.get(t, "entry?key="+url.QueryEscape(f.key))
 	require.NotContains(t, body, `action="delete"`)
+	_, body = f.get(t, "entries")
+	require.NotContains(t, body, `action="delete"`)
+	require.NotContains(t, body, `type="checkbox"`)
 	require.Equal(t, "valid", f.state(t, f.key))
+	require.Equal(t, "valid", f.state(t, "fn:greeting"))
 }
 
 func TestCrossOrigin(t *testing.T) {
 	f := newFixture(t, admin.Config{Authorize: allow})
-	form := url.Values{"confirm": {"yes"}}
+	form := url.Values{"confirm": {"yes"}, "key": {f.key, "fn:greeting"}, "model": {"*admin_test.Post"}, "pk": {"1"}}
 	for _, h := range [][]string{
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Origin", "http://evil.example"},
 	} {
-		resp, _ := f.do(t, http.MethodPost, "flush", form, h...)
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("%s: got %v, want 403", h, resp.StatusCode)
-		}
-		resp, _ = f.do(t, http.MethodPost, "api/flush", form, h...)
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("api, %s: got %v, want 403", h, resp.StatusCode)
+		for _, path := range []string{"flush", "delete", "invalidate-object"} {
+			resp, _ := f.do(t, http.MethodPost, path, form, h...)
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s, %s: got %v, want 403", path, h, resp.StatusCode)
+			}
+			resp, _ = f.do(t, http.MethodPost, "api/"+path, form, h...)
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("api/%s, %s: got %v, want 403", path, h, resp.StatusCode)
+			}
 		}
 	}
-	require.NotEmpty(t, f.entries(t, "").Entries)
+	require.Len(t, f.entries(t, "").Entries, 3)
+	require.Equal(t, "valid", f.state(t, f.key))
 	resp, _ := f.do(t, http.MethodPost, "api/purge", url.Values{}, "Sec-Fetch-Site", "same-origin")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
@@ -333,7 +426,7 @@ func TestPagination(t *testing.T) {
 	for i := range n {
 		require.NoError(t, f.plugin.Store().Set(ctx, fmt.Sprintf("extra%04d", i), store.Entry{Value: []byte("v")}, time.Hour))
 	}
-	for _, sort := range []string{"key", "age", "ttl", "size"} {
+	for _, sort := range []string{"key", "age", "ttl", "size", "hits"} {
 		seen := map[string]bool{}
 		query := url.Values{"sort": {sort}, "limit": {"100"}, "q": {"extra*"}}
 		for pages := 0; ; pages++ {
@@ -354,4 +447,79 @@ func TestPagination(t *testing.T) {
 	_, body := f.get(t, "entries?limit=10&q=extra*")
 	require.Contains(t, body, `id="next"`)
 	require.Contains(t, body, "q=extra%2A")
+}
+
+func TestTableStats(t *testing.T) {
+	f := newFixture(t, admin.Config{Authorize: allow})
+	stats := func() map[string]map[string]float64 {
+		t.Helper()
+		status, body := f.get(t, "api/store")
+		require.Equal(t, http.StatusOK, status, body)
+		var v struct {
+			TableStats []map[string]any `json:"table_stats"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &v))
+		out := map[string]map[string]float64{}
+		for _, ts := range v.TableStats {
+			row := map[string]float64{}
+			for k, x := range ts {
+				if n, ok := x.(float64); ok {
+					row[k] = n
+				}
+			}
+			out[ts["table"].(string)] = row
+		}
+		return out
+	}
+	// The fixture inserted rows in every table, then read the published
+	// posts and the authors once each.
+	before := stats()
+	require.ElementsMatch(t, []string{"authors", "posts", "tags"}, slices.Collect(maps.Keys(before)))
+	for _, table := range []string{"authors", "posts"} {
+		require.Equal(t, map[string]float64{"hits": 0, "misses": 1, "fills": 1, "hit_ratio": 0,
+			"invalidated": before[table]["invalidated"]}, before[table], table)
+		require.Positive(t, before[table]["invalidated"], "%s: the inserts", table)
+	}
+
+	var posts []Post
+	for range 3 {
+		require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
+	}
+	status, body := f.post(t, "api/invalidate", url.Values{"table": {"authors"}})
+	require.Equal(t, http.StatusOK, status, body)
+	after := stats()
+	require.Equal(t, map[string]float64{"hits": 3, "misses": 1, "fills": 1, "hit_ratio": 0.75,
+		"invalidated": before["posts"]["invalidated"]}, after["posts"])
+	require.Equal(t, float64(0), after["authors"]["hits"])
+	require.Greater(t, after["authors"]["invalidated"], before["authors"]["invalidated"])
+
+	_, body = f.get(t, "")
+	require.Contains(t, body, `id="table-stats"`)
+	require.Contains(t, body, fmt.Sprintf("<tr><td>posts</td><td>75.0%%</td><td>3</td><td>1</td><td>1</td><td>%d</td></tr>",
+		int(after["posts"]["invalidated"])))
+}
+
+func TestSortByHits(t *testing.T) {
+	f := newFixture(t, admin.Config{Authorize: allow})
+	authors := f.findKey(t, "*authors*")
+	for range 2 {
+		var a []Author
+		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&a).Error)
+	}
+	var posts []Post
+	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
+
+	// One entry a page, so that each page resumes after the previous one.
+	var got []entryJSON
+	for _, e := range f.allEntries(t, "sort=hits&limit=1") {
+		got = append(got, entryJSON{Key: e.Key, Hits: e.Hits})
+	}
+	want := []entryJSON{{Key: authors, Hits: 2}, {Key: f.key, Hits: 1}, {Key: "fn:greeting", Hits: 0}}
+	require.Equal(t, want, got)
+
+	_, body := f.get(t, "entries?sort=hits")
+	require.Contains(t, body, `<td class="hits">2</td>`)
+	require.Less(t, strings.Index(body, authors), strings.Index(body, f.key), "the most hit entry first")
+	_, body = f.get(t, "entry?key="+url.QueryEscape(authors))
+	require.Contains(t, body, `<td id="hits">2</td>`)
 }

@@ -29,6 +29,10 @@ var errNotFound = errors.New("not found")
 // errUnsupported marks what the store cannot do: 501.
 var errUnsupported = errors.New("not supported by this store")
 
+// errNoDB is the error of "invalidate object" without Config.DB: 501.
+var errNoDB = errors.New("invalidating an object needs the database: " +
+	"set admin.Config.DB to the *gorm.DB the plugin is registered on")
+
 func badRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
 }
@@ -43,12 +47,13 @@ type StoreView struct {
 	Entries      int      `json:"entries"` // -1 when unknown
 	Bytes        int64    `json:"bytes"`   // -1 when unknown
 	Stats        Stats    `json:"stats"`
-	Tables       []string `json:"tables"`
-	ReadOnly     bool     `json:"read_only"`
+	// TableStats are the plugin's counters per table, by table name.
+	TableStats []TableStats `json:"table_stats"`
+	Tables     []string     `json:"tables"`
+	ReadOnly   bool         `json:"read_only"`
 }
 
-// Stats are the plugin's counters (gormcache.Stats), overall: the plugin
-// keeps none per table.
+// Stats are the plugin's counters (gormcache.Stats), overall.
 type Stats struct {
 	Hits        uint64  `json:"hits"`
 	Misses      uint64  `json:"misses"`
@@ -59,35 +64,59 @@ type Stats struct {
 	HitRatio    float64 `json:"hit_ratio"`
 }
 
+// TableStats are the plugin's counters of one table
+// (gormcache.TableStats): the queries whose main table it is, and the
+// renewed stamps of its rows.
+type TableStats struct {
+	Table       string  `json:"table"`
+	Hits        uint64  `json:"hits"`
+	Misses      uint64  `json:"misses"`
+	Fills       uint64  `json:"fills"`
+	Invalidated uint64  `json:"invalidated"`
+	HitRatio    float64 `json:"hit_ratio"`
+}
+
 func (h *handler) storeView(ctx context.Context) (StoreView, error) {
+	info, err := h.describe(ctx)
+	if err != nil {
+		return StoreView{}, err
+	}
 	cfg := h.plugin.Config()
 	st := h.plugin.Stats()
 	v := StoreView{
-		Kind:       fmt.Sprintf("%T", h.plugin.Store()),
-		Prefix:     cfg.Prefix,
-		DefaultTTL: cfg.TTL.String(),
-		Entries:    -1,
-		Bytes:      -1,
+		Kind:         info.Kind,
+		Location:     info.Location,
+		Prefix:       cfg.Prefix,
+		DefaultTTL:   cfg.TTL.String(),
+		Capabilities: info.Capabilities,
+		Entries:      info.Entries,
+		Bytes:        info.Bytes,
 		Stats: Stats{Hits: st.Hits, Misses: st.Misses, Fills: st.Fills, Invalidated: st.Invalidated,
 			Bypassed: st.Bypassed, Errors: st.Errors, HitRatio: st.HitRatio()},
-		Tables:   h.tables,
-		ReadOnly: h.cfg.ReadOnly,
+		TableStats: []TableStats{},
+		Tables:     h.tables,
+		ReadOnly:   h.cfg.ReadOnly,
 	}
-	if d, ok := h.plugin.Store().(store.Describer); ok {
-		info, err := d.Describe(ctx)
-		if err != nil {
-			return v, err
-		}
-		v.Kind, v.Location, v.Capabilities = info.Kind, info.Location, info.Capabilities
-		v.Entries, v.Bytes = info.Entries, info.Bytes
-	} else {
-		v.Capabilities = h.capabilities()
+	for t, ts := range h.plugin.TableStats() {
+		v.TableStats = append(v.TableStats, TableStats{Table: t, Hits: ts.Hits, Misses: ts.Misses,
+			Fills: ts.Fills, Invalidated: ts.Invalidated, HitRatio: ts.HitRatio()})
 	}
+	slices.SortFunc(v.TableStats, func(a, b TableStats) int { return strings.Compare(a.Table, b.Table) })
 	return v, nil
 }
 
+// describe returns the store's description, or for a store that does not
+// describe itself, its type and the capabilities of its interfaces.
+func (h *handler) describe(ctx context.Context) (store.Info, error) {
+	if d, ok := h.plugin.Store().(store.Describer); ok {
+		return d.Describe(ctx)
+	}
+	return store.Info{Kind: fmt.Sprintf("%T", h.plugin.Store()), Capabilities: h.capabilities(), Entries: -1, Bytes: -1}, nil
+}
+
 // capabilities are those of the store's interfaces, for a store that does
-// not describe itself.
+// not describe itself. Whether it counts hits (store.CapHits) no interface
+// says: such a store is taken not to.
 func (h *handler) capabilities() []string {
 	var caps []string
 	s := h.plugin.Store()
@@ -125,6 +154,7 @@ type EntryView struct {
 	TTL     string    `json:"ttl"` // time left
 	Age     string    `json:"age"`
 	State   string    `json:"state"` // valid, invalid or expired
+	Hits    int64     `json:"hits"`  // -1 when the store does not count them
 	Deps    []DepView `json:"deps,omitempty"`
 }
 
@@ -147,7 +177,7 @@ type EntryDetail struct {
 
 func (h *handler) entryView(in store.EntryInfo, value []byte, now time.Time) EntryView {
 	v := EntryView{
-		Key: in.Key, Size: in.Size, Created: in.Created, Expires: in.Expires,
+		Key: in.Key, Size: in.Size, Created: in.Created, Expires: in.Expires, Hits: in.Hits,
 		State: state(in, now),
 		TTL:   in.Expires.Sub(now).Round(time.Second).String(),
 		Age:   now.Sub(in.Created).Round(time.Second).String(),
@@ -201,6 +231,9 @@ type ListView struct {
 	// NextURL is the relative link of the next page, "" on the last.
 	NextURL template.URL `json:"-"`
 	Sorted  bool         `json:"sorted"` // false when the store lists in its own order
+	// CountsHits is whether the store counts the hits of each entry
+	// (store.CapHits), and so can sort by them.
+	CountsHits bool `json:"-"`
 }
 
 // ListQuery are the parameters of the entry browser.
@@ -208,7 +241,7 @@ type ListQuery struct {
 	Search string `json:"q,omitempty"`      // glob on key and SQL
 	Table  string `json:"table,omitempty"`  // only entries depending on it
 	State  string `json:"state,omitempty"`  // valid, invalid, expired or "" for all
-	Sort   string `json:"sort,omitempty"`   // "", age, ttl or size
+	Sort   string `json:"sort,omitempty"`   // "" (by key), age, ttl, size or hits
 	Cursor string `json:"cursor,omitempty"` // from the previous page's next
 	Limit  int    `json:"limit"`
 }
@@ -242,9 +275,9 @@ func (h *handler) parseList(r *http.Request) (ListQuery, error) {
 		q.Sort = store.SortKey
 	}
 	switch q.Sort {
-	case store.SortKey, store.SortAge, store.SortTTL, store.SortSize:
+	case store.SortKey, store.SortAge, store.SortTTL, store.SortSize, store.SortHits:
 	default:
-		return q, badRequest("sort %q: want key, age, ttl or size", q.Sort)
+		return q, badRequest("sort %q: want key, age, ttl, size or hits", q.Sort)
 	}
 	switch q.State {
 	case "", "valid", "invalid", "expired":
@@ -278,6 +311,14 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	lister, ok := h.plugin.Store().(store.Lister)
 	if !ok {
 		return ListView{}, fmt.Errorf("%w: listing entries", errUnsupported)
+	}
+	info, err := h.describe(ctx)
+	if err != nil {
+		return ListView{}, err
+	}
+	countsHits := slices.Contains(info.Capabilities, store.CapHits)
+	if q.Sort == store.SortHits && !countsHits {
+		return ListView{}, badRequest("sort hits: this store (%s) does not count the hits of its entries; sort by key, age, ttl or size", info.Kind)
 	}
 	var match func(string) bool
 	if q.Search != "" {
@@ -313,12 +354,8 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 		return ListView{}, err
 	}
 	inspector, _ := h.plugin.Store().(store.Inspector)
-	v := ListView{Query: q, Next: page.Next, Entries: make([]EntryView, 0, len(page.Entries))}
-	if d, ok := h.plugin.Store().(store.Describer); ok {
-		if info, err := d.Describe(ctx); err == nil {
-			v.Sorted = slices.Contains(info.Capabilities, store.CapSort)
-		}
-	}
+	v := ListView{Query: q, Next: page.Next, Entries: make([]EntryView, 0, len(page.Entries)),
+		Sorted: slices.Contains(info.Capabilities, store.CapSort), CountsHits: countsHits}
 	for _, in := range page.Entries {
 		var value []byte
 		if inspector != nil {

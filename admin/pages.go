@@ -88,7 +88,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, errReadOnly):
 		return http.StatusForbidden
-	case errors.Is(err, errUnsupported):
+	case errors.Is(err, errUnsupported), errors.Is(err, errNoDB):
 		return http.StatusNotImplemented
 	}
 	var tooBig *http.MaxBytesError
@@ -121,7 +121,7 @@ func (h *handler) storesPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "stores", page{Title: "Store", Data: v,
 		Help: "The store that holds the cached query results, and the plugin's counters since it started. " +
 			"A hit is a query answered from the cache, a miss one that went to the database, a fill a result stored after a miss. " +
-			"The counters are overall: the plugin does not count per table."})
+			"Per table, a query counts for its main table (the model's), and an invalidation for the table whose stamps it renewed."})
 }
 
 func (h *handler) entriesPage(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +138,8 @@ func (h *handler) entriesPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "entries", page{Title: "Entries", Data: entriesData{ListView: v, Tables: h.tables},
 		Help: "Search matches the key or the SQL with a glob: * any text, ? one character, [abc] one of a set. " +
 			"An invalid entry was computed before a write it depends on; the next read replaces it. " +
-			"Pages follow each other with Next; sorting by age shows the newest first, by TTL the soonest to expire, by size the largest."})
+			"Pages follow each other with Next; sorting by age shows the newest first, by TTL the soonest to expire, by size the largest, " +
+			"by hits the most read (where the store counts them). Tick entries to delete them together."})
 }
 
 type entriesData struct {
@@ -170,10 +171,12 @@ type entryData struct {
 
 func (h *handler) actionsPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "actions", page{Title: "Actions", Data: struct {
-		Models []model
-		Tables []string
-	}{h.models, h.tables},
+		Models  []model
+		Tables  []string
+		Objects bool // Config.DB is set: offer "invalidate object"
+	}{h.models, h.tables, h.cfg.DB != nil},
 		Help: "Invalidating a model or table makes every entry that reads it invalid: the next read goes to the database. " +
+			"Invalidating an object, by its primary key, makes invalid only the entries that depend on its row. " +
 			"Purge removes the entries that expired or no longer validate; flush removes everything. Each asks for confirmation."})
 }
 

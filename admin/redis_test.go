@@ -1,0 +1,63 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/internal/testredis"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/redis"
+)
+
+// TestRedisStore runs the admin on the Redis store, which lists in its own
+// order and counts no hits.
+func TestRedisStore(t *testing.T) {
+	s, err := redis.New(testredis.Client(t), redis.Config{Prefix: testredis.Prefix(t), Timeout: 5 * time.Second, Logf: t.Logf})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Flush(context.Background())) })
+	f := newFixtureOn(t, s, admin.Config{Authorize: allow})
+
+	status, body := f.get(t, "api/store")
+	require.Equal(t, http.StatusOK, status, body)
+	var st struct {
+		Kind         string
+		Capabilities []string
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &st))
+	require.Equal(t, "redis", st.Kind)
+	require.NotContains(t, st.Capabilities, store.CapHits)
+
+	entries := f.allEntries(t, "")
+	require.Len(t, entries, 3)
+	for _, e := range entries {
+		require.Equal(t, int64(-1), e.Hits, e.Key)
+	}
+	_, body = f.get(t, "entries")
+	require.NotContains(t, body, `value="hits"`)
+	require.NotContains(t, body, "<th>Hits</th>")
+	_, body = f.get(t, "entry?key="+url.QueryEscape(f.key))
+	require.NotContains(t, body, `id="hits"`)
+	for _, path := range []string{"api/entries?sort=hits", "entries?sort=hits"} {
+		status, body = f.get(t, path)
+		if status != http.StatusBadRequest || !strings.Contains(errorText(body), "sort hits: this store (redis) does not count the hits of its entries") {
+			t.Errorf("GET %s: got %v %s, want 400 and why", path, status, body)
+		}
+	}
+
+	// Invalidate the published post's row, then delete two entries at once.
+	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"1"}})
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, "invalid", f.state(t, f.key))
+	status, body = f.post(t, "api/delete", url.Values{"key": {f.key, "fn:greeting"}})
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"removed": 2`)
+	require.Len(t, f.allEntries(t, ""), 1)
+}
