@@ -12,6 +12,10 @@ import (
 // DefaultTTL is the entry TTL used when Config.TTL is zero.
 const DefaultTTL = 10 * time.Minute
 
+// DefaultDecodedBytes is the memory kept for decoded results when
+// Config.DecodedBytes is zero.
+const DefaultDecodedBytes = 32 << 20
+
 // Config configures a Plugin. The zero value works: a memory store with its
 // defaults, DefaultTTL, no prefix, and only queries that opt in are cached.
 type Config struct {
@@ -43,6 +47,15 @@ type Config struct {
 	// tables where that extra read does not pay. A model Policy overrides
 	// it.
 	Precision Precision
+
+	// DecodedBytes bounds the process memory, measured by the size of the
+	// stored values, of the results kept decoded so that a hit copies them
+	// instead of decoding its rows again (of slices, model structs and
+	// scalars whose types can be copied exactly; see the package doc).
+	// With Redis it spares a hit the decoding, not the round trip.
+	// Default: DefaultDecodedBytes; negative keeps none, so that every hit
+	// replays its rows.
+	DecodedBytes int64
 
 	// TrustUnparsedExec, when set, makes a raw Exec whose written tables
 	// cannot be determined invalidate nothing. Default: such an Exec

@@ -1,6 +1,7 @@
 package gormcache
 
 import (
+	"encoding"
 	"encoding/binary"
 	"fmt"
 
@@ -12,12 +13,14 @@ import (
 // rows.
 const entryVersion = 1
 
-func encodeEntry(sql string, rs *replay.Rowset) ([]byte, error) {
-	b := make([]byte, 0, 64+len(sql)+len(rs.Values)*8)
+// encodeEntry encodes an entry's value; rows is a *replay.Rowset or a
+// *replay.Recorder.
+func encodeEntry(sql string, rows encoding.BinaryAppender) ([]byte, error) {
+	b := make([]byte, 0, 256+len(sql))
 	b = append(b, entryVersion)
 	b = binary.AppendUvarint(b, uint64(len(sql)))
 	b = append(b, sql...)
-	return rs.AppendBinary(b)
+	return rows.AppendBinary(b)
 }
 
 // splitEntry returns the SQL and the encoded rows of an entry's value.

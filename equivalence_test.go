@@ -235,34 +235,47 @@ var equivalenceReads = []struct {
 }
 
 // TestEquivalence checks that a hit decodes exactly as the database read:
-// the same destination (reflect.DeepEqual), RowsAffected and error.
+// the same destination (reflect.DeepEqual), RowsAffected and error; hits
+// copying a result kept decoded and hits replaying rows alike.
 func TestEquivalence(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, gormcache.Config{})
-		require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
-		ks := kitchens()
-		require.NoError(t, e.db.Create(&ks).Error)
-
-		for _, tc := range equivalenceReads {
-			t.Run(tc.name, func(t *testing.T) {
-				want := tc.read(e.uncached())
-				var miss, hit outcome
-				e.mustMiss(func() { miss = tc.read(e.cached()) })
-				e.mustHit(func() { hit = tc.read(e.cached()) })
-				for name, got := range map[string]outcome{"miss": miss, "hit": hit} {
-					if !reflect.DeepEqual(got.Dest, want.Dest) {
-						t.Errorf("%s: destination differs from the database read:\ngot  %#v\nwant %#v", name, got.Dest, want.Dest)
-					}
-					if got.RowsAffected != want.RowsAffected {
-						t.Errorf("%s: RowsAffected got %d, want %d", name, got.RowsAffected, want.RowsAffected)
-					}
-					if !sameError(got.Err, want.Err) {
-						t.Errorf("%s: error got %v, want %v", name, got.Err, want.Err)
-					}
+		for _, hits := range []struct {
+			name    string
+			decoded int64
+		}{{"copied", 0}, {"replayed", -1}} {
+			t.Run(hits.name, func(t *testing.T) {
+				e := newEnv(t, b, gormcache.Config{DecodedBytes: hits.decoded})
+				require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
+				ks := kitchens()
+				require.NoError(t, e.db.Create(&ks).Error)
+				for _, tc := range equivalenceReads {
+					t.Run(tc.name, func(t *testing.T) {
+						want := tc.read(e.uncached())
+						var miss, hit, again outcome
+						e.mustMiss(func() { miss = tc.read(e.cached()) })
+						e.mustHit(func() { hit = tc.read(e.cached()) })
+						e.mustHit(func() { again = tc.read(e.cached()) })
+						for name, got := range map[string]outcome{"miss": miss, "hit": hit, "second hit": again} {
+							requireSameOutcome(t, name, got, want)
+						}
+					})
 				}
 			})
 		}
 	})
+}
+
+func requireSameOutcome(t *testing.T, name string, got, want outcome) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Dest, want.Dest) {
+		t.Errorf("%s: destination differs from the database read:\ngot  %#v\nwant %#v", name, got.Dest, want.Dest)
+	}
+	if got.RowsAffected != want.RowsAffected {
+		t.Errorf("%s: RowsAffected got %d, want %d", name, got.RowsAffected, want.RowsAffected)
+	}
+	if !sameError(got.Err, want.Err) {
+		t.Errorf("%s: error got %v, want %v", name, got.Err, want.Err)
+	}
 }
 
 func sameError(a, b error) bool {

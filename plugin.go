@@ -26,9 +26,13 @@ type Plugin struct {
 	store   store.Store
 	initErr error
 	global  store.Dep // every entry depends on it; InvalidateAll renews it
+	// get is the store's Peek when it has one (peeks), else its Get.
+	get   func(ctx context.Context, key string) ([]byte, bool, error)
+	peeks bool
 
 	stats   counters
 	player  *replay.Player
+	decoded *decodedCache // nil when Config.DecodedBytes is negative
 	flights singleflight.Group
 
 	policies sync.Map // *schema.Schema -> Policy
@@ -50,12 +54,26 @@ func New(cfg Config) *Plugin {
 	if p.cfg.TTL == 0 {
 		p.cfg.TTL = DefaultTTL
 	}
-	p.initErr = cfg.validate()
+	p.global = store.Dep{Table: cfg.Prefix + "*"}
+	if p.initErr = cfg.validate(); p.initErr != nil {
+		return p
+	}
+	if p.cfg.DecodedBytes == 0 {
+		p.cfg.DecodedBytes = DefaultDecodedBytes
+	}
+	if p.decoded, p.initErr = newDecodedCache(p.cfg.DecodedBytes); p.initErr != nil {
+		return p
+	}
 	p.store = cfg.Store
 	if p.store == nil {
-		p.store, p.initErr = memory.New(memory.Config{})
+		if p.store, p.initErr = memory.New(memory.Config{}); p.initErr != nil {
+			return p
+		}
 	}
-	p.global = store.Dep{Table: cfg.Prefix + "*"}
+	p.get = p.store.Get
+	if pk, ok := p.store.(store.Peeker); ok {
+		p.get, p.peeks = pk.Peek, true
+	}
 	return p
 }
 

@@ -1,7 +1,10 @@
 package gormcache
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding"
 	"errors"
 	"reflect"
 	"slices"
@@ -195,14 +198,25 @@ func shapeOf(stmt *gorm.Statement, mode readMode) string {
 // lookup serves r from the store, or from the database on a miss.
 func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	ctx := db.Statement.Context
-	value, ok, err := p.store.Get(ctx, r.key)
+	value, ok, err := p.get(ctx, r.key)
 	if err != nil {
 		p.logError(ctx, err)
 	} else if ok {
+		if r.mode == modeFind && p.decoded.use(db, r.key, value) {
+			p.stats.hit(r.table)
+			return
+		}
+		if p.peeks {
+			// Replayed []byte values reach Scanners, which may modify them.
+			value = bytes.Clone(value)
+		}
 		rs, err := entryRows(value)
 		if err == nil {
 			p.stats.hit(r.table)
 			p.replay(db, r.mode, rs)
+			if r.mode == modeFind {
+				p.decoded.keep(db, r.key, value, rs.ColumnNames())
+			}
 			return
 		}
 		p.logError(ctx, err)
@@ -230,8 +244,9 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 
 // flight is the outcome of one database read shared by concurrent misses.
 type flight struct {
-	rows   *replay.Rowset
-	stamps []store.Stamp // nil when the store failed: waiters cannot validate
+	value  []byte         // the entry's value
+	rows   *replay.Rowset // its rows, or nil for the waiters to decode
+	stamps []store.Stamp  // nil when the store failed: waiters cannot validate
 }
 
 // errDatabase marks an error the database returned, as opposed to a result
@@ -241,20 +256,29 @@ type errDatabase struct{ err error }
 func (e errDatabase) Error() string { return e.err.Error() }
 func (e errDatabase) Unwrap() error { return e.err }
 
+// errScanned is what fill returns to the waiters of a read whose rows
+// reached the leader's destination but cannot be shared: the database
+// failed while they were read, or they cannot be recorded.
+var errScanned = errors.New("gormcache: the result was not recorded")
+
 // fetch runs r against the database once for all concurrent misses of its
-// key, stores the result, and serves it.
+// key, stores the result, and serves it. The leader of a Find-like read
+// scans the database rows into its destination while recording them; the
+// other callers replay the recording.
 func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	leader := false
 	v, err, _ := p.flights.Do(r.key, func() (any, error) {
 		leader = true
 		return p.fill(db, r)
 	})
-	if err != nil {
-		var dbErr errDatabase
-		if leader && errors.As(err, &dbErr) {
-			db.AddError(dbErr.err)
-			return
-		}
+	var dbErr errDatabase
+	switch {
+	case leader && errors.As(err, &dbErr):
+		db.AddError(dbErr.err)
+		return
+	case leader && r.mode == modeFind:
+		return // fill scanned the rows into db
+	case err != nil:
 		// A result that cannot be replayed, or another caller's failure:
 		// read the database directly.
 		p.stats.bypassed.Add(1)
@@ -268,11 +292,19 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		orig(db)
 		return
 	}
-	p.replay(db, r.mode, f.rows)
+	rows := f.rows
+	if rows == nil {
+		if rows, err = entryRows(f.value); err != nil {
+			p.stats.bypassed.Add(1)
+			orig(db)
+			return
+		}
+	}
+	p.replay(db, r.mode, rows)
 }
 
 // fill reads the database and stores the result with the stamps taken
-// before the read.
+// before the read. For modeFind it also scans the rows into db.
 func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 	stmt := db.Statement
 	ctx := stmt.Context
@@ -288,11 +320,71 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 	if err != nil {
 		return nil, errDatabase{err}
 	}
+	var recorded encoding.BinaryAppender
+	var columns []string
+	if r.mode == modeFind {
+		rec, err := p.scan(db, rows)
+		if err != nil {
+			return nil, err
+		}
+		recorded, columns = rec, rec.ColumnNames()
+	} else {
+		if f.rows, err = p.record(rows, r.mode); err != nil {
+			return nil, err
+		}
+		recorded = f.rows
+	}
+	if f.value, err = encodeEntry(db.Dialector.Explain(r.sql, stmt.Vars...), recorded); err != nil {
+		// Rows the leader scanned but could not record.
+		return nil, errScanned
+	}
+	if f.stamps == nil {
+		return f, nil
+	}
+	entry := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps}
+	if err := p.store.Set(context.WithoutCancel(ctx), r.key, entry, r.ttl); err != nil {
+		p.logError(ctx, err)
+		return f, nil
+	}
+	p.stats.fill(r.table)
+	if r.mode == modeFind {
+		p.decoded.keep(db, r.key, f.value, columns)
+	}
+	return f, nil
+}
+
+// scan hands rows to gorm.Scan, as GORM's query callback does, recording
+// them on the way, and returns the recording.
+func (p *Plugin) scan(db *gorm.DB, rows *sql.Rows) (*replay.Recorder, error) {
+	rec, err := replay.NewRecorder(rows)
+	if err != nil {
+		_ = rows.Close()
+		return nil, errDatabase{err}
+	}
+	gorm.Scan(rec, db, 0)
+	readErr := rows.Err()
+	if err := rows.Close(); err != nil {
+		db.AddError(err)
+		readErr = err
+	}
+	if db.Statement.Result != nil {
+		db.Statement.Result.RowsAffected = db.RowsAffected
+	}
+	if readErr != nil {
+		// gorm.Scan added it. A decoding error, by contrast, is part of
+		// the result: replaying the rows gives it again.
+		return nil, errScanned
+	}
+	return rec, nil
+}
+
+// record records rows for a Row or Rows statement (at most one row for Row).
+func (p *Plugin) record(rows *sql.Rows, mode readMode) (*replay.Rowset, error) {
 	limit := 0
-	if r.mode == modeRow {
+	if mode == modeRow {
 		limit = 1
 	}
-	f.rows, err = replay.Record(rows, limit)
+	rs, err := replay.Record(rows, limit)
 	closeErr := rows.Close()
 	if err != nil {
 		if errors.Is(err, replay.ErrUnsupported) {
@@ -303,20 +395,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 	if closeErr != nil {
 		return nil, errDatabase{closeErr}
 	}
-	if f.stamps == nil {
-		return f, nil
-	}
-	value, err := encodeEntry(db.Dialector.Explain(r.sql, stmt.Vars...), f.rows)
-	if err != nil {
-		return f, nil
-	}
-	entry := store.Entry{Value: value, Deps: r.deps, Stamps: f.stamps}
-	if err := p.store.Set(context.WithoutCancel(ctx), r.key, entry, r.ttl); err != nil {
-		p.logError(ctx, err)
-		return f, nil
-	}
-	p.stats.fill(r.table)
-	return f, nil
+	return rs, nil
 }
 
 // registerSchemes registers the schemes of a read before it reads the

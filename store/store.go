@@ -82,6 +82,14 @@ type Store interface {
 	Invalidate(ctx context.Context, deps ...Dep) error
 }
 
+// Peeker is implemented by stores that can return a value without copying
+// it, for readers that never modify what they read: an in-process store.
+type Peeker interface {
+	// Peek is Get, except that the value is the store's own: the caller
+	// must not modify it, and may keep it.
+	Peek(ctx context.Context, key string) (value []byte, ok bool, err error)
+}
+
 // Flusher is implemented by stores that can remove everything they hold.
 type Flusher interface {
 	// Flush removes every entry and stamp of the store.

@@ -43,9 +43,22 @@ func zoneKey(name string, offset int) string { return fmt.Sprintf("%s|%d", name,
 
 // AppendBinary appends the encoding of rs to b.
 func (rs *Rowset) AppendBinary(b []byte) ([]byte, error) {
+	b = appendHeader(b, rs.Columns, len(rs.Values))
+	var err error
+	for _, v := range rs.Values {
+		if b, err = appendValue(b, v); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// appendHeader appends what precedes the values: the columns and the
+// number of values.
+func appendHeader(b []byte, cols []Column, nvals int) []byte {
 	b = append(b, codecVersion)
-	b = binary.AppendUvarint(b, uint64(len(rs.Columns)))
-	for _, c := range rs.Columns {
+	b = binary.AppendUvarint(b, uint64(len(cols)))
+	for _, c := range cols {
 		b = appendString(b, c.Name)
 		b = appendString(b, c.DatabaseType)
 		b = append(b, c.scanType)
@@ -71,32 +84,32 @@ func (rs *Rowset) AppendBinary(b []byte) ([]byte, error) {
 			b = binary.AppendVarint(b, c.Scale)
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(rs.Values)))
-	for _, v := range rs.Values {
-		switch v := v.(type) {
-		case nil:
-			b = append(b, tagNil)
-		case int64:
-			b = binary.AppendVarint(append(b, tagInt), v)
-		case float64:
-			b = binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(v))
-		case bool:
-			if v {
-				b = append(b, tagTrue)
-			} else {
-				b = append(b, tagFalse)
-			}
-		case []byte:
-			b = appendBytes(append(b, tagBytes), v)
-		case string:
-			b = appendString(append(b, tagString), v)
-		case time.Time:
-			b = appendTime(append(b, tagTime), v)
-		default:
-			return nil, fmt.Errorf("%w: driver value of type %T", ErrUnsupported, v)
+	return binary.AppendUvarint(b, uint64(nvals))
+}
+
+// appendValue appends the encoding of a driver value, or fails with
+// ErrUnsupported for a type a driver may not return.
+func appendValue(b []byte, v driver.Value) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, tagNil), nil
+	case int64:
+		return binary.AppendVarint(append(b, tagInt), v), nil
+	case float64:
+		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(v)), nil
+	case bool:
+		if v {
+			return append(b, tagTrue), nil
 		}
+		return append(b, tagFalse), nil
+	case []byte:
+		return appendBytes(append(b, tagBytes), v), nil
+	case string:
+		return appendString(append(b, tagString), v), nil
+	case time.Time:
+		return appendTime(append(b, tagTime), v), nil
 	}
-	return b, nil
+	return nil, fmt.Errorf("%w: driver value of type %T", ErrUnsupported, v)
 }
 
 func appendTime(b []byte, t time.Time) []byte {

@@ -57,6 +57,9 @@ func (rs *Rowset) Len() int {
 	return len(rs.Values) / len(rs.Columns)
 }
 
+// ColumnNames returns the names of the columns.
+func (rs *Rowset) ColumnNames() []string { return columnNames(rs.Columns) }
+
 // Row returns the values of row i.
 func (rs *Rowset) Row(i int) []driver.Value {
 	n := len(rs.Columns)
@@ -107,48 +110,140 @@ var scanTypeIndex = func() map[reflect.Type]uint8 {
 // Record reads every remaining row of rows (at most limit rows when limit > 0)
 // and returns them as a Rowset. It does not close rows.
 func Record(rows *sql.Rows, limit int) (*Rowset, error) {
-	cts, err := rows.ColumnTypes()
+	cols, err := columns(rows)
 	if err != nil {
 		return nil, err
 	}
-	rs := &Rowset{Columns: make([]Column, len(cts))}
-	for i, ct := range cts {
-		c := Column{Name: ct.Name(), DatabaseType: ct.DatabaseTypeName()}
-		if st := ct.ScanType(); st != nil {
-			idx, ok := scanTypeIndex[st]
-			if !ok {
-				return nil, fmt.Errorf("%w: column %q has scan type %v", ErrUnsupported, c.Name, st)
-			}
-			c.scanType = idx
-		}
-		c.Nullable, c.HasNullable = ct.Nullable()
-		c.Length, c.HasLength = ct.Length()
-		c.Precision, c.Scale, c.HasDecimal = ct.DecimalSize()
-		rs.Columns[i] = c
-	}
-
-	// Scanning into *any hands over the driver's value unchanged (a []byte
-	// is copied), which is what replaying needs.
-	row := make([]any, len(cts))
-	ptrs := make([]any, len(cts))
-	for i := range row {
-		ptrs[i] = &row[i]
-	}
+	rs := &Rowset{Columns: cols}
+	row, ptrs := scanTargets(len(cols))
 	for n := 0; (limit <= 0 || n < limit) && rows.Next(); n++ {
-		if err := rows.Scan(ptrs...); err != nil {
+		if err := rs.record(rows, ptrs, row); err != nil {
 			return nil, err
-		}
-		for i, v := range row {
-			switch v.(type) {
-			case nil, int64, float64, bool, []byte, string, time.Time:
-			default:
-				return nil, fmt.Errorf("%w: column %q holds a driver value of type %T", ErrUnsupported, rs.Columns[i].Name, v)
-			}
-			rs.Values = append(rs.Values, v)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return rs, nil
+}
+
+// columns returns the metadata of the columns of rows, or ErrUnsupported
+// with the columns when one has a scan type that cannot be recorded.
+func columns(rows *sql.Rows) ([]Column, error) {
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]Column, len(cts))
+	for i, ct := range cts {
+		c := Column{Name: ct.Name(), DatabaseType: ct.DatabaseTypeName()}
+		if st := ct.ScanType(); st != nil {
+			idx, ok := scanTypeIndex[st]
+			if !ok {
+				err = fmt.Errorf("%w: column %q has scan type %v", ErrUnsupported, c.Name, st)
+			}
+			c.scanType = idx
+		}
+		c.Nullable, c.HasNullable = ct.Nullable()
+		c.Length, c.HasLength = ct.Length()
+		c.Precision, c.Scale, c.HasDecimal = ct.DecimalSize()
+		cols[i] = c
+	}
+	return cols, err
+}
+
+// scanTargets returns a row of n values and pointers to each, to scan into.
+// Scanning into *any hands over the driver's value unchanged (a []byte is
+// copied), which is what replaying needs.
+func scanTargets(n int) (row, ptrs []any) {
+	row, ptrs = make([]any, n), make([]any, n)
+	for i := range row {
+		ptrs[i] = &row[i]
+	}
+	return row, ptrs
+}
+
+// record appends the current row of rows, scanned into row through ptrs.
+func (rs *Rowset) record(rows *sql.Rows, ptrs, row []any) error {
+	if err := rows.Scan(ptrs...); err != nil {
+		return err
+	}
+	for i, v := range row {
+		switch v.(type) {
+		case nil, int64, float64, bool, []byte, string, time.Time:
+		default:
+			return fmt.Errorf("%w: column %q holds a driver value of type %T", ErrUnsupported, rs.Columns[i].Name, v)
+		}
+		rs.Values = append(rs.Values, v)
+	}
+	return nil
+}
+
+// Recorder hands the rows of a query to a scanner, gorm.Scan, while
+// recording them, so that a result is read from the database and recorded in
+// one pass. It implements gorm.Rows, and encoding.BinaryAppender with the
+// encoding of a Rowset of the rows scanned so far.
+type Recorder struct {
+	*sql.Rows
+	cols []Column
+	vals []byte // the encoded values
+	n    int    // the number of values
+	err  error  // why the rows cannot be recorded; they are still scanned
+	row  []any
+	ptrs []any
+}
+
+// NewRecorder starts recording rows.
+func NewRecorder(rows *sql.Rows) (*Recorder, error) {
+	cols, err := columns(rows)
+	if err != nil && !errors.Is(err, ErrUnsupported) {
+		return nil, err
+	}
+	r := &Recorder{Rows: rows, cols: cols, err: err}
+	r.row, r.ptrs = scanTargets(len(cols))
+	return r, nil
+}
+
+// Scan records the current row, then scans it into dest. database/sql keeps
+// a row's values until Next, so it can be scanned twice.
+func (r *Recorder) Scan(dest ...any) error {
+	if r.err == nil {
+		r.err = r.record()
+	}
+	return r.Rows.Scan(dest...)
+}
+
+func (r *Recorder) record() error {
+	if err := r.Rows.Scan(r.ptrs...); err != nil {
+		return err
+	}
+	var err error
+	for i, v := range r.row {
+		if r.vals, err = appendValue(r.vals, v); err != nil {
+			return fmt.Errorf("column %q: %w", r.cols[i].Name, err)
+		}
+		r.row[i] = nil
+	}
+	r.n += len(r.row)
+	return nil
+}
+
+// ColumnNames returns the names of the columns.
+func (r *Recorder) ColumnNames() []string { return columnNames(r.cols) }
+
+func columnNames(cols []Column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// AppendBinary appends the encoding of a Rowset of the rows scanned so far,
+// or fails with why they could not be recorded.
+func (r *Recorder) AppendBinary(b []byte) ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return append(appendHeader(b, r.cols, r.n), r.vals...), nil
 }

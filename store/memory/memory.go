@@ -53,6 +53,7 @@ type Store struct {
 var (
 	_ store.Store   = (*Store)(nil)
 	_ store.Flusher = (*Store)(nil)
+	_ store.Peeker  = (*Store)(nil)
 )
 
 // entry is a value with the stamps it must still see to be valid.
@@ -118,7 +119,14 @@ func New(cfg Config) (*Store, error) {
 // Get returns a copy of the value stored under key if it has not expired and
 // every stamp recorded with it is still current. An entry found invalid is
 // removed. The copy is Get's only allocation.
-func (s *Store) Get(_ context.Context, key string) ([]byte, bool, error) {
+func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	value, ok, err := s.Peek(ctx, key)
+	return bytes.Clone(value), ok, err
+}
+
+// Peek is Get without the copy, and without allocating: the value is the
+// store's own and must not be modified. It implements store.Peeker.
+func (s *Store) Peek(_ context.Context, key string) ([]byte, bool, error) {
 	e, ok := s.entries.GetIfPresent(key)
 	if !ok {
 		return nil, false, nil
@@ -128,7 +136,7 @@ func (s *Store) Get(_ context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	e.hits.Add(1)
-	return bytes.Clone(e.value), true, nil
+	return e.value, true, nil
 }
 
 // remove deletes e from key unless a Set has replaced it since.

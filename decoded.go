@@ -1,0 +1,284 @@
+package gormcache
+
+import (
+	"database/sql"
+	"errors"
+	"hash/maphash"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/internal/deepcopy"
+)
+
+// A hit is decoded exactly as a database read when its rows are replayed
+// through database/sql and gorm.Scan. That decoding costs what it costs the
+// database read, and for a result of many rows it is most of a hit. So the
+// plugin also keeps, in process memory, what gorm.Scan made of an entry's
+// value (before AfterFind hooks and preloads touch it), and a later hit on
+// the same value gets a deep copy of it instead: GORM's own decoding, done
+// once. A kept result is used only for a value with the same hash as the one
+// it was decoded from, only for the same destination type, and only when the
+// copy is exactly what a decoding would leave in the destination; otherwise
+// the hit replays.
+
+// decodedOverhead is the weight charged per kept result on top of the size
+// of its value, a rough measure of its reflect values and slices.
+const decodedOverhead = 256
+
+// decodedKind is how a kept result is applied to a destination.
+type decodedKind uint8
+
+const (
+	decodedSlice  decodedKind = iota // a slice of values (structs, scalars)
+	decodedPtrs                      // a slice of pointers: elements are the pointees
+	decodedStruct                    // a model struct: only the scanned fields
+	decodedScalar                    // one of the types gorm.Scan scans directly
+)
+
+// decodedResult is a result as gorm.Scan left it in a destination. It is
+// never modified once made, and is read by many hits at once.
+type decodedResult struct {
+	hash     uint64 // maphash of the entry value it was decoded from
+	size     int    // length of that value
+	destType reflect.Type
+	kind     decodedKind
+	rows     int64 // RowsAffected
+
+	// value is the slice of elements (pointees for decodedPtrs) or the
+	// scalar; copier copies one element or the scalar.
+	value  reflect.Value
+	copier *deepcopy.Copier
+	// deep lists the elements that refer to memory of their own, which a
+	// hit must deep-copy; the others are copied by assignment.
+	deep []int
+
+	fields []decodedField // decodedStruct
+}
+
+// decodedField is a field gorm.Scan set in a struct destination.
+type decodedField struct {
+	field  *schema.Field
+	value  reflect.Value
+	copier *deepcopy.Copier
+}
+
+// decodedCache holds decoded results by key, bounded by weight.
+type decodedCache struct {
+	results *otter.Cache[string, *decodedResult]
+	seed    maphash.Seed
+}
+
+// newDecodedCache returns a cache of at most maxBytes, or nil for none.
+func newDecodedCache(maxBytes int64) (*decodedCache, error) {
+	if maxBytes < 0 {
+		return nil, nil
+	}
+	results, err := otter.New(&otter.Options[string, *decodedResult]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher: func(_ string, d *decodedResult) uint32 {
+			return uint32(min(d.size+decodedOverhead, 1<<31))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &decodedCache{results: results, seed: maphash.MakeSeed()}, nil
+}
+
+// keep records what gorm.Scan left in db's destination after decoding value
+// (of the columns named), for later hits on key. It keeps nothing when the
+// statement failed or its destination cannot be copied exactly.
+func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []string) {
+	if c == nil || (db.Error != nil && !errors.Is(db.Error, gorm.ErrRecordNotFound)) {
+		return
+	}
+	stmt := db.Statement
+	if stmt.Dest == nil || len(stmt.ColumnMapping) > 0 {
+		return
+	}
+	d := &decodedResult{
+		hash:     maphash.Bytes(c.seed, value),
+		size:     len(value),
+		destType: reflect.TypeOf(stmt.Dest),
+		rows:     db.RowsAffected,
+	}
+	ok := false
+	switch rv := stmt.ReflectValue; {
+	case isScalarDest(stmt.Dest):
+		ok = d.keepScalar(reflect.ValueOf(stmt.Dest).Elem())
+	case rv.Kind() == reflect.Slice && d.destType.Kind() == reflect.Pointer:
+		ok = d.keepSlice(rv)
+	case rv.Kind() == reflect.Struct && stmt.Schema != nil && rv.Type() == stmt.Schema.ModelType:
+		ok = d.keepStruct(db, rv, columns)
+	}
+	if ok {
+		c.results.Set(key, d)
+	}
+}
+
+func (d *decodedResult) keepScalar(v reflect.Value) bool {
+	d.kind, d.copier = decodedScalar, deepcopy.For(v.Type())
+	d.value = reflect.New(v.Type()).Elem()
+	d.value.Set(v)
+	return true
+}
+
+func (d *decodedResult) keepSlice(rv reflect.Value) bool {
+	elem := rv.Type().Elem()
+	d.kind = decodedSlice
+	if elem.Kind() == reflect.Pointer {
+		d.kind, elem = decodedPtrs, elem.Elem()
+	}
+	if d.copier = deepcopy.For(elem); d.copier == nil {
+		return false
+	}
+	n := rv.Len()
+	d.value = reflect.MakeSlice(reflect.SliceOf(elem), n, n)
+	if d.kind == decodedSlice {
+		reflect.Copy(d.value, rv)
+		if d.copier.Flat() {
+			return true
+		}
+	}
+	for i := range n {
+		src := rv.Index(i)
+		if d.kind == decodedPtrs {
+			if src.IsNil() {
+				return false
+			}
+			src = src.Elem()
+		}
+		if !d.copier.Shares(src) {
+			if d.kind == decodedPtrs {
+				d.value.Index(i).Set(src)
+			}
+			continue
+		}
+		d.deep = append(d.deep, i)
+		if !d.copier.Copy(d.value.Index(i), src) {
+			return false
+		}
+	}
+	return true
+}
+
+// keepStruct keeps the fields gorm.Scan set in a model struct: those its
+// columns name. Results of joins, which set fields of related structs, and
+// of duplicate column names are not kept.
+func (d *decodedResult) keepStruct(db *gorm.DB, rv reflect.Value, columns []string) bool {
+	d.kind = decodedStruct
+	if d.rows == 0 {
+		return true
+	}
+	s := db.Statement.Schema
+	if len(columns) == 1 && s.ModelType.ConvertibleTo(timeType) {
+		return false // gorm.Scan plucks into such a struct
+	}
+	seen := make(map[string]bool, len(columns))
+	for _, col := range columns {
+		if seen[col] || strings.Contains(col, "__") {
+			return false
+		}
+		seen[col] = true
+		f := s.LookUpField(col)
+		if f == nil || !f.Readable {
+			continue
+		}
+		fc := deepcopy.For(f.FieldType)
+		if fc == nil {
+			return false
+		}
+		v := reflect.New(f.FieldType).Elem()
+		if !fc.Copy(v, f.ReflectValueOf(db.Statement.Context, rv)) {
+			return false
+		}
+		d.fields = append(d.fields, decodedField{field: f, value: v, copier: fc})
+	}
+	return true
+}
+
+// use answers db from the result kept for key if it was decoded from value,
+// and reports whether it did.
+func (c *decodedCache) use(db *gorm.DB, key string, value []byte) bool {
+	if c == nil {
+		return false
+	}
+	d, ok := c.results.GetIfPresent(key)
+	if !ok || d.size != len(value) || d.destType != reflect.TypeOf(db.Statement.Dest) ||
+		d.hash != maphash.Bytes(c.seed, value) {
+		return false
+	}
+	stmt := db.Statement
+	switch d.kind {
+	case decodedScalar:
+		if d.rows > 0 {
+			reflect.ValueOf(stmt.Dest).Elem().Set(d.value)
+		}
+	case decodedSlice, decodedPtrs:
+		d.applySlice(stmt.ReflectValue)
+	case decodedStruct:
+		d.applyStruct(db)
+	}
+	db.RowsAffected = d.rows
+	if stmt.Result != nil {
+		stmt.Result.RowsAffected = d.rows
+	}
+	if d.rows == 0 && stmt.RaiseErrorOnNotFound {
+		db.AddError(gorm.ErrRecordNotFound)
+	}
+	return true
+}
+
+// applySlice sets rv to copies of the kept elements, reusing its array when
+// it has one, as gorm.Scan does.
+func (d *decodedResult) applySlice(rv reflect.Value) {
+	n := d.value.Len()
+	if rv.Cap() == 0 || rv.Cap() < n {
+		rv.Set(reflect.MakeSlice(rv.Type(), n, max(n, 20)))
+	} else {
+		rv.SetLen(n)
+	}
+	elems := rv
+	if d.kind == decodedPtrs {
+		elems = reflect.MakeSlice(d.value.Type(), n, n)
+	}
+	reflect.Copy(elems, d.value)
+	for _, i := range d.deep {
+		d.copier.Copy(elems.Index(i), d.value.Index(i))
+	}
+	if d.kind == decodedPtrs {
+		for i := range n {
+			rv.Index(i).Set(elems.Index(i).Addr())
+		}
+	}
+}
+
+// applyStruct sets the kept fields of the struct destination. gorm.Scan
+// scans each field into a value of its own and then assigns it, so what it
+// leaves in a field never depends on what the field held.
+func (d *decodedResult) applyStruct(db *gorm.DB) {
+	ctx, rv := db.Statement.Context, db.Statement.ReflectValue
+	for _, f := range d.fields {
+		f.copier.Copy(f.field.ReflectValueOf(ctx, rv), f.value)
+	}
+}
+
+// isScalarDest reports whether gorm.Scan scans rows straight into dest: the
+// destinations it lists by type.
+func isScalarDest(dest any) bool {
+	switch dest.(type) {
+	case *int, *int8, *int16, *int32, *int64,
+		*uint, *uint8, *uint16, *uint32, *uint64, *uintptr,
+		*float32, *float64,
+		*bool, *string, *time.Time,
+		*sql.NullInt32, *sql.NullInt64, *sql.NullFloat64,
+		*sql.NullBool, *sql.NullString, *sql.NullTime:
+		return true
+	}
+	return false
+}
