@@ -7,8 +7,11 @@
 // together with the dependencies they were read from — for each table the
 // SQL reads, the equality conjunctions its rows must satisfy to matter
 // (package deps), or any row when nothing narrower can be proven — and the
-// stamps those dependencies had before the database was read. A hit replays the stored rows through database/sql and gorm.Scan, so
-// it decodes exactly as a database read, hooks and preloads included. Every
+// stamps those dependencies had before the database was read. A hit replays
+// the stored rows through database/sql and gorm.Scan, so it decodes exactly
+// as a database read, hooks and preloads included; a later hit on the same
+// stored value copies what that decoding produced (Config.DecodedBytes)
+// instead of decoding again. Every
 // write GORM performs — create, update, delete, upsert, association changes,
 // raw Exec — renews the stamps of the rows it changed (their values before
 // and after, read inside its transaction) right after the transaction
