@@ -351,7 +351,8 @@ func (h *handler) actionPage(name string, a action) http.HandlerFunc {
 					}
 				}
 			}
-			h.render(w, r, http.StatusOK, "confirm", page{Title: a.title, Data: confirmation{Action: name, What: what, Fields: fields}})
+			verb, _, _ := strings.Cut(name, "-")
+			h.render(w, r, http.StatusOK, "confirm", page{Title: a.title, Data: confirmation{Action: name, Verb: verb, What: what, Fields: fields}})
 			return
 		}
 		done, err := a.do(h, r.Context(), f)
@@ -386,7 +387,8 @@ func (h *handler) actionAPI(a action) http.HandlerFunc {
 type field struct{ Name, Value string }
 
 type confirmation struct {
-	Action string
+	Action string // the route
+	Verb   string // its first word, for the button
 	What   string
 	Fields []field
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
 	"github.com/gormcache/gormcache/internal/testdb"
 )
@@ -24,8 +25,9 @@ import (
 const chromiumEnv = "GORMCACHE_CHROMIUM"
 
 // TestBrowser drives the pages in a real browser: log in, list, search, open
-// an entry, invalidate its model and see it turn invalid, flush and see the
-// list empty. It saves a screenshot of each step.
+// an entry, sort by hits, invalidate the entry's row by primary key and then
+// its model and see it turn invalid each time, delete two ticked entries,
+// flush and see the list empty. It saves a screenshot of each step.
 func TestBrowser(t *testing.T) {
 	chromium := testdb.RequireService(t, chromiumEnv, "Chromium")
 	if testing.Short() {
@@ -73,7 +75,7 @@ func TestBrowser(t *testing.T) {
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var png []byte
-			if err := chromedp.FullScreenshot(&png, 90).Do(ctx); err != nil {
+			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil { // 100 makes a PNG, less a JPEG
 				return err
 			}
 			path := filepath.Join(shots, name+".png")
@@ -126,22 +128,91 @@ func TestBrowser(t *testing.T) {
 	require.Equal(t, "valid", state)
 	require.Contains(t, sql, "published")
 
-	// Invalidate the Post model, confirm, and see the entry turn invalid.
-	var message string
+	// Sort by hits: the authors, read twice more, come first. The store
+	// page counts those hits for the authors table.
+	for range 2 {
+		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&[]Author{}).Error)
+	}
+	var tableStats, firstSQL, firstHits string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base),
+		chromedp.Text("#table-stats tbody tr:first-child", &tableStats),
+		shot("4-store"),
+		chromedp.Navigate(base+"entries"),
+		chromedp.SetValue("#sort", "hits"),
+		chromedp.Click("#search"),
+		chromedp.WaitReady(`#sort option[value="hits"][selected]`),
+		chromedp.Text("#entries tbody tr:first-child code", &firstSQL),
+		chromedp.Text("#entries tbody tr:first-child td.hits", &firstHits),
+		shot("5-hits"),
+	))
+	require.Equal(t, strings.Fields("authors 66.7% 2 1 1"), strings.Fields(tableStats)[:5], "table, hit ratio, hits, misses, fills")
+	require.Contains(t, firstSQL, "authors")
+	require.Equal(t, "2", firstHits)
+
+	// Invalidate post 1 by its primary key, confirm, and see the entry of
+	// the published posts turn invalid.
+	var question, message string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(base+"actions"),
-		chromedp.SetValue("#model", "*admin_test.Post"),
-		chromedp.Click("#invalidate-model"),
+		chromedp.SetValue("#pk-posts-id", "1"),
+		chromedp.Click("#invalidate-object-posts"),
 		chromedp.WaitVisible("#confirm"),
-		shot("4-confirm"),
+		chromedp.Text("#confirm-question", &question),
+		shot("6-confirm-object"),
 		chromedp.Click("#confirm"),
 		chromedp.Text("#message", &message),
 		chromedp.Navigate(entryURL),
 		chromedp.Text("#state", &state),
-		shot("5-invalid"),
+		shot("7-object-invalid"),
 	))
+	require.Contains(t, question, "the row of posts where id = 1")
+	require.Contains(t, message, "Invalidated the entries that depend on the row of posts where id = 1")
+	require.Equal(t, "invalid", state)
+
+	// Read the posts again, which makes the entry valid; invalidate the
+	// Post model, confirm, and see the entry turn invalid.
+	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]Post{}).Error)
+	var refilled string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(entryURL),
+		chromedp.Text("#state", &refilled),
+		chromedp.Navigate(base+"actions"),
+		chromedp.SetValue("#model", "*admin_test.Post"),
+		chromedp.Click("#invalidate-model"),
+		chromedp.WaitVisible("#confirm"),
+		shot("8-confirm-model"),
+		chromedp.Click("#confirm"),
+		chromedp.Text("#message", &message),
+		chromedp.Navigate(entryURL),
+		chromedp.Text("#state", &state),
+		shot("9-model-invalid"),
+	))
+	require.Equal(t, "valid", refilled)
 	require.Contains(t, message, "Invalidated")
 	require.Equal(t, "invalid", state)
+
+	// Tick two entries, delete them, and one is left.
+	var left int
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"entries"),
+		chromedp.Click(`#entries tbody tr:nth-child(1) input[type="checkbox"]`),
+		chromedp.Click(`#entries tbody tr:nth-child(2) input[type="checkbox"]`),
+		shot("10-ticked"),
+		chromedp.Click("#delete-selected"),
+		chromedp.WaitVisible("#confirm"),
+		chromedp.Text("#confirm-question", &question),
+		shot("11-confirm-delete"),
+		chromedp.Click("#confirm"),
+		chromedp.Text("#message", &message),
+		chromedp.Navigate(base+"entries"),
+		chromedp.WaitVisible("#entries"),
+		rows(&left),
+		shot("12-deleted"),
+	))
+	require.Contains(t, question, "Delete these 2 entries?")
+	require.Equal(t, "Deleted 2 entries.", message)
+	require.Equal(t, 1, left)
 
 	// Flush, and the list is empty.
 	var empty string
@@ -153,7 +224,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Text("#message", &message),
 		chromedp.Navigate(base+"entries"),
 		chromedp.Text("#empty", &empty),
-		shot("6-flushed"),
+		shot("13-flushed"),
 	))
 	require.True(t, strings.HasPrefix(message, "Flushed"), message)
 	require.Equal(t, "No entries.", empty)
