@@ -19,10 +19,7 @@ import (
 // pointer, slice and map, and checks that the next hit is untouched.
 func TestHitsAreCopies(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, gormcache.Config{})
-		require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
-		ks := kitchens()
-		require.NoError(t, e.db.Create(&ks).Error)
+		e := newKitchenEnv(t, b, gormcache.Config{})
 		spoil := func(k *Kitchen) {
 			k.S = "spoiled"
 			if len(k.Bytes) > 0 {
@@ -132,10 +129,7 @@ type Labelled struct {
 // values: a hit must leave in them exactly what a database read leaves.
 func TestHitsIntoUsedDestinations(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, gormcache.Config{})
-		require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
-		ks := kitchens()
-		require.NoError(t, e.db.Create(&ks).Error)
+		e := newKitchenEnv(t, b, gormcache.Config{})
 		e.seed()
 		require.NoError(t, e.db.AutoMigrate(&Labelled{}))
 		require.NoError(t, e.db.Create(&Labelled{Labels: Labels{"a": "1"}}).Error)

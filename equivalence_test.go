@@ -107,6 +107,15 @@ func kitchens() []Kitchen {
 	}
 }
 
+// newKitchenEnv is newEnv with the kitchens created.
+func newKitchenEnv(t *testing.T, b backend, cfg gormcache.Config) *env {
+	e := newEnv(t, b, cfg)
+	require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
+	ks := kitchens()
+	require.NoError(t, e.db.Create(&ks).Error)
+	return e
+}
+
 // outcome is what a read produced: the destination, RowsAffected and error.
 type outcome struct {
 	Dest         any
@@ -244,10 +253,7 @@ func TestEquivalence(t *testing.T) {
 			decoded int64
 		}{{"copied", 0}, {"replayed", -1}} {
 			t.Run(hits.name, func(t *testing.T) {
-				e := newEnv(t, b, gormcache.Config{DecodedBytes: hits.decoded})
-				require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
-				ks := kitchens()
-				require.NoError(t, e.db.Create(&ks).Error)
+				e := newKitchenEnv(t, b, gormcache.Config{DecodedBytes: hits.decoded})
 				for _, tc := range equivalenceReads {
 					t.Run(tc.name, func(t *testing.T) {
 						want := tc.read(e.uncached())

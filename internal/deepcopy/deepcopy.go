@@ -137,16 +137,25 @@ func isFlat(t reflect.Type, seen map[reflect.Type]bool) bool {
 	return false
 }
 
-func buildPointer(c *Copier, t reflect.Type, building map[reflect.Type]*Copier) bool {
-	elem := build(t.Elem(), building)
-	if elem == nil {
-		return false
-	}
+// refCopier sets c up for a type of references (pointer, slice, map,
+// interface): nil is copied as nil, anything else by copyRef.
+func refCopier(c *Copier, copyRef func(dst, src reflect.Value, depth int) bool) {
 	c.copy = func(dst, src reflect.Value, depth int) bool {
 		if src.IsNil() {
 			dst.SetZero()
 			return true
 		}
+		return copyRef(dst, src, depth)
+	}
+	c.shares = func(src reflect.Value) bool { return !src.IsNil() }
+}
+
+func buildPointer(c *Copier, t reflect.Type, building map[reflect.Type]*Copier) bool {
+	elem := build(t.Elem(), building)
+	if elem == nil {
+		return false
+	}
+	refCopier(c, func(dst, src reflect.Value, depth int) bool {
 		if depth == maxDepth {
 			return false
 		}
@@ -156,8 +165,7 @@ func buildPointer(c *Copier, t reflect.Type, building map[reflect.Type]*Copier) 
 		}
 		dst.Set(p)
 		return true
-	}
-	c.shares = func(src reflect.Value) bool { return !src.IsNil() }
+	})
 	return true
 }
 
@@ -166,19 +174,14 @@ func buildSlice(c *Copier, t reflect.Type, building map[reflect.Type]*Copier) bo
 	if elem == nil {
 		return false
 	}
-	c.copy = func(dst, src reflect.Value, depth int) bool {
-		if src.IsNil() {
-			dst.SetZero()
-			return true
-		}
+	refCopier(c, func(dst, src reflect.Value, depth int) bool {
 		s := reflect.MakeSlice(t, src.Len(), src.Len())
 		if !elem.copyElems(s, src, depth) {
 			return false
 		}
 		dst.Set(s)
 		return true
-	}
-	c.shares = func(src reflect.Value) bool { return !src.IsNil() }
+	})
 	return true
 }
 
@@ -206,11 +209,7 @@ func buildMap(c *Copier, t reflect.Type, building map[reflect.Type]*Copier) bool
 	if key == nil || !key.flat || elem == nil {
 		return false
 	}
-	c.copy = func(dst, src reflect.Value, depth int) bool {
-		if src.IsNil() {
-			dst.SetZero()
-			return true
-		}
+	refCopier(c, func(dst, src reflect.Value, depth int) bool {
 		if depth == maxDepth {
 			return false
 		}
@@ -224,8 +223,7 @@ func buildMap(c *Copier, t reflect.Type, building map[reflect.Type]*Copier) bool
 		}
 		dst.Set(m)
 		return true
-	}
-	c.shares = func(src reflect.Value) bool { return !src.IsNil() }
+	})
 	return true
 }
 
@@ -272,11 +270,7 @@ func buildStruct(c *Copier, t reflect.Type, building map[reflect.Type]*Copier) b
 // buildInterface copies the dynamic value of an interface with the Copier
 // of its type, found when copying.
 func buildInterface(c *Copier) bool {
-	c.copy = func(dst, src reflect.Value, depth int) bool {
-		if src.IsNil() {
-			dst.SetZero()
-			return true
-		}
+	refCopier(c, func(dst, src reflect.Value, depth int) bool {
 		v := src.Elem()
 		vc := For(v.Type())
 		if vc == nil || depth == maxDepth {
@@ -288,8 +282,7 @@ func buildInterface(c *Copier) bool {
 		}
 		dst.Set(cp)
 		return true
-	}
-	c.shares = func(src reflect.Value) bool { return !src.IsNil() }
+	})
 	return true
 }
 
