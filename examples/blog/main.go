@@ -158,6 +158,7 @@ func serveAdmin(db *gorm.DB, cache *gormcache.Plugin, addr string) error {
 		},
 		Realm:  "gormcache demo",
 		Models: []any{&Author{}, &Post{}},
+		DB:     db, // offers "invalidate object" by primary key
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/cache/", http.StripPrefix("/cache", h))
