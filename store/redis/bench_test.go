@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -189,4 +190,56 @@ func BenchmarkPlugin(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkList lists pages of 100 out of 100,000 entries (the admin's entry
+// browser), one after the other from the start, on each topology. A page is
+// one SCAN batch, which counts the store's stamps as well as its entries:
+// entries/page says how many entries a page held.
+func BenchmarkList(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	for _, top := range topologies {
+		b.Run(top.name, func(b *testing.B) {
+			s := newStore(b, top.client(b), redis.Config{})
+			seed(b, s, n)
+			var cursor string
+			entries := 0
+			for b.Loop() {
+				page, err := s.List(ctx, store.ListOptions{Limit: 100, Cursor: cursor})
+				if err != nil {
+					b.Fatal(err)
+				}
+				entries += len(page.Entries)
+				cursor = page.Next
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/page")
+			b.ReportMetric(float64(entries)/float64(b.N), "entries/page")
+		})
+	}
+}
+
+// seed stores n entries through Set, as the plugin fills them: each depends
+// on table "t" and on its own row, and holds 200 bytes. The stamps are taken
+// a thousand at a time, and the Sets run 32 at once.
+func seed(b *testing.B, s *redis.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	value := []byte(strings.Repeat("v", 200))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for first := 0; first < n; first += 1000 {
+		var deps []store.Dep
+		for i := first; i < min(first+1000, n); i++ {
+			deps = append(deps, store.Dep{Table: "t"}, store.Dep{Table: "t", Cond: fmt.Sprint("id=", i)})
+		}
+		stamps, err := s.Stamps(ctx, deps)
+		require.NoError(b, err)
+		for j := 0; j < len(deps); j += 2 {
+			key := fmt.Sprintf("k%06d", first+j/2)
+			e := store.Entry{Value: value, Deps: deps[j : j+2], Stamps: stamps[j : j+2]}
+			g.Go(func() error { return s.Set(gctx, key, e, time.Hour) })
+		}
+	}
+	require.NoError(b, g.Wait())
 }
