@@ -1,7 +1,6 @@
 package gormcache
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -113,13 +112,13 @@ func (c *counters) fill(table string) {
 	}
 }
 
-// invalidatedDeps counts renewed stamps, in all and per table. deps name
-// their tables with prefix; the global dependency counts for no table.
-func (c *counters) invalidatedDeps(prefix string, deps []store.Dep) {
-	c.invalidated.Add(uint64(len(deps)))
+// countInvalidated counts renewed stamps, in all and per table; those of
+// InvalidateAll and of Remember keys belong to no table.
+func (p *Plugin) countInvalidated(deps []store.Dep) {
+	p.stats.invalidated.Add(uint64(len(deps)))
 	for _, d := range deps {
-		if t, ok := strings.CutPrefix(d.Table, prefix); ok && t != "*" {
-			c.table(t).invalidated.Add(1)
+		if t := p.DepTable(d); t != "" {
+			p.stats.table(t).invalidated.Add(1)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package gormcache_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,5 +43,14 @@ func TestTableStats(t *testing.T) {
 		}
 		require.Equal(t, all.Hits, hits)
 		require.Equal(t, all.Misses, misses)
+
+		// Remember keys and InvalidateAll belong to no table.
+		_, err := gormcache.Remember(e.db, "report", func(context.Context) (int, error) { return 1, nil })
+		require.NoError(t, err)
+		require.NoError(t, gormcache.Forget(e.db, "report"))
+		require.NoError(t, gormcache.InvalidateAll(e.db))
+		for table := range e.p.TableStats() {
+			require.Contains(t, []string{"users", "photos", "tags", "profiles", "user_tags"}, table)
+		}
 	})
 }

@@ -201,7 +201,7 @@ func (p *Plugin) invalidate(ctx context.Context, deps []store.Dep) {
 		p.logError(ctx, err)
 		return
 	}
-	p.stats.invalidatedDeps(p.cfg.Prefix, deps)
+	p.countInvalidated(deps)
 }
 
 func dedupe(deps []store.Dep) []store.Dep {
