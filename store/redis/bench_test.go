@@ -193,9 +193,9 @@ func BenchmarkPlugin(b *testing.B) {
 }
 
 // BenchmarkList lists pages of 100 out of 100,000 entries (the admin's entry
-// browser), one after the other from the start, on each topology. A page is
-// one SCAN batch, which counts the store's stamps as well as its entries:
-// entries/page says how many entries a page held.
+// browser), one after the other from the start, on each topology. SCAN
+// counts the store's stamps as well as its entries, so a page takes more than
+// one SCAN call: entries/page says how many entries a page held.
 func BenchmarkList(b *testing.B) {
 	const n = 100_000
 	ctx := context.Background()

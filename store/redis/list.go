@@ -169,10 +169,17 @@ func unescapeTag(tag string) string {
 	return strings.NewReplacer("%25", "%", "%7B", "{", "%7D", "}").Replace(tag)
 }
 
-// List implements store.Lister with SCAN on every master, one SCAN call per
-// page: a page may hold fewer than Limit entries, even none, and still have
-// a Next. It lists in Redis's order, whatever opts.Sort, may list an entry
-// twice, and costs two more round trips per page to read the entries.
+// maxListScans bounds the SCAN calls of one List call, so that a page whose
+// filter matches little still answers soon.
+const maxListScans = 10
+
+// List implements store.Lister with SCAN on every master. A page goes on
+// with SCAN calls until it holds Limit entries, it has made maxListScans
+// calls (SCAN also meets the stamps of rows, and Filter may reject
+// entries), or the listing ends: a page may hold fewer
+// than Limit entries, even none, and still have a Next. It lists in Redis's
+// order, whatever opts.Sort, may list an entry twice, and costs two more
+// round trips per SCAN call to read the entries.
 func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPage, error) {
 	limit := opts.Limit
 	if limit <= 0 {
@@ -192,20 +199,23 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 
 	sctx, cancel := s.bounded(ctx)
 	defer cancel()
-	keys, next, err := nodes[at.node].Scan(sctx, at.scan, globEscape(s.cfg.Prefix+entryPrefix)+"*", int64(limit)).Result()
-	if err != nil {
-		return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
-	}
-	// A SCAN batch is listed whole, even when it holds more keys than
-	// limit: resuming inside a batch would need its order, which Redis
-	// does not keep while it rehashes, and skipping an entry is worse than a
-	// long page.
-	resume := cursor{node: at.node, scan: next}
-	if next == 0 {
-		resume = cursor{node: at.node + 1}
-	}
 	var page store.ListPage
-	if len(keys) > 0 {
+	for scans := 0; at.node < len(nodes) && len(page.Entries) < limit && scans < maxListScans; scans++ {
+		keys, next, err := nodes[at.node].Scan(sctx, at.scan, globEscape(s.cfg.Prefix+entryPrefix)+"*", int64(limit)).Result()
+		if err != nil {
+			return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
+		}
+		// A SCAN batch is listed whole, even when it holds more keys than
+		// limit: resuming inside a batch would need its order, which Redis
+		// does not keep while it rehashes, and skipping an entry is worse
+		// than a long page.
+		at = cursor{node: at.node, scan: next}
+		if next == 0 {
+			at = cursor{node: at.node + 1}
+		}
+		if len(keys) == 0 {
+			continue
+		}
 		found, err := s.inspect(ctx, keys)
 		if err != nil {
 			return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
@@ -216,8 +226,8 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 			}
 		}
 	}
-	if resume.node < len(nodes) {
-		page.Next = resume.String()
+	if at.node < len(nodes) {
+		page.Next = at.String()
 	}
 	return page, nil
 }
