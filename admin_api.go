@@ -63,7 +63,7 @@ func DescribeEntry(value []byte) (EntryContent, error) {
 	default:
 		return EntryContent{Kind: EntryUnknown, Text: printable(value)}, nil
 	}
-	sql, encoded, err := splitEntry(value)
+	sql, encoded, err := splitEntry(value, true)
 	if err != nil {
 		return EntryContent{}, err
 	}
@@ -71,7 +71,7 @@ func DescribeEntry(value []byte) (EntryContent, error) {
 	if err != nil {
 		return EntryContent{}, fmt.Errorf("gormcache: decoding a cached result: %w", err)
 	}
-	c := EntryContent{Kind: EntryQuery, SQL: string(sql), Columns: make([]string, len(rs.Columns))}
+	c := EntryContent{Kind: EntryQuery, SQL: sql, Columns: make([]string, len(rs.Columns))}
 	for i, col := range rs.Columns {
 		c.Columns[i] = col.Name
 	}
@@ -86,14 +86,15 @@ func DescribeEntry(value []byte) (EntryContent, error) {
 	return c, nil
 }
 
-// EntrySQL returns the SQL of a query entry's value, "" for any other value.
-// It decodes no rows: it is cheap enough to call for every entry of a store.
+// EntrySQL returns the SQL of a query entry's value, with its vars inlined,
+// "" for any other value. It decodes no rows: it is cheap enough to call for
+// every entry of a store.
 func EntrySQL(value []byte) string {
-	sql, _, err := splitEntry(value)
+	sql, _, err := splitEntry(value, true)
 	if err != nil {
 		return ""
 	}
-	return string(sql)
+	return sql
 }
 
 func formatValue(v driver.Value) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -112,6 +113,31 @@ func BenchmarkRead(b *testing.B) {
 								b.Fatal(err)
 							}
 						}
+					})
+					b.Run("paired", func(b *testing.B) {
+						// Each iteration runs the statement uncached, as a
+						// miss and as a hit, back to back, so that the ratios
+						// do not drift with the machine's load between runs.
+						ways := []struct {
+							name string
+							db   func() *gorm.DB
+						}{
+							{"uncached", func() *gorm.DB { return plain }},
+							{"miss", func() *gorm.DB { return missing.Clauses(gormcache.Cache()) }},
+							{"hit", func() *gorm.DB { return cached.Clauses(gormcache.Cache()) }},
+						}
+						spent := make([]time.Duration, len(ways))
+						for b.Loop() {
+							for i, w := range ways {
+								start := time.Now()
+								if err := q.run(w.db()); err != nil {
+									b.Fatal(err)
+								}
+								spent[i] += time.Since(start)
+							}
+						}
+						b.ReportMetric(float64(spent[1])/float64(spent[0]), "miss/uncached")
+						b.ReportMetric(float64(spent[0])/float64(spent[2]), "uncached/hit")
 					})
 					b.Run("dryrun", func(b *testing.B) {
 						b.ReportAllocs()

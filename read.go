@@ -334,7 +334,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		}
 		recorded = f.rows
 	}
-	if f.value, err = encodeEntry(db.Dialector.Explain(r.sql, stmt.Vars...), recorded); err != nil {
+	if f.value, err = encodeEntry(r.sql, stmt.Vars, recorded); err != nil {
 		// Rows the leader scanned but could not record.
 		return nil, errScanned
 	}
