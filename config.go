@@ -50,11 +50,14 @@ type Config struct {
 
 	// DecodedBytes bounds the process memory, measured by the size of the
 	// stored values, of the results kept decoded so that a hit copies them
-	// instead of decoding its rows again (of slices, model structs and
-	// scalars whose types can be copied exactly; see the package doc).
-	// With Redis it spares a hit the decoding, not the round trip.
-	// Default: DefaultDecodedBytes; negative keeps none, so that every hit
-	// replays its rows.
+	// instead of decoding its rows again. Results are kept for slices,
+	// model structs and the scalars Count and Pluck fill, when their types
+	// can be copied exactly: strings, numbers, times, and pointers, slices,
+	// maps and structs of those; a type with an unexported pointer, slice
+	// or map (a decimal holding a *big.Int) is replayed instead. With Redis
+	// it spares a hit the decoding, not the round trip. Default:
+	// DefaultDecodedBytes; negative keeps none, so that every hit replays
+	// its rows.
 	DecodedBytes int64
 
 	// TrustUnparsedExec, when set, makes a raw Exec whose written tables
