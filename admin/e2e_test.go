@@ -71,7 +71,10 @@ func TestBrowser(t *testing.T) {
 	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	shots := t.TempDir()
+	// Kept after the test, unlike t.TempDir, so that the printed paths can
+	// be opened.
+	shots, err := os.MkdirTemp("", "gormcache-screenshots-")
+	require.NoError(t, err)
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var png []byte
