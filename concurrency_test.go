@@ -17,6 +17,35 @@ type Counter struct {
 	Version int64
 }
 
+// readCounters reads through db, cached, the counter id when i is even and
+// every counter when it is odd, and returns how many counters it got older
+// than the versions committed (whose writes had returned) before the read
+// began; ok is false after a failed read, which it reports.
+func readCounters(t *testing.T, db *gorm.DB, i, id int, committed []atomic.Int64) (stale int64, ok bool) {
+	floors := make([]int64, len(committed))
+	for j := range committed {
+		floors[j] = committed[j].Load()
+	}
+	var cs []Counter
+	var err error
+	if i%2 == 0 {
+		cs = make([]Counter, 1)
+		err = db.Clauses(gormcache.Cache()).First(&cs[0], id).Error
+	} else {
+		err = db.Clauses(gormcache.Cache()).Order("id").Find(&cs).Error
+	}
+	if err != nil {
+		t.Errorf("read: %v", err)
+		return 0, false
+	}
+	for _, c := range cs {
+		if c.Version < floors[c.ID] {
+			stale++
+		}
+	}
+	return stale, true
+}
+
 // TestNoStaleReadsUnderRace races cached readers against writers. Before each
 // read, a reader notes the versions whose writes had returned; the read must
 // return at least those. A reader that missed before a write and stored its
@@ -69,33 +98,11 @@ func TestNoStaleReadsUnderRace(t *testing.T) {
 						}
 					default:
 					}
-					if (i+r)%2 == 0 {
-						id := 1 + (i+r)%rows
-						floor := committed[id].Load()
-						var c Counter
-						if err := e.cached().First(&c, id).Error; err != nil {
-							t.Errorf("read: %v", err)
-							return
-						}
-						if c.Version < floor {
-							stale.Add(1)
-						}
-					} else {
-						var floors [rows + 1]int64
-						for id := 1; id <= rows; id++ {
-							floors[id] = committed[id].Load()
-						}
-						var cs []Counter
-						if err := e.cached().Order("id").Find(&cs).Error; err != nil {
-							t.Errorf("read: %v", err)
-							return
-						}
-						for _, c := range cs {
-							if c.Version < floors[c.ID] {
-								stale.Add(1)
-							}
-						}
+					n, ok := readCounters(t, e.db, i+r, 1+(i+r)%rows, committed[:])
+					if !ok {
+						return
 					}
+					stale.Add(n)
 					reads.Add(1)
 				}
 			}()
