@@ -3,7 +3,6 @@ package gormcache
 import (
 	"database/sql/driver"
 	"encoding"
-	"encoding/binary"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -25,18 +24,14 @@ const entryVersion = 2
 // encodeEntry encodes an entry's value; rows is a *replay.Rowset or a
 // *replay.Recorder.
 func encodeEntry(sql string, vars []any, rows encoding.BinaryAppender) ([]byte, error) {
-	b := make([]byte, 0, 256+len(sql)+16*len(vars))
-	b = append(b, entryVersion)
-	b = appendText(b, sql)
-	b = binary.AppendUvarint(b, uint64(len(vars)))
-	for _, v := range vars {
-		b = appendText(b, formatVar(v))
+	texts := make([]string, 1+len(vars))
+	texts[0] = sql
+	for i, v := range vars {
+		texts[1+i] = formatVar(v)
 	}
+	b := make([]byte, 0, 256+len(sql)+16*len(vars))
+	b = replay.AppendTexts(append(b, entryVersion), texts)
 	return rows.AppendBinary(b)
-}
-
-func appendText(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 // formatVar formats a statement var as a SQL literal: strings, bytes and
@@ -113,46 +108,18 @@ func splitEntry(b []byte, inline bool) (sql string, rows []byte, err error) {
 	if len(b) == 0 || b[0] != entryVersion {
 		return "", nil, fmt.Errorf("gormcache: cache entry of an unknown version")
 	}
-	d := textReader{b: b[1:]}
-	sql = d.text()
-	vars := make([]string, 0, min(d.uvarint(), uint64(len(d.b))))
-	for range cap(vars) {
-		vars = append(vars, d.text())
+	texts, rows, err := replay.CutTexts(b[1:])
+	if err != nil {
+		return "", nil, err
 	}
-	if d.bad {
+	if len(texts) == 0 {
 		return "", nil, replay.ErrCorrupt
 	}
+	sql = texts[0]
 	if inline {
-		sql = inlineVars(sql, vars)
+		sql = inlineVars(sql, texts[1:])
 	}
-	return sql, d.b, nil
-}
-
-// textReader reads the texts of an entry; a read past the end sets bad.
-type textReader struct {
-	b   []byte
-	bad bool
-}
-
-func (d *textReader) uvarint() uint64 {
-	n, w := binary.Uvarint(d.b)
-	if w <= 0 {
-		d.bad = true
-		return 0
-	}
-	d.b = d.b[w:]
-	return n
-}
-
-func (d *textReader) text() string {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.bad = true
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
+	return sql, rows, nil
 }
 
 // entryRows decodes the rows of an entry's value; they keep references into b.

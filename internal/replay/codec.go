@@ -205,6 +205,34 @@ func Decode(b []byte) (*Rowset, error) {
 	return rs, nil
 }
 
+// AppendTexts appends the number of texts, then each text prefixed with its
+// length: a header for what is stored with a Rowset.
+func AppendTexts(b []byte, texts []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(texts)))
+	for _, t := range texts {
+		b = appendString(b, t)
+	}
+	return b
+}
+
+// CutTexts reads texts written by AppendTexts at the start of b and returns
+// them with the rest of b, or fails with ErrCorrupt.
+func CutTexts(b []byte) (texts []string, rest []byte, err error) {
+	d := decoder{b: b}
+	n := d.uvarint()
+	if n > uint64(len(b)) {
+		return nil, nil, ErrCorrupt
+	}
+	texts = make([]string, n)
+	for i := range texts {
+		texts[i] = d.string()
+	}
+	if d.err {
+		return nil, nil, ErrCorrupt
+	}
+	return texts, d.b, nil
+}
+
 // decoder reads the encoding; a read past the end sets err and returns zero
 // values, so callers check err once per value.
 type decoder struct {

@@ -63,6 +63,22 @@ func TestDecodeCorrupt(t *testing.T) {
 	}
 }
 
+func TestTexts(t *testing.T) {
+	texts := []string{"SELECT 1", "", "'é'"}
+	b := AppendTexts([]byte{9}, texts)
+	b = append(b, "rest"...)
+	got, rest, err := CutTexts(b[1:])
+	require.NoError(t, err)
+	require.Equal(t, texts, got)
+	require.Equal(t, "rest", string(rest))
+	end := len(b) - len("rest")
+	for i := 1; i < end; i++ {
+		if _, _, err := CutTexts(b[1:i]); err == nil {
+			t.Fatalf("CutTexts of %d of %d bytes: got no error, want ErrCorrupt", i-1, end-1)
+		}
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	b, err := sampleRowset().AppendBinary(nil)
 	require.NoError(f, err)
