@@ -111,20 +111,28 @@ func run(serve bool, addr string) error {
 		return err
 	}
 
-	fmt.Println("3. Ada publishes a new post (db.Create): the cached result depends on the")
-	fmt.Println("   posts table, so the write invalidates it right after it commits.")
+	fmt.Println("3. Grace publishes a post. The cached result depends only on Ada's published")
+	fmt.Println("   posts (author_id = 1 AND published = true), so this write leaves it cached:")
+	if err := db.Create(&Post{AuthorID: 2, Title: "Nanoseconds", Published: true}).Error; err != nil {
+		return err
+	}
+	if err := show("   the same read:"); err != nil {
+		return err
+	}
+
+	fmt.Println("4. Ada publishes a new post (db.Create): it is one of the rows the cached")
+	fmt.Println("   result depends on, so the write invalidates it right after it commits.")
 	if err := db.Create(&Post{AuthorID: 1, Title: "Caching without stale reads", Published: true}).Error; err != nil {
 		return err
 	}
-
-	if err := show("4. The same read after the write (fresh again):"); err != nil {
+	if err := show("   the same read after the write (fresh again):"); err != nil {
 		return err
 	}
-	if err := show("5. And once more:"); err != nil {
+	if err := show("   and once more:"); err != nil {
 		return err
 	}
 
-	fmt.Println("6. Inside a transaction reads go to the database, and the write's")
+	fmt.Println("5. Inside a transaction reads go to the database, and the write's")
 	fmt.Println("   invalidation waits for the commit:")
 	err = db.Transaction(func(tx *gorm.DB) error {
 		return tx.Model(&Post{}).Where("title = ?", "Draft notes").Update("published", true).Error
