@@ -18,6 +18,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -83,26 +84,46 @@ func invalidate(t *testing.T, s store.Store, deps ...store.Dep) {
 	require.NoError(t, s.Invalidate(t.Context(), deps...), "Invalidate(%v)", deps)
 }
 
-// wantHit reports an error unless Get(key) returns want.
+// wantHit reports an error unless Get(key) (and Peek) returns want.
 func wantHit(t *testing.T, s store.Store, key, want string) {
 	t.Helper()
-	got, ok, err := s.Get(t.Context(), key)
-	require.NoError(t, err, "Get(%q)", key)
-	if !ok {
-		t.Errorf("Get(%q): got a miss, want %q", key, want)
-		return
-	}
-	if string(got) != want {
-		t.Errorf("Get(%q): got %q, want %q", key, got, want)
+	for _, get := range getters(s) {
+		got, ok, err := get.fn(t.Context(), key)
+		require.NoError(t, err, "%s(%q)", get.name, key)
+		if !ok {
+			t.Errorf("%s(%q): got a miss, want %q", get.name, key, want)
+			continue
+		}
+		if string(got) != want {
+			t.Errorf("%s(%q): got %q, want %q", get.name, key, got, want)
+		}
 	}
 }
 
-// wantMiss reports an error unless Get(key) misses.
+// getter is a way to read an entry: Get, and Peek for a store.Peeker.
+type getter struct {
+	name string
+	fn   func(ctx context.Context, key string) ([]byte, bool, error)
+}
+
+// getters returns the ways s reads entries; a Peeker's Peek must answer as
+// its Get does.
+func getters(s store.Store) []getter {
+	gs := []getter{{"Get", s.Get}}
+	if p, ok := s.(store.Peeker); ok {
+		gs = append(gs, getter{"Peek", p.Peek})
+	}
+	return gs
+}
+
+// wantMiss reports an error unless Get(key) (and Peek) misses.
 func wantMiss(t *testing.T, s store.Store, key string) {
 	t.Helper()
-	got, ok, err := s.Get(t.Context(), key)
-	require.NoError(t, err, "Get(%q)", key)
-	if ok {
-		t.Errorf("Get(%q): got %q, want a miss", key, got)
+	for _, get := range getters(s) {
+		got, ok, err := get.fn(t.Context(), key)
+		require.NoError(t, err, "%s(%q)", get.name, key)
+		if ok {
+			t.Errorf("%s(%q): got %q, want a miss", get.name, key, got)
+		}
 	}
 }
