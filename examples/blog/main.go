@@ -28,12 +28,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/metrics"
 )
 
 // Author writes posts.
@@ -168,8 +171,11 @@ func serveAdmin(db *gorm.DB, cache *gormcache.Plugin, addr string) error {
 		Models: []any{&Author{}, &Post{}},
 		DB:     db, // offers "invalidate object" by primary key
 	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewCollector(cache, metrics.Options{}))
 	mux := http.NewServeMux()
 	mux.Handle("/cache/", http.StripPrefix("/cache", h))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -180,7 +186,7 @@ func serveAdmin(db *gorm.DB, cache *gormcache.Plugin, addr string) error {
 		srv.Shutdown(context.Background())
 	}()
 	fmt.Println()
-	fmt.Printf("Admin pages: http://%s/cache/ (user admin, password %s). Ctrl-C stops.\n", addr, password)
+	fmt.Printf("Admin pages: http://%s/cache/ (user admin, password %s); Prometheus metrics:\nhttp://%s/metrics. Ctrl-C stops.\n", addr, password, addr)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
