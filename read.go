@@ -347,7 +347,10 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		return f, nil
 	}
 	p.stats.fill(r.table)
-	if r.mode == modeFind {
+	if r.mode == modeFind && db.RowsAffected > 1 {
+		// Replaying one row costs about what keeping it decoded does: a
+		// result of one row (or none) is kept by its first hit instead,
+		// so that a result nobody reads again costs its miss nothing more.
 		p.decoded.keep(db, r.key, f.value, columns)
 	}
 	return f, nil
