@@ -86,6 +86,18 @@ func TestBrowser(t *testing.T) {
 			return os.WriteFile(path, png, 0o644)
 		})
 	}
+	// confirmed clicks button, takes a screenshot of the confirmation page
+	// with its question, confirms, and reads the result message.
+	confirmed := func(button, name string, question, message *string) chromedp.Tasks {
+		return chromedp.Tasks{
+			chromedp.Click(button),
+			chromedp.WaitVisible("#confirm"),
+			chromedp.Text("#confirm-question", question),
+			shot(name),
+			chromedp.Click("#confirm"),
+			chromedp.Text("#message", message),
+		}
+	}
 	rows := func(n *int) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var nodes []*cdp.Node
@@ -159,12 +171,7 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(base+"actions"),
 		chromedp.SetValue("#pk-posts-id", "1"),
-		chromedp.Click("#invalidate-object-posts"),
-		chromedp.WaitVisible("#confirm"),
-		chromedp.Text("#confirm-question", &question),
-		shot("6-confirm-object"),
-		chromedp.Click("#confirm"),
-		chromedp.Text("#message", &message),
+		confirmed("#invalidate-object-posts", "6-confirm-object", &question, &message),
 		chromedp.Navigate(entryURL),
 		chromedp.Text("#state", &state),
 		shot("7-object-invalid"),
@@ -182,11 +189,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Text("#state", &refilled),
 		chromedp.Navigate(base+"actions"),
 		chromedp.SetValue("#model", "*admin_test.Post"),
-		chromedp.Click("#invalidate-model"),
-		chromedp.WaitVisible("#confirm"),
-		shot("8-confirm-model"),
-		chromedp.Click("#confirm"),
-		chromedp.Text("#message", &message),
+		confirmed("#invalidate-model", "8-confirm-model", &question, &message),
 		chromedp.Navigate(entryURL),
 		chromedp.Text("#state", &state),
 		shot("9-model-invalid"),
@@ -202,12 +205,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(`#entries tbody tr:nth-child(1) input[type="checkbox"]`),
 		chromedp.Click(`#entries tbody tr:nth-child(2) input[type="checkbox"]`),
 		shot("10-ticked"),
-		chromedp.Click("#delete-selected"),
-		chromedp.WaitVisible("#confirm"),
-		chromedp.Text("#confirm-question", &question),
-		shot("11-confirm-delete"),
-		chromedp.Click("#confirm"),
-		chromedp.Text("#message", &message),
+		confirmed("#delete-selected", "11-confirm-delete", &question, &message),
 		chromedp.Navigate(base+"entries"),
 		chromedp.WaitVisible("#entries"),
 		rows(&left),
