@@ -9,13 +9,15 @@ import (
 // The key layout, for a store with prefix P:
 //
 //	P e:<key>           the entry stored under key
-//	P epoch             the epoch
+//	P {*}epoch          the epoch
 //	P {<table>}         the stamp of store.Dep{Table: table}, and the table's schemes
 //	P {<table>}?<cond>  the stamp of store.Dep{Table: table, Cond: cond}
 //
 // <table> is escaped so that the braces around it are the key's hash tag,
 // whatever the table's name: every stamp of one table lives in one Redis
-// Cluster slot.
+// Cluster slot. The epoch shares the slot of the table "*": the plugin's
+// dependency of every entry (the one InvalidateAll renews) when its Prefix
+// is empty, so that validating a hit asks one Cluster node fewer.
 //
 // Every key is a hash. An entry's holds its value in the field "v", and
 // for each dependency, the stamp recorded for it (16 hex digits) in a field
@@ -26,7 +28,7 @@ import (
 
 const (
 	entryPrefix  = "e:"
-	epochName    = "epoch"
+	epochName    = "{*}epoch"
 	valueField   = "v" // of an entry: its value
 	stampField   = "s" // of a stamp or the epoch: its raw value
 	schemePrefix = "c:"
