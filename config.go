@@ -55,7 +55,8 @@ type Config struct {
 	// can be copied exactly: strings, numbers, times, and pointers, slices,
 	// maps and structs of those; a type with an unexported pointer, slice
 	// or map (a decimal holding a *big.Int) is replayed instead. With Redis
-	// it spares a hit the decoding, not the round trip. Default:
+	// it spares a hit the decoding, not the round trip. A result whose
+	// stored value exceeds an eighth of DecodedBytes is not kept. Default:
 	// DefaultDecodedBytes; negative keeps none, so that every hit replays
 	// its rows.
 	DecodedBytes int64

@@ -71,6 +71,11 @@ type decodedField struct {
 type decodedCache struct {
 	results *otter.Cache[string, *decodedResult]
 	seed    maphash.Seed
+	// maxSize is the size of the largest value whose result is kept: an
+	// eighth of the cache, so that one result cannot push out most others,
+	// and a result too large to stay is not copied on every hit for
+	// nothing.
+	maxSize int
 }
 
 // newDecodedCache returns a cache of at most maxBytes, or nil for none.
@@ -87,14 +92,14 @@ func newDecodedCache(maxBytes int64) (*decodedCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &decodedCache{results: results, seed: maphash.MakeSeed()}, nil
+	return &decodedCache{results: results, seed: maphash.MakeSeed(), maxSize: int(min(maxBytes/8, 1<<30))}, nil
 }
 
 // keep records what gorm.Scan left in db's destination after decoding value
 // (of the columns named), for later hits on key. It keeps nothing when the
 // statement failed or its destination cannot be copied exactly.
 func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []string) {
-	if c == nil || (db.Error != nil && !errors.Is(db.Error, gorm.ErrRecordNotFound)) {
+	if c == nil || len(value) > c.maxSize || (db.Error != nil && !errors.Is(db.Error, gorm.ErrRecordNotFound)) {
 		return
 	}
 	stmt := db.Statement
