@@ -175,13 +175,13 @@ type EntryDetail struct {
 	Error   string                 `json:"decode_error,omitempty"`
 }
 
-func (h *handler) entryView(in store.EntryInfo, value []byte, now time.Time) EntryView {
+func (h *handler) entryView(in store.EntryInfo, sql string, now time.Time) EntryView {
 	v := EntryView{
 		Key: in.Key, Size: in.Size, Created: in.Created, Expires: in.Expires, Hits: in.Hits,
 		State: state(in, now),
 		TTL:   in.Expires.Sub(now).Round(time.Second).String(),
 		Age:   now.Sub(in.Created).Round(time.Second).String(),
-		SQL:   gormcache.EntrySQL(value),
+		SQL:   sql,
 	}
 	if in.Expired(now) {
 		v.TTL = "expired"
@@ -330,8 +330,21 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	}
 	now := h.cfg.Now()
 	prefix := h.plugin.Config().Prefix + q.Table
+	// A store that does not sort calls Filter only for the entries it
+	// lists, a batch at a time: the filter then keeps their SQL, which
+	// spares reading each entry again (two round trips on Redis). A store
+	// that sorts calls it for every entry, and is read again instead.
+	sorted := slices.Contains(info.Capabilities, store.CapSort)
+	var sqls map[string]string
+	if !sorted {
+		sqls = map[string]string{}
+	}
 	filter := func(in store.EntryInfo, value []byte) bool {
-		if match != nil && !match(in.Key) && !match(gormcache.EntrySQL(value)) {
+		var sql string
+		if match != nil || sqls != nil {
+			sql = gormcache.EntrySQL(value)
+		}
+		if match != nil && !match(in.Key) && !match(sql) {
 			return false
 		}
 		if q.State != "" && state(in, now) != q.State {
@@ -340,10 +353,13 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 		if q.Table != "" && !slices.ContainsFunc(in.Deps, func(d store.Dep) bool { return d.Table == prefix }) {
 			return false
 		}
+		if sqls != nil {
+			sqls[in.Key] = sql
+		}
 		return true
 	}
 	opts := store.ListOptions{Cursor: q.Cursor, Limit: q.Limit, Sort: q.Sort}
-	if match != nil || q.State != "" || q.Table != "" {
+	if match != nil || q.State != "" || q.Table != "" || sqls != nil {
 		opts.Filter = filter
 	}
 	page, err := lister.List(ctx, opts)
@@ -355,13 +371,15 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	}
 	inspector, _ := h.plugin.Store().(store.Inspector)
 	v := ListView{Query: q, Next: page.Next, Entries: make([]EntryView, 0, len(page.Entries)),
-		Sorted: slices.Contains(info.Capabilities, store.CapSort), CountsHits: countsHits}
+		Sorted: sorted, CountsHits: countsHits}
 	for _, in := range page.Entries {
-		var value []byte
-		if inspector != nil {
-			_, value, _, _ = inspector.Inspect(ctx, in.Key)
+		sql, ok := sqls[in.Key]
+		if !ok && inspector != nil {
+			if _, value, found, _ := inspector.Inspect(ctx, in.Key); found {
+				sql = gormcache.EntrySQL(value)
+			}
 		}
-		ev := h.entryView(in, value, now)
+		ev := h.entryView(in, sql, now)
 		ev.Deps = nil
 		if len(ev.SQL) > 300 {
 			ev.SQL = strings.ToValidUTF8(ev.SQL[:300], "") + "…"
@@ -391,7 +409,7 @@ func (h *handler) detail(ctx context.Context, key string) (EntryDetail, error) {
 	if !ok {
 		return EntryDetail{}, fmt.Errorf("%w: no entry %q (it may have expired or been removed)", errNotFound, key)
 	}
-	d := EntryDetail{EntryView: h.entryView(in, value, h.cfg.Now())}
+	d := EntryDetail{EntryView: h.entryView(in, gormcache.EntrySQL(value), h.cfg.Now())}
 	d.Content, err = gormcache.DescribeEntry(value)
 	if err != nil {
 		d.Error = err.Error()

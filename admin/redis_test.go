@@ -37,9 +37,15 @@ func TestRedisStore(t *testing.T) {
 
 	entries := f.allEntries(t, "")
 	require.Len(t, entries, 3)
+	sqls := 0
 	for _, e := range entries {
 		require.Equal(t, int64(-1), e.Hits, e.Key)
+		if e.Key == f.key {
+			require.Contains(t, e.SQL, "published", "the SQL of the listed query entry")
+			sqls++
+		}
 	}
+	require.Equal(t, 1, sqls, "the query entry is listed")
 	_, body = f.get(t, "entries")
 	require.NotContains(t, body, `value="hits"`)
 	require.NotContains(t, body, "<th>Hits</th>")
