@@ -56,7 +56,9 @@ func (s TableStats) HitRatio() float64 {
 }
 
 // TableStats returns a snapshot of the per-table counters, by table name
-// without the Config.Prefix. Queries of Remember are not counted per table.
+// without the Config.Prefix; at most MaxTableStats tables are counted
+// apart, the others under OtherTables. Queries of Remember are not counted
+// per table.
 func (p *Plugin) TableStats() map[string]TableStats {
 	out := map[string]TableStats{}
 	p.stats.tables.Range(func(k, v any) bool {
@@ -75,18 +77,33 @@ func (p *Plugin) TableStats() map[string]TableStats {
 type counters struct {
 	hits, misses, fills, invalidated, bypassed, errors atomic.Uint64
 	tables                                             sync.Map // table -> *tableCounters
+	ntables                                            atomic.Int64
 }
 
 type tableCounters struct {
 	hits, misses, fills, invalidated atomic.Uint64
 }
 
+// MaxTableStats bounds the tables TableStats counts apart; the tables met
+// after that many (raw queries may name ever new ones) are counted together
+// under OtherTables.
+const MaxTableStats = 1000
+
+// OtherTables is the TableStats name of the tables beyond MaxTableStats.
+const OtherTables = "(other tables)"
+
 // table returns the counters of table, creating them on first use.
 func (c *counters) table(table string) *tableCounters {
 	if v, ok := c.tables.Load(table); ok {
 		return v.(*tableCounters)
 	}
-	v, _ := c.tables.LoadOrStore(table, new(tableCounters))
+	if c.ntables.Load() >= MaxTableStats {
+		table = OtherTables
+	}
+	v, loaded := c.tables.LoadOrStore(table, new(tableCounters))
+	if !loaded {
+		c.ntables.Add(1)
+	}
 	return v.(*tableCounters)
 }
 

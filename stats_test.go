@@ -2,6 +2,7 @@ package gormcache_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -53,4 +54,17 @@ func TestTableStats(t *testing.T) {
 			require.Contains(t, []string{"users", "photos", "tags", "profiles", "user_tags"}, table)
 		}
 	})
+}
+
+func TestTableStatsBounded(t *testing.T) {
+	p := gormcache.New(gormcache.Config{})
+	names := make([]string, gormcache.MaxTableStats+100)
+	for i := range names {
+		names[i] = fmt.Sprintf("t%04d", i)
+	}
+	require.NoError(t, p.InvalidateTables(t.Context(), names...))
+	got := p.TableStats()
+	require.Len(t, got, gormcache.MaxTableStats+1)
+	require.Equal(t, uint64(100), got[gormcache.OtherTables].Invalidated)
+	require.Equal(t, uint64(1), got["t0000"].Invalidated)
 }
