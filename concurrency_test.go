@@ -17,11 +17,14 @@ type Counter struct {
 	Version int64
 }
 
+// tally counts the reads of a race test and the stale rows they returned.
+type tally struct{ reads, stale atomic.Int64 }
+
 // readCounters reads through db, cached, the counter id when i is even and
-// every counter when it is odd, and returns how many counters it got older
-// than the versions committed (whose writes had returned) before the read
-// began; ok is false after a failed read, which it reports.
-func readCounters(t *testing.T, db *gorm.DB, i, id int, committed []atomic.Int64) (stale int64, ok bool) {
+// every counter when it is odd, and counts in tl the read and the counters
+// it got older than the versions committed (whose writes had returned)
+// before the read began. It reports a failed read and returns false.
+func readCounters(t *testing.T, db *gorm.DB, i, id int, committed []atomic.Int64, tl *tally) bool {
 	floors := make([]int64, len(committed))
 	for j := range committed {
 		floors[j] = committed[j].Load()
@@ -36,14 +39,15 @@ func readCounters(t *testing.T, db *gorm.DB, i, id int, committed []atomic.Int64
 	}
 	if err != nil {
 		t.Errorf("read: %v", err)
-		return 0, false
+		return false
 	}
 	for _, c := range cs {
 		if c.Version < floors[c.ID] {
-			stale++
+			tl.stale.Add(1)
 		}
 	}
-	return stale, true
+	tl.reads.Add(1)
+	return true
 }
 
 // TestNoStaleReadsUnderRace races cached readers against writers. Before each
@@ -59,7 +63,7 @@ func TestNoStaleReadsUnderRace(t *testing.T) {
 			require.NoError(t, e.db.Create(&Counter{ID: uint(i)}).Error)
 		}
 		var committed [rows + 1]atomic.Int64
-		var stale, reads atomic.Int64
+		var tl tally
 		done := make(chan struct{})
 
 		var writers sync.WaitGroup
@@ -98,12 +102,9 @@ func TestNoStaleReadsUnderRace(t *testing.T) {
 						}
 					default:
 					}
-					n, ok := readCounters(t, e.db, i+r, 1+(i+r)%rows, committed[:])
-					if !ok {
+					if !readCounters(t, e.db, i+r, 1+(i+r)%rows, committed[:], &tl) {
 						return
 					}
-					stale.Add(n)
-					reads.Add(1)
 				}
 			}()
 		}
@@ -112,8 +113,8 @@ func TestNoStaleReadsUnderRace(t *testing.T) {
 		wg.Wait()
 
 		s := e.stats()
-		t.Logf("%d reads, %d hits, %d misses, hit ratio %.2f", reads.Load(), s.Hits, s.Misses, s.HitRatio())
-		if n := stale.Load(); n != 0 {
+		t.Logf("%d reads, %d hits, %d misses, hit ratio %.2f", tl.reads.Load(), s.Hits, s.Misses, s.HitRatio())
+		if n := tl.stale.Load(); n != 0 {
 			t.Fatalf("%d stale reads", n)
 		}
 		if s.Hits == 0 {

@@ -107,7 +107,6 @@ func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []str
 		return
 	}
 	d := &decodedResult{
-		hash:     maphash.Bytes(c.seed, value),
 		size:     len(value),
 		destType: reflect.TypeOf(stmt.Dest),
 		rows:     db.RowsAffected,
@@ -122,6 +121,9 @@ func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []str
 		ok = d.keepStruct(db, rv, columns)
 	}
 	if ok {
+		// Hashed only now: a result that cannot be kept is tried again on
+		// every hit that replays it.
+		d.hash = maphash.Bytes(c.seed, value)
 		c.results.Set(key, d)
 	}
 }

@@ -128,7 +128,7 @@ func TestTwoInstancesUnderRace(t *testing.T) {
 					require.NoError(t, in[0].db.Create(&Counter{ID: uint(i)}).Error)
 				}
 				var committed [rows + 1]atomic.Int64
-				var stale, reads atomic.Int64
+				var tl tally
 				done := make(chan struct{})
 
 				var writers sync.WaitGroup
@@ -162,12 +162,9 @@ func TestTwoInstancesUnderRace(t *testing.T) {
 								}
 							default:
 							}
-							n, ok := readCounters(t, db, i, 1+(i/2+r)%rows, committed[:])
-							if !ok {
+							if !readCounters(t, db, i, 1+(i/2+r)%rows, committed[:], &tl) {
 								return
 							}
-							stale.Add(n)
-							reads.Add(1)
 						}
 					})
 				}
@@ -177,8 +174,8 @@ func TestTwoInstancesUnderRace(t *testing.T) {
 
 				sa, sb := in[0].p.Stats(), in[1].p.Stats()
 				t.Logf("%d reads; instance a: %d hits, %d misses; instance b: %d hits, %d misses",
-					reads.Load(), sa.Hits, sa.Misses, sb.Hits, sb.Misses)
-				if n := stale.Load(); n != 0 {
+					tl.reads.Load(), sa.Hits, sa.Misses, sb.Hits, sb.Misses)
+				if n := tl.stale.Load(); n != 0 {
 					t.Fatalf("%d stale reads", n)
 				}
 				if sa.Hits == 0 || sb.Hits == 0 {

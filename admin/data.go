@@ -307,6 +307,15 @@ func (h *handler) knownTable(table string) (string, error) {
 	return t, nil
 }
 
+// listRequest lists the page of entries the query of r asks for.
+func (h *handler) listRequest(r *http.Request) (ListView, error) {
+	q, err := h.parseList(r)
+	if err != nil {
+		return ListView{}, err
+	}
+	return h.list(r.Context(), q)
+}
+
 func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	lister, ok := h.plugin.Store().(store.Lister)
 	if !ok {
@@ -330,10 +339,11 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	}
 	now := h.cfg.Now()
 	prefix := h.plugin.Config().Prefix + q.Table
-	// A store that does not sort calls Filter only for the entries it
-	// lists, a batch at a time: the filter then keeps their SQL, which
-	// spares reading each entry again (two round trips on Redis). A store
-	// that sorts calls it for every entry, and is read again instead.
+	// A store that does not sort calls Filter for the entries of the
+	// batches it lists (Redis: its SCAN batches), so the filter can keep
+	// their SQL, which spares reading each listed entry again (two round
+	// trips on Redis). A store that sorts calls it for every entry it
+	// holds: its listed entries are read again instead.
 	sorted := slices.Contains(info.Capabilities, store.CapSort)
 	var sqls map[string]string
 	if !sorted {

@@ -125,12 +125,7 @@ func (h *handler) storesPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) entriesPage(w http.ResponseWriter, r *http.Request) {
-	q, err := h.parseList(r)
-	if err != nil {
-		h.fail(w, r, 0, err)
-		return
-	}
-	v, err := h.list(r.Context(), q)
+	v, err := h.listRequest(r)
 	if err != nil {
 		h.fail(w, r, 0, err)
 		return
@@ -190,12 +185,7 @@ func (h *handler) storeAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) entriesAPI(w http.ResponseWriter, r *http.Request) {
-	q, err := h.parseList(r)
-	if err != nil {
-		h.fail(w, r, 0, err)
-		return
-	}
-	v, err := h.list(r.Context(), q)
+	v, err := h.listRequest(r)
 	if err != nil {
 		h.fail(w, r, 0, err)
 		return

@@ -56,13 +56,7 @@ func (c *Copier) Flat() bool { return c.flat }
 // Copy deep-copies src into dst, a settable value of the Copier's type, and
 // reports false (leaving dst partly written) when src holds something that
 // cannot be copied.
-func (c *Copier) Copy(dst, src reflect.Value) bool {
-	if c.flat {
-		dst.Set(src)
-		return true
-	}
-	return c.copy(dst, src, 0)
-}
+func (c *Copier) Copy(dst, src reflect.Value) bool { return c.copyAt(dst, src, 0) }
 
 // Shares reports whether src, of the Copier's type, refers to mutable
 // memory, so that assigning it would alias the original. It is false for

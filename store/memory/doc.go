@@ -8,11 +8,12 @@
 // Get is a lookup of the entry, a lookup of the stamp of each of its
 // dependencies, one atomic add to the entry's hit count (which List and
 // Inspect report, and List sorts by), and one copy of the value, its only
-// allocation; the caller owns the copy. Set copies the value and the
-// dependencies, so the caller may reuse its slices. Stamps allocates the
-// slice it returns; creating a stamp is an atomic increment. Invalidate and
-// Delete are one removal per dependency or key, whatever the number of
-// entries. No operation waits for I/O.
+// allocation; the caller owns the copy. Peek (store.Peeker) is Get without
+// the copy, allocating nothing, for callers that never modify what they
+// read. Set copies the value and the dependencies, so the caller may reuse
+// its slices. Stamps allocates the slice it returns; creating a stamp is an
+// atomic increment. Invalidate and Delete are one removal per dependency or
+// key, whatever the number of entries. No operation waits for I/O.
 //
 // # What the options cost
 //
