@@ -23,11 +23,18 @@ const benchRows = 100
 
 // missStore is a memory store whose lookups always miss (it looks up a key
 // that is never set), so that every read through it pays for a full miss:
-// lookup, stamps, database read, recording and fill.
-type missStore struct{ store.Store }
+// lookup, row-level dependencies (the memory store registers schemes),
+// stamps, database read, recording and fill.
+type missStore struct{ *memory.Store }
+
+var _ store.SchemeRegistry = missStore{}
 
 func (m missStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	_, _, err := m.Store.Get(ctx, "never set:"+key)
+	return m.Peek(ctx, key)
+}
+
+func (m missStore) Peek(ctx context.Context, key string) ([]byte, bool, error) {
+	_, _, err := m.Store.Peek(ctx, "never set:"+key)
 	return nil, false, err
 }
 

@@ -88,6 +88,9 @@ func newDecodedCache(maxBytes int64) (*decodedCache, error) {
 		Weigher: func(_ string, d *decodedResult) uint32 {
 			return uint32(min(d.size+decodedOverhead, 1<<31))
 		},
+		// Maintenance in the writing call, for the memory store's reason
+		// (store/memory's runNow): results are kept by misses.
+		Executor: func(fn func()) { fn() },
 	})
 	if err != nil {
 		return nil, err

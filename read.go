@@ -147,16 +147,16 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 // store that has no scheme registry, or a model whose policy asks for
 // table-level precision, reads depend on any row of their tables. schemes
 // are the schemes to register per (namespaced) table before the read.
-func (p *Plugin) queryDeps(db *gorm.DB, reads []string) ([]store.Dep, map[string][]string, error) {
+func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep, map[string][]string, error) {
 	stmt := db.Statement
 	r := readSet{deps: []store.Dep{p.global}}
 	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precisionOf(stmt.Schema) == TableLevel {
-		for _, t := range reads {
+		for _, t := range analysis.Reads {
 			r.add(p.cfg.Prefix+t, nil)
 		}
 		return r.deps, nil, nil
 	}
-	var opts deps.Options
+	opts := deps.Options{Analysis: analysis}
 	if o := optionsOf(stmt); o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
@@ -233,7 +233,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		orig(db)
 		return
 	}
-	r.deps, r.schemes, err = p.queryDeps(db, r.analysis.Reads)
+	r.deps, r.schemes, err = p.queryDeps(db, r.analysis)
 	if err != nil {
 		db.AddError(err)
 		return

@@ -103,6 +103,7 @@ func New(cfg Config) (*Store, error) {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *entry]) time.Duration {
 			return e.Value.ttl
 		}),
+		Executor: runNow,
 	}
 	if cfg.Clock != nil {
 		entryOpts.Clock = otterClock{cfg.Clock}
@@ -110,11 +111,18 @@ func New(cfg Config) (*Store, error) {
 	if s.entries, err = otter.New(entryOpts); err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
-	if s.stamps, err = otter.New(&otter.Options[store.Dep, store.Stamp]{MaximumSize: cfg.MaxStamps}); err != nil {
+	if s.stamps, err = otter.New(&otter.Options[store.Dep, store.Stamp]{MaximumSize: cfg.MaxStamps, Executor: runNow}); err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
 	return s, nil
 }
+
+// runNow is the Executor of the store's otter caches: it runs their
+// maintenance (applying writes to the eviction policy) in the writing call.
+// Otter's default starts a goroutine per write that finds the policy idle,
+// and waking a processor for it costs a store that is written once per
+// cache miss more than the maintenance itself.
+func runNow(fn func()) { fn() }
 
 // Get returns a copy of the value stored under key if it has not expired and
 // every stamp recorded with it is still current. An entry found invalid is

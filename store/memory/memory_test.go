@@ -252,3 +252,26 @@ func BenchmarkStamps(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSet stores entries under 1,000 keys in turn, each replacing the
+// entry stored 1,000 calls before: the store's work on a miss.
+func BenchmarkSet(b *testing.B) {
+	s := newStore(b, memory.Config{})
+	ctx := context.Background()
+	deps := []store.Dep{{Table: "users"}, {Table: "users", Cond: "id=7"}, {Table: "posts", Cond: "status=2&user_id=7"}}
+	stamps, err := s.Stamps(ctx, deps)
+	require.NoError(b, err)
+	value := []byte(strings.Repeat("v", 256))
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key%d", i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := s.Set(ctx, keys[i%len(keys)], store.Entry{Value: value, Deps: deps, Stamps: stamps}, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
