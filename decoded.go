@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -57,6 +58,12 @@ type decodedResult struct {
 	// hit must deep-copy; the others are copied by assignment.
 	deep []int
 
+	// same is the first byte of a value a Peeker returned that hashed as
+	// the result's value. The store never changes nor reuses that memory,
+	// and this pointer keeps it from being freed, so a later value that
+	// starts at the same address is that value: it is not hashed again.
+	same atomic.Pointer[byte]
+
 	fields []decodedField // decodedStruct
 }
 
@@ -71,6 +78,9 @@ type decodedField struct {
 type decodedCache struct {
 	results *otter.Cache[string, *decodedResult]
 	seed    maphash.Seed
+	// stable is set when values come from a store.Peeker: decodedResult's
+	// same may then vouch for them.
+	stable bool
 	// maxSize is the size of the largest value whose result is kept: an
 	// eighth of the cache, so that one result cannot push out most others,
 	// and a result too large to stay is not copied on every hit for
@@ -79,7 +89,8 @@ type decodedCache struct {
 }
 
 // newDecodedCache returns a cache of at most maxBytes, or nil for none.
-func newDecodedCache(maxBytes int64) (*decodedCache, error) {
+// stable tells that the values it is given come from a store.Peeker.
+func newDecodedCache(maxBytes int64, stable bool) (*decodedCache, error) {
 	if maxBytes < 0 {
 		return nil, nil
 	}
@@ -95,7 +106,7 @@ func newDecodedCache(maxBytes int64) (*decodedCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &decodedCache{results: results, seed: maphash.MakeSeed(), maxSize: int(min(maxBytes/8, 1<<30))}, nil
+	return &decodedCache{results: results, seed: maphash.MakeSeed(), stable: stable, maxSize: int(min(maxBytes/8, 1<<30))}, nil
 }
 
 // keep records what gorm.Scan left in db's destination after decoding value
@@ -219,9 +230,16 @@ func (c *decodedCache) use(db *gorm.DB, key string, value []byte) bool {
 		return false
 	}
 	d, ok := c.results.GetIfPresent(key)
-	if !ok || d.size != len(value) || d.destType != reflect.TypeOf(db.Statement.Dest) ||
-		d.hash != maphash.Bytes(c.seed, value) {
+	if !ok || d.size != len(value) || len(value) == 0 || d.destType != reflect.TypeOf(db.Statement.Dest) {
 		return false
+	}
+	if first := &value[0]; d.same.Load() != first {
+		if d.hash != maphash.Bytes(c.seed, value) {
+			return false
+		}
+		if c.stable {
+			d.same.Store(first)
+		}
 	}
 	stmt := db.Statement
 	switch d.kind {

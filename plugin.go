@@ -61,9 +61,6 @@ func New(cfg Config) *Plugin {
 	if p.cfg.DecodedBytes == 0 {
 		p.cfg.DecodedBytes = DefaultDecodedBytes
 	}
-	if p.decoded, p.initErr = newDecodedCache(p.cfg.DecodedBytes); p.initErr != nil {
-		return p
-	}
 	p.store = cfg.Store
 	if p.store == nil {
 		if p.store, p.initErr = memory.New(memory.Config{}); p.initErr != nil {
@@ -74,6 +71,7 @@ func New(cfg Config) *Plugin {
 	if pk, ok := p.store.(store.Peeker); ok {
 		p.get, p.peeks = pk.Peek, true
 	}
+	p.decoded, p.initErr = newDecodedCache(p.cfg.DecodedBytes, p.peeks)
 	return p
 }
 

@@ -86,7 +86,9 @@ type Store interface {
 // it, for readers that never modify what they read: an in-process store.
 type Peeker interface {
 	// Peek is Get, except that the value is the store's own: the caller
-	// must not modify it, and may keep it.
+	// must not modify it, and may keep it. Neither does the store, nor does
+	// it reuse the value's memory: a slice Peek returned holds the same
+	// bytes for as long as anyone refers to it.
 	Peek(ctx context.Context, key string) (value []byte, ok bool, err error)
 }
 

@@ -68,13 +68,21 @@ func (s *Store) info(key string, e *entry) store.EntryInfo {
 	return in
 }
 
-// valid reports whether every stamp of e is current, like Get.
+// valid reports whether every stamp of e is current, like Get. It looks
+// the stamps up only when an Invalidate or Flush has completed since the
+// last time they were all current. One that has not completed may be
+// missed, as it may be by a check that ran just before it.
 func (s *Store) valid(e *entry) bool {
+	gen := s.generation.Load()
+	if e.validAt.Load() == gen {
+		return true
+	}
 	for _, c := range e.checks {
 		if cur, ok := s.stamps.GetIfPresent(c.dep); !ok || cur != c.stamp {
 			return false
 		}
 	}
+	e.validAt.Store(gen)
 	return true
 }
 

@@ -20,7 +20,7 @@ import (
 // otter 2.4): per entry, the entry struct, otter's node and hash table slot;
 // per dependency of an entry, its Dep and stamp, not counting the strings.
 const (
-	entryOverhead = 168
+	entryOverhead = 184
 	depOverhead   = 40
 )
 
@@ -45,6 +45,12 @@ type Store struct {
 	// newStamp is the ComputeIfAbsent function of stamps, made once so
 	// that Stamps does not allocate a closure per call.
 	newStamp func() (store.Stamp, bool)
+	// generation counts the Invalidate and Flush calls that have deleted
+	// their stamps. An entry whose stamps were all current at a generation
+	// is still valid while the generation stays the same: no stamp was
+	// deleted since. (A stamp evicted by MaxStamps does not count: its
+	// entries stay correct until a write, which calls Invalidate.)
+	generation atomic.Uint64
 
 	schemesMu sync.Mutex
 	schemes   map[string]*registry // table -> its schemes, see schemes.go
@@ -63,10 +69,12 @@ type entry struct {
 	ttl     time.Duration
 	weight  uint32
 	created int64 // unix nanoseconds by the store's clock, for List and Inspect
-	// hits counts the Gets that returned the entry, for List and Inspect.
-	// It fits the size class the struct had without it: it costs no
-	// memory, and a hit one atomic add.
+	// hits counts the Gets that returned the entry, for List and Inspect:
+	// a hit costs one atomic add.
 	hits atomic.Int64
+	// validAt is the Store's generation before the last check that found
+	// every stamp of the entry current (0: never checked).
+	validAt atomic.Uint64
 }
 
 // check is a dependency of an entry and the stamp it had before the
@@ -96,6 +104,7 @@ func New(cfg Config) (*Store, error) {
 	rand.Read(seed[:]) // never fails
 	s.lastStamp.Store(binary.LittleEndian.Uint64(seed[:]) >> 1)
 	s.newStamp = func() (store.Stamp, bool) { return store.Stamp(s.lastStamp.Add(1)), false }
+	s.generation.Store(1)
 
 	entryOpts := &otter.Options[string, *entry]{
 		MaximumWeight: uint64(cfg.MaxBytes),
@@ -210,6 +219,9 @@ func (s *Store) Invalidate(_ context.Context, deps ...store.Dep) error {
 	for _, d := range deps {
 		s.stamps.Invalidate(d)
 	}
+	// After the deletions: a check that starts at the new generation sees
+	// them.
+	s.generation.Add(1)
 	return nil
 }
 
@@ -217,6 +229,7 @@ func (s *Store) Invalidate(_ context.Context, deps ...store.Dep) error {
 // stamps taken before it never validates.
 func (s *Store) Flush(context.Context) error {
 	s.stamps.InvalidateAll()
+	s.generation.Add(1)
 	s.entries.InvalidateAll()
 	s.schemesMu.Lock()
 	clear(s.schemes)

@@ -37,6 +37,23 @@ func testValidation(t *testing.T, newHarness func(t *testing.T) Harness) {
 		}
 	})
 
+	t.Run("InvalidateAfterHits", func(t *testing.T) {
+		// A store may remember that an entry was valid: hits before an
+		// invalidation, and an unrelated one, must not let a later
+		// lookup skip the stamps.
+		s := newHarness(t).Store
+		for _, d := range deps {
+			t.Run(d.String(), func(t *testing.T) {
+				fill(t, s, "k", "v", deps...)
+				wantHit(t, s, "k", "v")
+				invalidate(t, s, store.Dep{Table: "comments"})
+				wantHit(t, s, "k", "v")
+				invalidate(t, s, d)
+				wantMiss(t, s, "k")
+			})
+		}
+	})
+
 	t.Run("StaleSet", func(t *testing.T) {
 		// The sequential form of the race the protocol exists for: a
 		// reader takes the stamps, a write commits and invalidates, then
