@@ -71,13 +71,13 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	wanted := p.cfg.CacheAll || pol.CacheAll || (opts != nil && opts.cache)
 	getOnly := !wanted && (p.cfg.CacheGet || pol.CacheGet)
 
-	var analysis sqlscan.Analysis
+	var analysis *sqlscan.Analysis
 	if raw {
-		analysis = sqlscan.Analyze(stmt.SQL.String())
+		analysis = p.analyze(stmt.SQL.String())
 		if !analysis.ReadOnly && !analysis.Harmless {
 			// A write through Raw(...).Scan/Row/Rows.
 			orig(db)
-			p.deliverWrites(db, analysis)
+			p.deliverWrites(db, *analysis)
 			return
 		}
 	}
@@ -115,7 +115,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		return
 	}
 	if raw {
-		r.analysis = &analysis
+		r.analysis = analysis
 		if len(analysis.Reads) > 0 {
 			r.table = analysis.Reads[0]
 		}
@@ -223,8 +223,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		_ = p.store.Delete(ctx, r.key)
 	}
 	if r.analysis == nil {
-		a := sqlscan.Analyze(r.sql)
-		r.analysis = &a
+		r.analysis = p.analyze(r.sql)
 	}
 	if !r.analysis.ReadOnly || r.analysis.Unknown {
 		// GORM built SQL that writes or cannot be analysed (a raw clause.Expr
@@ -466,7 +465,7 @@ func (p *Plugin) replay(db *gorm.DB, mode readMode, rs *replay.Rowset) {
 
 // isLocking reports a locking read (FOR UPDATE, FOR SHARE...): it must reach
 // the database to take its locks.
-func isLocking(stmt *gorm.Statement, raw bool, a sqlscan.Analysis) bool {
+func isLocking(stmt *gorm.Statement, raw bool, a *sqlscan.Analysis) bool {
 	if raw {
 		return a.Locking
 	}
