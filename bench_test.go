@@ -133,9 +133,9 @@ func BenchmarkRead(b *testing.B) {
 					})
 					b.Run("paired", func(b *testing.B) {
 						// Each iteration runs the statement uncached, as a
-						// miss and as hits, back to back, so that the ratios
-						// do not drift with the machine's load between
-						// runs.
+						// miss, as hits and as a DryRun, back to back, so
+						// that the ratios do not drift with the machine's
+						// load between runs.
 						ways := []struct {
 							name string
 							db   func() *gorm.DB
@@ -144,6 +144,7 @@ func BenchmarkRead(b *testing.B) {
 							{"miss", func() *gorm.DB { return missing }},
 							{"hit", func() *gorm.DB { return cached }},
 							{"hit-clauses", func() *gorm.DB { return cached.Clauses(gormcache.Cache()) }},
+							{"dryrun", func() *gorm.DB { return plain.Session(&gorm.Session{DryRun: true}) }},
 						}
 						spent := make([]time.Duration, len(ways))
 						for b.Loop() {
@@ -161,6 +162,7 @@ func BenchmarkRead(b *testing.B) {
 						b.ReportMetric(float64(spent[1])/float64(spent[0]), "miss/uncached")
 						b.ReportMetric(float64(spent[0])/float64(spent[2]), "uncached/hit")
 						b.ReportMetric(float64(spent[0])/float64(spent[3]), "uncached/hit-clauses")
+						b.ReportMetric(float64(spent[2])/float64(spent[4]), "hit/dryrun")
 					})
 					b.Run("dryrun", func(b *testing.B) {
 						b.ReportAllocs()

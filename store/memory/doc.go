@@ -6,20 +6,24 @@
 // # What the operations cost
 //
 // Get is a lookup of the entry, a lookup of the stamp of each of its
-// dependencies, one atomic add to the entry's hit count (which List and
+// dependencies (skipped when no Invalidate or Flush has completed since the
+// entry was last found valid: the store counts them), one atomic add to the entry's hit count (which List and
 // Inspect report, and List sorts by), and one copy of the value, its only
 // allocation; the caller owns the copy. Peek (store.Peeker) is Get without
 // the copy, allocating nothing, for callers that never modify what they
 // read. Set copies the value and the dependencies, so the caller may reuse
 // its slices. Stamps allocates the slice it returns; creating a stamp is an
 // atomic increment. Invalidate and Delete are one removal per dependency or
-// key, whatever the number of entries. No operation waits for I/O.
+// key, whatever the number of entries. Writes also run otter's upkeep of
+// its eviction policy in the calling goroutine (otter's default is a new
+// goroutine per write, which costs a store written once per cache miss
+// more). No operation waits for I/O.
 //
 // # What the options cost
 //
 // MaxBytes and MaxEntries are kept by one cache weighted in bytes, whose
 // total weight stays under MaxBytes. An entry weighs its approximate size
-// (key, value, dependencies, some 170 bytes of bookkeeping) but at least
+// (key, value, dependencies, some 185 bytes of bookkeeping) but at least
 // MaxBytes/MaxEntries, so the cache never holds more than MaxEntries entries,
 // and large entries are bounded by their real size. The price of one cache
 // for two bounds: with entries smaller than MaxBytes/MaxEntries, the store is
@@ -29,8 +33,9 @@
 // MaxStamps bounds the stamps, which are not counted in MaxBytes: each costs
 // about 60 bytes plus the strings of its Dep, so the default (1_000_000)
 // allows for some 60 MiB and the strings. An evicted stamp only costs hits:
-// the entries that recorded it no longer validate, and the stamp created next
-// for its Dep is a new one. A MaxStamps too small for the dependencies of the
+// the entries that recorded it no longer validate (from the next
+// invalidation of anything on: until then nothing they read has changed),
+// and the stamp created next for its Dep is a new one. A MaxStamps too small for the dependencies of the
 // entries in use therefore shows as misses, never as stale reads.
 //
 // Entries expire their TTL after their latest Set, by Config.Clock.
