@@ -99,9 +99,7 @@ func newDecodedCache(maxBytes int64, stable bool) (*decodedCache, error) {
 		Weigher: func(_ string, d *decodedResult) uint32 {
 			return uint32(min(d.size+decodedOverhead, 1<<31))
 		},
-		// Maintenance in the writing call, for the memory store's reason
-		// (store/memory's runNow): results are kept by misses.
-		Executor: func(fn func()) { fn() },
+		Executor: runNow, // results are kept by misses
 	})
 	if err != nil {
 		return nil, err

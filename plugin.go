@@ -82,10 +82,16 @@ func New(cfg Config) *Plugin {
 	p.analyses, p.initErr = otter.New(&otter.Options[string, *sqlscan.Analysis]{
 		MaximumWeight: analysesBytes,
 		Weigher:       func(sql string, _ *sqlscan.Analysis) uint32 { return uint32(2*len(sql) + analysisOverhead) },
-		Executor:      func(fn func()) { fn() }, // as the memory store's runNow
+		Executor:      runNow,
 	})
 	return p
 }
+
+// runNow is the Executor of the plugin's otter caches: it runs their upkeep
+// in the writing call, for the reason the memory store does (store/memory):
+// they are written on cache misses, where otter's default of a goroutine
+// per write costs more than the upkeep.
+func runNow(fn func()) { fn() }
 
 // The analyses of SQL texts are kept up to analysesBytes, each weighing
 // twice its text plus analysisOverhead (its table names and slices); a text
