@@ -358,7 +358,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 // scan hands rows to gorm.Scan, as GORM's query callback does, recording
 // them on the way, and returns the recording.
 func (p *Plugin) scan(db *gorm.DB, rows *sql.Rows) (*replay.Recorder, error) {
-	rec, err := replay.NewRecorder(rows)
+	rec, err := replay.NewRecorder(rows, scanReadsTypes(db.Statement.Dest))
 	if err != nil {
 		_ = rows.Close()
 		return nil, errDatabase{err}
@@ -378,6 +378,18 @@ func (p *Plugin) scan(db *gorm.DB, rows *sql.Rows) (*replay.Recorder, error) {
 		return nil, errScanned
 	}
 	return rec, nil
+}
+
+// scanReadsTypes reports whether gorm.Scan may read the column types of
+// rows scanned into dest: it does for map destinations only (to choose the
+// values' types), so anything that is, or holds, a map or an interface is
+// answered true.
+func scanReadsTypes(dest any) bool {
+	t := reflect.TypeOf(dest)
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		t = t.Elem()
+	}
+	return t == nil || t.Kind() == reflect.Map || t.Kind() == reflect.Interface
 }
 
 // record records rows for a Row or Rows statement (at most one row for Row).

@@ -150,3 +150,48 @@ func TestPlayerServesRowsAndColumnTypes(t *testing.T) {
 		t.Fatalf("Row of no rows: got %v, want sql.ErrNoRows", err)
 	}
 }
+
+func TestRecorder(t *testing.T) {
+	p := NewPlayer()
+	defer p.Close()
+	for _, types := range []bool{true, false} {
+		rs := sampleRowset()
+		rows, err := p.Rows(rs)
+		require.NoError(t, err)
+		rec, err := NewRecorder(rows, types)
+		require.NoError(t, err)
+		n := 0
+		for rec.Next() {
+			vals := make([]any, len(rs.Columns))
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rec.Scan(ptrs...))
+			for i, v := range vals {
+				if want := rs.Row(n)[i]; !reflect.DeepEqual(v, want) {
+					t.Errorf("types %v, row %d col %d: scanned %#v, want %#v", types, n, i, v, want)
+				}
+			}
+			n++
+		}
+		require.NoError(t, rows.Close())
+		b, err := rec.AppendBinary(nil)
+		require.NoError(t, err)
+		got, err := Decode(b)
+		require.NoError(t, err)
+		want := rs
+		for i, c := range rs.Columns {
+			switch {
+			case !types:
+				want.Columns[i] = Column{Name: c.Name}
+			case c.scanType == 0:
+				// database/sql reports a column without a scan type as any.
+				want.Columns[i].scanType = scanTypeIndex[reflect.TypeFor[any]()]
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("types %v: recorded %#v,\nwant %#v", types, got, want)
+		}
+	}
+}

@@ -152,6 +152,20 @@ func columns(rows *sql.Rows) ([]Column, error) {
 	return cols, err
 }
 
+// columnsNamed returns columns with the names of the columns of rows and no
+// metadata.
+func columnsNamed(rows *sql.Rows) ([]Column, error) {
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]Column, len(names))
+	for i, n := range names {
+		cols[i].Name = n
+	}
+	return cols, nil
+}
+
 // scanTargets returns a row of n values and pointers to each, to scan into.
 // Scanning into *any hands over the driver's value unchanged (a []byte is
 // copied), which is what replaying needs.
@@ -193,9 +207,19 @@ type Recorder struct {
 	ptrs []any
 }
 
-// NewRecorder starts recording rows.
-func NewRecorder(rows *sql.Rows) (*Recorder, error) {
-	cols, err := columns(rows)
+// NewRecorder starts recording rows. With types false it records the
+// columns' names only, not their types (which database/sql computes for
+// every column at a cost of its own): a replay of the recording then
+// answers ColumnTypes with names alone, for scanners that never ask, such
+// as gorm.Scan into anything but maps.
+func NewRecorder(rows *sql.Rows, types bool) (*Recorder, error) {
+	var cols []Column
+	var err error
+	if types {
+		cols, err = columns(rows)
+	} else {
+		cols, err = columnsNamed(rows)
+	}
 	if err != nil && !errors.Is(err, ErrUnsupported) {
 		return nil, err
 	}
