@@ -174,11 +174,11 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 	if db.DryRun || db.Statement.SQL.Len() == 0 {
 		return
 	}
-	a := sqlscan.Analyze(db.Statement.SQL.String())
+	a := p.analyze(db.Statement.SQL.String())
 	if a.Harmless || (a.ReadOnly && !a.Unknown) {
 		return
 	}
-	p.deliverWrites(db, a)
+	p.deliverWrites(db, *a)
 }
 
 // deliverWrites invalidates what a written statement may have changed: the
