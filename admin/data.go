@@ -339,22 +339,9 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	}
 	now := h.cfg.Now()
 	prefix := h.plugin.Config().Prefix + q.Table
-	// A store that does not sort calls Filter for the entries of the
-	// batches it lists (Redis: its SCAN batches), so the filter can keep
-	// their SQL, which spares reading each listed entry again (two round
-	// trips on Redis). A store that sorts calls it for every entry it
-	// holds: its listed entries are read again instead.
 	sorted := slices.Contains(info.Capabilities, store.CapSort)
-	var sqls map[string]string
-	if !sorted {
-		sqls = map[string]string{}
-	}
 	filter := func(in store.EntryInfo, value []byte) bool {
-		var sql string
-		if match != nil || sqls != nil {
-			sql = gormcache.EntrySQL(value)
-		}
-		if match != nil && !match(in.Key) && !match(sql) {
+		if match != nil && !match(in.Key) && !match(gormcache.EntrySQL(value)) {
 			return false
 		}
 		if q.State != "" && state(in, now) != q.State {
@@ -363,13 +350,10 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 		if q.Table != "" && !slices.ContainsFunc(in.Deps, func(d store.Dep) bool { return d.Table == prefix }) {
 			return false
 		}
-		if sqls != nil {
-			sqls[in.Key] = sql
-		}
 		return true
 	}
-	opts := store.ListOptions{Cursor: q.Cursor, Limit: q.Limit, Sort: q.Sort}
-	if match != nil || q.State != "" || q.Table != "" || sqls != nil {
+	opts := store.ListOptions{Cursor: q.Cursor, Limit: q.Limit, Sort: q.Sort, Values: true}
+	if match != nil || q.State != "" || q.Table != "" {
 		opts.Filter = filter
 	}
 	page, err := lister.List(ctx, opts)
@@ -379,15 +363,12 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	if err != nil {
 		return ListView{}, err
 	}
-	inspector, _ := h.plugin.Store().(store.Inspector)
 	v := ListView{Query: q, Next: page.Next, Entries: make([]EntryView, 0, len(page.Entries)),
 		Sorted: sorted, CountsHits: countsHits}
-	for _, in := range page.Entries {
-		sql, ok := sqls[in.Key]
-		if !ok && inspector != nil {
-			if _, value, found, _ := inspector.Inspect(ctx, in.Key); found {
-				sql = gormcache.EntrySQL(value)
-			}
+	for i, in := range page.Entries {
+		var sql string
+		if i < len(page.Values) {
+			sql = gormcache.EntrySQL(page.Values[i])
 		}
 		ev := h.entryView(in, sql, now)
 		ev.Deps = nil

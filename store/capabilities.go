@@ -108,6 +108,9 @@ type ListOptions struct {
 	// called with the store's lock-free view of the entry: it must not
 	// retain or modify value, and must not call the store.
 	Filter func(info EntryInfo, value []byte) bool
+	// Values asks for the value of each listed entry, in ListPage.Values.
+	// A store that cannot return them leaves ListPage.Values nil.
+	Values bool
 }
 
 // ListPage is one page of a listing.
@@ -117,6 +120,10 @@ type ListPage struct {
 	// that filters after reading a batch (a SCAN) may return a page with
 	// fewer than Limit entries, even none, and a Next.
 	Next string
+	// Values holds the value of each of Entries, in the same order, when
+	// ListOptions.Values was set. They may be the store's own: the caller
+	// must not modify them.
+	Values [][]byte
 }
 
 // ErrBadCursor is wrapped by the error List returns for a cursor it did not

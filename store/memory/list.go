@@ -153,8 +153,14 @@ func (s *Store) List(_ context.Context, opts store.ListOptions) (store.ListPage,
 	sorted := []position(*page)
 	slices.SortFunc(sorted, func(a, b position) int { return a.compare(b.pos()) })
 	out := store.ListPage{Entries: make([]store.EntryInfo, len(sorted))}
+	if opts.Values {
+		out.Values = make([][]byte, len(sorted))
+	}
 	for i, p := range sorted {
 		out.Entries[i] = s.info(p.key, p.e)
+		if opts.Values {
+			out.Values[i] = p.e.value // never modified (see Peek)
+		}
 	}
 	if more && len(sorted) > 0 {
 		out.Next = encodeCursor(code, sorted[len(sorted)-1].pos())

@@ -81,6 +81,25 @@ func TestListPages(t *testing.T) {
 	require.Len(t, odd, 125)
 }
 
+func TestListValues(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, memory.Config{})
+	fill(t, s, nil, 30) // values of 0, 1, 2... bytes
+
+	page, err := s.List(ctx, store.ListOptions{Limit: 10, Values: true})
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 10)
+	require.Len(t, page.Values, 10)
+	for i, in := range page.Entries {
+		_, want, _, err := s.Inspect(ctx, in.Key)
+		require.NoError(t, err)
+		require.Equal(t, want, page.Values[i], "value listed for %s", in.Key)
+	}
+	page, err = s.List(ctx, store.ListOptions{Limit: 10})
+	require.NoError(t, err)
+	require.Nil(t, page.Values, "values listed without being asked for")
+}
+
 func TestListValidity(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, memory.Config{})

@@ -223,6 +223,9 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 		for _, f := range found {
 			if f.value != nil && (opts.Filter == nil || opts.Filter(f.info, f.value)) {
 				page.Entries = append(page.Entries, f.info)
+				if opts.Values {
+					page.Values = append(page.Values, f.value)
+				}
 			}
 		}
 	}

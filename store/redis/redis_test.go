@@ -334,6 +334,15 @@ func TestList(t *testing.T) {
 			if !slices.Equal(slices.Compact(got), valid) {
 				t.Errorf("valid only: got %q, want %q", got, valid)
 			}
+			page, err := s.List(ctx, store.ListOptions{Limit: 10, Values: true})
+			require.NoError(t, err)
+			require.NotEmpty(t, page.Entries)
+			require.Len(t, page.Values, len(page.Entries))
+			for i, in := range page.Entries {
+				if got := string(page.Values[i]); got != in.Key {
+					t.Errorf("value listed for %q: got %q, want %q", in.Key, got, in.Key)
+				}
+			}
 			for _, bad := range []string{"x", "MTIz", "OS4wLg"} { // "123", "9.0."
 				if _, err := s.List(ctx, store.ListOptions{Cursor: bad}); !errors.Is(err, store.ErrBadCursor) {
 					t.Errorf("List with cursor %q: got error %v, want ErrBadCursor", bad, err)
