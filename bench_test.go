@@ -2,7 +2,6 @@ package gormcache_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -12,14 +11,11 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/readbench"
 	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
 )
-
-// benchRows is the number of photos per user in the benchmark database, so
-// that a user's photos are one Find of benchRows rows.
-const benchRows = 100
 
 // missStore is a memory store whose lookups always miss (it looks up a key
 // that is never set), so that every read through it pays for a full miss:
@@ -48,14 +44,7 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.D
 	var err error
 	plain, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
-	require.NoError(b, plain.AutoMigrate(models...))
-	for u := 1; u <= 10; u++ {
-		photos := make([]Photo, benchRows)
-		for i := range photos {
-			photos[i] = Photo{Title: fmt.Sprintf("photo %d of %d", i, u), Status: i % 3}
-		}
-		require.NoError(b, plain.Create(&User{Name: fmt.Sprintf("user%d", u), Email: "u@example.com", Photos: photos}).Error)
-	}
+	readbench.Seed(b, plain)
 	cached, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
 	p = gormcache.New(gormcache.Config{CacheAll: true})
@@ -68,36 +57,23 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.D
 	return cached, missing, plain, p
 }
 
-// BenchmarkRead measures one statement uncached (no plugin), as a cache hit,
-// as a cache miss (through a store whose lookups always miss), and as GORM's
-// DryRun of the same statement (building it without running it: the cost no
-// GORM-level cache can avoid).
+// BenchmarkRead measures the statements of readbench uncached (no plugin),
+// as a cache hit, as a cache miss (through a store whose lookups always
+// miss), and as GORM's DryRun of the same statement (building it without
+// running it: the cost no GORM-level cache can avoid).
 func BenchmarkRead(b *testing.B) {
-	queries := []struct {
-		name string
-		run  func(db *gorm.DB) error
-	}{
-		{"FirstByPK", func(db *gorm.DB) error {
-			var u User
-			return db.First(&u, 7).Error
-		}},
-		{"Find100", func(db *gorm.DB) error {
-			var ps []Photo
-			return db.Where("user_id = ?", 3).Find(&ps).Error
-		}},
-	}
 	for _, d := range []testdb.Dialector{{Name: "sqlite"}, {Name: "postgres"}} {
 		b.Run(d.Name, func(b *testing.B) {
 			if d.Name == "postgres" {
 				testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
 			}
 			cached, missing, plain, p := openBench(b, d)
-			for _, q := range queries {
-				b.Run(q.name, func(b *testing.B) {
+			for _, q := range readbench.Queries {
+				b.Run(q.Name, func(b *testing.B) {
 					b.Run("uncached", func(b *testing.B) {
 						b.ReportAllocs()
 						for b.Loop() {
-							if err := q.run(plain); err != nil {
+							if err := q.Run(plain); err != nil {
 								b.Fatal(err)
 							}
 						}
@@ -110,11 +86,11 @@ func BenchmarkRead(b *testing.B) {
 						{"hit-clauses", func() *gorm.DB { return cached.Clauses(gormcache.Cache()) }},
 					} {
 						b.Run(hit.name, func(b *testing.B) {
-							require.NoError(b, q.run(hit.db()))
+							require.NoError(b, q.Run(hit.db()))
 							before := p.Stats().Hits
 							b.ReportAllocs()
 							for b.Loop() {
-								if err := q.run(hit.db()); err != nil {
+								if err := q.Run(hit.db()); err != nil {
 									b.Fatal(err)
 								}
 							}
@@ -126,7 +102,7 @@ func BenchmarkRead(b *testing.B) {
 					b.Run("miss", func(b *testing.B) {
 						b.ReportAllocs()
 						for b.Loop() {
-							if err := q.run(missing); err != nil {
+							if err := q.Run(missing); err != nil {
 								b.Fatal(err)
 							}
 						}
@@ -153,7 +129,7 @@ func BenchmarkRead(b *testing.B) {
 							// of the garbage another way left to collect.
 							for _, i := range rand.Perm(len(ways)) {
 								start := time.Now()
-								if err := q.run(ways[i].db()); err != nil {
+								if err := q.Run(ways[i].db()); err != nil {
 									b.Fatal(err)
 								}
 								spent[i] += time.Since(start)
@@ -167,7 +143,7 @@ func BenchmarkRead(b *testing.B) {
 					b.Run("dryrun", func(b *testing.B) {
 						b.ReportAllocs()
 						for b.Loop() {
-							if err := q.run(plain.Session(&gorm.Session{DryRun: true})); err != nil {
+							if err := q.Run(plain.Session(&gorm.Session{DryRun: true})); err != nil {
 								b.Fatal(err)
 							}
 						}

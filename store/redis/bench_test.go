@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/readbench"
 	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
@@ -80,38 +81,15 @@ func BenchmarkStore(b *testing.B) {
 	}
 }
 
-// benchUser and benchPhoto are the rows of BenchmarkPlugin: ten users with
-// a hundred photos each.
-type benchUser struct {
-	ID    uint
-	Name  string
-	Email string
-}
-
-type benchPhoto struct {
-	ID     uint
-	UserID uint
-	Title  string
-	Status int
-}
-
-// BenchmarkPlugin measures cached reads through the plugin on PostgreSQL
-// against the same reads uncached: a hit with the memory store, with the
+// BenchmarkPlugin measures the reads of readbench through the plugin on
+// PostgreSQL against the same reads uncached: a hit with the memory store, with the
 // Redis store on a single node and on a Cluster, and with the two-level
 // store. Redis is on loopback, so a round trip costs tens of microseconds.
 func BenchmarkPlugin(b *testing.B) {
 	dial := testdb.Postgres(b)
 	plain, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
-	require.NoError(b, plain.AutoMigrate(&benchUser{}, &benchPhoto{}))
-	for u := 1; u <= 10; u++ {
-		require.NoError(b, plain.Create(&benchUser{Name: fmt.Sprint("user", u), Email: "u@example.com"}).Error)
-		photos := make([]benchPhoto, 100)
-		for i := range photos {
-			photos[i] = benchPhoto{UserID: uint(u), Title: fmt.Sprintf("photo %d of %d", i, u), Status: i % 3}
-		}
-		require.NoError(b, plain.Create(&photos).Error)
-	}
+	readbench.Seed(b, plain)
 
 	type cached struct {
 		name string
@@ -139,36 +117,19 @@ func BenchmarkPlugin(b *testing.B) {
 		add("twolevel-"+top.name, two, rt)
 	}
 
-	queries := []struct {
-		name string
-		run  func(db *gorm.DB) error
-	}{
-		{"FirstByPK", func(db *gorm.DB) error {
-			var u benchUser
-			return db.First(&u, 7).Error
-		}},
-		{"Find100", func(db *gorm.DB) error {
-			var ps []benchPhoto
-			err := db.Where("user_id = ?", 3).Find(&ps).Error
-			if err == nil && len(ps) != 100 {
-				err = fmt.Errorf("got %d photos, want 100", len(ps))
-			}
-			return err
-		}},
-	}
-	for _, q := range queries {
-		b.Run(q.name, func(b *testing.B) {
+	for _, q := range readbench.Queries {
+		b.Run(q.Name, func(b *testing.B) {
 			b.Run("uncached", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if err := q.run(plain); err != nil {
+					if err := q.Run(plain); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 			for _, c := range dbs {
 				b.Run(c.name+"-hit", func(b *testing.B) {
-					require.NoError(b, q.run(c.db.Clauses(gormcache.Cache())))
+					require.NoError(b, q.Run(c.db.Clauses(gormcache.Cache())))
 					hits, misses := c.p.Stats().Hits, c.p.Stats().Misses
 					var before int64
 					if c.rt != nil {
@@ -176,7 +137,7 @@ func BenchmarkPlugin(b *testing.B) {
 					}
 					b.ReportAllocs()
 					for b.Loop() {
-						if err := q.run(c.db.Clauses(gormcache.Cache())); err != nil {
+						if err := q.Run(c.db.Clauses(gormcache.Cache())); err != nil {
 							b.Fatal(err)
 						}
 					}
