@@ -11,8 +11,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
-	"github.com/gormcache/gormcache/internal/readbench"
 	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/internal/testmodels"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
 )
@@ -44,7 +44,7 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.D
 	var err error
 	plain, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
-	readbench.Seed(b, plain)
+	testmodels.Seed(b, plain)
 	cached, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
 	p = gormcache.New(gormcache.Config{CacheAll: true})
@@ -57,7 +57,7 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.D
 	return cached, missing, plain, p
 }
 
-// BenchmarkRead measures the statements of readbench uncached (no plugin),
+// BenchmarkRead measures the statements of testmodels uncached (no plugin),
 // as a cache hit, as a cache miss (through a store whose lookups always
 // miss), and as GORM's DryRun of the same statement (building it without
 // running it: the cost no GORM-level cache can avoid).
@@ -68,7 +68,7 @@ func BenchmarkRead(b *testing.B) {
 				testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
 			}
 			cached, missing, plain, p := openBench(b, d)
-			for _, q := range readbench.Queries {
+			for _, q := range testmodels.Queries {
 				b.Run(q.Name, func(b *testing.B) {
 					b.Run("uncached", func(b *testing.B) {
 						b.ReportAllocs()

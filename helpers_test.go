@@ -11,41 +11,21 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/internal/testmodels"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
 )
 
-// User, Photo, Tag and Profile are the models most tests share.
-type User struct {
-	ID      uint
-	Name    string
-	Email   string
-	Photos  []Photo
-	Profile *Profile
-	Tags    []Tag `gorm:"many2many:user_tags"`
-}
+// User, Photo, Tag and Profile are the models most tests share, those of
+// package testmodels.
+type (
+	User    = testmodels.User
+	Photo   = testmodels.Photo
+	Tag     = testmodels.Tag
+	Profile = testmodels.Profile
+)
 
-type Photo struct {
-	ID        uint
-	UserID    uint
-	Title     string
-	Status    int
-	DeletedAt gorm.DeletedAt `gorm:"index"`
-	User      *User
-}
-
-type Tag struct {
-	ID   uint
-	Name string `gorm:"uniqueIndex"`
-}
-
-type Profile struct {
-	ID     uint
-	UserID uint
-	Bio    string
-}
-
-var models = []any{&User{}, &Photo{}, &Tag{}, &Profile{}}
+var models = testmodels.All()
 
 // storeFactory makes a fresh store for one test. Every plugin test runs
 // once per factory and per database engine.

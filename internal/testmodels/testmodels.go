@@ -1,8 +1,8 @@
-// Package readbench is the workload of the read benchmarks: the plugin's
-// (BenchmarkRead, memory store) and the Redis store's (BenchmarkPlugin)
-// measure the same statements on the same rows, so that their figures
-// compare.
-package readbench
+// Package testmodels holds the models most of the plugin's tests share, and
+// the workload of the read benchmarks: the plugin's (BenchmarkRead, memory
+// store) and the Redis store's (BenchmarkPlugin) measure the same statements
+// on the same rows, so that their figures compare.
+package testmodels
 
 import (
 	"fmt"
@@ -19,13 +19,15 @@ const (
 	Rows  = 100
 )
 
-// User and Photo are the benchmarks' models, shaped as the models most of
-// the plugin's tests use (a soft-deleted Photo, relations both ways).
+// User, Photo, Tag and Profile are the shared models: a user has photos
+// (soft-deleted), a profile and tags (many-to-many, through user_tags).
 type User struct {
-	ID     uint
-	Name   string
-	Email  string
-	Photos []Photo
+	ID      uint
+	Name    string
+	Email   string
+	Photos  []Photo
+	Profile *Profile
+	Tags    []Tag `gorm:"many2many:user_tags"`
 }
 
 type Photo struct {
@@ -37,10 +39,25 @@ type Photo struct {
 	User      *User
 }
 
-// Seed creates the tables of User and Photo in db and fills them.
+type Tag struct {
+	ID   uint
+	Name string `gorm:"uniqueIndex"`
+}
+
+type Profile struct {
+	ID     uint
+	UserID uint
+	Bio    string
+}
+
+// All returns a value of each model, for AutoMigrate.
+func All() []any { return []any{&User{}, &Photo{}, &Tag{}, &Profile{}} }
+
+// Seed creates the tables of the models in db and gives each of Users users
+// Rows photos.
 func Seed(tb testing.TB, db *gorm.DB) {
 	tb.Helper()
-	require.NoError(tb, db.AutoMigrate(&User{}, &Photo{}))
+	require.NoError(tb, db.AutoMigrate(All()...))
 	for u := 1; u <= Users; u++ {
 		photos := make([]Photo, Rows)
 		for i := range photos {
