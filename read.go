@@ -77,7 +77,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		if !analysis.ReadOnly && !analysis.Harmless {
 			// A write through Raw(...).Scan/Row/Rows.
 			orig(db)
-			p.deliverWrites(db, *analysis)
+			p.deliverWrites(db, analysis)
 			return
 		}
 	}

@@ -88,7 +88,7 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 	if !captured || !c.ok || db.Error != nil || db.RowsAffected > int64(len(c.old)) {
 		// Rows the capture did not see changed (or the write failed half
 		// way): invalidate the table.
-		p.deliverWrites(db, *p.analyze(stmt.SQL.String()))
+		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
 		return
 	}
 	images := c.old
@@ -100,7 +100,7 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 			now, ok = invalidation.ReadImages(db, stmt.ConnPool, stmt.Schema, where, false, len(c.old))
 		}
 		if !ok || len(now) != len(c.old) {
-			p.deliverWrites(db, *p.analyze(stmt.SQL.String()))
+			p.deliverWrites(db, p.analyze(stmt.SQL.String()))
 			return
 		}
 		images = append(images, now...)
@@ -117,7 +117,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	p.policyOf(stmt.Schema)
 	_, upsert := stmt.Clauses["ON CONFLICT"]
 	if db.Error != nil || upsert || !p.rowImages(stmt) {
-		p.deliverWrites(db, *p.analyze(stmt.SQL.String()))
+		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
 		return
 	}
 	images := invalidation.ValueImages(stmt.Context, stmt.Schema, stmt.ReflectValue)
@@ -129,7 +129,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		}
 	}
 	if int64(len(images)) != db.RowsAffected {
-		p.deliverWrites(db, *p.analyze(stmt.SQL.String()))
+		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
 		return
 	}
 	p.deliverImages(db, images)
@@ -178,13 +178,13 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 	if a.Harmless || (a.ReadOnly && !a.Unknown) {
 		return
 	}
-	p.deliverWrites(db, *a)
+	p.deliverWrites(db, a)
 }
 
 // deliverWrites invalidates what a written statement may have changed: the
 // tables it writes, the tables their cascading foreign keys reach, and
 // everything when the tables cannot be determined.
-func (p *Plugin) deliverWrites(db *gorm.DB, a sqlscan.Analysis) {
+func (p *Plugin) deliverWrites(db *gorm.DB, a *sqlscan.Analysis) {
 	var deps []store.Dep
 	if a.Unknown && !p.cfg.TrustUnparsedExec {
 		deps = []store.Dep{p.global}

@@ -97,7 +97,9 @@ type Options struct {
 	// never unsafe. Empty tracks everything.
 	Fields []string
 	// Analysis is sqlscan.Analyze of the statement's SQL when the caller
-	// has it already; Extract analyses the SQL itself when it is nil.
+	// has it already (the plugin keeps analyses of recent SQL texts);
+	// Extract analyses the SQL itself when it is nil. sqlscan is internal
+	// to this module: callers outside it leave Analysis nil.
 	Analysis *sqlscan.Analysis
 }
 

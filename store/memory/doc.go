@@ -7,9 +7,9 @@
 //
 // Get is a lookup of the entry, a lookup of the stamp of each of its
 // dependencies (skipped when no Invalidate or Flush has completed since the
-// entry was last found valid: the store counts them), one atomic add to the entry's hit count (which List and
-// Inspect report, and List sorts by), and one copy of the value, its only
-// allocation; the caller owns the copy. Peek (store.Peeker) is Get without
+// entry was last found valid: the store counts them), one atomic add to the
+// entry's hit count (which List and Inspect report, and List sorts by), and
+// one copy of the value, its only allocation; the caller owns the copy. Peek (store.Peeker) is Get without
 // the copy, allocating nothing, for callers that never modify what they
 // read. Set copies the value and the dependencies, so the caller may reuse
 // its slices. Stamps allocates the slice it returns; creating a stamp is an
@@ -35,8 +35,9 @@
 // allows for some 60 MiB and the strings. An evicted stamp only costs hits:
 // the entries that recorded it no longer validate (from the next
 // invalidation of anything on: until then nothing they read has changed),
-// and the stamp created next for its Dep is a new one. A MaxStamps too small for the dependencies of the
-// entries in use therefore shows as misses, never as stale reads.
+// and the stamp created next for its Dep is a new one. A MaxStamps too
+// small for the dependencies of the entries in use therefore shows as
+// misses, never as stale reads.
 //
 // Entries expire their TTL after their latest Set, by Config.Clock.
 // Expired entries are never returned; otter removes them during writes and
