@@ -225,9 +225,10 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	if r.analysis == nil {
 		r.analysis = p.analyze(r.sql)
 	}
-	if !r.analysis.ReadOnly || r.analysis.Unknown {
-		// GORM built SQL that writes or cannot be analysed (a raw clause.Expr
-		// with a data-modifying subquery): never cache it.
+	if !r.analysis.ReadOnly || r.analysis.Unknown || r.analysis.Volatile {
+		// SQL that writes or cannot be analysed (a raw clause.Expr with a
+		// data-modifying subquery), or whose result changes without a write
+		// (a system catalogue, now(), nextval()): never cache it.
 		p.stats.bypassed.Add(1)
 		orig(db)
 		return

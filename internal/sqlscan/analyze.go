@@ -38,6 +38,15 @@ type Analysis struct {
 	// NOTIFY, PREPARE, DEALLOCATE, DISCARD, CHECKPOINT, ANALYZE, VACUUM,
 	// LOCK, UNLOCK and CREATE and DROP INDEX (an index changes no rows).
 	Harmless bool
+	// Volatile reports SQL whose result can change without a write to the
+	// tables it names: it reads a system catalogue (information_schema,
+	// pg_catalog, pg_* and sqlite_* relations), which DDL changes without
+	// naming it, or calls a function not known to depend on its arguments
+	// only (now(), random(), nextval(), current_setting(), any user-defined
+	// function), or reads the clock or the session otherwise
+	// (CURRENT_TIMESTAMP, CURRENT_USER, 'now'). Such a result must not be
+	// cached. Only set with ReadOnly.
+	Volatile bool
 	// Unknown reports that some statement could not be classified (CALL, DO,
 	// COPY, EXECUTE, GRANT, ...), some written table could not be named
 	// (UPDATE (SELECT ...), INSERT INTO $1) or the input could not be lexed
@@ -76,7 +85,10 @@ type parser struct {
 	aliases []alias  // aliases their FROM and USING lists define
 	unknown bool
 	locking bool
-	impure  bool // the current statement is not a plain query
+	// catalogue: the name read last is a system catalogue's; reads is
+	// whether a system catalogue was read.
+	catalogue, catalogueRead bool
+	impure                   bool // the current statement is not a plain query
 }
 
 type token struct {
@@ -156,6 +168,7 @@ func (p *parser) analyze() Analysis {
 	}
 	a.Harmless = !a.Unknown && len(a.Writes) == 0
 	a.ReadOnly = a.Harmless && statements > 0 && queries == statements
+	a.Volatile = a.ReadOnly && (p.catalogueRead || nondeterministic(p.toks))
 	return a
 }
 
@@ -194,7 +207,8 @@ func isName(t *token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
 
 // name reads a possibly qualified name (t, s.t, "s"."t", t.*) and returns
 // its normalized last component. ok is false when there is no name, it is
-// cut short (s.) or normalize refuses it.
+// cut short (s.) or normalize refuses it. It sets p.catalogue to whether the
+// name is a system catalogue's.
 func (p *parser) name() (n string, ok bool) {
 	t := p.peek()
 	if !isName(t) {
@@ -202,9 +216,13 @@ func (p *parser) name() (n string, ok bool) {
 	}
 	last := t.Token
 	p.adv(1)
+	p.catalogue = false
 	for p.peek().Kind == Dot {
 		next := p.at(1)
 		if isName(next) {
+			if q, ok := normalize(last); ok && catalogueSchema(q) {
+				p.catalogue = true
+			}
 			last = next.Token
 			p.adv(2)
 			continue
@@ -215,7 +233,11 @@ func (p *parser) name() (n string, ok bool) {
 		}
 		return "", false
 	}
-	return normalize(last)
+	n, ok = normalize(last)
+	if ok && catalogueTable(n) {
+		p.catalogue = true
+	}
+	return n, ok
 }
 
 // normalize returns the name a Word or QuotedIdent stands for, unquoted and

@@ -30,9 +30,12 @@
 //     the view's name only, not on the tables behind it; a write through an
 //     updatable view writes the view's name only. System catalogs
 //     (information_schema, pg_catalog, sqlite_master) are such views: DDL
-//     writes the tables it names, not the catalogs describing them.
+//     writes the tables it names, not the catalogs describing them, so a
+//     query reading one is Volatile, never to be cached.
 //   - A SELECT that calls a function is read-only, even when the function
-//     changes data (nextval, a PL/pgSQL function that inserts).
+//     changes data (nextval, a PL/pgSQL function that inserts); it is
+//     Volatile unless the function is a built-in known to depend on its
+//     arguments only (count, lower, coalesce, json_extract...).
 //   - Names are reduced to their last component and lowercased, so tables of
 //     the same name in different schemas, or differing only in quoted case,
 //     share a dependency: more invalidation, never staleness.

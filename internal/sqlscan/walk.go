@@ -246,6 +246,7 @@ func (p *parser) tableRef(s *scope) {
 		p.targets = append(p.targets, n)
 	} else {
 		p.read(n)
+		p.catalogueRead = p.catalogueRead || p.catalogue
 	}
 	if t := p.peek(); t.Kind == Op && t.Text == "*" { // PostgreSQL: FROM t * (with descendants)
 		p.adv(1)
@@ -377,6 +378,7 @@ func (p *parser) tableQuery(s *scope) bool {
 		p.write(n)
 	default:
 		p.read(n)
+		p.catalogueRead = p.catalogueRead || p.catalogue
 	}
 	return true
 }
