@@ -161,7 +161,7 @@ func (p *Plugin) ModelTables(models ...any) ([]string, error) {
 			return nil, fmt.Errorf("gormcache: ModelTables: %T is not a GORM model: %w", m, err)
 		}
 		p.cascades.learn(s)
-		tables[i] = sqlscan.NormalizeTable(s.Table)
+		tables[i] = sqlscan.ModelTable(s.Table)
 	}
 	return tables, nil
 }

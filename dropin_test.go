@@ -1,11 +1,18 @@
 package gormcache_test
 
 import (
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 )
@@ -103,5 +110,261 @@ func TestNondeterministicReadsAreNotCached(t *testing.T) {
 			distinct("SELECT nextval('widget_seq')")
 			distinct("SELECT clock_timestamp()::text")
 		}
+	})
+}
+
+// TestSQLiteConcurrentWriters runs concurrent updates on a SQLite file whose
+// transactions begin deferred (the driver's default): reading the old rows
+// first would hold a read lock that SQLite refuses to upgrade, without
+// waiting, while another connection writes.
+func TestSQLiteConcurrentWriters(t *testing.T) {
+	for _, journal := range []string{"DELETE", "WAL"} {
+		t.Run(journal, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "w.db") + "?_busy_timeout=10000&_journal_mode=" + journal
+			db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				if sqlDB, err := db.DB(); err == nil {
+					_ = sqlDB.Close()
+				}
+			})
+			p := gormcache.New(gormcache.Config{})
+			require.NoError(t, db.Use(p))
+			require.NoError(t, db.AutoMigrate(&Counter{}))
+			const workers, writes = 8, 50
+			for i := 1; i <= workers; i++ {
+				require.NoError(t, db.Create(&Counter{ID: uint(i)}).Error)
+			}
+			// A cached read of each row registers its scheme: writes then
+			// read the rows they change.
+			for i := 1; i <= workers; i++ {
+				require.NoError(t, db.Clauses(gormcache.Cache()).First(&Counter{}, i).Error)
+			}
+			var failed atomic.Int64
+			var wg sync.WaitGroup
+			for i := 1; i <= workers; i++ {
+				wg.Go(func() {
+					for range writes {
+						if err := db.Model(&Counter{ID: uint(i)}).Update("version", gorm.Expr("version + 1")).Error; err != nil {
+							failed.Add(1)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			assert.Zero(t, failed.Load(), "updates failed")
+			var c Counter
+			require.NoError(t, db.Clauses(gormcache.Cache()).First(&c, 1).Error)
+			assert.Equal(t, int64(writes)-failed.Load()/workers, c.Version)
+		})
+	}
+}
+
+// TestFailedImageReadKeepsTransaction writes, on PostgreSQL, where the
+// plugin's read of the old rows fails while the write itself succeeds: the
+// user's transaction must go on, and the write still invalidates.
+func TestFailedImageReadKeepsTransaction(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		if b.Name != "postgres" {
+			t.Skip("PostgreSQL aborts a transaction at its first failed statement")
+		}
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		photosOf := func(db *gorm.DB, user uint) []Photo {
+			var ps []Photo
+			require.NoError(t, db.Where("user_id = ?", user).Order("id").Find(&ps).Error)
+			return ps
+		}
+		require.Len(t, photosOf(e.cached(), 2), 1)
+
+		// UPDATE ... FROM: the conditions name another table.
+		err := e.db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Model(&Photo{}).Clauses(clause.From{Tables: []clause.Table{{Name: "users"}}}).
+				Where("photos.user_id = users.id AND users.name = ?", "grace").
+				Update("title", "from").Error; err != nil {
+				return err
+			}
+			return tx.Create(&Tag{Name: "after"}).Error
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "from", photosOf(e.cached(), 2)[0].Title, "stale after UPDATE ... FROM")
+
+		// A view whose rows cannot be locked, written through an INSTEAD
+		// OF trigger: the write works, the read of its old rows cannot.
+		require.NoError(t, e.db.Exec(`CREATE VIEW photo_titles AS SELECT DISTINCT id, user_id, title FROM photos`).Error)
+		require.NoError(t, e.db.Exec(`CREATE FUNCTION photo_titles_update() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN UPDATE photos SET title = NEW.title WHERE id = OLD.id; RETURN NEW; END $$`).Error)
+		require.NoError(t, e.db.Exec(`CREATE TRIGGER photo_titles_update INSTEAD OF UPDATE ON photo_titles
+			FOR EACH ROW EXECUTE FUNCTION photo_titles_update()`).Error)
+		type PhotoTitle struct {
+			ID     uint
+			UserID uint
+			Title  string
+		}
+		titles := func() []PhotoTitle {
+			var ts []PhotoTitle
+			require.NoError(t, e.cached().Where("user_id = ?", 2).Find(&ts).Error)
+			return ts
+		}
+		require.Equal(t, "from", titles()[0].Title)
+		for _, title := range []string{"view 1", "view 2"} {
+			err = e.db.Transaction(func(tx *gorm.DB) error {
+				if err := tx.Model(&PhotoTitle{}).Where("id = ?", titles()[0].ID).Update("title", title).Error; err != nil {
+					return err
+				}
+				return tx.Create(&Tag{Name: title}).Error
+			})
+			require.NoError(t, err)
+			assert.Equal(t, title, titles()[0].Title, "stale after a write through the view")
+		}
+	})
+}
+
+// leadingComment puts a comment before the UPDATE keyword, as gorm.io/hints
+// and sqlcommenter-style tracing do.
+type leadingComment struct{}
+
+func (leadingComment) ModifyStatement(stmt *gorm.Statement) {
+	c := stmt.Clauses["UPDATE"]
+	c.BeforeExpression = clause.Expr{SQL: "/* traced */"}
+	stmt.Clauses["UPDATE"] = c
+}
+
+func (leadingComment) Build(clause.Builder) {}
+
+// TestWriteTargetsFromClauses writes through clauses that change what a
+// statement writes: a leading comment, another table named by the INSERT,
+// UPDATE or FROM clause, an INSERT modifier that replaces rows.
+func TestWriteTargetsFromClauses(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		titled := func(title string) int {
+			var ps []Photo
+			require.NoError(t, e.cached().Where("title = ?", title).Find(&ps).Error)
+			return len(ps)
+		}
+		require.Zero(t, titled("commented"))
+		require.NoError(t, e.db.Model(&Photo{ID: 1}).Clauses(leadingComment{}).Update("title", "commented").Error)
+		assert.Equal(t, 1, titled("commented"), "an UPDATE after a comment was taken for a delete")
+
+		// archived_tags has the shape of tags; statements of the Tag model
+		// write it through their clauses.
+		require.NoError(t, e.db.Table("archived_tags").AutoMigrate(&Tag{}))
+		archived := func(name string) int {
+			var ts []Tag
+			require.NoError(t, e.cached().Table("archived_tags").Where("name = ?", name).Find(&ts).Error)
+			return len(ts)
+		}
+		into := clause.Table{Name: "archived_tags"}
+		require.Zero(t, archived("x"))
+		require.NoError(t, e.db.Clauses(clause.Insert{Table: into}).Create(&Tag{Name: "x"}).Error)
+		assert.Equal(t, 1, archived("x"), "stale after an INSERT into the table clause.Insert names")
+
+		require.NoError(t, e.db.Create(&Tag{Name: "x"}).Error) // the same row in tags
+		require.Zero(t, archived("y"))
+		require.NoError(t, e.db.Model(&Tag{}).Clauses(clause.Update{Table: into}).
+			Where("name = ?", "x").Update("name", "y").Error)
+		assert.Equal(t, 1, archived("y"), "stale after an UPDATE of the table clause.Update names")
+
+		require.NoError(t, e.db.Model(&Tag{}).Where("name = ?", "x").Update("name", "y").Error)
+		require.NoError(t, e.db.Clauses(clause.From{Tables: []clause.Table{into}}).
+			Where("name = ?", "y").Delete(&Tag{}).Error)
+		assert.Zero(t, archived("y"), "stale after a DELETE from the table clause.From names")
+
+		if b.Name == "sqlite" {
+			ada := func() int {
+				var ps []Photo
+				require.NoError(t, e.cached().Where("user_id = ?", 1).Find(&ps).Error)
+				return len(ps)
+			}
+			before := ada()
+			require.NoError(t, e.db.Clauses(clause.Insert{Modifier: "OR REPLACE"}).
+				Create(&Photo{ID: 2, UserID: 2, Title: "replaced"}).Error)
+			assert.Equal(t, before-1, ada(), "INSERT OR REPLACE deleted a row of ada's")
+		}
+	})
+}
+
+// gadget has a field GORM never writes (its column takes the database's
+// default) and one the database may trim (PostgreSQL cuts trailing spaces
+// past varchar(2)).
+type gadget struct {
+	ID   uint
+	Kind string `gorm:"<-:false"`
+	Code string `gorm:"size:2"`
+}
+
+// TestCreateInvalidatesWhatWasStored checks that a create invalidates the
+// results its row belongs to as the database stored it, not as the Go value
+// held it.
+func TestCreateInvalidatesWhatWasStored(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		id := "id INTEGER PRIMARY KEY AUTOINCREMENT"
+		if b.Name == "postgres" {
+			id = "id SERIAL PRIMARY KEY"
+		}
+		require.NoError(t, e.db.Exec("CREATE TABLE gadgets ("+id+", kind varchar(10) DEFAULT 'basic', code varchar(2))").Error)
+		count := func(db *gorm.DB, col, v string) int {
+			var gs []gadget
+			require.NoError(t, db.Where(col+" = ?", v).Find(&gs).Error)
+			return len(gs)
+		}
+		require.Zero(t, count(e.cached(), "kind", "basic"))
+		require.Zero(t, count(e.cached(), "code", "ab"))
+		require.NoError(t, e.db.Create(&gadget{Kind: "fancy", Code: "ab   "}).Error)
+		assert.Equal(t, 1, count(e.cached(), "kind", "basic"), "stale: the create's value of a column GORM does not write")
+		assert.Equal(t, count(e.uncached(), "code", "ab"), count(e.cached(), "code", "ab"), "stale: the database trimmed the value")
+	})
+}
+
+// family and member: deleting a family deletes its members in the
+// database. Only member declares it; the plugin never meets member's schema.
+type family struct {
+	ID   uint
+	Name string
+}
+
+type member struct {
+	ID       uint
+	FamilyID uint
+	Family   family `gorm:"constraint:OnDelete:CASCADE"`
+}
+
+// TestCascadesTheDatabaseDeclares deletes a parent row whose children the
+// database deletes by a foreign key, while the children were read without
+// their model (Table, Raw) by another instance sharing the store: the
+// plugin learns the cascade from the database.
+func TestCascadesTheDatabaseDeclares(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		d := b.Open(t)
+		st := b.store.new(t)
+		open := func() *gorm.DB {
+			db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+			require.NoError(t, err)
+			require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: st})))
+			return db
+		}
+		writer, reader := open(), open()
+		require.NoError(t, writer.AutoMigrate(&family{}, &member{}))
+		require.NoError(t, writer.Create(&family{Name: "a"}).Error)
+		require.NoError(t, writer.Exec("INSERT INTO members (family_id) VALUES (1), (1)").Error)
+
+		viaTable := func() int {
+			var ms []map[string]any
+			require.NoError(t, reader.Clauses(gormcache.Cache()).Table("members").Where("family_id = ?", 1).Find(&ms).Error)
+			return len(ms)
+		}
+		viaRaw := func() int {
+			var n int
+			require.NoError(t, reader.Clauses(gormcache.Cache()).Raw("SELECT count(*) FROM members").Scan(&n).Error)
+			return n
+		}
+		require.Equal(t, 2, viaTable())
+		require.Equal(t, 2, viaRaw())
+		require.NoError(t, writer.Delete(&family{ID: 1}).Error)
+		assert.Zero(t, viaTable(), "stale: the cascade deleted rows read with Table")
+		assert.Zero(t, viaRaw(), "stale: the cascade deleted rows read with Raw")
 	})
 }

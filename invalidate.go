@@ -1,7 +1,6 @@
 package gormcache
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -29,24 +28,26 @@ func pluginOf(db *gorm.DB) (*Plugin, error) {
 	return p, nil
 }
 
-// InvalidateTable invalidates every cached result that reads table. Called
-// with a *gorm.DB inside a transaction, it takes effect when the transaction
-// commits.
+// InvalidateTable invalidates every cached result that reads table, and
+// the tables whose cascading foreign keys it reaches. table is a name as SQL
+// writes it: photos, "Photos", public.photos. Called with a *gorm.DB inside
+// a transaction, it takes effect when the transaction commits.
 func InvalidateTable(db *gorm.DB, table string) error {
 	p, err := pluginOf(db)
 	if err != nil {
 		return err
 	}
 	name := sqlscan.NormalizeTable(table)
-	if strings.TrimSpace(name) == "" {
-		return fmt.Errorf("gormcache: InvalidateTable: empty table name %q", table)
+	if name == "" {
+		return fmt.Errorf("gormcache: InvalidateTable: %q is not a table name (a name, quoted or not, optionally schema-qualified)", table)
 	}
-	p.deliver(db, p.tableDeps([]string{name}))
+	p.deliverTables(db, []string{name})
 	return nil
 }
 
 // InvalidateModel invalidates every cached result that reads the table of
-// model (a pointer to a model struct, like &Photo{}).
+// model (a pointer to a model struct, like &Photo{}), and the tables whose
+// cascading foreign keys it reaches.
 func InvalidateModel(db *gorm.DB, model any) error {
 	p, err := pluginOf(db)
 	if err != nil {
@@ -59,23 +60,32 @@ func InvalidateModel(db *gorm.DB, model any) error {
 	if err := stmt.Parse(model); err != nil {
 		return fmt.Errorf("gormcache: InvalidateModel: %T is not a GORM model: %w", model, err)
 	}
-	p.policyOf(stmt.Schema)
-	p.deliver(db, p.tableDeps([]string{sqlscan.NormalizeTable(stmt.Schema.Table)}))
+	p.cascades.learn(stmt.Schema)
+	p.deliverTables(db, []string{sqlscan.ModelTable(stmt.Schema.Table)})
 	return nil
 }
 
-// InvalidateObject invalidates everything that depends on the row of obj (a
-// pointer to a model struct with its primary key set): the results its
-// current values in the database belong to, and those the values in obj
-// belong to, as if the row had been written. It reads the row by primary
-// key (inside db's transaction, if any). Use it after changing the row
+// InvalidateObject invalidates the cached results that depend on the rows
+// of obj: a pointer to a model struct with its primary key set, or a slice
+// or array of them (or a pointer to one). Use it after changing a row
 // behind GORM's back.
+//
+// A result depends on a row through the values of its columns, so both the
+// values the row had when results were cached and those it has now count.
+// It reads the values the row has now from the database, by primary key
+// (inside db's transaction, if any, and then it takes effect when the
+// transaction commits). The values it had are those obj holds, every field
+// of it: pass the row as you read it before the change. An obj with nothing
+// set but its primary key says nothing of them: every cached result that
+// reads its table is then invalidated, unless all of them select rows by
+// primary key only.
 func InvalidateObject(db *gorm.DB, obj any) error {
 	p, err := pluginOf(db)
 	if err != nil {
 		return err
 	}
-	if obj == nil || (reflect.ValueOf(obj).Kind() == reflect.Pointer && reflect.ValueOf(obj).IsNil()) {
+	rv := reflect.ValueOf(obj)
+	if obj == nil || (rv.Kind() == reflect.Pointer && rv.IsNil()) {
 		return errors.New("gormcache: InvalidateObject: nil object")
 	}
 	stmt := &gorm.Statement{DB: db, Context: db.Statement.Context}
@@ -83,28 +93,60 @@ func InvalidateObject(db *gorm.DB, obj any) error {
 		return fmt.Errorf("gormcache: InvalidateObject: %T is not a GORM model: %w", obj, err)
 	}
 	s := stmt.Schema
-	images := invalidation.ValueImages(stmt.Context, s, reflect.ValueOf(obj))
-	if len(images) != 1 {
-		return fmt.Errorf("gormcache: InvalidateObject: %T is not one model value", obj)
+	if len(s.PrimaryFields) == 0 {
+		return fmt.Errorf("gormcache: InvalidateObject: %s has no primary key", s.Name)
 	}
-	where, ok := invalidation.PrimaryKeyWhere(s, images)
-	for _, f := range s.PrimaryFields {
-		if _, zero := f.ValueOf(stmt.Context, reflect.Indirect(reflect.ValueOf(obj))); zero {
-			ok = false
+	rv = reflect.Indirect(rv)
+	var objects []reflect.Value
+	switch rv.Kind() {
+	case reflect.Struct:
+		objects = []reflect.Value{rv}
+	case reflect.Slice, reflect.Array:
+		for i := range rv.Len() {
+			if o := reflect.Indirect(rv.Index(i)); o.Kind() == reflect.Struct {
+				objects = append(objects, o)
+			}
 		}
 	}
-	if !ok {
-		return fmt.Errorf("gormcache: InvalidateObject: %s has no primary key value set", s.Name)
+	if len(objects) == 0 {
+		return fmt.Errorf("gormcache: InvalidateObject: %T holds no %s", obj, s.Name)
 	}
-	p.policyOf(s)
-	current, ok := invalidation.ReadImages(db, db.Statement.ConnPool, s, where, false, 1)
-	if !ok {
-		return fmt.Errorf("gormcache: InvalidateObject: reading %s by primary key failed", s.Name)
+	held := make([]invalidation.Image, 0, len(objects))
+	for i, o := range objects {
+		img, keyOnly := invalidation.Image{}, true
+		for _, f := range s.Fields {
+			if f.DBName == "" {
+				continue
+			}
+			v, zero := f.ValueOf(stmt.Context, o)
+			if zero && f.PrimaryKey {
+				return fmt.Errorf("gormcache: InvalidateObject: %s #%d has no primary key value (%s)", s.Name, i, f.Name)
+			}
+			keyOnly = keyOnly && (zero || f.PrimaryKey)
+			img[strings.ToLower(f.DBName)] = v
+		}
+		if keyOnly {
+			// Only the key is known: an image of the key alone cannot be
+			// placed in any other scheme, which invalidates the table.
+			for col := range img {
+				if f := s.FieldsByDBName[col]; f == nil || !f.PrimaryKey {
+					delete(img, col)
+				}
+			}
+		}
+		held = append(held, img)
 	}
-	images = append(images, current...)
-	table := sqlscan.NormalizeTable(s.Table)
-	work := func(ctx context.Context) []store.Dep { return p.rowDeps(ctx, table, s, images) }
-	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, work)
+	where, _ := invalidation.PrimaryKeyWhere(s, held)
+	current, ok, broken := p.readRows(db, s, db.Statement.ConnPool, where, false, len(held))
+	if broken != nil {
+		return fmt.Errorf("gormcache: InvalidateObject: reading %s by primary key: %w", s.Name, broken)
+	}
+	p.cascades.learn(s)
+	if !ok {
+		p.deliverTables(db, []string{sqlscan.ModelTable(s.Table)})
+		return nil
+	}
+	p.deliverImages(db, s, append(held, current...))
 	return nil
 }
 
@@ -116,9 +158,4 @@ func InvalidateAll(db *gorm.DB) error {
 	}
 	p.deliver(db, []store.Dep{p.global})
 	return nil
-}
-
-func (p *Plugin) deliver(db *gorm.DB, deps []store.Dep) {
-	ctx := db.Statement.Context
-	invalidation.Deliver(ctx, db.Statement.ConnPool, p.invalidate, invalidation.Deps(deps...))
 }

@@ -42,6 +42,7 @@ type Plugin struct {
 
 	policies sync.Map // *schema.Schema -> Policy
 	cascades cascades
+	trust    imageTrust
 
 	origQuery func(*gorm.DB)
 	origRow   func(*gorm.DB)
@@ -127,6 +128,7 @@ func (p *Plugin) Store() store.Store { return p.store }
 
 // Callback names the plugin registers.
 const (
+	cbAdopt        = "gormcache:adopt_transaction"
 	cbCreate       = "gormcache:after_create"
 	cbBeforeUpdate = "gormcache:before_update"
 	cbUpdate       = "gormcache:after_update"
@@ -137,8 +139,10 @@ const (
 
 // Initialize implements gorm.Plugin: it replaces the query and row callbacks,
 // registers the write callbacks and wraps the connection pool so that
-// transactions invalidate after commit. Calling it again for the same db (as
-// dbresolver does) changes nothing.
+// transactions invalidate after commit. db.ConnPool is then the plugin's
+// wrapper (db.DB() still returns the *sql.DB), except with PrepareStmt, where
+// it stays a *gorm.PreparedStmtDB whose own ConnPool is wrapped. Calling it
+// again for the same db (as dbresolver does) changes nothing.
 func (p *Plugin) Initialize(db *gorm.DB) error {
 	if p.initErr != nil {
 		return p.initErr
@@ -147,7 +151,13 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	defer p.initOnce.Unlock()
 	p.logger.CompareAndSwap(nil, &db.Logger)
 
-	db.ConnPool = invalidation.Wrap(db.ConnPool, p.invalidate)
+	if ps, ok := db.ConnPool.(*gorm.PreparedStmtDB); ok {
+		// Wrap the pool it prepares on, so that db.ConnPool stays what
+		// GORM made it: a *gorm.PreparedStmtDB.
+		ps.ConnPool = invalidation.Wrap(ps.ConnPool, p.invalidate)
+	} else {
+		db.ConnPool = invalidation.Wrap(db.ConnPool, p.invalidate)
+	}
 	if db.Statement != nil {
 		db.Statement.ConnPool = db.ConnPool
 	}
@@ -165,14 +175,18 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		p.origQuery, p.origRow = origQuery, origRow
 	}
 
+	create, update, del := db.Callback().Create(), db.Callback().Update(), db.Callback().Delete()
 	steps := []error{
 		query.Replace("gorm:query", p.query),
 		row.Replace("gorm:row", p.row),
-		db.Callback().Create().After("gorm:create").Before("gorm:save_after_associations").Register(cbCreate, p.afterCreate),
-		db.Callback().Update().After("gorm:save_before_associations").Before("gorm:update").Register(cbBeforeUpdate, p.beforeChange),
-		db.Callback().Update().After("gorm:update").Before("gorm:save_after_associations").Register(cbUpdate, p.afterChange),
-		db.Callback().Delete().After("gorm:delete_before_associations").Before("gorm:delete").Register(cbBeforeDelete, p.beforeChange),
-		db.Callback().Delete().After("gorm:delete").Before("gorm:after_delete").Register(cbDelete, p.afterChange),
+		create.After("gorm:begin_transaction").Before("gorm:before_create").Register(cbAdopt, p.adoptTransaction),
+		update.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register(cbAdopt, p.adoptTransaction),
+		del.After("gorm:begin_transaction").Before("gorm:before_delete").Register(cbAdopt, p.adoptTransaction),
+		create.After("gorm:create").Before("gorm:save_after_associations").Register(cbCreate, p.afterCreate),
+		update.After("gorm:save_before_associations").Before("gorm:update").Register(cbBeforeUpdate, p.beforeUpdate),
+		update.After("gorm:update").Before("gorm:save_after_associations").Register(cbUpdate, p.afterUpdate),
+		del.After("gorm:delete_before_associations").Before("gorm:delete").Register(cbBeforeDelete, p.beforeDelete),
+		del.After("gorm:delete").Before("gorm:after_delete").Register(cbDelete, p.afterDelete),
 		db.Callback().Raw().After("gorm:raw").Register(cbRaw, p.afterRaw),
 	}
 	for _, err := range steps {
@@ -196,7 +210,6 @@ func (p *Plugin) policyOf(s *schema.Schema) Policy {
 		pol = pr.CachePolicy()
 	}
 	p.policies.Store(s, pol)
-	p.cascades.learn(s)
 	return pol
 }
 

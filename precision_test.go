@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -172,20 +173,37 @@ func TestInvalidateObject(t *testing.T) {
 		for _, r := range reads {
 			r()
 		}
+		var old Photo
+		require.NoError(t, e.uncached().First(&old, 2).Error)
 		// A change behind GORM's back goes unseen...
 		sqlDB, err := e.db.DB()
 		require.NoError(t, err)
-		_, err = sqlDB.Exec("UPDATE photos SET title = 'changed' WHERE id = 2")
+		_, err = sqlDB.Exec("UPDATE photos SET title = 'changed', user_id = 2 WHERE id = 2")
 		require.NoError(t, err)
 		e.mustHit(reads["photo 2"])
-		// ...until the application tells.
-		require.NoError(t, gormcache.InvalidateObject(e.db, &Photo{ID: 2}))
+		e.mustHit(reads["grace's photo"])
+		// ...until the application tells, passing the row as it was: the
+		// results that held its old values and those its new ones belong
+		// to are invalidated, and no other.
+		require.NoError(t, gormcache.InvalidateObject(e.db, &old))
 		e.mustMiss(reads["photo 2"])
 		e.mustMiss(reads["ada's photos"])
+		e.mustMiss(reads["grace's photo"])
 		e.mustHit(reads["photo 4"])
-		e.mustHit(reads["grace's photo"])
 
-		for name, bad := range map[string]any{"nil": nil, "nil pointer": (*Photo)(nil), "zero key": &Photo{}, "not a model": new(int)} {
+		// Passing only the primary key leaves the old values unknown:
+		// every result of the table goes.
+		_, err = sqlDB.Exec("UPDATE photos SET user_id = 1 WHERE id = 2")
+		require.NoError(t, err)
+		require.NoError(t, gormcache.InvalidateObject(e.db, &[]Photo{{ID: 2}}))
+		for name, r := range reads {
+			before := e.stats().Misses
+			r()
+			assert.Greater(t, e.stats().Misses, before, "%s was served from the cache", name)
+		}
+
+		for name, bad := range map[string]any{"nil": nil, "nil pointer": (*Photo)(nil), "zero key": &Photo{},
+			"zero key in a slice": []Photo{{ID: 1}, {}}, "empty slice": &[]Photo{}, "not a model": new(int)} {
 			if err := gormcache.InvalidateObject(e.db, bad); err == nil {
 				t.Errorf("%s: got no error", name)
 			}

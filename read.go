@@ -170,18 +170,6 @@ func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep
 	return r.deps, r.schemes, nil
 }
 
-// tableDeps returns the whole-table dependencies of tables and of the
-// tables their cascading foreign keys reach: renewing them invalidates
-// everything that reads those tables.
-func (p *Plugin) tableDeps(tables []string) []store.Dep {
-	tables = p.cascades.closure(tables)
-	deps := make([]store.Dep, 0, len(tables))
-	for _, t := range tables {
-		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})
-	}
-	return deps
-}
-
 func shapeOf(stmt *gorm.Statement, mode readMode) string {
 	switch mode {
 	case modeRow:

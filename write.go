@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
-	"sync"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -20,6 +20,60 @@ import (
 // still be invalidated row by row; a larger write invalidates its table.
 const MaxImageRows = 1000
 
+// writeKind is the kind of GORM write a callback follows: each has its own
+// callbacks, so the kind is never guessed from the SQL.
+type writeKind uint8
+
+const (
+	kindCreate writeKind = iota
+	kindUpdate
+	kindDelete
+)
+
+// rowLevel reports whether the rows stmt writes can be imaged: it writes
+// rows of its model's own table only — no other table named by Table, by
+// the INSERT or UPDATE clause, nor a FROM list of its own (UPDATE ... FROM,
+// DELETE ... USING) —, with no modifier that may change rows it does not
+// name (INSERT OR REPLACE, UPDATE OR REPLACE, ON CONFLICT), and its table
+// is invalidated at row level. Anything else invalidates the tables the
+// statement's SQL writes.
+func (p *Plugin) rowLevel(stmt *gorm.Statement, kind writeKind) bool {
+	s := stmt.Schema
+	if s == nil || stmt.TableExpr != nil || stmt.Table != s.Table || p.precisionOf(s) != RowLevel {
+		return false
+	}
+	ownTable := func(t clause.Table) bool {
+		return t.Name == "" || t.Name == clause.CurrentTable || t.Name == s.Table
+	}
+	switch kind {
+	case kindCreate:
+		if c, ok := stmt.Clauses["INSERT"]; ok {
+			if ins, ok := c.Expression.(clause.Insert); !ok || ins.Modifier != "" || !ownTable(ins.Table) {
+				return false
+			}
+		}
+		if _, upsert := stmt.Clauses["ON CONFLICT"]; upsert {
+			return false
+		}
+	case kindUpdate:
+		if c, ok := stmt.Clauses["UPDATE"]; ok {
+			if upd, ok := c.Expression.(clause.Update); !ok || upd.Modifier != "" || !ownTable(upd.Table) {
+				return false
+			}
+		}
+		if _, from := stmt.Clauses["FROM"]; from {
+			return false
+		}
+	case kindDelete:
+		if c, ok := stmt.Clauses["FROM"]; ok {
+			if from, ok := c.Expression.(clause.From); !ok || len(from.Tables) > 0 || len(from.Joins) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // capture stands in for the statement's connection pool while an update or
 // delete runs. The first time the statement's SQL reaches the database —
 // GORM has then added every condition, scopes and primary keys included —
@@ -27,6 +81,7 @@ const MaxImageRows = 1000
 // statement is about to change.
 type capture struct {
 	gorm.ConnPool
+	p    *Plugin
 	db   *gorm.DB
 	done bool
 	ok   bool
@@ -38,13 +93,17 @@ func (c *capture) before() {
 		return
 	}
 	c.done = true
-	stmt := c.db.Statement
-	var where clause.Where
+	var broken error
+	c.old, c.ok, broken = c.p.readRows(c.db, c.db.Statement.Schema, c.ConnPool, whereOf(c.db.Statement), true, MaxImageRows)
+	c.db.AddError(broken)
+}
+
+func whereOf(stmt *gorm.Statement) clause.Where {
 	if cl, ok := stmt.Clauses["WHERE"]; ok {
-		where, _ = cl.Expression.(clause.Where)
+		where, _ := cl.Expression.(clause.Where)
+		return where
 	}
-	lock := c.db.Dialector.Name() != "sqlite" // SQLite's write lock covers the read
-	c.old, c.ok = invalidation.ReadImages(c.db, c.ConnPool, stmt.Schema, where, lock, MaxImageRows)
+	return clause.Where{}
 }
 
 func (c *capture) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -57,25 +116,36 @@ func (c *capture) QueryContext(ctx context.Context, query string, args ...any) (
 	return c.ConnPool.QueryContext(ctx, query, args...)
 }
 
-// beforeChange runs right before GORM's update and delete: for a model
-// statement inside a transaction it installs a capture of the old rows.
-func (p *Plugin) beforeChange(db *gorm.DB) {
+// adoptTransaction runs right after GORM begins a write's own transaction.
+// A transaction begun on a pool the plugin did not wrap — one that
+// dbresolver chose, registered before the plugin — is wrapped here, so that
+// its invalidations wait for its commit like any other.
+func (p *Plugin) adoptTransaction(db *gorm.DB) {
+	if _, started := db.InstanceGet("gorm:started_transaction"); started {
+		db.Statement.ConnPool = invalidation.Adopt(db.Statement.ConnPool, p.invalidate)
+	}
+}
+
+// beforeUpdate and beforeDelete run right before GORM's update and delete:
+// for a statement whose rows can be imaged, inside a transaction, they
+// install a capture of the old rows.
+func (p *Plugin) beforeUpdate(db *gorm.DB) { p.beforeChange(db, kindUpdate) }
+func (p *Plugin) beforeDelete(db *gorm.DB) { p.beforeChange(db, kindDelete) }
+
+func (p *Plugin) beforeChange(db *gorm.DB, kind writeKind) {
 	stmt := db.Statement
-	if db.Error != nil || db.DryRun || !p.rowImages(stmt) || invalidation.TxOf(stmt.ConnPool) == nil {
+	if db.Error != nil || db.DryRun || !p.rowLevel(stmt, kind) || invalidation.TxOf(stmt.ConnPool) == nil {
 		return
 	}
-	stmt.ConnPool = &capture{ConnPool: stmt.ConnPool, db: db}
+	stmt.ConnPool = &capture{ConnPool: stmt.ConnPool, p: p, db: db}
 }
 
-// rowImages reports whether the rows a statement writes can be imaged: it
-// writes its model's own table.
-func (p *Plugin) rowImages(stmt *gorm.Statement) bool {
-	return stmt.Schema != nil && stmt.TableExpr == nil && stmt.Table == stmt.Schema.Table &&
-		p.precisionOf(stmt.Schema) == RowLevel
-}
+// afterUpdate and afterDelete run right after GORM's update and delete,
+// before the commit.
+func (p *Plugin) afterUpdate(db *gorm.DB) { p.afterChange(db, kindUpdate) }
+func (p *Plugin) afterDelete(db *gorm.DB) { p.afterChange(db, kindDelete) }
 
-// afterChange runs right after GORM's update and delete, before the commit.
-func (p *Plugin) afterChange(db *gorm.DB) {
+func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 	stmt := db.Statement
 	c, captured := stmt.ConnPool.(*capture)
 	if captured {
@@ -84,20 +154,21 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 	if db.DryRun || stmt.SQL.Len() == 0 || (db.Error == nil && db.RowsAffected == 0) {
 		return // nothing reached the database, or nothing changed
 	}
-	p.policyOf(stmt.Schema) // learns the schema's cascading constraints
-	if !captured || !c.ok || db.Error != nil || db.RowsAffected > int64(len(c.old)) {
+	p.cascades.learn(stmt.Schema)
+	if !captured || !c.ok || db.Error != nil || db.RowsAffected > int64(len(c.old)) || !p.rowLevel(stmt, kind) {
 		// Rows the capture did not see changed (or the write failed half
-		// way): invalidate the table.
+		// way): invalidate the tables written.
 		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
 		return
 	}
 	images := c.old
-	if sql := strings.TrimSpace(stmt.SQL.String()); len(sql) >= 6 && strings.EqualFold(sql[:6], "UPDATE") {
-		// An update (a soft delete too): read the rows as they are now.
+	if kind == kindUpdate { // a soft delete too: read the rows as they are now
 		where, ok := invalidation.PrimaryKeyWhere(stmt.Schema, c.old)
 		var now []invalidation.Image
 		if ok {
-			now, ok = invalidation.ReadImages(db, stmt.ConnPool, stmt.Schema, where, false, len(c.old))
+			var broken error
+			now, ok, broken = p.readRows(db, stmt.Schema, stmt.ConnPool, where, false, len(c.old))
+			db.AddError(broken)
 		}
 		if !ok || len(now) != len(c.old) {
 			p.deliverWrites(db, p.analyze(stmt.SQL.String()))
@@ -105,7 +176,7 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 		}
 		images = append(images, now...)
 	}
-	p.deliverImages(db, images)
+	p.deliverImages(db, stmt.Schema, images)
 }
 
 // afterCreate runs right after GORM's create, before the commit.
@@ -114,57 +185,84 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	if db.DryRun || stmt.SQL.Len() == 0 || (db.Error == nil && db.RowsAffected == 0) {
 		return
 	}
-	p.policyOf(stmt.Schema)
-	_, upsert := stmt.Clauses["ON CONFLICT"]
-	if db.Error != nil || upsert || !p.rowImages(stmt) {
+	p.cascades.learn(stmt.Schema)
+	if db.Error != nil || !p.rowLevel(stmt, kindCreate) {
 		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
 		return
 	}
 	images := invalidation.ValueImages(stmt.Context, stmt.Schema, stmt.ReflectValue)
-	if needsReread(stmt) {
+	if storedDiffers(stmt, images) {
 		where, ok := invalidation.PrimaryKeyWhere(stmt.Schema, images)
 		images = nil
 		if ok {
-			images, _ = invalidation.ReadImages(db, stmt.ConnPool, stmt.Schema, where, false, MaxImageRows)
+			var broken error
+			images, _, broken = p.readRows(db, stmt.Schema, stmt.ConnPool, where, false, MaxImageRows)
+			db.AddError(broken)
 		}
 	}
 	if int64(len(images)) != db.RowsAffected {
 		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
 		return
 	}
-	p.deliverImages(db, images)
+	p.deliverImages(db, stmt.Schema, images)
 }
 
-// needsReread reports whether the created model values may differ from the
-// rows stored: columns left to the database (defaults it computes, or
-// omitted by Select/Omit).
-func needsReread(stmt *gorm.Statement) bool {
+// storedDiffers reports whether the rows a create stored may differ from
+// its model values, so that they must be read back: columns the INSERT does
+// not write (Select, Omit, fields GORM may not create: `<-:false`,
+// `<-:update`, `->`) take the database's default, columns with a default
+// the database computes, and strings the database may trim or cut (trailing
+// spaces in a varchar(n), values longer than the field's size).
+func storedDiffers(stmt *gorm.Statement, images []invalidation.Image) bool {
+	s := stmt.Schema
 	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
 		return true
 	}
-	for _, f := range stmt.Schema.FieldsWithDefaultDBValue {
+	for _, f := range s.FieldsWithDefaultDBValue {
 		if !f.PrimaryKey {
 			return true
+		}
+	}
+	for _, f := range s.Fields {
+		if f.DBName != "" && !f.Creatable {
+			return true
+		}
+	}
+	for _, img := range images {
+		for col, v := range img {
+			str, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if strings.TrimRight(str, " ") != str {
+				return true
+			}
+			if f := s.FieldsByDBName[col]; f != nil && f.Size > 0 && utf8.RuneCountInString(str) > f.Size {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// deliverImages queues the invalidation of the rows a write changed,
-// computed after the commit against the schemes registered then, and of the
-// tables cascades from them reach.
-func (p *Plugin) deliverImages(db *gorm.DB, images []invalidation.Image) {
-	s := db.Statement.Schema
-	table := sqlscan.NormalizeTable(s.Table)
-	var cascaded []store.Dep
-	for _, t := range p.cascades.closure([]string{table})[1:] {
-		cascaded = append(cascaded, store.Dep{Table: p.cfg.Prefix + t})
-	}
-	if p.cascades.cyclic(table) {
-		cascaded = append(cascaded, store.Dep{Table: p.cfg.Prefix + table})
-	}
+// deliverImages queues the invalidation of rows of s's table that a write
+// changed, computed after the commit against the schemes registered then,
+// and of the tables cascades from them reach.
+func (p *Plugin) deliverImages(db *gorm.DB, s *schema.Schema, images []invalidation.Image) {
+	table := sqlscan.ModelTable(s.Table)
+	base, dialect := db.ConnPool, db.Dialector.Name()
 	work := func(ctx context.Context) []store.Dep {
-		return append(p.rowDeps(ctx, table, s, images), cascaded...)
+		if !p.cascades.load(ctx, dialect, base) {
+			return []store.Dep{p.global}
+		}
+		deps := p.rowDeps(ctx, table, s, images)
+		for _, t := range p.cascades.closure([]string{table})[1:] {
+			deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})
+		}
+		if p.cascades.cyclic(table) {
+			deps = append(deps, store.Dep{Table: p.cfg.Prefix + table})
+		}
+		return deps
 	}
 	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, work)
 }
@@ -183,14 +281,47 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 
 // deliverWrites invalidates what a written statement may have changed: the
 // tables it writes, the tables their cascading foreign keys reach, and
-// everything when the tables cannot be determined.
+// everything when the tables cannot be determined. DDL also makes the
+// plugin forget what it learned of the tables' definitions.
 func (p *Plugin) deliverWrites(db *gorm.DB, a *sqlscan.Analysis) {
-	var deps []store.Dep
-	if a.Unknown && !p.cfg.TrustUnparsedExec {
-		deps = []store.Dep{p.global}
-	} else {
-		deps = p.tableDeps(a.Writes)
+	if a.DDL || a.Unknown {
+		p.cascades.forget()
+		p.trust.forget(a.Writes, a.Unknown)
 	}
+	if a.Unknown && !p.cfg.TrustUnparsedExec {
+		p.deliver(db, []store.Dep{p.global})
+		return
+	}
+	p.deliverTables(db, a.Writes)
+}
+
+// deliverTables invalidates, after the commit, every result that reads one
+// of tables or a table their cascading foreign keys reach.
+func (p *Plugin) deliverTables(db *gorm.DB, tables []string) {
+	base, dialect := db.ConnPool, db.Dialector.Name()
+	work := func(ctx context.Context) []store.Dep {
+		if !p.cascades.load(ctx, dialect, base) {
+			return []store.Dep{p.global}
+		}
+		return p.tableDeps(tables)
+	}
+	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, work)
+}
+
+// tableDeps returns the whole-table dependencies of tables and of the
+// tables their cascading foreign keys reach: renewing them invalidates
+// everything that reads those tables.
+func (p *Plugin) tableDeps(tables []string) []store.Dep {
+	tables = p.cascades.closure(tables)
+	deps := make([]store.Dep, 0, len(tables))
+	for _, t := range tables {
+		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})
+	}
+	return deps
+}
+
+// deliver invalidates deps after the commit of db's transaction, or at once.
+func (p *Plugin) deliver(db *gorm.DB, deps []store.Dep) {
 	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, invalidation.Deps(deps...))
 }
 
@@ -216,95 +347,5 @@ func dedupe(deps []store.Dep) []store.Dep {
 			out = append(out, d)
 		}
 	}
-	return out
-}
-
-// cascades records which tables a write to another table can change through
-// foreign keys declared with ON DELETE / ON UPDATE CASCADE, SET NULL or SET
-// DEFAULT in GORM model tags. Constraints that exist only in the database are
-// invisible to it (a documented limit).
-type cascades struct {
-	learned sync.Map // *schema.Schema -> struct{}
-	mu      sync.RWMutex
-	reach   map[string][]string // referenced table -> constrained tables
-}
-
-// learn records the cascading constraints of s, of the schemas its relations
-// lead to, and of its join tables.
-func (c *cascades) learn(s *schema.Schema) {
-	if s == nil {
-		return
-	}
-	if _, done := c.learned.LoadOrStore(s, struct{}{}); done {
-		return
-	}
-	for _, rel := range s.Relationships.Relations {
-		c.add(rel)
-		if rel.JoinTable != nil {
-			for _, jr := range rel.JoinTable.Relationships.Relations {
-				c.add(jr)
-			}
-		}
-		if rel.FieldSchema != nil && rel.FieldSchema != s {
-			c.learn(rel.FieldSchema)
-		}
-	}
-}
-
-func (c *cascades) add(rel *schema.Relationship) {
-	con := rel.ParseConstraint()
-	if con == nil || con.Schema == nil || con.ReferenceSchema == nil {
-		return
-	}
-	if !cascading(con.OnDelete) && !cascading(con.OnUpdate) {
-		return
-	}
-	from, to := sqlscan.NormalizeTable(con.ReferenceSchema.Table), sqlscan.NormalizeTable(con.Schema.Table)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reach == nil {
-		c.reach = map[string][]string{}
-	}
-	if !slices.Contains(c.reach[from], to) {
-		c.reach[from] = append(c.reach[from], to)
-	}
-}
-
-func cascading(action string) bool {
-	switch strings.ToUpper(strings.TrimSpace(action)) {
-	case "CASCADE", "SET NULL", "SET DEFAULT":
-		return true
-	}
-	return false
-}
-
-// closure returns tables and every table a cascade from them can reach.
-// cyclic reports whether a cascade from table can come back to it (a
-// self-referencing foreign key, say): a write to the table then changes
-// rows of it that the write's images do not show.
-func (c *cascades) cyclic(table string) bool {
-	return slices.Contains(c.closure(c.next(table)), table)
-}
-
-func (c *cascades) next(table string) []string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return slices.Clone(c.reach[table])
-}
-
-func (c *cascades) closure(tables []string) []string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if len(c.reach) == 0 {
-		return tables
-	}
-	out := append([]string(nil), tables...)
-	for i := 0; i < len(out); i++ {
-		for _, t := range c.reach[out[i]] {
-			if !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
+	return slices.Clip(out)
 }

@@ -109,7 +109,9 @@ func (h *handler) actions() map[string]action {
 				if err := gormcache.InvalidateObject(h.cfg.DB.WithContext(ctx), o.value); err != nil {
 					return outcome{}, err
 				}
-				return outcome{Message: fmt.Sprintf("Invalidated the entries that depend on the row of %s where %s.", o.model.Table, o.where)}, nil
+				return outcome{Message: fmt.Sprintf("Invalidated the entries that depend on the row of %s where %s. "+
+					"The values the row had before are unknown, so every entry that reads %s with a condition went too.",
+					o.model.Table, o.where, o.model.Table)}, nil
 			},
 		},
 		"purge": {

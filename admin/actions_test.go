@@ -106,7 +106,12 @@ func TestInvalidateObject(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "Invalidated the entries that depend on the row of posts where id = 1.")
 	require.Equal(t, "invalid", f.state(t, f.key), "post 1 is published")
-	require.Equal(t, "valid", f.state(t, draftKey), "post 2 is another row")
+	// Only the key is given, not the values the row had: every entry
+	// reading posts goes (see gormcache.InvalidateObject), the tags' stay.
+	require.Equal(t, "invalid", f.state(t, draftKey), "post 2 of the same table")
+	require.Equal(t, "valid", f.state(t, blue))
+	require.NoError(t, f.db.Clauses(gormcache.Cache()).First(&Post{}, 2).Error)
+	require.Equal(t, "valid", f.state(t, draftKey))
 
 	// The API, with pk for a key of one column...
 	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"2"}})
@@ -119,7 +124,7 @@ func TestInvalidateObject(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "the row of tags where post_id = 1 and name = go")
 	require.Equal(t, "invalid", f.state(t, blue), "tag (1, go) is blue")
-	require.Equal(t, "valid", f.state(t, red))
+	require.Equal(t, "invalid", f.state(t, red), "another row of the same table")
 }
 
 func TestInvalidateObjectBadInput(t *testing.T) {

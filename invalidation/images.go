@@ -2,6 +2,7 @@ package invalidation
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 
@@ -47,11 +48,17 @@ func image(ctx context.Context, s *schema.Schema, rv reflect.Value) Image {
 	return img
 }
 
+// ErrTooManyRows is returned by ReadImages when more rows match than its
+// limit.
+var ErrTooManyRows = errors.New("gormcache: too many rows to image")
+
 // ReadImages reads, through pool (the write's transaction), the rows of
 // s's table that where selects, locking them for update where the dialect
-// can. It returns ok=false when more than limit rows match or the read
-// fails: the caller then invalidates the whole table.
-func ReadImages(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, bool) {
+// can. It fails with ErrTooManyRows when more than limit rows match, and
+// with the database's error when the read fails: the caller then
+// invalidates the whole table. Every column is read (SELECT *), whatever
+// the model declares, so that a model field the table lacks cannot fail it.
+func ReadImages(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, error) {
 	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: db.Statement.Context}).Set(InternalKey, true)
 	tx.Statement.ConnPool = pool
 	tx.Statement.Unscoped = true // where already holds the write's scopes
@@ -60,13 +67,13 @@ func ReadImages(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.
 		tx.Statement.AddClause(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
 	rows := reflect.New(reflect.SliceOf(s.ModelType))
-	if err := tx.Table(s.Table).Limit(limit + 1).Find(rows.Interface()).Error; err != nil {
-		return nil, false
+	if err := tx.Table(s.Table).Select("*").Limit(limit + 1).Find(rows.Interface()).Error; err != nil {
+		return nil, err
 	}
 	if rows.Elem().Len() > limit {
-		return nil, false
+		return nil, ErrTooManyRows
 	}
-	return ValueImages(db.Statement.Context, s, rows), true
+	return ValueImages(db.Statement.Context, s, rows), nil
 }
 
 // PrimaryKeyWhere returns the condition selecting the rows of images by

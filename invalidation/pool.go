@@ -63,13 +63,28 @@ func (p *Pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool,
 	if err != nil {
 		return nil, err
 	}
-	t := &Tx{ConnPool: inner, pool: p}
+	return newTx(inner, p.sink, p.GetDBConn), nil
+}
+
+// Adopt returns tx, a transaction begun on a pool that is not wrapped (one
+// that another plugin, such as dbresolver, chose for the statement), wrapped
+// so that its queued invalidations are delivered to sink after its Commit.
+// A transaction already wrapped is returned as it is.
+func Adopt(tx gorm.ConnPool, sink Sink) gorm.ConnPool {
+	if TxOf(tx) != nil {
+		return tx
+	}
+	return newTx(tx, sink, nil)
+}
+
+func newTx(inner gorm.ConnPool, sink Sink, dbConn func() (*sql.DB, error)) gorm.ConnPool {
+	t := &Tx{ConnPool: inner, sink: sink, dbConn: dbConn}
 	if _, ok := inner.(gorm.Tx); ok {
 		// Keep the gorm.Tx interface (StmtContext) that prepared-statement
 		// mode requires of a transaction.
-		return &stmtTx{t}, nil
+		return &stmtTx{t}
 	}
-	return t, nil
+	return t
 }
 
 // GetDBConn implements gorm.GetDBConnector, so that db.DB() still works.
@@ -95,7 +110,8 @@ func (p *Pool) Ping() error {
 // delivered once, after Commit.
 type Tx struct {
 	gorm.ConnPool
-	pool *Pool
+	sink   Sink
+	dbConn func() (*sql.DB, error) // the pool's GetDBConn; nil when adopted
 
 	mu      sync.Mutex
 	pending []Work
@@ -128,7 +144,7 @@ func (t *Tx) Commit() error {
 		deps = append(deps, w(ctx)...)
 	}
 	if len(deps) > 0 {
-		t.pool.sink(ctx, deps)
+		t.sink(ctx, deps)
 	}
 	return err
 }
@@ -140,7 +156,15 @@ func (t *Tx) Rollback() error {
 }
 
 // GetDBConn implements gorm.GetDBConnector.
-func (t *Tx) GetDBConn() (*sql.DB, error) { return t.pool.GetDBConn() }
+func (t *Tx) GetDBConn() (*sql.DB, error) {
+	if t.dbConn != nil {
+		return t.dbConn()
+	}
+	if c, ok := t.ConnPool.(gorm.GetDBConnector); ok {
+		return c.GetDBConn()
+	}
+	return nil, gorm.ErrInvalidDB
+}
 
 // stmtTx is a Tx over a transaction that implements gorm.Tx.
 type stmtTx struct{ *Tx }

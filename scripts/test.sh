@@ -8,7 +8,9 @@
 # ./... and also scope gofmt and vet; every other argument goes to go test.
 #
 # PostgreSQL 15 runs from a throwaway directory on a free 127.0.0.1 port and
-# its DSN is exported as GORMCACHE_POSTGRES_DSN (read by internal/testdb).
+# its DSN is exported as GORMCACHE_POSTGRES_DSN (read by internal/testdb). A
+# hot standby streaming from it, which applies every commit 400ms after the
+# primary made it, runs likewise as GORMCACHE_POSTGRES_REPLICA_DSN.
 # Redis, one standalone server and one Cluster of three masters, runs likewise
 # (installed from Debian's redis-server package if missing) and is exported as
 # GORMCACHE_REDIS_ADDR and GORMCACHE_REDIS_CLUSTER_ADDRS (internal/testredis).
@@ -92,7 +94,7 @@ start_postgres() {
 		unavailable postgres "running as root and there is no postgres user to run the server as"
 		return
 	fi
-	local start port attempt
+	local start attempt
 	start=$(millis)
 	pg_dir=$(mktemp -d /tmp/gormcache-pg.XXXXXX) # not $TMPDIR: postgres must reach it
 	cleanups+=(stop_postgres)
@@ -113,12 +115,21 @@ start_postgres() {
 		fsync = off
 		synchronous_commit = off
 		full_page_writes = off
+		# For start_postgres_replica. Both are the defaults; pinned so that a
+		# speed tweak (wal_level = minimal) cannot silently break the standby.
+		wal_level = replica
+		max_wal_senders = 10
 	EOF
+	# initdb --auth=trust already lets replication connections in from
+	# 127.0.0.1; make sure of it rather than depend on that.
+	if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$pg_dir/data/pg_hba.conf"; then
+		echo 'host replication all 127.0.0.1/32 trust' >>"$pg_dir/data/pg_hba.conf"
+	fi
 
 	for attempt in 1 2 3 4 5; do
-		port=$(free_port)
+		pg_port=$(free_port)
 		if as_postgres "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" \
-			-o "-p $port" -w -t 60 start >/dev/null; then
+			-o "-p $pg_port" -w -t 60 start >/dev/null; then
 			break
 		fi
 		if ((attempt == 5)) || ! grep -q 'could not bind' "$pg_dir/server.log"; then
@@ -127,14 +138,14 @@ start_postgres() {
 		fi
 	done
 	local deadline=$(($(millis) + 60000))
-	until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port"; do
-		(($(millis) < deadline)) || die "PostgreSQL on port $port is not ready after 60s"
+	until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; do
+		(($(millis) < deadline)) || die "PostgreSQL on port $pg_port is not ready after 60s"
 		sleep 0.1
 	done
-	"$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres gormcache_test
+	"$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres gormcache_test
 
-	export GORMCACHE_POSTGRES_DSN="host=127.0.0.1 port=$port user=postgres dbname=gormcache_test sslmode=disable"
-	services+=("postgres=127.0.0.1:$port (ready in $(($(millis) - start))ms)")
+	export GORMCACHE_POSTGRES_DSN="host=127.0.0.1 port=$pg_port user=postgres dbname=gormcache_test sslmode=disable"
+	services+=("postgres=127.0.0.1:$pg_port (ready in $(($(millis) - start))ms)")
 }
 
 stop_postgres() {
@@ -142,6 +153,75 @@ stop_postgres() {
 		as_postgres "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null
 	fi
 	rm -rf "$pg_dir"
+}
+
+# start_postgres_replica makes a hot standby of the primary that start_postgres
+# started, with pg_basebackup -R (which writes standby.signal and the
+# primary_conninfo to stream from), and exports GORMCACHE_POSTGRES_REPLICA_DSN
+# (read by internal/testdb). recovery_min_apply_delay holds every commit back
+# until 400ms after the primary made it, so that tests of replica lag see a
+# known, fixed lag rather than a race they mostly lose.
+start_postgres_replica() {
+	if [[ -z ${pg_port:-} ]]; then
+		unavailable postgres-replica "there is no PostgreSQL primary to replicate"
+		return
+	fi
+	local start port attempt
+	start=$(millis)
+	pg_replica_dir=$(mktemp -d /tmp/gormcache-pg-replica.XXXXXX)
+	cleanups+=(stop_postgres_replica)
+	if ((EUID == 0)); then
+		chown postgres: "$pg_replica_dir"
+	fi
+
+	# --checkpoint=fast: the default spread checkpoint makes the copy wait.
+	if ! as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$pg_port" -U postgres \
+		-D "$pg_replica_dir/data" -R --checkpoint=fast --no-sync >"$pg_replica_dir/basebackup.log" 2>&1; then
+		cat "$pg_replica_dir/basebackup.log" >&2
+		unavailable postgres-replica "pg_basebackup from the primary failed"
+		return
+	fi
+	# The copy has the primary's postgresql.conf; later lines override it.
+	cat >>"$pg_replica_dir/data/postgresql.conf" <<-EOF
+		unix_socket_directories = '$pg_replica_dir'
+		hot_standby = on
+		recovery_min_apply_delay = 400ms
+	EOF
+
+	for attempt in 1 2 3 4 5; do
+		port=$(free_port)
+		if as_postgres "$PG_BIN/pg_ctl" -D "$pg_replica_dir/data" -l "$pg_replica_dir/server.log" \
+			-o "-p $port" -w -t 60 start >/dev/null; then
+			break
+		fi
+		if ((attempt == 5)) || ! grep -q 'could not bind' "$pg_replica_dir/server.log"; then
+			cat "$pg_replica_dir/server.log" >&2
+			unavailable postgres-replica "the standby failed to start"
+			return
+		fi
+	done
+	# Accepting connections is not enough: it must also be in recovery and
+	# streaming, or tests waiting for it to catch up would wait in vain.
+	local deadline=$(($(millis) + 60000)) query
+	query="SELECT pg_is_in_recovery() AND EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming')"
+	until [[ $("$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d gormcache_test -XAtqc "$query" 2>/dev/null) == t ]]; do
+		if (($(millis) > deadline)); then
+			cat "$pg_replica_dir/server.log" >&2
+			unavailable postgres-replica "the standby on port $port is not streaming in recovery after 60s"
+			return
+		fi
+		sleep 0.05
+	done
+
+	export GORMCACHE_POSTGRES_REPLICA_DSN="host=127.0.0.1 port=$port user=postgres dbname=gormcache_test sslmode=disable"
+	services+=("postgres-replica=127.0.0.1:$port (ready in $(($(millis) - start))ms)")
+}
+
+stop_postgres_replica() {
+	if [[ -f $pg_replica_dir/data/postmaster.pid ]]; then
+		as_postgres "$PG_BIN/pg_ctl" -D "$pg_replica_dir/data" -m immediate -w stop >/dev/null
+	fi
+	rm -rf "$pg_replica_dir"
 }
 
 # install_redis installs Debian's redis-server package (which brings
@@ -275,6 +355,7 @@ start_chromium() {
 start_services() {
 	services+=(sqlite=embedded)
 	start_postgres
+	start_postgres_replica
 	start_redis
 	start_chromium
 }

@@ -38,6 +38,10 @@ type Analysis struct {
 	// NOTIFY, PREPARE, DEALLOCATE, DISCARD, CHECKPOINT, ANALYZE, VACUUM,
 	// LOCK, UNLOCK and CREATE and DROP INDEX (an index changes no rows).
 	Harmless bool
+	// DDL reports that the SQL creates, alters, renames or drops a table or
+	// view: what the database's catalogue says of some tables of Writes
+	// (their columns, constraints, whether they exist) changes.
+	DDL bool
 	// Volatile reports SQL whose result can change without a write to the
 	// tables it names: it reads a system catalogue (information_schema,
 	// pg_catalog, pg_* and sqlite_* relations), which DDL changes without
@@ -89,6 +93,7 @@ type parser struct {
 	// whether a system catalogue was read.
 	catalogue, catalogueRead bool
 	impure                   bool // the current statement is not a plain query
+	ddl                      bool // a statement is DDL on a table or view
 }
 
 type token struct {
@@ -165,6 +170,7 @@ func (p *parser) analyze() Analysis {
 		Writes:  clone(p.writes),
 		Locking: p.locking,
 		Unknown: p.unknown,
+		DDL:     p.ddl,
 	}
 	a.Harmless = !a.Unknown && len(a.Writes) == 0
 	a.ReadOnly = a.Harmless && statements > 0 && queries == statements

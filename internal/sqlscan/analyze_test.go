@@ -11,6 +11,12 @@ func query(reads ...string) Analysis {
 	return Analysis{Reads: list(reads), ReadOnly: true, Harmless: true}
 }
 
+// ddl marks SQL that changes a table's or view's definition.
+func ddl(a Analysis) Analysis {
+	a.DDL = true
+	return a
+}
+
 // volatile marks a query whose result must not be cached.
 func volatile(a Analysis) Analysis {
 	a.Volatile = true
@@ -196,31 +202,31 @@ var catalogue = []struct {
 	{`INSERT INTO t WITH x AS (SELECT * FROM u) SELECT * FROM x`, writes(w("t"), "u", "x")},
 
 	// DDL.
-	{`CREATE TABLE "photos" ("id" bigserial, "user_id" bigint REFERENCES "users" ("id") ON DELETE CASCADE ON UPDATE CASCADE, PRIMARY KEY ("id"))`, writes(w("photos"))},
-	{"CREATE TABLE IF NOT EXISTS `t` (`a` int, `updated_at` timestamp ON UPDATE CURRENT_TIMESTAMP) ENGINE=InnoDB", writes(w("t"))},
-	{`CREATE TEMP TABLE t ON COMMIT DROP AS SELECT * FROM u`, writes(w("t"), "u")},
-	{`CREATE UNLOGGED TABLE t AS TABLE u WITH NO DATA`, writes(w("t"), "u")},
-	{`CREATE OR REPLACE VIEW v AS SELECT * FROM t`, writes(w("v"), "t")},
-	{"CREATE ALGORITHM=MERGE DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT 1", writes(w("v"))},
-	{`CREATE MATERIALIZED VIEW IF NOT EXISTS mv AS SELECT * FROM t`, writes(w("mv"), "t")},
-	{`CREATE VIRTUAL TABLE docs USING fts5(title, body)`, writes(w("docs"))},
+	{`CREATE TABLE "photos" ("id" bigserial, "user_id" bigint REFERENCES "users" ("id") ON DELETE CASCADE ON UPDATE CASCADE, PRIMARY KEY ("id"))`, ddl(writes(w("photos")))},
+	{"CREATE TABLE IF NOT EXISTS `t` (`a` int, `updated_at` timestamp ON UPDATE CURRENT_TIMESTAMP) ENGINE=InnoDB", ddl(writes(w("t")))},
+	{`CREATE TEMP TABLE t ON COMMIT DROP AS SELECT * FROM u`, ddl(writes(w("t"), "u"))},
+	{`CREATE UNLOGGED TABLE t AS TABLE u WITH NO DATA`, ddl(writes(w("t"), "u"))},
+	{`CREATE OR REPLACE VIEW v AS SELECT * FROM t`, ddl(writes(w("v"), "t"))},
+	{"CREATE ALGORITHM=MERGE DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT 1", ddl(writes(w("v")))},
+	{`CREATE MATERIALIZED VIEW IF NOT EXISTS mv AS SELECT * FROM t`, ddl(writes(w("mv"), "t"))},
+	{`CREATE VIRTUAL TABLE docs USING fts5(title, body)`, ddl(writes(w("docs")))},
 	{`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx ON ONLY t USING btree (a) WHERE a > 0`, harmless()},
 	{`CREATE INDEX "idx_photos_user_id" ON "photos" ("user_id")`, harmless()},
 	{`DROP INDEX IF EXISTS idx`, harmless()},
-	{`DROP TABLE IF EXISTS "photos", "users" CASCADE`, writes(w("photos", "users"))},
-	{`DROP TEMPORARY TABLE t`, writes(w("t"))},
-	{`DROP VIEW v`, writes(w("v"))},
-	{`DROP MATERIALIZED VIEW mv`, writes(w("mv"))},
-	{`ALTER TABLE "photos" ADD "size" bigint`, writes(w("photos"))},
-	{`ALTER TABLE IF EXISTS ONLY t ALTER COLUMN c TYPE text USING c::text, DROP COLUMN d`, writes(w("t"))},
-	{`ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (u_id) REFERENCES u (id) ON DELETE SET NULL`, writes(w("t"))},
-	{`ALTER TABLE t RENAME TO u`, writes(w("t", "u"))},
-	{`ALTER TABLE t RENAME COLUMN a TO b`, writes(w("t"))},
-	{`ALTER TABLE child INHERIT parent`, writes(w("child", "parent"))},
-	{`ALTER TABLE parent ATTACH PARTITION p2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`, writes(w("parent", "p2024"))},
-	{`ALTER TABLE t EXCHANGE PARTITION p0 WITH TABLE t2`, writes(w("t", "t2"))},
-	{`ALTER VIEW v RENAME TO w`, writes(w("v"))},
-	{`RENAME TABLE a TO b, c TO d`, writes(w("a", "b", "c", "d"))},
+	{`DROP TABLE IF EXISTS "photos", "users" CASCADE`, ddl(writes(w("photos", "users")))},
+	{`DROP TEMPORARY TABLE t`, ddl(writes(w("t")))},
+	{`DROP VIEW v`, ddl(writes(w("v")))},
+	{`DROP MATERIALIZED VIEW mv`, ddl(writes(w("mv")))},
+	{`ALTER TABLE "photos" ADD "size" bigint`, ddl(writes(w("photos")))},
+	{`ALTER TABLE IF EXISTS ONLY t ALTER COLUMN c TYPE text USING c::text, DROP COLUMN d`, ddl(writes(w("t")))},
+	{`ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (u_id) REFERENCES u (id) ON DELETE SET NULL`, ddl(writes(w("t")))},
+	{`ALTER TABLE t RENAME TO u`, ddl(writes(w("t", "u")))},
+	{`ALTER TABLE t RENAME COLUMN a TO b`, ddl(writes(w("t")))},
+	{`ALTER TABLE child INHERIT parent`, ddl(writes(w("child", "parent")))},
+	{`ALTER TABLE parent ATTACH PARTITION p2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`, ddl(writes(w("parent", "p2024")))},
+	{`ALTER TABLE t EXCHANGE PARTITION p0 WITH TABLE t2`, ddl(writes(w("t", "t2")))},
+	{`ALTER VIEW v RENAME TO w`, ddl(writes(w("v")))},
+	{`RENAME TABLE a TO b, c TO d`, ddl(writes(w("a", "b", "c", "d")))},
 	{`REFRESH MATERIALIZED VIEW CONCURRENTLY mv`, writes(w("mv"))},
 
 	// Harmless statements.
@@ -308,7 +314,7 @@ var catalogue = []struct {
 	{`SELECT [a'b] FROM t; DELETE FROM u; SELECT 'x'`, unknown(nil)},
 	{`USE other_db`, unknown(nil)},
 	{"INSERT OR\n;\nDELETE FROM t", unknown(w("t"))},
-	{`DROP TABLE t DELETE FROM u`, unknown(w("t"))},
+	{`DROP TABLE t DELETE FROM u`, ddl(unknown(w("t")))},
 	{`CREATE INDEX i ON t (a) WITH (ONLINE = ON) DELETE FROM u`, unknown(nil)},
 	{`SET IDENTITY_INSERT t ON INSERT INTO t VALUES (1)`, unknown(nil)},
 	{`UPDATE a JOIN b ON a.x IS DISTINCT FROM b.x JOIN c ON true SET a.y = 1`, writes(w("a", "b", "c"))},

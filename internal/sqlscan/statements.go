@@ -292,6 +292,7 @@ modifiers:
 	if !p.relationKind() {
 		return
 	}
+	p.ddl = true
 	if p.peek().kw == kIf && p.at(1).kw == kNot && p.at(2).kw == kExists {
 		p.adv(3)
 	}
@@ -334,6 +335,7 @@ func (p *parser) drop() {
 	if !p.relationKind() {
 		return
 	}
+	p.ddl = true
 	if p.peek().kw == kIf && p.at(1).kw == kExists {
 		p.adv(2)
 	}
@@ -353,6 +355,7 @@ func (p *parser) nameList() {
 // VIEW v .... Tables renamed to, inherited from or attached are written too.
 func (p *parser) alter() {
 	p.adv(1)
+	p.ddl = true
 	for k := p.peek().kw; k == kOnline || k == kIgnore; k = p.peek().kw {
 		p.adv(1)
 	}
@@ -394,6 +397,7 @@ func (p *parser) alter() {
 // rename reads MySQL's RENAME TABLE a TO b [, c TO d].
 func (p *parser) rename() {
 	p.adv(1)
+	p.ddl = true
 	if p.peek().kw != kTable {
 		p.unknown = true
 		p.skip(false)

@@ -1,5 +1,7 @@
 package sqlscan
 
+import "strings"
+
 // NormalizeTable returns the name Analyze reports for a table written as
 // name — quoted or not, schema-qualified or not ("public"."Photos" gives
 // photos) — or "" when name is not a table name.
@@ -21,4 +23,17 @@ func NormalizeTable(name string) string {
 			return ""
 		}
 	}
+}
+
+// ModelTable returns the name Analyze reports for the table of a GORM
+// schema, whose name GORM quotes whole, component by component ("audit-log"
+// is one name, "reports.Audit" the table Audit of schema reports): its last
+// component, lowercased. Names with a quote character inside are not table
+// names Analyze reports: "" then.
+func ModelTable(name string) string {
+	last := name[strings.LastIndexByte(name, '.')+1:]
+	if last == "" || strings.ContainsAny(last, "\"`[]") {
+		return ""
+	}
+	return strings.ToLower(last)
 }

@@ -1,6 +1,9 @@
 package sqlscan
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNormalizeTable(t *testing.T) {
 	cases := map[string]string{
@@ -24,6 +27,33 @@ func TestNormalizeTable(t *testing.T) {
 			if got := Analyze("SELECT * FROM " + in).Reads; len(got) != 1 || got[0] != want {
 				t.Errorf("Analyze reads %v for table %q, NormalizeTable gives %q", got, in, want)
 			}
+		}
+	}
+}
+
+// TestModelTable checks that the name of a GORM schema's table, quoted as
+// GORM quotes it, reads as ModelTable names it.
+func TestModelTable(t *testing.T) {
+	cases := map[string]string{
+		"photos":        "photos",
+		"Photos":        "photos",
+		"audit-log":     "audit-log",
+		"a{b}%c":        "a{b}%c",
+		"my table":      "my table",
+		"reports.Audit": "audit",
+		`bad"name`:      "",
+		"":              "",
+	}
+	for in, want := range cases {
+		if got := ModelTable(in); got != want {
+			t.Errorf("ModelTable(%q): got %q, want %q", in, got, want)
+		}
+		if want == "" {
+			continue
+		}
+		quoted := `"` + strings.ReplaceAll(in, ".", `"."`) + `"`
+		if got := Analyze("SELECT * FROM " + quoted).Reads; len(got) != 1 || got[0] != want {
+			t.Errorf("Analyze reads %v for table %s, ModelTable gives %q", got, quoted, want)
 		}
 	}
 }

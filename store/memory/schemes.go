@@ -16,17 +16,17 @@ type registry struct {
 	schemes []string
 }
 
-// AddSchemes implements store.SchemeRegistry.
-func (s *Store) AddSchemes(ctx context.Context, table string, schemes []string) error {
-	stamps, err := s.Stamps(ctx, []store.Dep{{Table: table}})
-	if err != nil {
-		return err
-	}
+// AddSchemes implements store.SchemeRegistry. The table's stamp is taken
+// under the registry's lock: a registration that took an older stamp must
+// not replace one made under a newer stamp (an invalidation in between),
+// which would lose schemes that entries of the newer stamp rely on.
+func (s *Store) AddSchemes(_ context.Context, table string, schemes []string) error {
 	s.schemesMu.Lock()
 	defer s.schemesMu.Unlock()
+	stamp, _ := s.stamps.ComputeIfAbsent(store.Dep{Table: table}, s.newStamp)
 	reg := s.schemes[table]
-	if reg == nil || reg.stamp != stamps[0] {
-		reg = &registry{stamp: stamps[0]}
+	if reg == nil || reg.stamp != stamp {
+		reg = &registry{stamp: stamp}
 		s.schemes[table] = reg
 	}
 	for _, sc := range schemes {
