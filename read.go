@@ -254,6 +254,8 @@ var errScanned = errors.New("gormcache: the result was not recorded")
 // scans the database rows into its destination while recording them; the
 // other callers replay the recording.
 func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
+	// Whatever answers this read from the database reads the source.
+	db.Statement.ConnPool = sourcePool(db)
 	leader := false
 	v, err, _ := p.flights.Do(r.key, func() (any, error) {
 		leader = true
@@ -342,6 +344,25 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		p.decoded.keep(db, r.key, f.value, columns)
 	}
 	return f, nil
+}
+
+// sourcePool returns the pool a miss reads: the one a write of the statement
+// would use. (Reads the plugin does not cache keep the pool chosen for them.) With read replicas (gorm.io/plugin/dbresolver, whose callback
+// has chosen a replica for the statement), that is the source: a replica
+// that has not yet applied a write whose invalidation the miss follows
+// would fill the cache with rows older than the stamps they are stored
+// under, stale until they expire. So cached reads are as fresh as the
+// primary, and only misses reach it.
+func sourcePool(db *gorm.DB) gorm.ConnPool {
+	resolve := db.Callback().Update().Get("gorm:db_resolver")
+	if resolve == nil {
+		return db.Statement.ConnPool
+	}
+	chosen := db.Statement.ConnPool
+	resolve(db)
+	source := db.Statement.ConnPool
+	db.Statement.ConnPool = chosen
+	return source
 }
 
 // scan hands rows to gorm.Scan, as GORM's query callback does, recording

@@ -1,0 +1,167 @@
+package gormcache_test
+
+import (
+	"database/sql"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	"gorm.io/plugin/dbresolver"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+)
+
+// replicaTopology is a PostgreSQL primary and its streaming replica, which
+// applies every commit about 400 ms late, behind dbresolver, with the
+// plugin registered before or after dbresolver.
+type replicaTopology struct {
+	db               *gorm.DB
+	p                *gormcache.Plugin
+	primary, replica *sql.DB
+}
+
+func newReplicaTopology(t *testing.T, cacheFirst bool) *replicaTopology {
+	t.Helper()
+	primaryD, replicaD := testdb.PostgresWithReplica(t)
+	db, err := gorm.Open(primaryD, &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	p := gormcache.New(gormcache.Config{})
+	resolver := dbresolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{replicaD}})
+	if cacheFirst {
+		require.NoError(t, db.Use(p))
+		require.NoError(t, db.Use(resolver))
+	} else {
+		require.NoError(t, db.Use(resolver))
+		require.NoError(t, db.Use(p))
+	}
+	require.NoError(t, db.AutoMigrate(&Counter{}))
+	primary, err := db.DB()
+	require.NoError(t, err)
+	topo := &replicaTopology{db: db, p: p, primary: primary, replica: replicaD.(*postgres.Dialector).Conn.(*sql.DB)}
+	topo.sync(t)
+	return topo
+}
+
+// sync waits until the replica has applied every write committed so far.
+func (r *replicaTopology) sync(t *testing.T) { testdb.WaitReplica(t, r.primary, r.replica) }
+
+// eachOrder runs fn with the plugin registered before dbresolver, then
+// after it.
+func eachOrder(t *testing.T, fn func(t *testing.T, r *replicaTopology)) {
+	for _, first := range []bool{true, false} {
+		name := "gormcache-first"
+		if !first {
+			name = "dbresolver-first"
+		}
+		t.Run(name, func(t *testing.T) { fn(t, newReplicaTopology(t, first)) })
+	}
+}
+
+// TestReplicaLagIsNotCached reads through dbresolver while the replica lags
+// behind a write: the cache never serves what the replica has not yet
+// applied — a miss fills from the primary — and hits go on as usual.
+func TestReplicaLagIsNotCached(t *testing.T) {
+	eachOrder(t, func(t *testing.T, r *replicaTopology) {
+		require.NoError(t, r.db.Create(&Counter{ID: 1}).Error)
+		require.NoError(t, r.db.Create(&Counter{ID: 2}).Error)
+		r.sync(t)
+		version := func(db func() *gorm.DB, id uint) int64 {
+			var c Counter
+			require.NoError(t, db().First(&c, id).Error)
+			return c.Version
+		}
+		cached := func() *gorm.DB { return r.db.Clauses(gormcache.Cache()) }
+		plain := func() *gorm.DB { return r.db }
+		require.Zero(t, version(cached, 1))
+		require.Zero(t, version(cached, 2))
+
+		require.NoError(t, r.db.Model(&Counter{ID: 1}).Update("version", 5).Error)
+		assert.Zero(t, version(plain, 1), "the replica applied the write at once: the test proves nothing")
+		before := r.p.Stats()
+		assert.EqualValues(t, 5, version(cached, 1), "a miss after the write was served the replica's old row")
+		assert.Zero(t, version(cached, 2))
+		after := r.p.Stats()
+		assert.Equal(t, before.Hits+1, after.Hits, "row 2 was not written: it stays cached")
+
+		r.sync(t)
+		assert.EqualValues(t, 5, version(plain, 1))
+		assert.EqualValues(t, 5, version(cached, 1))
+
+		// A write in a transaction: invalidated after its commit, with its
+		// old rows read (the untouched row stays cached).
+		require.NoError(t, r.db.Transaction(func(tx *gorm.DB) error {
+			return tx.Model(&Counter{ID: 1}).Update("version", 6).Error
+		}))
+		assert.EqualValues(t, 6, version(cached, 1))
+		before = r.p.Stats()
+		assert.Zero(t, version(cached, 2))
+		assert.Equal(t, before.Hits+1, r.p.Stats().Hits)
+	})
+}
+
+// TestNoStaleReadsWithReplicas races cached readers against writers through
+// dbresolver: every cached read returns at least the versions whose writes
+// had returned before it began, as fresh as the primary although the
+// replica lags 400 ms.
+func TestNoStaleReadsWithReplicas(t *testing.T) {
+	eachOrder(t, func(t *testing.T, r *replicaTopology) {
+		const rows, writesPerRow, readers = 4, 30, 4
+		for i := 1; i <= rows; i++ {
+			require.NoError(t, r.db.Create(&Counter{ID: uint(i)}).Error)
+		}
+		r.sync(t)
+		var committed [rows + 1]atomic.Int64
+		var tl tally
+		done := make(chan struct{})
+		var writers sync.WaitGroup
+		for id := 1; id <= rows; id++ {
+			writers.Go(func() {
+				for v := int64(1); v <= writesPerRow; v++ {
+					var err error
+					if v%2 == 0 {
+						err = r.db.Transaction(func(tx *gorm.DB) error {
+							return tx.Model(&Counter{ID: uint(id)}).Update("version", v).Error
+						})
+					} else {
+						err = r.db.Model(&Counter{ID: uint(id)}).Update("version", v).Error
+					}
+					if err != nil {
+						t.Errorf("write: %v", err)
+						return
+					}
+					committed[id].Store(v)
+				}
+			})
+		}
+		var wg sync.WaitGroup
+		for n := range readers {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-done:
+						if i >= 40 {
+							return
+						}
+					default:
+					}
+					if !readCounters(t, r.db, i+n, 1+(i+n)%rows, committed[:], &tl) {
+						return
+					}
+				}
+			})
+		}
+		writers.Wait()
+		close(done)
+		wg.Wait()
+		s := r.p.Stats()
+		t.Logf("%d reads, %d hits, %d misses", tl.reads.Load(), s.Hits, s.Misses)
+		assert.Zero(t, tl.stale.Load(), "stale reads")
+		assert.NotZero(t, s.Hits, "no read hit the cache: the test proves nothing")
+	})
+}
