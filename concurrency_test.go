@@ -1,12 +1,15 @@
 package gormcache_test
 
 import (
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/gormcache"
 )
@@ -120,5 +123,110 @@ func TestNoStaleReadsUnderRace(t *testing.T) {
 		if s.Hits == 0 {
 			t.Fatal("no read hit the cache: the test proves nothing")
 		}
+	})
+}
+
+// raceDurationEnv sets how long TestNoStaleReadsUnderTableInvalidations
+// runs in each configuration; scripts/test.sh sets it to 30s under CI=true.
+const raceDurationEnv = "GORMCACHE_RACE_DURATION"
+
+// Tally is a row with an owner, read by owner and by primary key; its
+// Version only grows and each row has one writer.
+type Tally struct {
+	ID      uint
+	Owner   int
+	Version int64
+}
+
+// TestNoStaleReadsUnderTableInvalidations races readers that select rows by
+// a condition and by primary key against row-level writers, while whole-table
+// invalidations (InvalidateTable, a raw Exec, an upsert) renew the table's
+// stamp and, with it, its registry of schemes. A registration that loses a
+// race with such an invalidation would leave entries keyed by conditions
+// that row-level writes no longer reach; every read must return at least
+// the versions whose writes had returned before it began.
+func TestNoStaleReadsUnderTableInvalidations(t *testing.T) {
+	duration := 3 * time.Second
+	if v := os.Getenv(raceDurationEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		require.NoError(t, err, raceDurationEnv)
+		duration = d
+	}
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&Tally{}))
+		const rows, owners = 8, 4
+		for i := 1; i <= rows; i++ {
+			require.NoError(t, e.db.Create(&Tally{ID: uint(i), Owner: i % owners}).Error)
+		}
+		var committed [rows + 1]atomic.Int64
+		var reads, stale, hits atomic.Int64
+		stop := time.Now().Add(duration)
+		var wg sync.WaitGroup
+		for id := 1; id <= rows; id++ {
+			wg.Go(func() {
+				for v := int64(1); time.Now().Before(stop); v++ {
+					if err := e.db.Model(&Tally{ID: uint(id)}).Update("version", v).Error; err != nil {
+						t.Errorf("write: %v", err)
+						return
+					}
+					committed[id].Store(v)
+				}
+			})
+		}
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				var err error
+				switch i % 3 {
+				case 0:
+					err = gormcache.InvalidateTable(e.db, "tallies")
+				case 1:
+					err = e.db.Exec("UPDATE tallies SET version = version WHERE id < 0").Error
+				case 2:
+					err = e.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Tally{ID: 1}).Error
+				}
+				if err != nil {
+					t.Errorf("table invalidation: %v", err)
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+		for r := range 4 {
+			wg.Go(func() {
+				for i := r; time.Now().Before(stop); i++ {
+					var floors [rows + 1]int64
+					for j := range floors {
+						floors[j] = committed[j].Load()
+					}
+					before := e.stats().Hits
+					var ts []Tally
+					var err error
+					if i%2 == 0 {
+						err = e.cached().Where("owner = ?", i%owners).Find(&ts).Error
+					} else {
+						ts = make([]Tally, 1)
+						err = e.cached().First(&ts[0], 1+i%rows).Error
+					}
+					if err != nil {
+						t.Errorf("read: %v", err)
+						return
+					}
+					if e.stats().Hits > before {
+						hits.Add(1)
+					}
+					reads.Add(1)
+					for _, tl := range ts {
+						if tl.Version < floors[tl.ID] {
+							stale.Add(1)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		t.Logf("%v: %d reads, about %d hits, %d stale; %+v", duration, reads.Load(), hits.Load(), stale.Load(), e.stats())
+		require.Zero(t, stale.Load(), "stale reads")
+		require.NotZero(t, hits.Load(), "no read hit the cache: the test proves nothing")
 	})
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -117,5 +119,48 @@ func testSchemes(t *testing.T, newHarness func(t *testing.T) Harness) {
 			}()
 		}
 		wg.Wait()
+	})
+	t.Run("registrations racing invalidations", func(t *testing.T) {
+		// A registration that took the table's stamp before an
+		// invalidation must not replace one made under the newer stamp:
+		// while a stamp stays current, every scheme registered under it
+		// stays registered.
+		s, r := reg(t)
+		table := store.Dep{Table: "t"}
+		stop := time.Now().Add(time.Second)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				if err := s.Invalidate(t.Context(), table); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		var lost atomic.Int64
+		for g := range 4 {
+			wg.Go(func() {
+				scheme := fmt.Sprintf("c%d", g)
+				for time.Now().Before(stop) {
+					before := stamps(t, s, table)[0]
+					if err := r.AddSchemes(t.Context(), "t", []string{scheme}); err != nil {
+						t.Error(err)
+						return
+					}
+					got, err := r.Schemes(t.Context(), "t")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if stamps(t, s, table)[0] == before && !slices.Contains(got, scheme) {
+						lost.Add(1) // the stamp never changed: the registration was lost
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n := lost.Load(); n > 0 {
+			t.Fatalf("%d registrations lost while their table's stamp stayed current", n)
+		}
 	})
 }
