@@ -20,9 +20,11 @@
 //
 // The promise: a cached read never returns data older than the last write
 // that went through GORM and whose call returned before the read began.
-// Reads inside a transaction bypass the cache. Writes GORM does not see
-// (another program, a trigger, a stored function, a foreign key cascade not
-// declared in GORM model tags) are invisible to it: bound them with a TTL.
+// Reads inside a transaction bypass the cache, and so do reads whose result
+// changes without a write (system catalogues, now(), nextval()). Writes GORM
+// does not see (another program, a trigger, a stored function) are invisible
+// to it: bound them with a TTL. With read replicas (dbresolver), misses read
+// the source, so cached reads are as fresh as the primary.
 //
 // Remember caches what is not one query — a report, an aggregate, a call to
 // another service — under a key, with the same protocol: DependsOn and Where
