@@ -144,7 +144,11 @@ func (p *Plugin) InvalidateTables(ctx context.Context, tables ...string) error {
 			return fmt.Errorf("gormcache: InvalidateTables: %q is not a table name", t)
 		}
 	}
-	p.invalidate(ctx, p.tableDeps(names))
+	deps := make([]store.Dep, 0, len(names))
+	for _, t := range p.cascades.closure(names) {
+		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})
+	}
+	p.invalidate(ctx, deps)
 	return nil
 }
 

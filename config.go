@@ -1,11 +1,13 @@
 package gormcache
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -65,7 +67,24 @@ type Config struct {
 	// cannot be determined invalidate nothing. Default: such an Exec
 	// invalidates everything the plugin has cached, which is always safe.
 	TrustUnparsedExec bool
+
+	// MaxWriteRows is the number of rows an update or delete may change
+	// and still be invalidated row by row (its old rows are read first); a
+	// write that changes more invalidates its table. Default:
+	// DefaultMaxWriteRows.
+	MaxWriteRows int
+
+	// OnInvalidate, when set, is called with every invalidation the plugin
+	// delivers — each write's, right after its transaction commits, and
+	// each manual call's — saying what was invalidated and why (see
+	// package invalidation), for logs, metrics and tracing. It runs in the
+	// goroutine of the write, after the commit: it must be quick, and must
+	// not use the database. Default: nil.
+	OnInvalidate func(ctx context.Context, e invalidation.Event)
 }
+
+// DefaultMaxWriteRows is Config.MaxWriteRows when it is zero.
+const DefaultMaxWriteRows = 1000
 
 // Policy is a model-wide cache policy. A model declares it with a method
 // found like TableName:
@@ -109,6 +128,9 @@ var ErrConfig = errors.New("gormcache: invalid config")
 func (c *Config) validate() error {
 	if c.TTL < 0 {
 		return fmt.Errorf("%w: TTL is negative (%v)", ErrConfig, c.TTL)
+	}
+	if c.MaxWriteRows < 0 {
+		return fmt.Errorf("%w: MaxWriteRows is negative (%d)", ErrConfig, c.MaxWriteRows)
 	}
 	if strings.ContainsAny(c.Prefix, "{}") {
 		// Braces would change the Redis Cluster hash tags of the store's keys.

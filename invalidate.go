@@ -8,9 +8,9 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
-	"github.com/gormcache/gormcache/store"
 )
 
 // ErrNotRegistered is returned by the Invalidate functions for a *gorm.DB
@@ -41,7 +41,7 @@ func InvalidateTable(db *gorm.DB, table string) error {
 	if name == "" {
 		return fmt.Errorf("gormcache: InvalidateTable: %q is not a table name (a name, quoted or not, optionally schema-qualified)", table)
 	}
-	p.deliverTables(db, []string{name})
+	p.queue(db, tablesChange("", []string{name}, invalidation.ReasonManual))
 	return nil
 }
 
@@ -61,7 +61,7 @@ func InvalidateModel(db *gorm.DB, model any) error {
 		return fmt.Errorf("gormcache: InvalidateModel: %T is not a GORM model: %w", model, err)
 	}
 	p.cascades.learn(stmt.Schema)
-	p.deliverTables(db, []string{sqlscan.ModelTable(stmt.Schema.Table)})
+	p.queue(db, tablesChange("", []string{sqlscan.ModelTable(stmt.Schema.Table)}, invalidation.ReasonManual))
 	return nil
 }
 
@@ -111,9 +111,9 @@ func InvalidateObject(db *gorm.DB, obj any) error {
 	if len(objects) == 0 {
 		return fmt.Errorf("gormcache: InvalidateObject: %T holds no %s", obj, s.Name)
 	}
-	held := make([]invalidation.Image, 0, len(objects))
+	held := make([]rowimage.Image, 0, len(objects))
 	for i, o := range objects {
-		img, keyOnly := invalidation.Image{}, true
+		img, keyOnly := rowimage.Image{}, true
 		for _, f := range s.Fields {
 			if f.DBName == "" {
 				continue
@@ -136,17 +136,22 @@ func InvalidateObject(db *gorm.DB, obj any) error {
 		}
 		held = append(held, img)
 	}
-	where, _ := invalidation.PrimaryKeyWhere(s, held)
-	current, ok, broken := p.readRows(db, s, db.Statement.ConnPool, where, false, len(held))
-	if broken != nil {
-		return fmt.Errorf("gormcache: InvalidateObject: reading %s by primary key: %w", s.Name, broken)
+	where, _ := rowimage.PrimaryKeyWhere(s, held)
+	current, err := p.rows.Read(db, s, db.Statement.ConnPool, where, false, len(held))
+	if err := broken(err); err != nil {
+		return fmt.Errorf("gormcache: InvalidateObject: reading %s by primary key: %w", s.Name, err)
 	}
 	p.cascades.learn(s)
-	if !ok {
-		p.deliverTables(db, []string{sqlscan.ModelTable(s.Table)})
+	table := sqlscan.ModelTable(s.Table)
+	if err != nil {
+		p.queue(db, tablesChange("", []string{table}, readReason(err)))
 		return nil
 	}
-	p.deliverImages(db, s, append(held, current...))
+	p.queue(db, &change{
+		event:  invalidation.Event{Tables: []string{table}, Level: invalidation.Rows},
+		s:      s,
+		images: append(held, current...),
+	})
 	return nil
 }
 
@@ -156,6 +161,8 @@ func InvalidateAll(db *gorm.DB) error {
 	if err != nil {
 		return err
 	}
-	p.deliver(db, []store.Dep{p.global})
+	c := tablesChange("", nil, invalidation.ReasonManual)
+	c.event.Level = invalidation.All
+	p.queue(db, c)
 	return nil
 }

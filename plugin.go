@@ -14,9 +14,10 @@ import (
 	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/internal/aftercommit"
 	"github.com/gormcache/gormcache/internal/replay"
+	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
-	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
 )
@@ -42,7 +43,7 @@ type Plugin struct {
 
 	policies sync.Map // *schema.Schema -> Policy
 	cascades cascades
-	trust    imageTrust
+	rows     rowimage.Reader // the rows writes change
 
 	origQuery func(*gorm.DB)
 	origRow   func(*gorm.DB)
@@ -63,6 +64,9 @@ func New(cfg Config) *Plugin {
 	p.global = store.Dep{Table: cfg.Prefix + "*"}
 	if p.initErr = cfg.validate(); p.initErr != nil {
 		return p
+	}
+	if p.cfg.MaxWriteRows == 0 {
+		p.cfg.MaxWriteRows = DefaultMaxWriteRows
 	}
 	if p.cfg.DecodedBytes == 0 {
 		p.cfg.DecodedBytes = DefaultDecodedBytes
@@ -154,9 +158,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	if ps, ok := db.ConnPool.(*gorm.PreparedStmtDB); ok {
 		// Wrap the pool it prepares on, so that db.ConnPool stays what
 		// GORM made it: a *gorm.PreparedStmtDB.
-		ps.ConnPool = invalidation.Wrap(ps.ConnPool, p.invalidate)
+		ps.ConnPool = aftercommit.Wrap(ps.ConnPool, p.deliver)
 	} else {
-		db.ConnPool = invalidation.Wrap(db.ConnPool, p.invalidate)
+		db.ConnPool = aftercommit.Wrap(db.ConnPool, p.deliver)
 	}
 	if db.Statement != nil {
 		db.Statement.ConnPool = db.ConnPool

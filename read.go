@@ -16,7 +16,9 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/aftercommit"
 	"github.com/gormcache/gormcache/internal/replay"
+	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/querykey"
@@ -60,7 +62,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	if db.Error != nil {
 		return
 	}
-	if _, internal := db.Get(invalidation.InternalKey); internal {
+	if _, internal := db.Get(rowimage.InternalKey); internal {
 		orig(db)
 		return
 	}
@@ -77,7 +79,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		if !analysis.ReadOnly && !analysis.Harmless {
 			// A write through Raw(...).Scan/Row/Rows.
 			orig(db)
-			p.deliverWrites(db, analysis)
+			p.writeSQL(db, analysis, invalidation.ReasonRawSQL)
 			return
 		}
 	}
@@ -89,7 +91,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		orig(db)
 		return
 	}
-	if (opts != nil && opts.noCache) || invalidation.InTransaction(stmt.ConnPool) || isLocking(stmt, raw, analysis) {
+	if (opts != nil && opts.noCache) || aftercommit.InTransaction(stmt.ConnPool) || isLocking(stmt, raw, analysis) {
 		p.stats.bypassed.Add(1)
 		orig(db)
 		return

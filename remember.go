@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/aftercommit"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
@@ -169,7 +170,7 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 	if err != nil {
 		return zero, err
 	}
-	if invalidation.InTransaction(db.Statement.ConnPool) {
+	if aftercommit.InTransaction(db.Statement.ConnPool) {
 		p.stats.bypassed.Add(1)
 		return call(c.ctx, fn)
 	}
@@ -235,7 +236,7 @@ func Forget(db *gorm.DB, key string) error {
 	if err := checkRememberKey(key); err != nil {
 		return err
 	}
-	p.deliver(db, []store.Dep{p.keyDep(p.rememberKey(key))})
+	p.queue(db, &change{event: invalidation.Event{Key: key, Level: invalidation.Key}})
 	return nil
 }
 

@@ -1,14 +1,13 @@
 package gormcache
 
 import (
-	"context"
 	"slices"
 	"strings"
 
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
-	"github.com/gormcache/gormcache/invalidation"
+	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -46,40 +45,37 @@ func (r *readSet) add(table string, conjs []deps.Conj) {
 
 // rowDeps returns the dependencies a row-level write to table renews: any
 // row of the table, and for each image and each scheme registered for the
-// table, the conjunction the image belongs to. An image that cannot be
-// placed in a scheme makes it a whole-table invalidation.
-func (p *Plugin) rowDeps(ctx context.Context, table string, s *schema.Schema, images []invalidation.Image) []store.Dep {
+// table, the conjunction the image belongs to; rows counts the latter. An
+// image that cannot be placed in a scheme, or schemes the store could not
+// tell, make it a whole-table invalidation: rows is then -1.
+func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image, schemes tableSchemes) (deps []store.Dep, rows int) {
 	t := p.cfg.Prefix + table
-	out := []store.Dep{{Table: t, Cond: anyRow}}
-	reg, ok := p.store.(store.SchemeRegistry)
-	if !ok {
-		return out
+	whole := []store.Dep{{Table: t}}
+	if !schemes.known {
+		return whole, -1
 	}
-	schemes, err := reg.Schemes(ctx, t)
-	if err != nil {
-		p.logError(ctx, err)
-		return []store.Dep{{Table: t}}
-	}
-	for _, scheme := range schemes {
+	deps = []store.Dep{{Table: t, Cond: anyRow}}
+	for _, scheme := range schemes.list {
 		cols := strings.Split(scheme, ",")
 		for _, img := range images {
 			conj, member, ok := imageConj(s, cols, img)
 			if !ok {
-				return []store.Dep{{Table: t}}
+				return whole, -1
 			}
 			if member {
-				out = append(out, store.Dep{Table: t, Cond: conj.Key()})
+				deps = append(deps, store.Dep{Table: t, Cond: conj.Key()})
 			}
 		}
 	}
-	return out
+	deps = dedupe(deps)
+	return deps, len(deps) - 1
 }
 
 // imageConj returns the conjunction of scheme cols that img belongs to.
 // member is false when img belongs to none: its value for a column on which
 // only IS NULL can be tracked (a time, a float) is not NULL. ok is false
 // when img cannot be placed: the caller invalidates the whole table.
-func imageConj(s *schema.Schema, cols []string, img invalidation.Image) (conj deps.Conj, member, ok bool) {
+func imageConj(s *schema.Schema, cols []string, img rowimage.Image) (conj deps.Conj, member, ok bool) {
 	conj = make(deps.Conj, 0, len(cols))
 	for _, col := range cols {
 		v, present := img[col]

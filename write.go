@@ -3,22 +3,24 @@ package gormcache
 import (
 	"context"
 	"database/sql"
-	"slices"
+	"errors"
 	"strings"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
-	"github.com/gormcache/gormcache/store"
 )
 
-// MaxImageRows is the number of rows an update or delete may change and
-// still be invalidated row by row; a larger write invalidates its table.
-const MaxImageRows = 1000
+// The write path. GORM's create, update and delete callbacks are followed
+// by the plugin's, which turn each write into a change — its rows before
+// and after, or the tables it writes — queued on the write's transaction
+// and delivered right after it commits (deliver.go). Raw SQL (db.Exec) is
+// analysed for the tables it writes.
 
 // writeKind is the kind of GORM write a callback follows: each has its own
 // callbacks, so the kind is never guessed from the SQL.
@@ -30,17 +32,19 @@ const (
 	kindDelete
 )
 
-// rowLevel reports whether the rows stmt writes can be imaged: it writes
-// rows of its model's own table only — no other table named by Table, by
-// the INSERT or UPDATE clause, nor a FROM list of its own (UPDATE ... FROM,
-// DELETE ... USING) —, with no modifier that may change rows it does not
-// name (INSERT OR REPLACE, UPDATE OR REPLACE, ON CONFLICT), and its table
-// is invalidated at row level. Anything else invalidates the tables the
-// statement's SQL writes.
-func (p *Plugin) rowLevel(stmt *gorm.Statement, kind writeKind) bool {
+// imaged tells whether the rows stmt writes can be imaged, and otherwise
+// why not: it must write rows of its model's own table only — no other
+// table named by Table, by the INSERT or UPDATE clause, nor a FROM list of
+// its own (UPDATE ... FROM, DELETE ... USING) —, with no modifier that may
+// change rows it does not name (INSERT OR REPLACE, UPDATE OR REPLACE, ON
+// CONFLICT), and its table must be invalidated at row level.
+func (p *Plugin) imaged(stmt *gorm.Statement, kind writeKind) invalidation.Reason {
 	s := stmt.Schema
-	if s == nil || stmt.TableExpr != nil || stmt.Table != s.Table || p.precisionOf(s) != RowLevel {
-		return false
+	if s == nil || stmt.TableExpr != nil || stmt.Table != s.Table {
+		return invalidation.ReasonStatement
+	}
+	if p.precisionOf(s) != RowLevel {
+		return invalidation.ReasonPrecision
 	}
 	ownTable := func(t clause.Table) bool {
 		return t.Name == "" || t.Name == clause.CurrentTable || t.Name == s.Table
@@ -49,29 +53,29 @@ func (p *Plugin) rowLevel(stmt *gorm.Statement, kind writeKind) bool {
 	case kindCreate:
 		if c, ok := stmt.Clauses["INSERT"]; ok {
 			if ins, ok := c.Expression.(clause.Insert); !ok || ins.Modifier != "" || !ownTable(ins.Table) {
-				return false
+				return invalidation.ReasonStatement
 			}
 		}
 		if _, upsert := stmt.Clauses["ON CONFLICT"]; upsert {
-			return false
+			return invalidation.ReasonStatement
 		}
 	case kindUpdate:
 		if c, ok := stmt.Clauses["UPDATE"]; ok {
 			if upd, ok := c.Expression.(clause.Update); !ok || upd.Modifier != "" || !ownTable(upd.Table) {
-				return false
+				return invalidation.ReasonStatement
 			}
 		}
 		if _, from := stmt.Clauses["FROM"]; from {
-			return false
+			return invalidation.ReasonStatement
 		}
 	case kindDelete:
 		if c, ok := stmt.Clauses["FROM"]; ok {
 			if from, ok := c.Expression.(clause.From); !ok || len(from.Tables) > 0 || len(from.Joins) > 0 {
-				return false
+				return invalidation.ReasonStatement
 			}
 		}
 	}
-	return true
+	return invalidation.ReasonNone
 }
 
 // capture stands in for the statement's connection pool while an update or
@@ -84,8 +88,8 @@ type capture struct {
 	p    *Plugin
 	db   *gorm.DB
 	done bool
-	ok   bool
-	old  []invalidation.Image
+	old  []rowimage.Image
+	err  error // why old was not read
 }
 
 func (c *capture) before() {
@@ -93,9 +97,27 @@ func (c *capture) before() {
 		return
 	}
 	c.done = true
-	var broken error
-	c.old, c.ok, broken = c.p.readRows(c.db, c.db.Statement.Schema, c.ConnPool, whereOf(c.db.Statement), true, MaxImageRows)
-	c.db.AddError(broken)
+	stmt := c.db.Statement
+	c.old, c.err = c.p.rows.Read(c.db, stmt.Schema, c.ConnPool, whereOf(stmt), true, c.p.cfg.MaxWriteRows)
+	c.db.AddError(broken(c.err))
+}
+
+// broken returns err when it says the write's transaction is unusable,
+// rather than why rows were not read.
+func broken(err error) error {
+	if err == nil || errors.Is(err, rowimage.ErrTooManyRows) || errors.Is(err, rowimage.ErrUnreadable) {
+		return nil
+	}
+	return err
+}
+
+// readReason is why a write whose rows were read with err is invalidated
+// by table.
+func readReason(err error) invalidation.Reason {
+	if errors.Is(err, rowimage.ErrTooManyRows) {
+		return invalidation.ReasonTooManyRows
+	}
+	return invalidation.ReasonUnreadable
 }
 
 func whereOf(stmt *gorm.Statement) clause.Where {
@@ -122,7 +144,7 @@ func (c *capture) QueryContext(ctx context.Context, query string, args ...any) (
 // its invalidations wait for its commit like any other.
 func (p *Plugin) adoptTransaction(db *gorm.DB) {
 	if _, started := db.InstanceGet("gorm:started_transaction"); started {
-		db.Statement.ConnPool = invalidation.Adopt(db.Statement.ConnPool, p.invalidate)
+		db.Statement.ConnPool = aftercommit.Adopt(db.Statement.ConnPool, p.deliver)
 	}
 }
 
@@ -134,7 +156,8 @@ func (p *Plugin) beforeDelete(db *gorm.DB) { p.beforeChange(db, kindDelete) }
 
 func (p *Plugin) beforeChange(db *gorm.DB, kind writeKind) {
 	stmt := db.Statement
-	if db.Error != nil || db.DryRun || !p.rowLevel(stmt, kind) || invalidation.TxOf(stmt.ConnPool) == nil {
+	if db.Error != nil || db.DryRun || p.imaged(stmt, kind) != invalidation.ReasonNone ||
+		aftercommit.TxOf[*change](stmt.ConnPool) == nil {
 		return
 	}
 	stmt.ConnPool = &capture{ConnPool: stmt.ConnPool, p: p, db: db}
@@ -155,28 +178,38 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 		return // nothing reached the database, or nothing changed
 	}
 	p.cascades.learn(stmt.Schema)
-	if !captured || !c.ok || db.Error != nil || db.RowsAffected > int64(len(c.old)) || !p.rowLevel(stmt, kind) {
+	reason := p.imaged(stmt, kind)
+	switch {
+	case reason != invalidation.ReasonNone:
+	case !captured:
+		reason = invalidation.ReasonNoTransaction
+	case c.err != nil:
+		reason = readReason(c.err)
+	case db.Error != nil || db.RowsAffected > int64(len(c.old)):
 		// Rows the capture did not see changed (or the write failed half
-		// way): invalidate the tables written.
-		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
+		// way).
+		reason = invalidation.ReasonUnreadable
+	}
+	if reason != invalidation.ReasonNone {
+		p.writeTables(db, reason)
 		return
 	}
 	images := c.old
 	if kind == kindUpdate { // a soft delete too: read the rows as they are now
-		where, ok := invalidation.PrimaryKeyWhere(stmt.Schema, c.old)
-		var now []invalidation.Image
+		where, ok := rowimage.PrimaryKeyWhere(stmt.Schema, c.old)
+		var now []rowimage.Image
+		err := rowimage.ErrUnreadable
 		if ok {
-			var broken error
-			now, ok, broken = p.readRows(db, stmt.Schema, stmt.ConnPool, where, false, len(c.old))
-			db.AddError(broken)
+			now, err = p.rows.Read(db, stmt.Schema, stmt.ConnPool, where, false, len(c.old))
+			db.AddError(broken(err))
 		}
-		if !ok || len(now) != len(c.old) {
-			p.deliverWrites(db, p.analyze(stmt.SQL.String()))
+		if err != nil || len(now) != len(c.old) {
+			p.writeTables(db, invalidation.ReasonUnreadable)
 			return
 		}
 		images = append(images, now...)
 	}
-	p.deliverImages(db, stmt.Schema, images)
+	p.writeRows(db, images)
 }
 
 // afterCreate runs right after GORM's create, before the commit.
@@ -186,25 +219,29 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		return
 	}
 	p.cascades.learn(stmt.Schema)
-	if db.Error != nil || !p.rowLevel(stmt, kindCreate) {
-		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
+	reason := p.imaged(stmt, kindCreate)
+	if db.Error != nil && reason == invalidation.ReasonNone {
+		reason = invalidation.ReasonUnreadable
+	}
+	if reason != invalidation.ReasonNone {
+		p.writeTables(db, reason)
 		return
 	}
-	images := invalidation.ValueImages(stmt.Context, stmt.Schema, stmt.ReflectValue)
+	images := rowimage.ValueImages(stmt.Context, stmt.Schema, stmt.ReflectValue)
 	if storedDiffers(stmt, images) {
-		where, ok := invalidation.PrimaryKeyWhere(stmt.Schema, images)
+		where, ok := rowimage.PrimaryKeyWhere(stmt.Schema, images)
 		images = nil
 		if ok {
-			var broken error
-			images, _, broken = p.readRows(db, stmt.Schema, stmt.ConnPool, where, false, MaxImageRows)
-			db.AddError(broken)
+			var err error
+			images, err = p.rows.Read(db, stmt.Schema, stmt.ConnPool, where, false, p.cfg.MaxWriteRows)
+			db.AddError(broken(err))
 		}
 	}
 	if int64(len(images)) != db.RowsAffected {
-		p.deliverWrites(db, p.analyze(stmt.SQL.String()))
+		p.writeTables(db, invalidation.ReasonUnreadable)
 		return
 	}
-	p.deliverImages(db, stmt.Schema, images)
+	p.writeRows(db, images)
 }
 
 // storedDiffers reports whether the rows a create stored may differ from
@@ -213,7 +250,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 // `<-:update`, `->`) take the database's default, columns with a default
 // the database computes, and strings the database may trim or cut (trailing
 // spaces in a varchar(n), values longer than the field's size).
-func storedDiffers(stmt *gorm.Statement, images []invalidation.Image) bool {
+func storedDiffers(stmt *gorm.Statement, images []rowimage.Image) bool {
 	s := stmt.Schema
 	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
 		return true
@@ -245,26 +282,25 @@ func storedDiffers(stmt *gorm.Statement, images []invalidation.Image) bool {
 	return false
 }
 
-// deliverImages queues the invalidation of rows of s's table that a write
-// changed, computed after the commit against the schemes registered then,
-// and of the tables cascades from them reach.
-func (p *Plugin) deliverImages(db *gorm.DB, s *schema.Schema, images []invalidation.Image) {
-	table := sqlscan.ModelTable(s.Table)
-	base, dialect := db.ConnPool, db.Dialector.Name()
-	work := func(ctx context.Context) []store.Dep {
-		if !p.cascades.load(ctx, dialect, base) {
-			return []store.Dep{p.global}
-		}
-		deps := p.rowDeps(ctx, table, s, images)
-		for _, t := range p.cascades.closure([]string{table})[1:] {
-			deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})
-		}
-		if p.cascades.cyclic(table) {
-			deps = append(deps, store.Dep{Table: p.cfg.Prefix + table})
-		}
-		return deps
-	}
-	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, work)
+// writeRows queues the invalidation of the rows of the statement's table
+// that a write changed, before and after.
+func (p *Plugin) writeRows(db *gorm.DB, images []rowimage.Image) {
+	s := db.Statement.Schema
+	p.queue(db, &change{
+		event: invalidation.Event{
+			Statement: db.Statement.SQL.String(),
+			Tables:    []string{sqlscan.ModelTable(s.Table)},
+			Level:     invalidation.Rows,
+		},
+		s:      s,
+		images: images,
+	})
+}
+
+// writeTables queues the invalidation of the tables the statement's SQL
+// writes, for reason.
+func (p *Plugin) writeTables(db *gorm.DB, reason invalidation.Reason) {
+	p.writeSQL(db, p.analyze(db.Statement.SQL.String()), reason)
 }
 
 // afterRaw runs after db.Exec.
@@ -276,76 +312,21 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 	if a.Harmless || (a.ReadOnly && !a.Unknown) {
 		return
 	}
-	p.deliverWrites(db, a)
+	p.writeSQL(db, a, invalidation.ReasonRawSQL)
 }
 
-// deliverWrites invalidates what a written statement may have changed: the
-// tables it writes, the tables their cascading foreign keys reach, and
-// everything when the tables cannot be determined. DDL also makes the
-// plugin forget what it learned of the tables' definitions.
-func (p *Plugin) deliverWrites(db *gorm.DB, a *sqlscan.Analysis) {
+// writeSQL queues the invalidation of what a statement whose SQL a was
+// analysed may have changed: the tables it writes, or everything when they
+// cannot be determined. DDL also makes the plugin forget what it learned
+// of the tables' definitions.
+func (p *Plugin) writeSQL(db *gorm.DB, a *sqlscan.Analysis, reason invalidation.Reason) {
 	if a.DDL || a.Unknown {
 		p.cascades.forget()
-		p.trust.forget(a.Writes, a.Unknown)
+		p.rows.Forget(a.Writes, a.Unknown)
 	}
+	c := tablesChange(db.Statement.SQL.String(), a.Writes, reason)
 	if a.Unknown && !p.cfg.TrustUnparsedExec {
-		p.deliver(db, []store.Dep{p.global})
-		return
+		c.event.Level, c.event.Reason = invalidation.All, invalidation.ReasonUnparsed
 	}
-	p.deliverTables(db, a.Writes)
-}
-
-// deliverTables invalidates, after the commit, every result that reads one
-// of tables or a table their cascading foreign keys reach.
-func (p *Plugin) deliverTables(db *gorm.DB, tables []string) {
-	base, dialect := db.ConnPool, db.Dialector.Name()
-	work := func(ctx context.Context) []store.Dep {
-		if !p.cascades.load(ctx, dialect, base) {
-			return []store.Dep{p.global}
-		}
-		return p.tableDeps(tables)
-	}
-	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, work)
-}
-
-// tableDeps returns the whole-table dependencies of tables and of the
-// tables their cascading foreign keys reach: renewing them invalidates
-// everything that reads those tables.
-func (p *Plugin) tableDeps(tables []string) []store.Dep {
-	tables = p.cascades.closure(tables)
-	deps := make([]store.Dep, 0, len(tables))
-	for _, t := range tables {
-		deps = append(deps, store.Dep{Table: p.cfg.Prefix + t})
-	}
-	return deps
-}
-
-// deliver invalidates deps after the commit of db's transaction, or at once.
-func (p *Plugin) deliver(db *gorm.DB, deps []store.Dep) {
-	invalidation.Deliver(db.Statement.Context, db.Statement.ConnPool, p.invalidate, invalidation.Deps(deps...))
-}
-
-// invalidate is the plugin's invalidation sink.
-func (p *Plugin) invalidate(ctx context.Context, deps []store.Dep) {
-	deps = dedupe(deps)
-	if err := p.store.Invalidate(context.WithoutCancel(ctx), deps...); err != nil {
-		p.logError(ctx, err)
-		return
-	}
-	p.countInvalidated(deps)
-}
-
-func dedupe(deps []store.Dep) []store.Dep {
-	if len(deps) < 2 {
-		return deps
-	}
-	seen := make(map[store.Dep]struct{}, len(deps))
-	out := deps[:0:0]
-	for _, d := range deps {
-		if _, ok := seen[d]; !ok {
-			seen[d] = struct{}{}
-			out = append(out, d)
-		}
-	}
-	return slices.Clip(out)
+	p.queue(db, c)
 }

@@ -1,0 +1,171 @@
+package gormcache
+
+import (
+	"context"
+	"slices"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/rowimage"
+	"github.com/gormcache/gormcache/invalidation"
+	"github.com/gormcache/gormcache/store"
+)
+
+// A change is what one write, or one manual call, asks to invalidate. Its
+// dependencies are computed when it is delivered, right after the commit,
+// against the schemes registered then: a read that registered one after the
+// write read its old rows, and read the database before the commit, is
+// reached all the same.
+type change struct {
+	// event is what the change reports: Statement, Tables, Level, Reason.
+	// Delivery fills in the rest.
+	event invalidation.Event
+	// s and images are, for Level Rows, the schema of Tables[0] and the
+	// rows the write changed, before and after.
+	s      *schema.Schema
+	images []rowimage.Image
+	// base and dialect reach the database the write ran on, to read its
+	// cascading foreign keys after the commit.
+	base    gorm.ConnPool
+	dialect string
+}
+
+// queue hands c to the plugin's sink after the commit of db's transaction,
+// or at once outside of one.
+func (p *Plugin) queue(db *gorm.DB, c *change) {
+	c.base, c.dialect = db.ConnPool, db.Dialector.Name()
+	aftercommit.Deliver(db.Statement.Context, db.Statement.ConnPool, p.deliver, c)
+}
+
+// tablesChange is a change of statement (its SQL, "" for a manual call)
+// that invalidates tables whole.
+func tablesChange(statement string, tables []string, reason invalidation.Reason) *change {
+	return &change{event: invalidation.Event{
+		Statement: statement,
+		Tables:    tables,
+		Level:     invalidation.Tables,
+		Reason:    reason,
+	}}
+}
+
+// deliver is the plugin's sink: it computes the dependencies of the changes
+// of one transaction (or one statement), renews them with one store call,
+// and reports each change to Config.OnInvalidate. Each table's schemes are
+// read once, however many changes touch it.
+func (p *Plugin) deliver(ctx context.Context, changes []*change) {
+	schemes := map[string]tableSchemes{}
+	var all []store.Dep
+	for _, c := range changes {
+		p.resolve(ctx, c, schemes)
+		all = append(all, c.event.Deps...)
+	}
+	all = dedupe(all)
+	err := p.store.Invalidate(context.WithoutCancel(ctx), all...)
+	if err != nil {
+		p.logError(ctx, err)
+	} else {
+		p.countInvalidated(all)
+	}
+	for _, c := range changes {
+		c.event.Err = err
+		if p.cfg.OnInvalidate != nil {
+			p.cfg.OnInvalidate(ctx, c.event)
+		}
+	}
+}
+
+// resolve computes the dependencies of c into c.event: those of its rows,
+// or of its tables, and of the tables their cascading foreign keys reach.
+// schemes caches the tables' schemes for the other changes of the batch.
+func (p *Plugin) resolve(ctx context.Context, c *change, schemes map[string]tableSchemes) {
+	e := &c.event
+	if (e.Level == invalidation.Rows || e.Level == invalidation.Tables) && !p.cascades.load(ctx, c.dialect, c.base) {
+		// Any table may cascade from these: invalidate everything.
+		e.Level, e.Reason = invalidation.All, invalidation.ReasonCascadesUnknown
+	}
+	switch e.Level {
+	case invalidation.All:
+		e.Deps = []store.Dep{p.global}
+		return
+	case invalidation.Key:
+		e.Deps = []store.Dep{p.keyDep(p.rememberKey(e.Key))}
+		return
+	case invalidation.Rows:
+		table := e.Tables[0]
+		ts, ok := schemes[table]
+		if !ok {
+			ts = p.schemesOf(ctx, table)
+			schemes[table] = ts
+		}
+		var rows int
+		e.Deps, rows = p.rowDeps(table, c.s, c.images, ts)
+		if rows < 0 {
+			e.Level, e.Reason = invalidation.Tables, invalidation.ReasonUnreadable
+		} else {
+			e.Rows = rows
+		}
+		if p.cascades.cyclic(table) {
+			// A cascade comes back to the table: rows of it changed that
+			// the images do not show.
+			e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + table})
+		}
+	case invalidation.Tables:
+		for _, t := range e.Tables {
+			e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
+		}
+	}
+	for _, t := range p.cascades.closure(e.Tables)[len(e.Tables):] {
+		e.Cascaded = append(e.Cascaded, t)
+		e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
+	}
+}
+
+// tableSchemes are the schemes registered for a table; known is false when
+// the store could not tell them.
+type tableSchemes struct {
+	list  []string
+	known bool
+}
+
+// schemesOf returns the schemes registered for table: none when the store
+// has no registry (its reads depend on any row), unknown when it fails.
+func (p *Plugin) schemesOf(ctx context.Context, table string) tableSchemes {
+	reg, ok := p.store.(store.SchemeRegistry)
+	if !ok {
+		return tableSchemes{known: true}
+	}
+	list, err := reg.Schemes(ctx, p.cfg.Prefix+table)
+	if err != nil {
+		p.logError(ctx, err)
+		return tableSchemes{}
+	}
+	return tableSchemes{list: list, known: true}
+}
+
+// invalidate renews deps at once, outside any transaction (Remember's
+// Forget, and the store's own retries report through logError).
+func (p *Plugin) invalidate(ctx context.Context, deps []store.Dep) {
+	deps = dedupe(deps)
+	if err := p.store.Invalidate(context.WithoutCancel(ctx), deps...); err != nil {
+		p.logError(ctx, err)
+		return
+	}
+	p.countInvalidated(deps)
+}
+
+func dedupe(deps []store.Dep) []store.Dep {
+	if len(deps) < 2 {
+		return deps
+	}
+	seen := make(map[store.Dep]struct{}, len(deps))
+	out := deps[:0:0]
+	for _, d := range deps {
+		if _, ok := seen[d]; !ok {
+			seen[d] = struct{}{}
+			out = append(out, d)
+		}
+	}
+	return slices.Clip(out)
+}

@@ -1,0 +1,197 @@
+// Package aftercommit runs work right after a transaction commits, for a
+// database library, GORM, that has no commit hook.
+//
+// Wrap puts a gorm.ConnPool around the database pool whose transactions
+// (Tx) keep the work queued on them (Deliver) and hand it, all at once, to a
+// sink right after Commit, or drop it on Rollback. Work queued outside a
+// transaction goes to the sink at once. The work is of the caller's type W:
+// gormcache queues what each write asks to invalidate, and its sink resolves
+// all of a transaction's at once.
+package aftercommit
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// Sink receives the work of a transaction after it committed, or of a
+// statement outside any transaction. It must not fail: what goes wrong is
+// the sink's to handle.
+type Sink[W any] func(ctx context.Context, work []W)
+
+// Pool wraps a gorm.ConnPool so that transactions begun on it are *Tx.
+type Pool[W any] struct {
+	gorm.ConnPool
+	sink Sink[W]
+}
+
+// Wrap returns pool wrapped so that its transactions hand their queued work
+// to sink after commit. A pool already wrapped is returned as it is, so that
+// wrapping twice (a plugin initialized again) wraps once.
+func Wrap[W any](pool gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
+	if _, ok := pool.(*Pool[W]); ok {
+		return pool
+	}
+	return &Pool[W]{ConnPool: pool, sink: sink}
+}
+
+// BeginTx implements gorm.ConnPoolBeginner.
+func (p *Pool[W]) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	var (
+		inner gorm.ConnPool
+		err   error
+	)
+	switch b := p.ConnPool.(type) {
+	case gorm.TxBeginner:
+		var tx *sql.Tx
+		tx, err = b.BeginTx(ctx, opts)
+		if tx != nil {
+			inner = tx
+		}
+	case gorm.ConnPoolBeginner:
+		inner, err = b.BeginTx(ctx, opts)
+	default:
+		return nil, gorm.ErrInvalidTransaction
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newTx(inner, p.sink, p.GetDBConn), nil
+}
+
+// GetDBConn implements gorm.GetDBConnector, so that db.DB() still works.
+func (p *Pool[W]) GetDBConn() (*sql.DB, error) {
+	switch c := p.ConnPool.(type) {
+	case *sql.DB:
+		return c, nil
+	case gorm.GetDBConnector:
+		return c.GetDBConn()
+	}
+	return nil, gorm.ErrInvalidDB
+}
+
+// Ping pings the wrapped pool when it can.
+func (p *Pool[W]) Ping() error {
+	if pinger, ok := p.ConnPool.(interface{ Ping() error }); ok {
+		return pinger.Ping()
+	}
+	return nil
+}
+
+// Adopt returns tx, a transaction begun on a pool that is not wrapped (one
+// that another plugin, such as dbresolver, chose for the statement), wrapped
+// so that its queued work goes to sink after its Commit. A transaction
+// already wrapped is returned as it is.
+func Adopt[W any](tx gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
+	if TxOf[W](tx) != nil {
+		return tx
+	}
+	return newTx(tx, sink, nil)
+}
+
+func newTx[W any](inner gorm.ConnPool, sink Sink[W], dbConn func() (*sql.DB, error)) gorm.ConnPool {
+	t := &Tx[W]{ConnPool: inner, sink: sink, dbConn: dbConn}
+	if _, ok := inner.(gorm.Tx); ok {
+		// Keep the gorm.Tx interface (StmtContext) that prepared-statement
+		// mode requires of a transaction.
+		return &stmtTx[W]{t}
+	}
+	return t
+}
+
+// Tx is a transaction of a wrapped pool. Its queued work goes to the sink
+// once, after Commit.
+type Tx[W any] struct {
+	gorm.ConnPool
+	sink   Sink[W]
+	dbConn func() (*sql.DB, error) // the pool's GetDBConn; nil when adopted
+
+	mu      sync.Mutex
+	pending []W
+}
+
+// Defer queues work for after the transaction commits.
+func (t *Tx[W]) Defer(work W) {
+	t.mu.Lock()
+	t.pending = append(t.pending, work)
+	t.mu.Unlock()
+}
+
+func (t *Tx[W]) take() []W {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	work := t.pending
+	t.pending = nil
+	return work
+}
+
+// Commit commits the transaction and then hands its queued work to the
+// sink. It does so even when Commit fails: the outcome of a failed commit
+// may be unknown, and the work (invalidating) must then be done anyway.
+func (t *Tx[W]) Commit() error {
+	err := t.ConnPool.(gorm.TxCommitter).Commit()
+	if work := t.take(); len(work) > 0 {
+		t.sink(context.Background(), work)
+	}
+	return err
+}
+
+// Rollback rolls the transaction back and drops its queued work.
+func (t *Tx[W]) Rollback() error {
+	t.take()
+	return t.ConnPool.(gorm.TxCommitter).Rollback()
+}
+
+// GetDBConn implements gorm.GetDBConnector.
+func (t *Tx[W]) GetDBConn() (*sql.DB, error) {
+	if t.dbConn != nil {
+		return t.dbConn()
+	}
+	if c, ok := t.ConnPool.(gorm.GetDBConnector); ok {
+		return c.GetDBConn()
+	}
+	return nil, gorm.ErrInvalidDB
+}
+
+// stmtTx is a Tx over a transaction that implements gorm.Tx.
+type stmtTx[W any] struct{ *Tx[W] }
+
+// StmtContext implements gorm.Tx.
+func (t *stmtTx[W]) StmtContext(ctx context.Context, stmt *sql.Stmt) *sql.Stmt {
+	return t.ConnPool.(gorm.Tx).StmtContext(ctx, stmt)
+}
+
+// Deliver queues work on the wrapped transaction pool belongs to, for its
+// sink after the commit, or hands it to sink at once when pool is not one:
+// a statement outside any transaction, or in a transaction that escaped
+// the wrapper (db.Connection, a *sql.Tx the application gave GORM itself).
+func Deliver[W any](ctx context.Context, pool gorm.ConnPool, sink Sink[W], work W) {
+	if tx := TxOf[W](pool); tx != nil {
+		tx.Defer(work)
+		return
+	}
+	sink(ctx, []W{work})
+}
+
+// InTransaction reports whether pool is a transaction, wrapped or not.
+func InTransaction(pool gorm.ConnPool) bool {
+	_, ok := pool.(gorm.TxCommitter)
+	return ok
+}
+
+// TxOf returns the wrapped transaction pool is, or nil.
+func TxOf[W any](pool gorm.ConnPool) *Tx[W] {
+	if p, ok := pool.(*gorm.PreparedStmtTX); ok {
+		pool = p.Tx
+	}
+	switch t := pool.(type) {
+	case *Tx[W]:
+		return t
+	case *stmtTx[W]:
+		return t.Tx
+	}
+	return nil
+}

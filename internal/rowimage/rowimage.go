@@ -1,0 +1,217 @@
+// Package rowimage reads the rows a write changes, as images: column ->
+// value. gormcache's write path reads a row before and after a write,
+// inside the write's transaction, and invalidates the cached results those
+// values belong to.
+package rowimage
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/sqlscan"
+)
+
+// Image is one row as a write saw it: column name (lowercase) -> the value
+// of the model field, as Go typed it.
+type Image map[string]any
+
+// InternalKey marks the statements the write path runs itself (reading row
+// images), so that the read path leaves them alone.
+const InternalKey = "gormcache:internal"
+
+// ValueImages returns the images of the model values in rv (a struct, a
+// pointer to one, or a slice or array of them).
+func ValueImages(ctx context.Context, s *schema.Schema, rv reflect.Value) []Image {
+	rv = reflect.Indirect(rv)
+	switch rv.Kind() {
+	case reflect.Struct:
+		return []Image{image(ctx, s, rv)}
+	case reflect.Slice, reflect.Array:
+		images := make([]Image, 0, rv.Len())
+		for i := range rv.Len() {
+			if elem := reflect.Indirect(rv.Index(i)); elem.Kind() == reflect.Struct {
+				images = append(images, image(ctx, s, elem))
+			}
+		}
+		return images
+	}
+	return nil
+}
+
+func image(ctx context.Context, s *schema.Schema, rv reflect.Value) Image {
+	img := make(Image, len(s.DBNames))
+	for _, name := range s.DBNames {
+		f := s.FieldsByDBName[name]
+		v, _ := f.ValueOf(ctx, rv)
+		img[strings.ToLower(name)] = v
+	}
+	return img
+}
+
+// Why Read read no rows.
+var (
+	ErrTooManyRows = errors.New("gormcache: more rows than the limit to read")
+	ErrUnreadable  = errors.New("gormcache: the rows could not be read")
+)
+
+// read reads, through pool (the write's transaction), the rows of s's table
+// that where selects, locking them for update where the dialect can. It
+// fails with ErrTooManyRows when more than limit rows match, and with the
+// database's error when the read fails. Every column is read (SELECT *),
+// whatever the model declares, so that a model field the table lacks
+// cannot fail it.
+func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, error) {
+	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: db.Statement.Context}).Set(InternalKey, true)
+	tx.Statement.ConnPool = pool
+	tx.Statement.Unscoped = true // where already holds the write's scopes
+	tx.Statement.AddClause(where)
+	if lock {
+		tx.Statement.AddClause(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	rows := reflect.New(reflect.SliceOf(s.ModelType))
+	if err := tx.Table(s.Table).Select("*").Limit(limit + 1).Find(rows.Interface()).Error; err != nil {
+		return nil, err
+	}
+	if rows.Elem().Len() > limit {
+		return nil, ErrTooManyRows
+	}
+	return ValueImages(db.Statement.Context, s, rows), nil
+}
+
+// PrimaryKeyWhere returns the condition selecting the rows of images by
+// primary key, and false when s has no primary key or an image lacks it.
+func PrimaryKeyWhere(s *schema.Schema, images []Image) (clause.Where, bool) {
+	if len(s.PrimaryFields) == 0 || len(images) == 0 {
+		return clause.Where{}, false
+	}
+	ors := make([]clause.Expression, 0, len(images))
+	for _, img := range images {
+		ands := make([]clause.Expression, 0, len(s.PrimaryFields))
+		for _, f := range s.PrimaryFields {
+			v, ok := img[strings.ToLower(f.DBName)]
+			if !ok || v == nil {
+				return clause.Where{}, false
+			}
+			ands = append(ands, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: f.DBName}, Value: v})
+		}
+		ors = append(ors, clause.And(ands...))
+	}
+	return clause.Where{Exprs: []clause.Expression{clause.Or(ors...)}}, true
+}
+
+// Read reads, inside the write's transaction (pool), the rows of s's table
+// that where selects, as images. When it reads none it says why:
+// ErrTooManyRows (more than limit match) or ErrUnreadable; the caller then
+// invalidates the table. With forUpdate the rows are about to change: they
+// are locked FOR UPDATE, and on SQLite the write lock is taken first — a
+// transaction that reads before it writes must upgrade its lock, which
+// SQLite refuses at once, without waiting, whenever another connection
+// writes.
+//
+// The read must never make the user's write fail. Where a failed statement
+// aborts the transaction (PostgreSQL), the first read of a table runs under
+// a savepoint; see Reader. Any other error is the database's refusal to
+// roll that savepoint back: the transaction is unusable, and the write must
+// fail with it.
+func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, where clause.Where, forUpdate bool, limit int) ([]Image, error) {
+	table := sqlscan.ModelTable(s.Table)
+	trusted, failing := r.state(table)
+	if failing {
+		return nil, ErrUnreadable
+	}
+	ctx := db.Statement.Context
+	dialect := db.Dialector.Name()
+	if forUpdate && dialect == "sqlite" {
+		// A write of no row takes the write lock, waiting for it as long as
+		// the connection's busy timeout allows, as the user's write would.
+		if _, err := pool.ExecContext(ctx, "DELETE FROM "+db.Statement.Quote(s.Table)+" WHERE 0"); err != nil {
+			r.failed(table)
+			return nil, ErrUnreadable
+		}
+	}
+	guard := !trusted && dialect == "postgres" && aftercommit.InTransaction(pool)
+	if guard {
+		if _, err := pool.ExecContext(ctx, "SAVEPOINT gormcache_images"); err != nil {
+			return nil, ErrUnreadable
+		}
+	}
+	images, err := read(db, pool, s, where, forUpdate && dialect != "sqlite", limit)
+	tooMany := errors.Is(err, ErrTooManyRows)
+	if guard {
+		if err != nil && !tooMany {
+			if _, rbErr := pool.ExecContext(ctx, "ROLLBACK TO SAVEPOINT gormcache_images"); rbErr != nil {
+				return nil, rbErr
+			}
+		}
+		if _, relErr := pool.ExecContext(ctx, "RELEASE SAVEPOINT gormcache_images"); relErr != nil && err == nil {
+			err = relErr
+		}
+	}
+	switch {
+	case err == nil:
+		r.worked(table)
+		return images, nil
+	case tooMany:
+		return nil, ErrTooManyRows
+	}
+	r.failed(table)
+	return nil, ErrUnreadable
+}
+
+// retryAfter is how long a table whose rows could not be read is written
+// without reading them, before the Reader tries again.
+const retryAfter = time.Minute
+
+// Reader reads images, and remembers, per table, how reading its rows
+// inside a write's transaction went. The read uses the write's own
+// conditions, so it fails where the write succeeds only for what is the
+// table's own: a view with INSTEAD OF triggers that cannot be locked, a
+// column privilege the write does not need. Until a table's rows have been
+// read once they are read under a savepoint (two round trips more on
+// PostgreSQL); once a read has worked, bare; after a failure, not at all
+// (the table is invalidated as a whole) for retryAfter. DDL on a table
+// forgets what was learned of it. The zero Reader is ready to use.
+type Reader struct {
+	m sync.Map // table -> time.Time: zero once a read worked, else when one failed
+}
+
+func (r *Reader) state(table string) (trusted, failing bool) {
+	v, ok := r.m.Load(table)
+	if !ok {
+		return false, false
+	}
+	at := v.(time.Time)
+	if at.IsZero() {
+		return true, false
+	}
+	return false, time.Since(at) < retryAfter
+}
+
+func (r *Reader) worked(table string) {
+	if v, ok := r.m.Load(table); !ok || !v.(time.Time).IsZero() {
+		r.m.Store(table, time.Time{})
+	}
+}
+
+func (r *Reader) failed(table string) { r.m.Store(table, time.Now()) }
+
+// Forget drops what was learned of tables, or of every table: DDL changed
+// them.
+func (r *Reader) Forget(tables []string, all bool) {
+	if all {
+		r.m.Clear()
+		return
+	}
+	for _, table := range tables {
+		r.m.Delete(table)
+	}
+}
