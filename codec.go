@@ -3,6 +3,8 @@ package gormcache
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/gormcache/gormcache/internal/entry"
 )
 
 // Codec turns the values Remember caches into bytes and back. Unmarshal is
@@ -45,16 +47,10 @@ func (JSONCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 // Unmarshal implements Codec with json.Unmarshal.
 func (JSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
-// The value of a Remember entry is one byte saying what follows, then:
-const (
-	rememberedValue byte = 'v' // the value, as the codec encoded it
-	rememberedError byte = 'e' // the message of a CacheErrors target
-)
-
 // encodeRemembered returns the entry value of v, and a copy of v decoded
 // from it: a value the codec cannot read back is not cached, and the caller
 // gets what every later hit would get.
-func encodeRemembered[T any](c Codec, v T) (entry []byte, copied T, err error) {
+func encodeRemembered[T any](c Codec, v T) (value []byte, copied T, err error) {
 	data, err := marshal(c, v)
 	if err != nil {
 		return nil, copied, err
@@ -62,17 +58,17 @@ func encodeRemembered[T any](c Codec, v T) (entry []byte, copied T, err error) {
 	if err := unmarshal(c, data, &copied); err != nil {
 		return nil, copied, fmt.Errorf("decoding what it encoded: %w", err)
 	}
-	entry = make([]byte, 0, 1+len(data))
-	return append(append(entry, rememberedValue), data...), copied, nil
+	value = make([]byte, 0, 1+len(data))
+	return append(append(value, entry.RememberedValue), data...), copied, nil
 }
 
 // decodeRemembered decodes the value of an entry; it fails for an entry of
 // another kind.
-func decodeRemembered[T any](c Codec, entry []byte) (v T, err error) {
-	if len(entry) == 0 || entry[0] != rememberedValue {
-		return v, fmt.Errorf("not the entry of a value (format %q)", entry[:min(len(entry), 1)])
+func decodeRemembered[T any](c Codec, value []byte) (v T, err error) {
+	if len(value) == 0 || value[0] != entry.RememberedValue {
+		return v, fmt.Errorf("not the entry of a value (format %q)", value[:min(len(value), 1)])
 	}
-	err = unmarshal(c, entry[1:], &v)
+	err = unmarshal(c, value[1:], &v)
 	return v, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -35,7 +36,7 @@ func TestEntrySQL(t *testing.T) {
 			}
 		}
 		require.Len(t, values, 1)
-		sql := gormcache.EntrySQL(values[0])
+		sql := entry.SQL(values[0])
 		for _, want := range []string{
 			"name = 'o''hara'", "IN (1,2)", "email <> 'x@y'", "name <> 'what? $1'",
 		} {
@@ -43,7 +44,7 @@ func TestEntrySQL(t *testing.T) {
 				t.Errorf("got %s, want it to contain %s", sql, want)
 			}
 		}
-		content, err := gormcache.DescribeEntry(values[0])
+		content, err := entry.Describe(values[0])
 		require.NoError(t, err)
 		require.Equal(t, sql, content.SQL)
 	})

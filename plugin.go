@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
@@ -61,7 +62,7 @@ func New(cfg Config) *Plugin {
 	if p.cfg.TTL == 0 {
 		p.cfg.TTL = DefaultTTL
 	}
-	p.global = store.Dep{Table: cfg.Prefix + "*"}
+	p.global = entry.Global(cfg.Prefix)
 	if p.initErr = cfg.validate(); p.initErr != nil {
 		return p
 	}
@@ -129,6 +130,11 @@ func (p *Plugin) Stats() Stats { return p.stats.snapshot() }
 
 // Store returns the store the plugin uses.
 func (p *Plugin) Store() store.Store { return p.store }
+
+// Config returns the configuration the plugin runs with: the one New was
+// given, its defaults applied, except Store, which stays as given (Store
+// returns the store in use).
+func (p *Plugin) Config() Config { return p.cfg }
 
 // Callback names the plugin registers.
 const (

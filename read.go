@@ -17,6 +17,7 @@ import (
 
 	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
@@ -200,7 +201,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 			// Replayed []byte values reach Scanners, which may modify them.
 			value = bytes.Clone(value)
 		}
-		rs, err := entryRows(value)
+		rs, err := entry.QueryRows(value)
 		if err == nil {
 			p.stats.hit(r.table)
 			p.replay(db, r.mode, rs)
@@ -286,7 +287,7 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	}
 	rows := f.rows
 	if rows == nil {
-		if rows, err = entryRows(f.value); err != nil {
+		if rows, err = entry.QueryRows(f.value); err != nil {
 			p.stats.bypassed.Add(1)
 			orig(db)
 			return
@@ -326,15 +327,15 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		}
 		recorded = f.rows
 	}
-	if f.value, err = encodeEntry(r.sql, stmt.Vars, recorded); err != nil {
+	if f.value, err = entry.EncodeQuery(r.sql, stmt.Vars, recorded); err != nil {
 		// Rows the leader scanned but could not record.
 		return nil, errScanned
 	}
 	if f.stamps == nil {
 		return f, nil
 	}
-	entry := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps}
-	if err := p.store.Set(context.WithoutCancel(ctx), r.key, entry, r.ttl); err != nil {
+	e := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps}
+	if err := p.store.Set(context.WithoutCancel(ctx), r.key, e, r.ttl); err != nil {
 		p.logError(ctx, err)
 		return f, nil
 	}

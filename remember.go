@@ -15,6 +15,7 @@ import (
 
 	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
@@ -32,11 +33,6 @@ var ErrInvalidKey = errors.New("gormcache: invalid Remember key")
 // dependency that names no rows: a value that is not a GORM model, or a
 // Where on a field the model does not have.
 var ErrInvalidDependency = errors.New("gormcache: invalid dependency")
-
-// rememberMarker follows the plugin's prefix in the keys of remembered values
-// and of their own dependencies. A query key is the prefix and 32 characters
-// of base64url, which never hold a colon: the two cannot collide.
-const rememberMarker = "fn:"
 
 // RememberOption configures one Remember call: DependsOn, Where,
 // RememberTTL, RememberCodec, CacheErrors.
@@ -290,7 +286,7 @@ func checkRememberKey(key string) error {
 	return nil
 }
 
-func (p *Plugin) rememberKey(key string) string { return p.cfg.Prefix + rememberMarker + key }
+func (p *Plugin) rememberKey(key string) string { return entry.RememberKey(p.cfg.Prefix, key) }
 
 // keyDep is the dependency that Forget renews: every value remembered under
 // key records it, so that a Forget racing with fn wins like a write does.
@@ -395,7 +391,7 @@ type rememberFlight struct {
 // lookupRemembered returns the value, or the CacheErrors target, cached
 // under c.key; hit is false on a miss.
 func lookupRemembered[T any](p *Plugin, c *recall) (v T, hit bool, cachedErr error) {
-	entry, ok, err := p.store.Get(c.ctx, c.key)
+	value, ok, err := p.store.Get(c.ctx, c.key)
 	if err != nil {
 		p.logError(c.ctx, err)
 		return v, false, nil
@@ -403,15 +399,15 @@ func lookupRemembered[T any](p *Plugin, c *recall) (v T, hit bool, cachedErr err
 	if !ok {
 		return v, false, nil
 	}
-	if len(entry) > 0 && entry[0] == rememberedError {
+	if len(value) > 0 && value[0] == entry.RememberedError {
 		for _, target := range c.cacheErrors {
-			if target.Error() == string(entry[1:]) {
+			if target.Error() == string(value[1:]) {
 				return v, true, target
 			}
 		}
 		return v, false, nil // this caller does not cache that error
 	}
-	v, err = decodeRemembered[T](c.codec, entry)
+	v, err = decodeRemembered[T](c.codec, value)
 	if err != nil {
 		p.logError(c.ctx, fmt.Errorf("gormcache: Remember %q: decoding the cached %T: %w", c.key, v, err))
 		return v, false, nil
@@ -434,20 +430,20 @@ func fillRemembered[T any](p *Plugin, c *recall, fn func(context.Context) (T, er
 		f.err, f.canceled = err, c.ctx.Err() != nil
 		for _, target := range c.cacheErrors {
 			if errors.Is(err, target) {
-				p.storeRemembered(c, f.stamps, append([]byte{rememberedError}, target.Error()...))
+				p.storeRemembered(c, f.stamps, append([]byte{entry.RememberedError}, target.Error()...))
 				break
 			}
 		}
 		return f
 	}
 	f.value = v
-	entry, copied, err := encodeRemembered(c.codec, v)
+	value, copied, err := encodeRemembered(c.codec, v)
 	if err != nil {
 		p.logError(c.ctx, fmt.Errorf("gormcache: Remember %q: %T is not cached: %w", c.key, v, err))
 		return f
 	}
-	f.value, f.entry = copied, entry
-	p.storeRemembered(c, f.stamps, entry)
+	f.value, f.entry = copied, value
+	p.storeRemembered(c, f.stamps, value)
 	return f
 }
 

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -134,7 +135,7 @@ func (c *counters) fill(table string) {
 func (p *Plugin) countInvalidated(deps []store.Dep) {
 	p.stats.invalidated.Add(uint64(len(deps)))
 	for _, d := range deps {
-		if t := p.DepTable(d); t != "" {
+		if t := entry.Table(p.cfg.Prefix, d); t != "" {
 			p.stats.table(t).invalidated.Add(1)
 		}
 	}

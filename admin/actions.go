@@ -85,7 +85,17 @@ func (h *handler) actions() map[string]action {
 				if err != nil {
 					return outcome{}, err
 				}
-				if err := h.plugin.InvalidateTables(ctx, t); err != nil {
+				if h.cfg.DB == nil {
+					// Without the database its foreign keys are unknown:
+					// the table alone.
+					dep := store.Dep{Table: h.plugin.Config().Prefix + t}
+					if err := h.plugin.Store().Invalidate(ctx, dep); err != nil {
+						return outcome{}, err
+					}
+					return outcome{Message: fmt.Sprintf("Invalidated the entries that read %q "+
+						"(not the tables its foreign keys cascade to: that needs Config.DB).", t)}, nil
+				}
+				if err := gormcache.InvalidateTable(h.cfg.DB.WithContext(ctx), t); err != nil {
 					return outcome{}, fmt.Errorf("%w: %w", errBadRequest, err)
 				}
 				return outcome{Message: fmt.Sprintf("Invalidated the entries that read %q.", t)}, nil

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -113,19 +114,27 @@ func New(cfg Config) http.Handler {
 		cfg.Now = time.Now
 	}
 	h := &handler{cfg: cfg, plugin: cfg.Plugin}
-	tables, err := cfg.Plugin.ModelTables(cfg.Models...)
-	if err != nil {
-		panic(fmt.Sprintf("admin: %v", err))
-	}
-	for i, m := range cfg.Models {
-		mm := model{Name: fmt.Sprintf("%T", m), Table: tables[i]}
+	var tables []string
+	parsed := &sync.Map{}
+	for _, m := range cfg.Models {
+		// The DB's naming strategy when there is one, GORM's default else.
+		var s *schema.Schema
+		var err error
 		if cfg.DB != nil {
 			stmt := &gorm.Statement{DB: cfg.DB}
-			if err := stmt.Parse(m); err != nil {
-				panic(fmt.Sprintf("admin: %T is not a GORM model: %v", m, err))
-			}
-			mm.schema = stmt.Schema
-			for _, f := range stmt.Schema.PrimaryFields {
+			err = stmt.Parse(m)
+			s = stmt.Schema
+		} else {
+			s, err = schema.Parse(m, parsed, schema.NamingStrategy{})
+		}
+		if err != nil {
+			panic(fmt.Sprintf("admin: %T is not a GORM model: %v", m, err))
+		}
+		mm := model{Name: fmt.Sprintf("%T", m), Table: sqlscan.ModelTable(s.Table)}
+		tables = append(tables, mm.Table)
+		if cfg.DB != nil {
+			mm.schema = s
+			for _, f := range s.PrimaryFields {
 				mm.Key = append(mm.Key, f.DBName)
 			}
 		}

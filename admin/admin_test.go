@@ -20,6 +20,7 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/store"
 )
@@ -99,7 +100,7 @@ func newFixtureOn(t testing.TB, s store.Store, cfg admin.Config) *fixture {
 	f := &fixture{db: db, plugin: p, srv: srv}
 	// The store's own listing: the admin may refuse this test's requests.
 	opts := store.ListOptions{
-		Filter: func(_ store.EntryInfo, v []byte) bool { return strings.Contains(gormcache.EntrySQL(v), "published") },
+		Filter: func(_ store.EntryInfo, v []byte) bool { return strings.Contains(entry.SQL(v), "published") },
 	}
 	var found []store.EntryInfo
 	for {

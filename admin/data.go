@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/store"
 )
@@ -171,8 +171,24 @@ type DepView struct {
 // EntryDetail is the entry page and GET api/entry.
 type EntryDetail struct {
 	EntryView
-	Content gormcache.EntryContent `json:"content"`
-	Error   string                 `json:"decode_error,omitempty"`
+	Content Content `json:"content"`
+	Error   string  `json:"decode_error,omitempty"`
+}
+
+// Content is a cached value decoded for people.
+type Content struct {
+	// Kind is "query" (a query result), "value" (a Remember value),
+	// "error" (a Remember error, cached by CacheErrors) or "unknown".
+	Kind string
+	// SQL is the statement of a query result, with its vars inlined.
+	SQL string
+	// Columns and Rows are a query result, each value as text: NULL for a
+	// null, hex for bytes that are not UTF-8.
+	Columns []string
+	Rows    [][]string
+	// Text is a Remember value as its codec encoded it (JSON by default),
+	// or the message of a Remember error.
+	Text string
 }
 
 func (h *handler) entryView(in store.EntryInfo, sql string, now time.Time) EntryView {
@@ -190,11 +206,11 @@ func (h *handler) entryView(in store.EntryInfo, sql string, now time.Time) Entry
 		v.Age = "unknown"
 	}
 	for i, d := range in.Deps {
-		t := h.plugin.DepTable(d)
+		t := entry.Table(h.plugin.Config().Prefix, d)
 		dv := DepView{Table: d.Table, Cond: d.Cond, Stamp: uint64(in.Stamps[i]), Current: uint64(in.Current[i])}
 		dv.Valid = dv.Stamp == dv.Current
 		switch {
-		case t == "" && d.Table == h.plugin.Config().Prefix+"*":
+		case t == "" && d == entry.Global(h.plugin.Config().Prefix):
 			dv.Note = "every entry: renewed by InvalidateAll"
 		case t == "":
 			dv.Note = "a Remember key: renewed by Forget"
@@ -341,7 +357,7 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	prefix := h.plugin.Config().Prefix + q.Table
 	sorted := slices.Contains(info.Capabilities, store.CapSort)
 	filter := func(in store.EntryInfo, value []byte) bool {
-		if match != nil && !match(in.Key) && !match(gormcache.EntrySQL(value)) {
+		if match != nil && !match(in.Key) && !match(entry.SQL(value)) {
 			return false
 		}
 		if q.State != "" && state(in, now) != q.State {
@@ -368,7 +384,7 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	for i, in := range page.Entries {
 		var sql string
 		if i < len(page.Values) {
-			sql = gormcache.EntrySQL(page.Values[i])
+			sql = entry.SQL(page.Values[i])
 		}
 		ev := h.entryView(in, sql, now)
 		ev.Deps = nil
@@ -400,11 +416,12 @@ func (h *handler) detail(ctx context.Context, key string) (EntryDetail, error) {
 	if !ok {
 		return EntryDetail{}, fmt.Errorf("%w: no entry %q (it may have expired or been removed)", errNotFound, key)
 	}
-	d := EntryDetail{EntryView: h.entryView(in, gormcache.EntrySQL(value), h.cfg.Now())}
-	d.Content, err = gormcache.DescribeEntry(value)
+	d := EntryDetail{EntryView: h.entryView(in, entry.SQL(value), h.cfg.Now())}
+	c, err := entry.Describe(value)
 	if err != nil {
 		d.Error = err.Error()
 	}
+	d.Content = Content(c)
 	d.Kind = d.Content.Kind
 	return d, nil
 }

@@ -1,0 +1,280 @@
+// Package entry is the format of the values gormcache stores, and the names
+// of the dependencies it tracks: the plugin writes them, the admin pages
+// read them back for people.
+//
+// A value's first byte says what it is: a query result (Version), whose
+// value holds the statement's SQL, its vars formatted as SQL literals and
+// the rows as the driver returned them; or a Remember value (RememberedValue)
+// or error (RememberedError).
+package entry
+
+import (
+	"database/sql/driver"
+	"encoding"
+	"encoding/hex"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gormcache/gormcache/internal/replay"
+	"github.com/gormcache/gormcache/internal/sqlscan"
+	"github.com/gormcache/gormcache/store"
+)
+
+// The first byte of a value: a query result's format version, or what a
+// Remember value holds.
+const (
+	// Version is the format of query results: the statement's SQL and its
+	// vars, formatted as SQL literals (for people reading the cache), and
+	// the recorded rows. The vars are inlined only when shown: doing it as
+	// the dialect's Explain does would cost every miss microseconds of
+	// regular-expression work.
+	Version byte = 2
+	// RememberedValue is followed by a Remember value, as its codec
+	// encoded it.
+	RememberedValue byte = 'v'
+	// RememberedError is followed by the message of an error that
+	// Remember caches (CacheErrors).
+	RememberedError byte = 'e'
+)
+
+// EncodeQuery encodes the value of a query result; rows is a
+// *replay.Rowset or a *replay.Recorder.
+func EncodeQuery(sql string, vars []any, rows encoding.BinaryAppender) ([]byte, error) {
+	texts := make([]string, 1+len(vars))
+	texts[0] = sql
+	for i, v := range vars {
+		texts[1+i] = formatVar(v)
+	}
+	b := make([]byte, 0, 256+len(sql)+16*len(vars))
+	b = replay.AppendTexts(append(b, Version), texts)
+	return rows.AppendBinary(b)
+}
+
+// formatVar formats a statement var as a SQL literal: strings, bytes and
+// times quoted, NULL for nil.
+func formatVar(v any) string {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "NULL"
+		}
+		if _, ok := v.(driver.Valuer); !ok {
+			v = rv.Elem().Interface()
+		}
+	}
+	if valuer, ok := v.(driver.Valuer); ok {
+		dv, err := valuer.Value()
+		if err != nil {
+			return "?"
+		}
+		v = dv
+	}
+	switch x := v.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+	case []byte:
+		if utf8.Valid(x) {
+			return formatVar(string(x))
+		}
+	case time.Time:
+		return "'" + formatValue(x) + "'"
+	}
+	return formatValue(v)
+}
+
+// inlineVars writes each var in place of its placeholder in sql: ? takes
+// the next var, $n and @pn the n-th. A placeholder without a var stays.
+func inlineVars(sql string, vars []string) string {
+	if len(vars) == 0 {
+		return sql
+	}
+	var b strings.Builder
+	b.Grow(len(sql) + 8*len(vars))
+	last, next := 0, 0
+	for lx := sqlscan.NewLexer(sql); ; {
+		t := lx.Next()
+		if t.Kind == sqlscan.EOF || t.Kind == sqlscan.Invalid {
+			break
+		}
+		if t.Kind != sqlscan.Param {
+			continue
+		}
+		i := -1
+		switch {
+		case t.Text == "?":
+			i, next = next, next+1
+		case strings.HasPrefix(t.Text, "$"), strings.HasPrefix(t.Text, "@p"):
+			if n, err := strconv.Atoi(strings.TrimLeft(t.Text, "$@p")); err == nil {
+				i = n - 1
+			}
+		}
+		if i < 0 || i >= len(vars) {
+			continue
+		}
+		b.WriteString(sql[last:t.Pos])
+		b.WriteString(vars[i])
+		last = t.Pos + len(t.Text)
+	}
+	b.WriteString(sql[last:])
+	return b.String()
+}
+
+// splitEntry returns the SQL, with its vars inlined when inline is set,
+// and the encoded rows of an entry's value.
+func splitEntry(b []byte, inline bool) (sql string, rows []byte, err error) {
+	if len(b) == 0 || b[0] != Version {
+		return "", nil, fmt.Errorf("gormcache: cache entry of an unknown version")
+	}
+	texts, rows, err := replay.CutTexts(b[1:])
+	if err != nil {
+		return "", nil, err
+	}
+	if len(texts) == 0 {
+		return "", nil, replay.ErrCorrupt
+	}
+	sql = texts[0]
+	if inline {
+		sql = inlineVars(sql, texts[1:])
+	}
+	return sql, rows, nil
+}
+
+// QueryRows decodes the rows of a query result's value; they keep
+// references into b.
+func QueryRows(b []byte) (*replay.Rowset, error) {
+	_, rows, err := splitEntry(b, false)
+	if err != nil {
+		return nil, err
+	}
+	return replay.Decode(rows)
+}
+
+// Kinds of values Describe reports.
+const (
+	KindQuery   = "query"   // a query result
+	KindValue   = "value"   // a Remember value
+	KindError   = "error"   // a Remember error, cached by CacheErrors
+	KindUnknown = "unknown" // not a value gormcache writes
+)
+
+// Content is a cached value decoded for people.
+type Content struct {
+	// Kind is one of the Kind* kinds.
+	Kind string
+	// SQL is the statement of a query entry, with its vars inlined.
+	SQL string
+	// Columns and Rows are the result of a query entry, each value
+	// formatted as text: NULL for a null, hex for bytes that are not UTF-8.
+	Columns []string
+	Rows    [][]string
+	// Text is a Remember value as its codec encoded it (JSON by default),
+	// or the message of a Remember error.
+	Text string
+}
+
+// Describe decodes a value stored by the plugin: a query result, or a
+// Remember value or error. It fails for a query result that does not
+// decode.
+func Describe(value []byte) (Content, error) {
+	if len(value) == 0 {
+		return Content{Kind: KindUnknown}, nil
+	}
+	switch value[0] {
+	case RememberedValue:
+		return Content{Kind: KindValue, Text: printable(value[1:])}, nil
+	case RememberedError:
+		return Content{Kind: KindError, Text: printable(value[1:])}, nil
+	case Version:
+	default:
+		return Content{Kind: KindUnknown, Text: printable(value)}, nil
+	}
+	sql, encoded, err := splitEntry(value, true)
+	if err != nil {
+		return Content{}, err
+	}
+	rs, err := replay.Decode(encoded)
+	if err != nil {
+		return Content{}, fmt.Errorf("gormcache: decoding a cached result: %w", err)
+	}
+	c := Content{Kind: KindQuery, SQL: sql, Columns: make([]string, len(rs.Columns))}
+	for i, col := range rs.Columns {
+		c.Columns[i] = col.Name
+	}
+	c.Rows = make([][]string, rs.Len())
+	for i := range c.Rows {
+		row := rs.Row(i)
+		c.Rows[i] = make([]string, len(row))
+		for j, v := range row {
+			c.Rows[i][j] = formatValue(v)
+		}
+	}
+	return c, nil
+}
+
+// SQL returns the SQL of a query result's value, with its vars inlined, ""
+// for any other value. It decodes no rows: it is cheap enough to call for
+// every entry of a store.
+func SQL(value []byte) string {
+	sql, _, err := splitEntry(value, true)
+	if err != nil {
+		return ""
+	}
+	return sql
+}
+
+func formatValue(v driver.Value) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		return printable(v)
+	case string:
+		return v
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return fmt.Sprint(v)
+}
+
+func printable(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return "0x" + hex.EncodeToString(b)
+}
+
+// The dependencies of gormcache's entries, beside those of tables (named by
+// the prefix and the table): every entry depends on Global(prefix), which
+// InvalidateAll renews; a Remember value on its key, RememberKey. A query's
+// key is the prefix and 32 characters of base64url, which never hold a
+// colon: it cannot collide with a Remember key.
+const (
+	globalTable    = "*"
+	rememberMarker = "fn:"
+)
+
+// Global returns the dependency every entry of a plugin with prefix has.
+func Global(prefix string) store.Dep { return store.Dep{Table: prefix + globalTable} }
+
+// RememberKey returns the store key of the value Remember caches under key,
+// which is also the name of the dependency Forget renews.
+func RememberKey(prefix, key string) string { return prefix + rememberMarker + key }
+
+// Table returns the table a dependency of an entry of a plugin with prefix
+// names, without the prefix, or "" for Global and Remember keys.
+func Table(prefix string, d store.Dep) string {
+	if d == Global(prefix) || !strings.HasPrefix(d.Table, prefix) ||
+		strings.HasPrefix(d.Table, prefix+rememberMarker) {
+		return ""
+	}
+	return strings.TrimPrefix(d.Table, prefix)
+}
