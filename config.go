@@ -14,9 +14,8 @@ import (
 // DefaultTTL is the entry TTL used when Config.TTL is zero.
 const DefaultTTL = 10 * time.Minute
 
-// DefaultDecodedBytes is the memory kept for decoded results when
-// Config.DecodedBytes is zero.
-const DefaultDecodedBytes = 32 << 20
+// DefaultResultMemory is Config.ResultMemory when it is zero.
+const DefaultResultMemory = 32 << 20
 
 // Config configures a Plugin. The zero value works: a memory store with its
 // defaults, DefaultTTL, no prefix, and only queries that opt in are cached.
@@ -50,18 +49,19 @@ type Config struct {
 	// it.
 	Precision Precision
 
-	// DecodedBytes bounds the process memory, measured by the size of the
-	// stored values, of the results kept decoded so that a hit copies them
-	// instead of decoding its rows again. Results are kept for slices,
+	// ResultMemory bounds the process memory, measured by the size of the
+	// stored values, in which the plugin keeps recent results as Go
+	// values, so that a hit copies one instead of decoding its stored rows
+	// again. Results are kept for slices,
 	// model structs and the scalars Count and Pluck fill, when their types
 	// can be copied exactly: strings, numbers, times, and pointers, slices,
 	// maps and structs of those; a type with an unexported pointer, slice
 	// or map (a decimal holding a *big.Int) is replayed instead. With Redis
 	// it spares a hit the decoding, not the round trip. A result whose
-	// stored value exceeds an eighth of DecodedBytes is not kept. Default:
-	// DefaultDecodedBytes; negative keeps none, so that every hit replays
+	// stored value exceeds an eighth of ResultMemory is not kept. Default:
+	// DefaultResultMemory; negative keeps none, so that every hit replays
 	// its rows.
-	DecodedBytes int64
+	ResultMemory int64
 
 	// TrustUnparsedExec, when set, makes a raw Exec whose written tables
 	// cannot be determined invalidate nothing. Default: such an Exec

@@ -10,7 +10,7 @@
 // stamps those dependencies had before the database was read. A hit replays
 // the stored rows through database/sql and gorm.Scan, so it decodes exactly
 // as a database read, hooks and preloads included; a later hit on the same
-// stored value copies what that decoding produced (Config.DecodedBytes)
+// stored value copies what that decoding produced (Config.ResultMemory)
 // instead of decoding again. Every
 // write GORM performs — create, update, delete, upsert, association changes,
 // raw Exec — renews the stamps of the rows it changed (their values before

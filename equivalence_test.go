@@ -253,7 +253,7 @@ func TestEquivalence(t *testing.T) {
 			decoded int64
 		}{{"copied", 0}, {"replayed", -1}} {
 			t.Run(hits.name, func(t *testing.T) {
-				e := newKitchenEnv(t, b, gormcache.Config{DecodedBytes: hits.decoded})
+				e := newKitchenEnv(t, b, gormcache.Config{ResultMemory: hits.decoded})
 				for _, tc := range equivalenceReads {
 					t.Run(tc.name, func(t *testing.T) {
 						want := tc.read(e.uncached())

@@ -36,7 +36,7 @@ type Plugin struct {
 
 	stats   counters
 	player  *replay.Player
-	decoded *decodedCache // nil when Config.DecodedBytes is negative
+	decoded *decodedCache // nil when Config.ResultMemory is negative
 	// analyses holds the sqlscan analyses of recent SQL texts: a statement
 	// built again has the same text.
 	analyses *otter.Cache[string, *sqlscan.Analysis]
@@ -69,8 +69,8 @@ func New(cfg Config) *Plugin {
 	if p.cfg.MaxWriteRows == 0 {
 		p.cfg.MaxWriteRows = DefaultMaxWriteRows
 	}
-	if p.cfg.DecodedBytes == 0 {
-		p.cfg.DecodedBytes = DefaultDecodedBytes
+	if p.cfg.ResultMemory == 0 {
+		p.cfg.ResultMemory = DefaultResultMemory
 	}
 	p.store = cfg.Store
 	if p.store == nil {
@@ -82,7 +82,7 @@ func New(cfg Config) *Plugin {
 	if pk, ok := p.store.(store.Peeker); ok {
 		p.get, p.peeks = pk.Peek, true
 	}
-	if p.decoded, p.initErr = newDecodedCache(p.cfg.DecodedBytes, p.peeks); p.initErr != nil {
+	if p.decoded, p.initErr = newDecodedCache(p.cfg.ResultMemory, p.peeks); p.initErr != nil {
 		return p
 	}
 	p.analyses, p.initErr = otter.New(&otter.Options[string, *sqlscan.Analysis]{

@@ -31,17 +31,17 @@ var ErrInvalidKey = errors.New("gormcache: invalid Remember key")
 
 // ErrInvalidDependency is wrapped by the error Remember returns for a
 // dependency that names no rows: a value that is not a GORM model, or a
-// Where on a field the model does not have.
+// DependsOnRows on a field the model does not have.
 var ErrInvalidDependency = errors.New("gormcache: invalid dependency")
 
-// RememberOption configures one Remember call: DependsOn, Where,
+// RememberOption configures one Remember call: DependsOn, DependsOnRows,
 // RememberTTL, RememberCodec, CacheErrors.
 type RememberOption interface {
 	applyRemember(*rememberOptions)
 }
 
 type rememberOptions struct {
-	deps        []any // DependsOn's values and Where's conjunctions
+	deps        []any // DependsOn's values and DependsOnRows' conjunctions
 	ttl         time.Duration
 	codec       Codec
 	cacheErrors []error
@@ -58,38 +58,38 @@ func (f rememberOptionFunc) applyRemember(o *rememberOptions) { f(o) }
 //     (&Photo{}, (*Photo)(nil)): every row of the model's table;
 //   - a model object with a primary key (&photo): that row;
 //   - a slice of model objects (photos): those rows;
-//   - a Where conjunction: the rows it matches.
+//   - a DependsOnRows conjunction: the rows it matches.
 //
 // A write recomputes the value only when it adds, removes or changes rows
 // named this way (with a store that keeps schemes, like the memory store;
 // otherwise any write to the table does).
 //
 // Every value also depends on Forget of its key and on InvalidateAll.
-// Without DependsOn or Where, nothing else renews it before its TTL.
+// Without DependsOn or DependsOnRows, nothing else renews it before its TTL.
 func DependsOn(values ...any) RememberOption {
 	values = append([]any(nil), values...)
 	return rememberOptionFunc(func(o *rememberOptions) { o.deps = append(o.deps, values...) })
 }
 
-// conjunction is a Where dependency.
+// conjunction is a DependsOnRows dependency.
 type conjunction struct {
 	model any
 	field string
-	value any // for conjunction dependencies (issue 3)
+	value any
 }
 
 func (c conjunction) applyRemember(o *rememberOptions) { o.deps = append(o.deps, c) }
 
-// Where returns the dependency on the rows of model's table whose field
-// equals value; field is a Go field or a column name of model (a pointer to
+// DependsOnRows returns the dependency on the rows of model's table whose
+// field equals value; field is a Go field or a column name of model (a pointer to
 // a model struct, like &Photo{}). Pass it to Remember as an option or among
 // the values of DependsOn, whose documentation tells what it costs today.
 // Remember fails, wrapping ErrInvalidDependency, when the model has no such
 // field.
 //
 //	gormcache.Remember(db, gormcache.Key("albums", userID), albums,
-//		gormcache.Where(&Photo{}, "UserID", userID))
-func Where(model any, field string, value any) RememberOption {
+//		gormcache.DependsOnRows(&Photo{}, "UserID", userID))
+func DependsOnRows(model any, field string, value any) RememberOption {
 	return conjunction{model: model, field: field, value: value}
 }
 
@@ -127,7 +127,7 @@ func CacheErrors(targets ...error) RememberOption {
 // context to compute it, then caches and returns it. It brings the freshness
 // of cached queries to any computation, such as a report, an aggregate of
 // several queries, or a call to another service: the stamps of the value's
-// dependencies (DependsOn, Where) are read before fn runs and stored with
+// dependencies (DependsOn, DependsOnRows) are read before fn runs and stored with
 // its result, so a value computed from rows that a write then changes is
 // never served again.
 //
@@ -293,10 +293,10 @@ func (p *Plugin) rememberKey(key string) string { return entry.RememberKey(p.cfg
 func (p *Plugin) keyDep(key string) store.Dep { return store.Dep{Table: key} }
 
 // rememberDeps returns the dependencies of the values given to DependsOn and
-// Where, and the schemes to register before fn runs: a model with a zero
+// DependsOnRows, and the schemes to register before fn runs: a model with a zero
 // primary key means any row of its table; an object with a primary key its
-// row (the conjunction of its primary-key columns); a Where its
-// conjunction. A value that cannot be proven (a Where on a float or time
+// row (the conjunction of its primary-key columns); a DependsOnRows its
+// conjunction. A value that cannot be proven (a DependsOnRows on a float or time
 // column, a store without a scheme registry) widens to any row of the table.
 // Every value also depends on its tables as a whole.
 func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[string][]string, error) {
@@ -304,8 +304,8 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 	_, precise := p.store.(store.SchemeRegistry)
 	for _, v := range values {
 		model := v
-		c, isWhere := v.(conjunction)
-		if isWhere {
+		c, isRows := v.(conjunction)
+		if isRows {
 			model = c.model
 		}
 		if model == nil {
@@ -317,13 +317,13 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 		}
 		s := stmt.Schema
 		var conjs []deps.Conj
-		if isWhere {
+		if isRows {
 			f := s.LookUpField(c.field)
 			if f == nil {
-				return nil, nil, fmt.Errorf("%w: Where: model %s has no field %q", ErrInvalidDependency, s.Name, c.field)
+				return nil, nil, fmt.Errorf("%w: DependsOnRows: model %s has no field %q", ErrInvalidDependency, s.Name, c.field)
 			}
 			if f.DBName == "" {
-				return nil, nil, fmt.Errorf("%w: Where: field %q of model %s is not a column", ErrInvalidDependency, c.field, s.Name)
+				return nil, nil, fmt.Errorf("%w: DependsOnRows: field %q of model %s is not a column", ErrInvalidDependency, c.field, s.Name)
 			}
 			if canon, ok := deps.Canon(c.value, f); ok {
 				conjs = []deps.Conj{{{Column: strings.ToLower(f.DBName), Value: canon}}}

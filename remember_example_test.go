@@ -60,7 +60,7 @@ func ExampleRemember() {
 			err := db.WithContext(ctx).Model(&ShopOrder{}).Where("shop_id = ?", shopID).
 				Select("COALESCE(SUM(amount), 0)").Scan(&total).Error
 			return total, err
-		}, gormcache.Where(&ShopOrder{}, "ShopID", shopID), gormcache.RememberTTL(time.Hour))
+		}, gormcache.DependsOnRows(&ShopOrder{}, "ShopID", shopID), gormcache.RememberTTL(time.Hour))
 	}
 
 	db.Create(&ShopOrder{ShopID: 1, Amount: 30})

@@ -63,8 +63,8 @@ func TestRememberRecomputesOnceAfterDependentWrite(t *testing.T) {
 		{"nil model pointer", gormcache.DependsOn((*Photo)(nil)), func(db *gorm.DB) *gorm.DB { return db }},
 		{"row", gormcache.DependsOn(&Photo{ID: 1}), func(db *gorm.DB) *gorm.DB { return db.Where("id = ?", 1) }},
 		{"rows", gormcache.DependsOn([]Photo{{ID: 1}, {ID: 2}}), func(db *gorm.DB) *gorm.DB { return db.Where("id IN ?", []int{1, 2}) }},
-		{"where", gormcache.Where(&Photo{}, "UserID", 1), func(db *gorm.DB) *gorm.DB { return db.Where("user_id = ?", 1) }},
-		{"where on a column, in DependsOn", gormcache.DependsOn(gormcache.Where(&Photo{}, "user_id", 1)), func(db *gorm.DB) *gorm.DB { return db.Where("user_id = ?", 1) }},
+		{"where", gormcache.DependsOnRows(&Photo{}, "UserID", 1), func(db *gorm.DB) *gorm.DB { return db.Where("user_id = ?", 1) }},
+		{"DependsOnRows on a column, in DependsOn", gormcache.DependsOn(gormcache.DependsOnRows(&Photo{}, "user_id", 1)), func(db *gorm.DB) *gorm.DB { return db.Where("user_id = ?", 1) }},
 	}
 	const ( // bits of deps
 		model = 1<<0 | 1<<1
@@ -424,9 +424,9 @@ func TestRememberInvalidArguments(t *testing.T) {
 		err  error
 		msg  []string // the message names these
 	}{
-		{"unknown Where field", "k", []gormcache.RememberOption{gormcache.Where(&Photo{}, "Nope", 1)}, gormcache.ErrInvalidDependency, []string{`"Nope"`, "Photo"}},
-		{"Where on a relation", "k", []gormcache.RememberOption{gormcache.Where(&Photo{}, "User", 1)}, gormcache.ErrInvalidDependency, []string{`"User"`, "Photo", "not a column"}},
-		{"Where on no model", "k", []gormcache.RememberOption{gormcache.Where("photos", "id", 1)}, gormcache.ErrInvalidDependency, []string{"string"}},
+		{"unknown DependsOnRows field", "k", []gormcache.RememberOption{gormcache.DependsOnRows(&Photo{}, "Nope", 1)}, gormcache.ErrInvalidDependency, []string{`"Nope"`, "Photo"}},
+		{"DependsOnRows on a relation", "k", []gormcache.RememberOption{gormcache.DependsOnRows(&Photo{}, "User", 1)}, gormcache.ErrInvalidDependency, []string{`"User"`, "Photo", "not a column"}},
+		{"DependsOnRows on no model", "k", []gormcache.RememberOption{gormcache.DependsOnRows("photos", "id", 1)}, gormcache.ErrInvalidDependency, []string{"string"}},
 		{"not a model", "k", []gormcache.RememberOption{gormcache.DependsOn(42)}, gormcache.ErrInvalidDependency, []string{"int is not a GORM model"}},
 		{"nil", "k", []gormcache.RememberOption{gormcache.DependsOn(nil)}, gormcache.ErrInvalidDependency, []string{"nil"}},
 		{"empty key", "", nil, gormcache.ErrInvalidKey, nil},

@@ -57,67 +57,104 @@ func (p *Plugin) row(db *gorm.DB) {
 	p.serve(db, modeRow, p.origRow)
 }
 
-// serve answers a read statement from the cache when it is cacheable, and
+// A route is what the query path does with a read statement.
+type route uint8
+
+const (
+	routeGORM     route = iota // not the cache's: GORM's own callback
+	routeBypass                // the cache's, but not now: GORM's own callback, counted
+	routeWrite                 // SQL that writes (through Raw): GORM's own callback, then invalidation
+	routeCache                 // look it up; on a miss read the database and store the result
+	routeCacheGet              // CacheGet alone: routeCache for a primary-key lookup (told once built), else routeGORM
+)
+
+// readFacts are what decides a read's route, gathered without side effects.
+type readFacts struct {
+	internal bool // a statement of the plugin's own (reading row images)
+	raw      bool // db.Raw: the SQL is the user's
+	writes   bool // raw SQL that writes
+	optedIn  bool // CacheAll, the model's Policy, or Cache/TTL
+	getOnly  bool // CacheGet (the Config's or the Policy's) and not opted in
+	dryRun   bool
+	noCache  bool // NoCache
+	inTx     bool // inside a transaction
+	locking  bool // FOR UPDATE, FOR SHARE...
+}
+
+// routeOf decides the route of a read from its facts.
+func routeOf(f readFacts) route {
+	switch {
+	case f.internal:
+		return routeGORM
+	case f.writes:
+		return routeWrite
+	case !f.optedIn && !f.getOnly, f.dryRun:
+		return routeGORM
+	case f.noCache, f.inTx, f.locking:
+		return routeBypass
+	case f.getOnly && f.raw:
+		return routeGORM // raw SQL is never a primary-key lookup GORM knows of
+	case f.getOnly:
+		return routeCacheGet
+	}
+	return routeCache
+}
+
+// serve answers a read statement from the cache when its route says so, and
 // otherwise hands it to GORM's own callback (orig).
 func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	if db.Error != nil {
 		return
 	}
-	if _, internal := db.Get(rowimage.InternalKey); internal {
-		orig(db)
-		return
-	}
 	stmt := db.Statement
-	raw := stmt.SQL.Len() > 0 // db.Raw: the SQL is the user's, it may write
+	_, internal := db.Get(rowimage.InternalKey)
+	f := readFacts{internal: internal, raw: stmt.SQL.Len() > 0, dryRun: db.DryRun,
+		inTx: aftercommit.InTransaction(stmt.ConnPool)}
+	var analysis *sqlscan.Analysis
+	if f.raw && !internal {
+		analysis = p.analyze(stmt.SQL.String())
+		f.writes = !analysis.ReadOnly && !analysis.Harmless
+		f.locking = analysis.Locking
+	} else {
+		_, f.locking = stmt.Clauses["FOR"]
+	}
 	opts := optionsOf(stmt)
 	pol := p.policyOf(stmt.Schema)
-	wanted := p.cfg.CacheAll || pol.CacheAll || (opts != nil && opts.cache)
-	getOnly := !wanted && (p.cfg.CacheGet || pol.CacheGet)
+	f.optedIn = p.cfg.CacheAll || pol.CacheAll || (opts != nil && opts.cache)
+	f.getOnly = !f.optedIn && (p.cfg.CacheGet || pol.CacheGet)
+	f.noCache = opts != nil && opts.noCache
 
-	var analysis *sqlscan.Analysis
-	if raw {
-		analysis = p.analyze(stmt.SQL.String())
-		if !analysis.ReadOnly && !analysis.Harmless {
-			// A write through Raw(...).Scan/Row/Rows.
-			orig(db)
-			p.writeSQL(db, analysis, invalidation.ReasonRawSQL)
-			return
-		}
-	}
-	if !wanted && !getOnly {
+	rt := routeOf(f)
+	switch rt {
+	case routeGORM:
 		orig(db)
 		return
-	}
-	if db.DryRun {
+	case routeWrite:
 		orig(db)
+		p.writeSQL(db, analysis, invalidation.ReasonRawSQL)
 		return
-	}
-	if (opts != nil && opts.noCache) || aftercommit.InTransaction(stmt.ConnPool) || isLocking(stmt, raw, analysis) {
+	case routeBypass:
 		p.stats.bypassed.Add(1)
 		orig(db)
 		return
 	}
-	if !raw {
+	if !f.raw {
 		callbacks.BuildQuerySQL(db)
 		if db.Error != nil {
 			return
 		}
-		if getOnly && !isPrimaryKeyLookup(stmt) {
+		if rt == routeCacheGet && !isPrimaryKeyLookup(stmt) {
 			orig(db)
 			return
 		}
-	} else if getOnly {
-		orig(db) // raw SQL is never a primary-key lookup GORM knows of
-		return
 	}
-
 	r, err := p.plan(db, mode, opts, pol)
 	if err != nil {
 		p.stats.bypassed.Add(1)
 		orig(db)
 		return
 	}
-	if raw {
+	if f.raw {
 		r.analysis = analysis
 		if len(analysis.Reads) > 0 {
 			r.table = analysis.Reads[0]
@@ -486,16 +523,6 @@ func (p *Plugin) replay(db *gorm.DB, mode readMode, rs *replay.Rowset) {
 			stmt.Result.RowsAffected = db.RowsAffected
 		}
 	}
-}
-
-// isLocking reports a locking read (FOR UPDATE, FOR SHARE...): it must reach
-// the database to take its locks.
-func isLocking(stmt *gorm.Statement, raw bool, a *sqlscan.Analysis) bool {
-	if raw {
-		return a.Locking
-	}
-	_, ok := stmt.Clauses["FOR"]
-	return ok
 }
 
 // isPrimaryKeyLookup reports whether a built statement selects rows of its
