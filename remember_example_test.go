@@ -25,14 +25,21 @@ type ShopOrder struct {
 // openExample opens a new SQLite database with the plugin registered and
 // the ShopOrder table migrated.
 func openExample() (db *gorm.DB, cleanup func()) {
+	db, cleanup = openDatabase()
+	if err := db.Use(gormcache.New(gormcache.Config{})); err != nil {
+		log.Fatal(err)
+	}
+	return db, cleanup
+}
+
+// openDatabase opens a new SQLite database with the ShopOrder table
+// migrated.
+func openDatabase() (db *gorm.DB, cleanup func()) {
 	dir, err := os.MkdirTemp("", "gormcache-example-*")
 	if err != nil {
 		log.Fatal(err)
 	}
 	db, err = gorm.Open(sqlite.Open(filepath.Join(dir, "shop.db")), &gorm.Config{Logger: logger.Discard})
-	if err == nil {
-		err = db.Use(gormcache.New(gormcache.Config{}))
-	}
 	if err == nil {
 		err = db.AutoMigrate(&ShopOrder{})
 	}
