@@ -1,37 +1,70 @@
 // Package gormcache is a GORM v2 plugin that caches query results and keeps
 // them fresh.
 //
-// A query opts in with db.Clauses(gormcache.Cache()) (or through a model's
-// CachePolicy, or Config.CacheAll / CacheGet). Its built SQL and vars are
-// hashed into a key; the rows the driver returned are stored under it,
-// together with the dependencies they were read from — for each table the
-// SQL reads, the equality conjunctions its rows must satisfy to matter
-// (package deps), or any row when nothing narrower can be proven — and the
-// stamps those dependencies had before the database was read. A hit replays
-// the stored rows through database/sql and gorm.Scan, so it decodes exactly
-// as a database read, hooks and preloads included; a later hit on the same
-// stored value copies what that decoding produced (Config.ResultMemory)
-// instead of decoding again. Every
-// write GORM performs — create, update, delete, upsert, association changes,
-// raw Exec — renews the stamps of the rows it changed (their values before
-// and after, read inside its transaction) right after the transaction
-// commits; an entry whose stamps are no longer current is never served.
-// Config.Precision switches to table-level invalidation.
+//	cache := gormcache.New(gormcache.Config{TTL: 10 * time.Minute})
+//	if err := db.Use(cache); err != nil { ... }
+//	db.Clauses(gormcache.Cache()).Where("user_id = ?", id).Find(&photos)
+//
+// # How it works
+//
+// A query opts in with [Cache] (or [TTL]), through its model's
+// [Policier.CachePolicy], or through [Config.CacheAll] or [Config.CacheGet].
+// Its built SQL and vars are hashed into a key; the rows the driver returned
+// are stored under it, together with the dependencies they were read from —
+// for each table the SQL reads, the equality conjunctions its rows must
+// satisfy to matter (package deps), or any row when nothing narrower can be
+// proven — and the stamps those dependencies had before the database was
+// read. A hit replays the stored rows through database/sql and gorm.Scan,
+// so it decodes exactly as a database read, hooks and preloads included; a
+// later hit on the same stored value copies what that decoding produced
+// ([Config.ResultMemory]) instead of decoding again. Every write GORM
+// performs — create, update, delete, upsert, association changes, raw Exec —
+// renews the stamps of the rows it changed (their values before and after,
+// read inside its transaction) right after the transaction commits; an entry
+// whose stamps are no longer current is never served. [Config.Precision]
+// switches to table-level invalidation.
 //
 // The promise: a cached read never returns data older than the last write
 // that went through GORM and whose call returned before the read began.
 // Reads inside a transaction bypass the cache, and so do reads whose result
 // changes without a write (system catalogues, now(), nextval()). Writes GORM
 // does not see (another program, a trigger, a stored function) are invisible
-// to it: bound them with a TTL. With read replicas (dbresolver), misses read
-// the source, so cached reads are as fresh as the primary.
+// to it: bound them with a TTL, or tell the plugin with [InvalidateObject],
+// [InvalidateModel], [InvalidateTable] or [InvalidateAll]. With read replicas
+// (gorm.io/plugin/dbresolver), misses read the source, so cached reads are as
+// fresh as the primary.
 //
-// Remember caches what is not one query — a report, an aggregate, a call to
-// another service — under a key, with the same protocol: DependsOn and Where
-// name the rows it was computed from, and a write to them makes the next
-// call compute it again, once, however many callers ask at that moment.
+// [Remember] caches what is not one query — a report, an aggregate, a call
+// to another service — under a [Key], with the same protocol: [DependsOn] and
+// [DependsOnRows] name the rows it was computed from, and a write to them
+// makes the next call compute it again, once, however many callers ask at
+// that moment.
 //
-//	p := gormcache.New(gormcache.Config{TTL: 10 * time.Minute})
-//	if err := db.Use(p); err != nil { ... }
-//	db.Clauses(gormcache.Cache()).Where("user_id = ?", id).Find(&photos)
+// # The house
+//
+// This package is the plugin and everything an application calls: [New] and
+// [Config], the per-query options, the model [Policy], the Invalidate
+// functions, [Remember], [Plugin.Stats] and [Plugin.TableStats]. The other
+// public packages are what a user may hold or implement: store (the [store.Store]
+// contract, with store/memory, the default, and store/redis), deps (what an
+// entry depends on, to inspect it), invalidation (what a write invalidated
+// and why, reported to [Config.OnInvalidate]), querykey (how a statement
+// becomes a key), admin (the admin pages) and metrics (a Prometheus
+// collector). What no user should import is under internal/: the SQL
+// analyser, dependency extraction, row recording and replay, reading the rows
+// a write changes, and running work after a commit.
+//
+// A read goes: GORM's query callback, replaced by the plugin's, gathers the
+// statement's facts and decides its route (query.go): GORM's own callback
+// for what is not cached, or the key; the store's entry on a hit, replayed
+// or copied; on a miss, the dependencies and their stamps, one database
+// read shared by concurrent misses, the result stored (query.go, depset.go,
+// decoded.go).
+//
+// A write goes: GORM's write callbacks, followed by the plugin's (write.go),
+// which read the rows an update or delete changes inside its transaction,
+// and queue a change — rows before and after, or the tables written — on
+// the transaction; right after the commit the changes are resolved against
+// the schemes registered then and the cascading foreign keys, and renewed in
+// one store call (deliver.go, cascades.go).
 package gormcache
