@@ -8,10 +8,16 @@ import (
 
 // The key layout, for a store with prefix P:
 //
-//	P e:<key>           the entry stored under key
+//	P {}e:<key>         the entry stored under key
 //	P {*}epoch          the epoch
 //	P {<table>}         the stamp of store.Dep{Table: table}, and the table's schemes
 //	P {<table>}?<cond>  the stamp of store.Dep{Table: table, Cond: cond}
+//
+// Every key starts with P and a brace, which no prefix holds: the pattern
+// P{* matches the keys of this store and of no store whose prefix starts
+// with P ("app" and "app2:"). The empty braces of an entry's key are no
+// hash tag: Redis Cluster hashes the whole key, spreading entries over the
+// slots.
 //
 // <table> is escaped so that the braces around it are the key's hash tag,
 // whatever the table's name: every stamp of one table lives in one Redis
@@ -27,7 +33,7 @@ import (
 // schemes are renewed and lost with it, never alone.
 
 const (
-	entryPrefix  = "e:"
+	entryPrefix  = "{}e:"
 	epochName    = "{*}epoch"
 	valueField   = "v" // of an entry: its value
 	stampField   = "s" // of a stamp or the epoch: its raw value
@@ -35,6 +41,11 @@ const (
 )
 
 func (s *Store) entryKey(key string) string { return s.cfg.Prefix + entryPrefix + key }
+
+// ownKeys is the SCAN pattern of every key of the store; entryKeys of its
+// entries.
+func (s *Store) ownKeys() string   { return globEscape(s.cfg.Prefix) + "{*" }
+func (s *Store) entryKeys() string { return globEscape(s.cfg.Prefix+entryPrefix) + "*" }
 
 // stampKey returns the key of d's stamp.
 func (s *Store) stampKey(d store.Dep) string {

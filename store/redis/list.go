@@ -201,7 +201,7 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 	defer cancel()
 	var page store.ListPage
 	for scans := 0; at.node < len(nodes) && len(page.Entries) < limit && scans < maxListScans; scans++ {
-		keys, next, err := nodes[at.node].Scan(sctx, at.scan, globEscape(s.cfg.Prefix+entryPrefix)+"*", int64(limit)).Result()
+		keys, next, err := nodes[at.node].Scan(sctx, at.scan, s.entryKeys(), int64(limit)).Result()
 		if err != nil {
 			return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
 		}
@@ -275,7 +275,7 @@ func parseCursor(c string) (cursor, error) {
 // deleted too, which costs a miss.
 func (s *Store) Purge(ctx context.Context) (int, error) {
 	removed := 0
-	err := s.scan(ctx, globEscape(s.cfg.Prefix+entryPrefix)+"*", func(keys []string) error {
+	err := s.scan(ctx, s.entryKeys(), func(keys []string) error {
 		found, err := s.inspect(ctx, keys)
 		if err != nil {
 			return err

@@ -459,7 +459,7 @@ func (s *Store) Flush(ctx context.Context) error {
 	if err := s.bump(ctx); err != nil {
 		return fmt.Errorf("gormcache: redis: flush: %w", err)
 	}
-	err := s.scan(ctx, globEscape(s.cfg.Prefix)+"*", func(keys []string) error {
+	err := s.scan(ctx, s.ownKeys(), func(keys []string) error {
 		ctx, cancel := s.bounded(ctx)
 		defer cancel()
 		return s.del(ctx, keys)

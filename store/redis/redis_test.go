@@ -416,3 +416,28 @@ func TestInspectAndPurge(t *testing.T) {
 		})
 	}
 }
+
+// TestFlushKeepsToItsPrefix flushes a store whose prefix begins the prefix
+// of another store on the same Redis: the other store's entries and stamps
+// stay.
+func TestFlushKeepsToItsPrefix(t *testing.T) {
+	for _, top := range topologies {
+		t.Run(top.name, func(t *testing.T) {
+			client := top.client(t)
+			base := testredis.Prefix(t)
+			short := newStore(t, client, redis.Config{Prefix: base})
+			for _, other := range []string{base + "2:", base + "e:", base + "x"} {
+				long := newStore(t, client, redis.Config{Prefix: other})
+				dep := store.Dep{Table: "t"}
+				stamps, err := long.Stamps(t.Context(), []store.Dep{dep})
+				require.NoError(t, err)
+				require.NoError(t, long.Set(t.Context(), "k", store.Entry{Value: []byte("v"), Deps: []store.Dep{dep}, Stamps: stamps}, time.Minute))
+				require.NoError(t, short.Flush(t.Context()))
+				v, ok, err := long.Get(t.Context(), "k")
+				require.NoError(t, err)
+				require.True(t, ok, "flushing prefix %q removed an entry of prefix %q", base, other)
+				require.Equal(t, "v", string(v))
+			}
+		})
+	}
+}
