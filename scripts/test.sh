@@ -5,7 +5,8 @@
 #   scripts/test.sh bench [packages] [go test flags]    benchmarks; BENCH=regexp picks them
 #
 # Packages (arguments starting with ./ or ../, or the module path) default to
-# ./... and also scope gofmt and vet; every other argument goes to go test.
+# ./... and the packages under testdata/, and also scope gofmt and vet; every
+# other argument goes to go test.
 #
 # PostgreSQL 15 runs from a throwaway directory on a free 127.0.0.1 port and
 # its DSN is exported as GORMCACHE_POSTGRES_DSN (read by internal/testdb). A
@@ -378,8 +379,18 @@ split_args() {
 		esac
 	done
 	if ((${#pkgs[@]} == 0)); then
-		pkgs=(./...)
+		default_pkgs
 	fi
+}
+
+# default_pkgs sets pkgs to ./... and the packages under testdata/ (shared
+# test schemas), which no ./... pattern matches.
+default_pkgs() {
+	local dir
+	pkgs=(./...)
+	for dir in testdata/*/; do
+		[[ -d $dir ]] && pkgs+=("./${dir%/}")
+	done
 }
 
 check_format() {
