@@ -14,6 +14,7 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/testdata/blog"
 )
 
 func TestBulkDelete(t *testing.T) {
@@ -36,7 +37,7 @@ func TestBulkDelete(t *testing.T) {
 	require.Equal(t, "fn:greeting", left[0].Key)
 
 	// The API counts what it removed, and what was already gone.
-	require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&[]Author{}).Error)
+	require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&[]blog.Author{}).Error)
 	status, body = f.post(t, "api/delete", url.Values{"key": {"fn:greeting", authors, f.key, authors}})
 	require.Equal(t, http.StatusOK, status, body)
 	var got struct {
@@ -82,9 +83,9 @@ func TestInvalidateObject(t *testing.T) {
 	f := newFixture(t, admin.Config{Authorize: allow})
 	// Post 2 (a draft) and the blue tags are cached besides the fixture's
 	// published posts, which post 1 belongs to.
-	var draft Post
+	var draft blog.Post
 	require.NoError(t, f.db.Clauses(gormcache.Cache()).First(&draft, 2).Error)
-	var tags []Tag
+	var tags []blog.Tag
 	for _, color := range []string{"blue", "red"} {
 		require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("color = ?", color).Find(&tags).Error)
 	}
@@ -96,13 +97,13 @@ func TestInvalidateObject(t *testing.T) {
 	}
 
 	// The page confirms first, and changes nothing until confirmed.
-	status, body := f.post(t, "invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk.id": {"1"}})
+	status, body := f.post(t, "invalidate-object", url.Values{"model": {"*blog.Post"}, "pk.id": {"1"}})
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "the row of posts where id = 1")
 	require.Contains(t, body, `name="pk.id" value="1"`)
 	require.Equal(t, "valid", f.state(t, f.key))
 
-	status, body = f.post(t, "invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk.id": {"1"}, "confirm": {"yes"}})
+	status, body = f.post(t, "invalidate-object", url.Values{"model": {"*blog.Post"}, "pk.id": {"1"}, "confirm": {"yes"}})
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "Invalidated the entries that depend on the row of posts where id = 1.")
 	require.Equal(t, "invalid", f.state(t, f.key), "post 1 is published")
@@ -110,17 +111,17 @@ func TestInvalidateObject(t *testing.T) {
 	// reading posts goes (see gormcache.InvalidateObject), the tags' stay.
 	require.Equal(t, "invalid", f.state(t, draftKey), "post 2 of the same table")
 	require.Equal(t, "valid", f.state(t, blue))
-	require.NoError(t, f.db.Clauses(gormcache.Cache()).First(&Post{}, 2).Error)
+	require.NoError(t, f.db.Clauses(gormcache.Cache()).First(&blog.Post{}, 2).Error)
 	require.Equal(t, "valid", f.state(t, draftKey))
 
 	// The API, with pk for a key of one column...
-	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"2"}})
+	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*blog.Post"}, "pk": {"2"}})
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "where id = 2")
 	require.Equal(t, "invalid", f.state(t, draftKey))
 
 	// ...and pk.<column> for each column of a composite key.
-	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*admin_test.Tag"}, "pk.post_id": {"1"}, "pk.name": {"go"}})
+	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*blog.Tag"}, "pk.post_id": {"1"}, "pk.name": {"go"}})
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "the row of tags where post_id = 1 and name = go")
 	require.Equal(t, "invalid", f.state(t, blue), "tag (1, go) is blue")
@@ -130,7 +131,7 @@ func TestInvalidateObject(t *testing.T) {
 func TestInvalidateObjectBadInput(t *testing.T) {
 	f := newFixture(t, admin.Config{Authorize: allow})
 	post := func(kv ...string) url.Values {
-		v := url.Values{"model": {"*admin_test.Post"}}
+		v := url.Values{"model": {"*blog.Post"}}
 		for i := 0; i+1 < len(kv); i += 2 {
 			v.Add(kv[i], kv[i+1])
 		}
@@ -138,7 +139,7 @@ func TestInvalidateObjectBadInput(t *testing.T) {
 	}
 	tag := func(kv ...string) url.Values {
 		v := post(kv...)
-		v.Set("model", "*admin_test.Tag")
+		v.Set("model", "*blog.Tag")
 		return v
 	}
 	tests := []struct {
@@ -146,7 +147,7 @@ func TestInvalidateObjectBadInput(t *testing.T) {
 		msg  string
 	}{
 		{url.Values{"pk": {"1"}}, "no model"},
-		{url.Values{"model": {"*main.Nope"}, "pk": {"1"}}, `unknown model "*main.Nope"; known models: *admin_test.Author, *admin_test.Post, *admin_test.Tag`},
+		{url.Values{"model": {"*main.Nope"}, "pk": {"1"}}, `unknown model "*main.Nope"; known models: *blog.Author, *blog.Post, *blog.Tag`},
 		{post(), "pk.id: want one value of the primary-key column id"},
 		{post("pk.id", ""), "pk.id: want one value"},
 		{post("pk.id", "1", "pk.id", "2"), "pk.id: want one value"},
@@ -155,9 +156,9 @@ func TestInvalidateObjectBadInput(t *testing.T) {
 		{post("pk", "99999999999999999999"), `pk "99999999999999999999": not a value of Post.ID`},
 		{post("pk", "0"), `pk "0": a zero primary key names no row`},
 		{post("pk", "1", "pk.id", "1"), "give pk or pk.id, not both"},
-		{post("pk.title", "Hello"), `pk.title: *admin_test.Post has no primary-key column "title"; give pk.id`},
-		{tag("pk", "1"), "pk: *admin_test.Tag has a primary key of 2 columns; give pk.post_id, pk.name"},
-		{tag("pk.post_id", "1"), "pk.name: want one value of the primary-key column name of *admin_test.Tag"},
+		{post("pk.title", "Hello"), `pk.title: *blog.Post has no primary-key column "title"; give pk.id`},
+		{tag("pk", "1"), "pk: *blog.Tag has a primary key of 2 columns; give pk.post_id, pk.name"},
+		{tag("pk.post_id", "1"), "pk.name: want one value of the primary-key column name of *blog.Tag"},
 		{tag("pk.post_id", "4294967297", "pk.name", "go"), `pk.post_id "4294967297": out of the range of Tag.PostID (uint32)`},
 	}
 	for _, tt := range tests {
@@ -177,7 +178,7 @@ func TestInvalidateObjectWithoutDB(t *testing.T) {
 	require.Contains(t, body, "Invalidate a model")
 	require.NotContains(t, body, "invalidate-object")
 	for _, path := range []string{"api/invalidate-object", "invalidate-object"} {
-		status, body := f.post(t, path, url.Values{"model": {"*admin_test.Post"}, "pk": {"1"}})
+		status, body := f.post(t, path, url.Values{"model": {"*blog.Post"}, "pk": {"1"}})
 		if status != http.StatusNotImplemented || !strings.Contains(body, "set admin.Config.DB") {
 			t.Errorf("POST %s: got %v %s, want 501 and how to set Config.DB", path, status, body)
 		}

@@ -23,27 +23,8 @@ import (
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/testdata/blog"
 )
-
-type Author struct {
-	ID    uint
-	Name  string
-	Posts []Post
-}
-
-type Post struct {
-	ID        uint
-	AuthorID  uint
-	Title     string
-	Published bool
-}
-
-// Tag has a primary key of two columns, one of them narrow.
-type Tag struct {
-	PostID uint32 `gorm:"primaryKey"`
-	Name   string `gorm:"primaryKey"`
-	Color  string
-}
 
 // fixture is a plugin with a few cached results and an admin mounted at
 // /cache/ of an httptest server.
@@ -58,7 +39,7 @@ func allow(*http.Request) bool { return true }
 
 // newFixture returns a fixture on the memory store, whose admin has cfg
 // with Plugin set, DB set unless cfg.DB is noDB, and by default the models
-// Author, Post and Tag.
+// of package blog.
 func newFixture(t testing.TB, cfg admin.Config) *fixture {
 	return newFixtureOn(t, nil, cfg)
 }
@@ -73,12 +54,12 @@ func newFixtureOn(t testing.TB, s store.Store, cfg admin.Config) *fixture {
 	require.NoError(t, err)
 	p := gormcache.New(gormcache.Config{Store: s, TTL: time.Hour})
 	require.NoError(t, db.Use(p))
-	require.NoError(t, db.AutoMigrate(&Author{}, &Post{}, &Tag{}))
-	require.NoError(t, db.Create(&Author{Name: "Ada", Posts: []Post{{Title: "Hello", Published: true}, {Title: "Draft"}}}).Error)
-	require.NoError(t, db.Create(&[]Tag{{PostID: 1, Name: "go", Color: "blue"}, {PostID: 1, Name: "sql", Color: "red"}}).Error)
-	var posts []Post
+	require.NoError(t, blog.Migrate(db))
+	require.NoError(t, db.Create(&blog.Author{Name: "Ada", Posts: []blog.Post{{Title: "Hello", Published: true}, {Title: "Draft"}}}).Error)
+	require.NoError(t, db.Create(&[]blog.Tag{{PostID: 1, Name: "go", Color: "blue"}, {PostID: 1, Name: "sql", Color: "red"}}).Error)
+	var posts []blog.Post
 	require.NoError(t, db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
-	var authors []Author
+	var authors []blog.Author
 	require.NoError(t, db.Clauses(gormcache.Cache()).Find(&authors).Error)
 	_, err = gormcache.Remember(db, "greeting", func(context.Context) (string, error) { return "hello", nil })
 	require.NoError(t, err)
@@ -91,7 +72,7 @@ func newFixtureOn(t testing.TB, s store.Store, cfg admin.Config) *fixture {
 		cfg.DB = nil
 	}
 	if cfg.Models == nil {
-		cfg.Models = []any{&Author{}, &Post{}, &Tag{}}
+		cfg.Models = blog.Models()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/cache/", http.StripPrefix("/cache", admin.New(cfg)))
@@ -224,7 +205,7 @@ func TestClosedByDefault(t *testing.T) {
 	}{
 		{"api/flush", nil},
 		{"api/delete", url.Values{"key": {f.key, "fn:greeting"}}},
-		{"api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"1"}}},
+		{"api/invalidate-object", url.Values{"model": {"*blog.Post"}, "pk": {"1"}}},
 	} {
 		if status, _ := f.post(t, m.path, m.form); status != http.StatusForbidden {
 			t.Errorf("POST %s: got %v, want 403", m.path, status)
@@ -244,7 +225,7 @@ func TestUnauthorized(t *testing.T) {
 	resp, _ := f.do(t, http.MethodGet, "api/store", nil, "X-Ok", "1")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	for _, path := range []string{"delete", "api/delete", "invalidate-object", "api/invalidate-object"} {
-		form := url.Values{"key": {f.key, "fn:greeting"}, "model": {"*admin_test.Post"}, "pk": {"1"}, "confirm": {"yes"}}
+		form := url.Values{"key": {f.key, "fn:greeting"}, "model": {"*blog.Post"}, "pk": {"1"}, "confirm": {"yes"}}
 		if status, _ := f.post(t, path, form); status != http.StatusForbidden {
 			t.Errorf("POST %s: got %v, want 403", path, status)
 		}
@@ -325,7 +306,7 @@ func TestBadInput(t *testing.T) {
 		{"POST", "delete", url.Values{}, 400},
 		{"POST", "api/invalidate", url.Values{"table": {"nosuch"}}, 400},
 		{"POST", "api/invalidate", url.Values{"model": {"*main.Nope"}}, 400},
-		{"POST", "api/invalidate", url.Values{"model": {"*admin_test.Post"}, "table": {"posts"}}, 400},
+		{"POST", "api/invalidate", url.Values{"model": {"*blog.Post"}, "table": {"posts"}}, 400},
 		{"POST", "invalidate", url.Values{}, 400},
 	}
 	for _, tt := range tests {
@@ -341,7 +322,7 @@ func TestReadOnly(t *testing.T) {
 	f := newFixture(t, admin.Config{Authorize: allow, ReadOnly: true})
 	for _, path := range []string{"delete", "invalidate", "invalidate-object", "purge", "flush",
 		"api/delete", "api/invalidate", "api/invalidate-object", "api/purge", "api/flush"} {
-		form := url.Values{"key": {f.key, "fn:greeting"}, "table": {"posts"}, "model": {"*admin_test.Post"}, "pk": {"1"}, "confirm": {"yes"}}
+		form := url.Values{"key": {f.key, "fn:greeting"}, "table": {"posts"}, "model": {"*blog.Post"}, "pk": {"1"}, "confirm": {"yes"}}
 		status, _ := f.post(t, path, form)
 		if status != http.StatusForbidden {
 			t.Errorf("POST %s: got %v, want 403", path, status)
@@ -361,7 +342,7 @@ func TestReadOnly(t *testing.T) {
 
 func TestCrossOrigin(t *testing.T) {
 	f := newFixture(t, admin.Config{Authorize: allow})
-	form := url.Values{"confirm": {"yes"}, "key": {f.key, "fn:greeting"}, "model": {"*admin_test.Post"}, "pk": {"1"}}
+	form := url.Values{"confirm": {"yes"}, "key": {f.key, "fn:greeting"}, "model": {"*blog.Post"}, "pk": {"1"}}
 	for _, h := range [][]string{
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Origin", "http://evil.example"},
@@ -399,7 +380,7 @@ func TestActions(t *testing.T) {
 
 	// Invalidating a model makes its entries invalid; purge removes them.
 	authors := f.findKey(t, "*authors*")
-	status, body = f.post(t, "invalidate", url.Values{"model": {"*admin_test.Author"}, "confirm": {"yes"}})
+	status, body = f.post(t, "invalidate", url.Values{"model": {"*blog.Author"}, "confirm": {"yes"}})
 	require.Equal(t, http.StatusOK, status, body)
 	require.Equal(t, "invalid", f.state(t, authors))
 	require.Len(t, f.entries(t, "state=invalid").Entries, 1)
@@ -482,7 +463,7 @@ func TestTableStats(t *testing.T) {
 		require.Positive(t, before[table]["invalidated"], "%s: the inserts", table)
 	}
 
-	var posts []Post
+	var posts []blog.Post
 	for range 3 {
 		require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
 	}
@@ -504,10 +485,10 @@ func TestSortByHits(t *testing.T) {
 	f := newFixture(t, admin.Config{Authorize: allow})
 	authors := f.findKey(t, "*authors*")
 	for range 2 {
-		var a []Author
+		var a []blog.Author
 		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&a).Error)
 	}
-	var posts []Post
+	var posts []blog.Post
 	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
 
 	// One entry a page, so that each page resumes after the previous one.

@@ -18,6 +18,7 @@ import (
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
 	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/testdata/blog"
 )
 
 // chromiumEnv locates the Chromium the end-to-end test drives; scripts/test.sh
@@ -146,7 +147,7 @@ func TestBrowser(t *testing.T) {
 	// Sort by hits: the authors, read twice more, come first. The store
 	// page counts those hits for the authors table.
 	for range 2 {
-		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&[]Author{}).Error)
+		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&[]blog.Author{}).Error)
 	}
 	var tableStats, firstSQL, firstHits string
 	require.NoError(t, chromedp.Run(ctx,
@@ -182,13 +183,13 @@ func TestBrowser(t *testing.T) {
 
 	// Read the posts again, which makes the entry valid; invalidate the
 	// Post model, confirm, and see the entry turn invalid.
-	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]Post{}).Error)
+	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]blog.Post{}).Error)
 	var refilled string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(entryURL),
 		chromedp.Text("#state", &refilled),
 		chromedp.Navigate(base+"actions"),
-		chromedp.SetValue("#model", "*admin_test.Post"),
+		chromedp.SetValue("#model", "*blog.Post"),
 		confirmed("#invalidate-model", "8-confirm-model", &question, &message),
 		chromedp.Navigate(entryURL),
 		chromedp.Text("#state", &state),

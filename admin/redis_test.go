@@ -59,7 +59,7 @@ func TestRedisStore(t *testing.T) {
 	}
 
 	// Invalidate the published post's row, then delete two entries at once.
-	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"1"}})
+	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*blog.Post"}, "pk": {"1"}})
 	require.Equal(t, http.StatusOK, status, body)
 	require.Equal(t, "invalid", f.state(t, f.key))
 	status, body = f.post(t, "api/delete", url.Values{"key": {f.key, "fn:greeting"}})
