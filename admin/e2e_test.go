@@ -17,6 +17,7 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/admin/internal/admintest"
 	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/testdata/blog"
 )
@@ -34,14 +35,14 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	f := newFixture(t, admin.Config{
+	f := admintest.New(t, admin.Config{
 		Realm: "gormcache",
 		Authorize: func(r *http.Request) bool {
 			u, p, ok := r.BasicAuth()
 			return ok && u == "admin" && p == "secret"
 		},
 	})
-	base := f.srv.URL + "/cache/"
+	base := f.Srv.URL + "/cache/"
 
 	// Chromium's helper processes may still write to its profile for a
 	// moment after it exits, which t.TempDir's cleanup would report.
@@ -147,7 +148,7 @@ func TestBrowser(t *testing.T) {
 	// Sort by hits: the authors, read twice more, come first. The store
 	// page counts those hits for the authors table.
 	for range 2 {
-		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&[]blog.Author{}).Error)
+		require.NoError(t, f.DB.Clauses(gormcache.Cache()).Find(&[]blog.Author{}).Error)
 	}
 	var tableStats, firstSQL, firstHits string
 	require.NoError(t, chromedp.Run(ctx,
@@ -183,7 +184,7 @@ func TestBrowser(t *testing.T) {
 
 	// Read the posts again, which makes the entry valid; invalidate the
 	// Post model, confirm, and see the entry turn invalid.
-	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]blog.Post{}).Error)
+	require.NoError(t, f.DB.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]blog.Post{}).Error)
 	var refilled string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(entryURL),
