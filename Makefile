@@ -11,8 +11,11 @@ test:
 bench:
 	BENCH='$(BENCH)' bash scripts/test.sh bench $(ARGS)
 
-fmt:
-	go fmt ./...
+# Every module of go.work and the packages under testdata/, as make test checks.
+PKGS = $(shell bash scripts/test.sh packages)
+
+fmt: # gofmt: go fmt refuses the patterns of the nested modules
+	gofmt -l -w $$(go list -f '{{.Dir}}' $(PKGS))
 
 vet:
-	go vet ./...
+	go vet $(PKGS)

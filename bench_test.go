@@ -12,9 +12,9 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
-	"github.com/gormcache/gormcache/internal/testmodels"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
+	"github.com/gormcache/gormcache/testdata/photos"
 )
 
 // missStore is a memory store whose lookups always miss (it looks up a key
@@ -44,7 +44,7 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.D
 	var err error
 	plain, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
-	testmodels.Seed(b, plain)
+	photos.Seed(b, plain)
 	cached, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
 	p = gormcache.New(gormcache.Config{CacheAll: true})
@@ -57,7 +57,7 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.D
 	return cached, missing, plain, p
 }
 
-// BenchmarkRead measures the statements of testmodels uncached (no plugin),
+// BenchmarkRead measures the statements of package photos uncached (no plugin),
 // as a cache hit, as a cache miss (through a store whose lookups always
 // miss), and as GORM's DryRun of the same statement (building it without
 // running it: the cost no GORM-level cache can avoid).
@@ -68,7 +68,7 @@ func BenchmarkRead(b *testing.B) {
 				testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
 			}
 			cached, missing, plain, p := openBench(b, d)
-			for _, q := range testmodels.Queries {
+			for _, q := range photos.Queries {
 				b.Run(q.Name, func(b *testing.B) {
 					b.Run("uncached", func(b *testing.B) {
 						b.ReportAllocs()

@@ -11,21 +11,21 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
-	"github.com/gormcache/gormcache/internal/testmodels"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
+	"github.com/gormcache/gormcache/testdata/photos"
 )
 
 // User, Photo, Tag and Profile are the models most tests share, those of
-// package testmodels.
+// package photos.
 type (
-	User    = testmodels.User
-	Photo   = testmodels.Photo
-	Tag     = testmodels.Tag
-	Profile = testmodels.Profile
+	User    = photos.User
+	Photo   = photos.Photo
+	Tag     = photos.Tag
+	Profile = photos.Profile
 )
 
-var models = testmodels.All()
+var models = photos.All()
 
 // storeFactory makes a fresh store for one test. Every plugin test runs
 // once per factory and per database engine.

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -15,204 +13,18 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
-	"github.com/gormcache/gormcache/internal/entry"
-	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/admin/internal/admintest"
 	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/testdata/blog"
 )
 
-type Author struct {
-	ID    uint
-	Name  string
-	Posts []Post
-}
-
-type Post struct {
-	ID        uint
-	AuthorID  uint
-	Title     string
-	Published bool
-}
-
-// Tag has a primary key of two columns, one of them narrow.
-type Tag struct {
-	PostID uint32 `gorm:"primaryKey"`
-	Name   string `gorm:"primaryKey"`
-	Color  string
-}
-
-// fixture is a plugin with a few cached results and an admin mounted at
-// /cache/ of an httptest server.
-type fixture struct {
-	db     *gorm.DB
-	plugin *gormcache.Plugin
-	srv    *httptest.Server
-	key    string // the key of the cached "published posts" result
-}
-
-func allow(*http.Request) bool { return true }
-
-// newFixture returns a fixture on the memory store, whose admin has cfg
-// with Plugin set, DB set unless cfg.DB is noDB, and by default the models
-// Author, Post and Tag.
-func newFixture(t testing.TB, cfg admin.Config) *fixture {
-	return newFixtureOn(t, nil, cfg)
-}
-
-// noDB, as admin.Config.DB, makes newFixture leave DB unset.
-var noDB = new(gorm.DB)
-
-// newFixtureOn is newFixture on the store s; nil is the plugin's default.
-func newFixtureOn(t testing.TB, s store.Store, cfg admin.Config) *fixture {
-	t.Helper()
-	db, err := gorm.Open(testdb.Sqlite(t), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
-	p := gormcache.New(gormcache.Config{Store: s, TTL: time.Hour})
-	require.NoError(t, db.Use(p))
-	require.NoError(t, db.AutoMigrate(&Author{}, &Post{}, &Tag{}))
-	require.NoError(t, db.Create(&Author{Name: "Ada", Posts: []Post{{Title: "Hello", Published: true}, {Title: "Draft"}}}).Error)
-	require.NoError(t, db.Create(&[]Tag{{PostID: 1, Name: "go", Color: "blue"}, {PostID: 1, Name: "sql", Color: "red"}}).Error)
-	var posts []Post
-	require.NoError(t, db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
-	var authors []Author
-	require.NoError(t, db.Clauses(gormcache.Cache()).Find(&authors).Error)
-	_, err = gormcache.Remember(db, "greeting", func(context.Context) (string, error) { return "hello", nil })
-	require.NoError(t, err)
-
-	cfg.Plugin = p
-	switch cfg.DB {
-	case nil:
-		cfg.DB = db
-	case noDB:
-		cfg.DB = nil
-	}
-	if cfg.Models == nil {
-		cfg.Models = []any{&Author{}, &Post{}, &Tag{}}
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/cache/", http.StripPrefix("/cache", admin.New(cfg)))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	f := &fixture{db: db, plugin: p, srv: srv}
-	// The store's own listing: the admin may refuse this test's requests.
-	opts := store.ListOptions{
-		Filter: func(_ store.EntryInfo, v []byte) bool { return strings.Contains(entry.SQL(v), "published") },
-	}
-	var found []store.EntryInfo
-	for {
-		page, err := p.Store().(store.Lister).List(context.Background(), opts)
-		require.NoError(t, err)
-		found = append(found, page.Entries...)
-		if page.Next == "" {
-			break
-		}
-		opts.Cursor = page.Next
-	}
-	require.Len(t, found, 1)
-	f.key = found[0].Key
-	return f
-}
-
-func (f *fixture) do(t testing.TB, method, path string, form url.Values, header ...string) (*http.Response, string) {
-	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, f.srv.URL+"/cache/"+path, body)
-	require.NoError(t, err)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, string(b)
-}
-
-func (f *fixture) get(t testing.TB, path string) (int, string) {
-	t.Helper()
-	resp, body := f.do(t, http.MethodGet, path, nil)
-	return resp.StatusCode, body
-}
-
-func (f *fixture) post(t testing.TB, path string, form url.Values) (int, string) {
-	t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	resp, body := f.do(t, http.MethodPost, path, form)
-	return resp.StatusCode, body
-}
-
-type entryJSON struct {
-	Key   string `json:"key"`
-	SQL   string `json:"sql"`
-	State string `json:"state"`
-	Hits  int64  `json:"hits"`
-}
-
-type entriesJSON struct {
-	Entries []entryJSON `json:"entries"`
-	Next    string      `json:"next"`
-}
-
-func (f *fixture) entries(t testing.TB, query string) entriesJSON {
-	t.Helper()
-	status, body := f.get(t, "api/entries?"+query)
-	require.Equal(t, http.StatusOK, status, body)
-	var v entriesJSON
-	require.NoError(t, json.Unmarshal([]byte(body), &v))
-	return v
-}
-
-// allEntries pages through the entries that query selects: a store that
-// lists with SCAN (Redis) may spread a few entries over several pages.
-func (f *fixture) allEntries(t testing.TB, query string) []entryJSON {
-	t.Helper()
-	q, err := url.ParseQuery(query)
-	require.NoError(t, err)
-	var all []entryJSON
-	for pages := 0; ; pages++ {
-		require.Less(t, pages, 1000, "listing does not end")
-		v := f.entries(t, q.Encode())
-		all = append(all, v.Entries...)
-		if v.Next == "" {
-			return all
-		}
-		q.Set("cursor", v.Next)
-	}
-}
-
-func (f *fixture) findKey(t testing.TB, glob string) string {
-	t.Helper()
-	v := f.allEntries(t, "q="+url.QueryEscape(glob))
-	require.Len(t, v, 1, "entries matching %s", glob)
-	return v[0].Key
-}
-
-func (f *fixture) state(t testing.TB, key string) string {
-	t.Helper()
-	status, body := f.get(t, "api/entry?key="+url.QueryEscape(key))
-	require.Equal(t, http.StatusOK, status, body)
-	var v struct{ State string }
-	require.NoError(t, json.Unmarshal([]byte(body), &v))
-	return v.State
-}
-
 func TestClosedByDefault(t *testing.T) {
-	f := newFixture(t, admin.Config{})
+	f := admintest.New(t, admin.Config{})
 	for _, path := range []string{"", "entries", "api/store", "static/admin.css"} {
-		resp, body := f.do(t, http.MethodGet, path, nil)
+		resp, body := f.Do(t, http.MethodGet, path, nil)
 		if got, want := resp.StatusCode, http.StatusForbidden; got != want {
 			t.Errorf("GET %s: got %v, want %v", path, got, want)
 		}
@@ -223,50 +35,50 @@ func TestClosedByDefault(t *testing.T) {
 		form url.Values
 	}{
 		{"api/flush", nil},
-		{"api/delete", url.Values{"key": {f.key, "fn:greeting"}}},
-		{"api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"1"}}},
+		{"api/delete", url.Values{"key": {f.Key, "fn:greeting"}}},
+		{"api/invalidate-object", url.Values{"model": {"*blog.Post"}, "pk": {"1"}}},
 	} {
-		if status, _ := f.post(t, m.path, m.form); status != http.StatusForbidden {
+		if status, _ := f.Post(t, m.path, m.form); status != http.StatusForbidden {
 			t.Errorf("POST %s: got %v, want 403", m.path, status)
 		}
 	}
-	in, _, ok, err := f.plugin.Store().(store.Inspector).Inspect(context.Background(), f.key)
+	in, _, ok, err := f.Plugin.Store().(store.Inspector).Inspect(context.Background(), f.Key)
 	require.NoError(t, err)
 	require.True(t, ok, "a refused action removed the entry")
 	require.True(t, in.Valid, "a refused action invalidated the entry")
 }
 
 func TestUnauthorized(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: func(r *http.Request) bool { return r.Header.Get("X-Ok") == "1" }})
-	if status, _ := f.get(t, "api/store"); status != http.StatusForbidden {
+	f := admintest.New(t, admin.Config{Authorize: func(r *http.Request) bool { return r.Header.Get("X-Ok") == "1" }})
+	if status, _ := f.Get(t, "api/store"); status != http.StatusForbidden {
 		t.Errorf("got %v, want 403", status)
 	}
-	resp, _ := f.do(t, http.MethodGet, "api/store", nil, "X-Ok", "1")
+	resp, _ := f.Do(t, http.MethodGet, "api/store", nil, "X-Ok", "1")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	for _, path := range []string{"delete", "api/delete", "invalidate-object", "api/invalidate-object"} {
-		form := url.Values{"key": {f.key, "fn:greeting"}, "model": {"*admin_test.Post"}, "pk": {"1"}, "confirm": {"yes"}}
-		if status, _ := f.post(t, path, form); status != http.StatusForbidden {
+		form := url.Values{"key": {f.Key, "fn:greeting"}, "model": {"*blog.Post"}, "pk": {"1"}, "confirm": {"yes"}}
+		if status, _ := f.Post(t, path, form); status != http.StatusForbidden {
 			t.Errorf("POST %s: got %v, want 403", path, status)
 		}
 	}
-	resp, _ = f.do(t, http.MethodGet, "api/entry?key="+url.QueryEscape(f.key), nil, "X-Ok", "1")
+	resp, _ = f.Do(t, http.MethodGet, "api/entry?key="+url.QueryEscape(f.Key), nil, "X-Ok", "1")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "an unauthorized delete removed the entry")
 
-	g := newFixture(t, admin.Config{Realm: "gormcache", Authorize: func(*http.Request) bool { return false }})
-	resp, _ = g.do(t, http.MethodGet, "", nil)
+	g := admintest.New(t, admin.Config{Realm: "gormcache", Authorize: func(*http.Request) bool { return false }})
+	resp, _ = g.Do(t, http.MethodGet, "", nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Contains(t, resp.Header.Get("WWW-Authenticate"), `Basic realm="gormcache"`)
 }
 
 func TestPages(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow})
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 	tests := []struct {
 		path, want, contentType string
 	}{
 		{"", "Hit ratio", "text/html"},
 		{"entries", "published", "text/html"},
 		{"entries?sort=age&state=valid&table=posts&limit=10&q=" + url.QueryEscape("*post*"), "published", "text/html"},
-		{"entry?key=" + url.QueryEscape(f.key), "Hello", "text/html"},
+		{"entry?key=" + url.QueryEscape(f.Key), "Hello", "text/html"},
 		{"entry?key=" + url.QueryEscape("fn:greeting"), "hello", "text/html"},
 		{"actions", "Invalidate a model", "text/html"},
 		{"actions", `name="pk.post_id"`, "text/html"},
@@ -278,10 +90,10 @@ func TestPages(t *testing.T) {
 		{"static/admin.css", "body", "text/css"},
 		{"api/store", `"hit_ratio"`, "application/json"},
 		{"api/entries?sort=size", `"entries"`, "application/json"},
-		{"api/entry?key=" + url.QueryEscape(f.key), `"Hello"`, "application/json"},
+		{"api/entry?key=" + url.QueryEscape(f.Key), `"Hello"`, "application/json"},
 	}
 	for _, tt := range tests {
-		resp, body := f.do(t, http.MethodGet, tt.path, nil)
+		resp, body := f.Do(t, http.MethodGet, tt.path, nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: got %v, want 200: %s", tt.path, resp.StatusCode, body)
 			continue
@@ -298,7 +110,7 @@ func TestPages(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow})
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 	tests := []struct {
 		method, path string
 		form         url.Values
@@ -325,114 +137,114 @@ func TestBadInput(t *testing.T) {
 		{"POST", "delete", url.Values{}, 400},
 		{"POST", "api/invalidate", url.Values{"table": {"nosuch"}}, 400},
 		{"POST", "api/invalidate", url.Values{"model": {"*main.Nope"}}, 400},
-		{"POST", "api/invalidate", url.Values{"model": {"*admin_test.Post"}, "table": {"posts"}}, 400},
+		{"POST", "api/invalidate", url.Values{"model": {"*blog.Post"}, "table": {"posts"}}, 400},
 		{"POST", "invalidate", url.Values{}, 400},
 	}
 	for _, tt := range tests {
-		resp, body := f.do(t, tt.method, tt.path, tt.form)
+		resp, body := f.Do(t, tt.method, tt.path, tt.form)
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s %s: got %v, want %v: %s", tt.method, tt.path, resp.StatusCode, tt.want, body)
 		}
 	}
-	require.Equal(t, "valid", f.state(t, f.key), "bad input changed nothing")
+	require.Equal(t, "valid", f.State(t, f.Key), "bad input changed nothing")
 }
 
 func TestReadOnly(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow, ReadOnly: true})
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow, ReadOnly: true})
 	for _, path := range []string{"delete", "invalidate", "invalidate-object", "purge", "flush",
 		"api/delete", "api/invalidate", "api/invalidate-object", "api/purge", "api/flush"} {
-		form := url.Values{"key": {f.key, "fn:greeting"}, "table": {"posts"}, "model": {"*admin_test.Post"}, "pk": {"1"}, "confirm": {"yes"}}
-		status, _ := f.post(t, path, form)
+		form := url.Values{"key": {f.Key, "fn:greeting"}, "table": {"posts"}, "model": {"*blog.Post"}, "pk": {"1"}, "confirm": {"yes"}}
+		status, _ := f.Post(t, path, form)
 		if status != http.StatusForbidden {
 			t.Errorf("POST %s: got %v, want 403", path, status)
 		}
 	}
-	_, body := f.get(t, "actions")
+	_, body := f.Get(t, "actions")
 	require.Contains(t, body, "read-only")
 	require.NotContains(t, body, "invalidate-object")
-	_, body = f.get(t, "entry?key="+url.QueryEscape(f.key))
+	_, body = f.Get(t, "entry?key="+url.QueryEscape(f.Key))
 	require.NotContains(t, body, `action="delete"`)
-	_, body = f.get(t, "entries")
+	_, body = f.Get(t, "entries")
 	require.NotContains(t, body, `action="delete"`)
 	require.NotContains(t, body, `type="checkbox"`)
-	require.Equal(t, "valid", f.state(t, f.key))
-	require.Equal(t, "valid", f.state(t, "fn:greeting"))
+	require.Equal(t, "valid", f.State(t, f.Key))
+	require.Equal(t, "valid", f.State(t, "fn:greeting"))
 }
 
 func TestCrossOrigin(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow})
-	form := url.Values{"confirm": {"yes"}, "key": {f.key, "fn:greeting"}, "model": {"*admin_test.Post"}, "pk": {"1"}}
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
+	form := url.Values{"confirm": {"yes"}, "key": {f.Key, "fn:greeting"}, "model": {"*blog.Post"}, "pk": {"1"}}
 	for _, h := range [][]string{
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Origin", "http://evil.example"},
 	} {
 		for _, path := range []string{"flush", "delete", "invalidate-object"} {
-			resp, _ := f.do(t, http.MethodPost, path, form, h...)
+			resp, _ := f.Do(t, http.MethodPost, path, form, h...)
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("%s, %s: got %v, want 403", path, h, resp.StatusCode)
 			}
-			resp, _ = f.do(t, http.MethodPost, "api/"+path, form, h...)
+			resp, _ = f.Do(t, http.MethodPost, "api/"+path, form, h...)
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("api/%s, %s: got %v, want 403", path, h, resp.StatusCode)
 			}
 		}
 	}
-	require.Len(t, f.entries(t, "").Entries, 3)
-	require.Equal(t, "valid", f.state(t, f.key))
-	resp, _ := f.do(t, http.MethodPost, "api/purge", url.Values{}, "Sec-Fetch-Site", "same-origin")
+	require.Len(t, f.Entries(t, "").Entries, 3)
+	require.Equal(t, "valid", f.State(t, f.Key))
+	resp, _ := f.Do(t, http.MethodPost, "api/purge", url.Values{}, "Sec-Fetch-Site", "same-origin")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 func TestActions(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow})
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 
 	// The pages confirm first, and change nothing until confirmed.
-	status, body := f.post(t, "delete", url.Values{"key": {f.key}})
+	status, body := f.Post(t, "delete", url.Values{"key": {f.Key}})
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, `name="confirm" value="yes"`)
-	require.Equal(t, "valid", f.state(t, f.key))
-	status, body = f.post(t, "delete", url.Values{"key": {f.key}, "confirm": {"yes"}})
+	require.Equal(t, "valid", f.State(t, f.Key))
+	status, body = f.Post(t, "delete", url.Values{"key": {f.Key}, "confirm": {"yes"}})
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, "Deleted")
-	status, _ = f.get(t, "api/entry?key="+url.QueryEscape(f.key))
+	status, _ = f.Get(t, "api/entry?key="+url.QueryEscape(f.Key))
 	require.Equal(t, http.StatusNotFound, status)
 
 	// Invalidating a model makes its entries invalid; purge removes them.
-	authors := f.findKey(t, "*authors*")
-	status, body = f.post(t, "invalidate", url.Values{"model": {"*admin_test.Author"}, "confirm": {"yes"}})
+	authors := f.FindKey(t, "*authors*")
+	status, body = f.Post(t, "invalidate", url.Values{"model": {"*blog.Author"}, "confirm": {"yes"}})
 	require.Equal(t, http.StatusOK, status, body)
-	require.Equal(t, "invalid", f.state(t, authors))
-	require.Len(t, f.entries(t, "state=invalid").Entries, 1)
-	status, body = f.post(t, "api/purge", nil)
+	require.Equal(t, "invalid", f.State(t, authors))
+	require.Len(t, f.Entries(t, "state=invalid").Entries, 1)
+	status, body = f.Post(t, "api/purge", nil)
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, "Purged 1 entries")
 
-	status, _ = f.post(t, "api/invalidate", url.Values{"table": {"authors"}})
+	status, _ = f.Post(t, "api/invalidate", url.Values{"table": {"authors"}})
 	require.Equal(t, http.StatusOK, status)
 
-	status, body = f.post(t, "flush", url.Values{})
+	status, body = f.Post(t, "flush", url.Values{})
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, "Remove every entry")
-	status, _ = f.post(t, "flush", url.Values{"confirm": {"yes"}})
+	status, _ = f.Post(t, "flush", url.Values{"confirm": {"yes"}})
 	require.Equal(t, http.StatusOK, status)
-	require.Empty(t, f.entries(t, "").Entries)
-	_, body = f.get(t, "entries")
+	require.Empty(t, f.Entries(t, "").Entries)
+	_, body = f.Get(t, "entries")
 	require.Contains(t, body, "No entries.")
 }
 
 func TestPagination(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow})
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 	ctx := context.Background()
 	const n = 1234
 	for i := range n {
-		require.NoError(t, f.plugin.Store().Set(ctx, fmt.Sprintf("extra%04d", i), store.Entry{Value: []byte("v")}, time.Hour))
+		require.NoError(t, f.Plugin.Store().Set(ctx, fmt.Sprintf("extra%04d", i), store.Entry{Value: []byte("v")}, time.Hour))
 	}
 	for _, sort := range []string{"key", "age", "ttl", "size", "hits"} {
 		seen := map[string]bool{}
 		query := url.Values{"sort": {sort}, "limit": {"100"}, "q": {"extra*"}}
 		for pages := 0; ; pages++ {
 			require.Less(t, pages, 20)
-			v := f.entries(t, query.Encode())
+			v := f.Entries(t, query.Encode())
 			for _, e := range v.Entries {
 				require.False(t, seen[e.Key], "%s listed twice", e.Key)
 				seen[e.Key] = true
@@ -445,16 +257,16 @@ func TestPagination(t *testing.T) {
 		require.Len(t, seen, n, sort)
 	}
 	// The page's Next link carries the cursor and the filters.
-	_, body := f.get(t, "entries?limit=10&q=extra*")
+	_, body := f.Get(t, "entries?limit=10&q=extra*")
 	require.Contains(t, body, `id="next"`)
 	require.Contains(t, body, "q=extra%2A")
 }
 
 func TestTableStats(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow})
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 	stats := func() map[string]map[string]float64 {
 		t.Helper()
-		status, body := f.get(t, "api/store")
+		status, body := f.Get(t, "api/store")
 		require.Equal(t, http.StatusOK, status, body)
 		var v struct {
 			TableStats []map[string]any `json:"table_stats"`
@@ -482,11 +294,11 @@ func TestTableStats(t *testing.T) {
 		require.Positive(t, before[table]["invalidated"], "%s: the inserts", table)
 	}
 
-	var posts []Post
+	var posts []blog.Post
 	for range 3 {
-		require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
+		require.NoError(t, f.DB.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
 	}
-	status, body := f.post(t, "api/invalidate", url.Values{"table": {"authors"}})
+	status, body := f.Post(t, "api/invalidate", url.Values{"table": {"authors"}})
 	require.Equal(t, http.StatusOK, status, body)
 	after := stats()
 	require.Equal(t, map[string]float64{"hits": 3, "misses": 1, "fills": 1, "hit_ratio": 0.75,
@@ -494,33 +306,33 @@ func TestTableStats(t *testing.T) {
 	require.Equal(t, float64(0), after["authors"]["hits"])
 	require.Greater(t, after["authors"]["invalidated"], before["authors"]["invalidated"])
 
-	_, body = f.get(t, "")
+	_, body = f.Get(t, "")
 	require.Contains(t, body, `id="table-stats"`)
 	require.Contains(t, body, fmt.Sprintf("<tr><td>posts</td><td>75.0%%</td><td>3</td><td>1</td><td>1</td><td>%d</td></tr>",
 		int(after["posts"]["invalidated"])))
 }
 
 func TestSortByHits(t *testing.T) {
-	f := newFixture(t, admin.Config{Authorize: allow})
-	authors := f.findKey(t, "*authors*")
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
+	authors := f.FindKey(t, "*authors*")
 	for range 2 {
-		var a []Author
-		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&a).Error)
+		var a []blog.Author
+		require.NoError(t, f.DB.Clauses(gormcache.Cache()).Find(&a).Error)
 	}
-	var posts []Post
-	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
+	var posts []blog.Post
+	require.NoError(t, f.DB.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
 
 	// One entry a page, so that each page resumes after the previous one.
-	var got []entryJSON
-	for _, e := range f.allEntries(t, "sort=hits&limit=1") {
-		got = append(got, entryJSON{Key: e.Key, Hits: e.Hits})
+	var got []admintest.Entry
+	for _, e := range f.AllEntries(t, "sort=hits&limit=1") {
+		got = append(got, admintest.Entry{Key: e.Key, Hits: e.Hits})
 	}
-	want := []entryJSON{{Key: authors, Hits: 2}, {Key: f.key, Hits: 1}, {Key: "fn:greeting", Hits: 0}}
+	want := []admintest.Entry{{Key: authors, Hits: 2}, {Key: f.Key, Hits: 1}, {Key: "fn:greeting", Hits: 0}}
 	require.Equal(t, want, got)
 
-	_, body := f.get(t, "entries?sort=hits")
+	_, body := f.Get(t, "entries?sort=hits")
 	require.Contains(t, body, `<td class="hits">2</td>`)
-	require.Less(t, strings.Index(body, authors), strings.Index(body, f.key), "the most hit entry first")
-	_, body = f.get(t, "entry?key="+url.QueryEscape(authors))
+	require.Less(t, strings.Index(body, authors), strings.Index(body, f.Key), "the most hit entry first")
+	_, body = f.Get(t, "entry?key="+url.QueryEscape(authors))
 	require.Contains(t, body, `<td id="hits">2</td>`)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/admin/internal/admintest"
 	"github.com/gormcache/gormcache/internal/testredis"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/redis"
@@ -23,9 +24,9 @@ func TestRedisStore(t *testing.T) {
 	s, err := redis.New(testredis.Client(t), redis.Config{Prefix: testredis.Prefix(t), Timeout: 5 * time.Second, Logf: t.Logf})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Flush(context.Background())) })
-	f := newFixtureOn(t, s, admin.Config{Authorize: allow})
+	f := admintest.NewOn(t, s, admin.Config{Authorize: admintest.Allow})
 
-	status, body := f.get(t, "api/store")
+	status, body := f.Get(t, "api/store")
 	require.Equal(t, http.StatusOK, status, body)
 	var st struct {
 		Kind         string
@@ -35,35 +36,35 @@ func TestRedisStore(t *testing.T) {
 	require.Equal(t, "redis", st.Kind)
 	require.NotContains(t, st.Capabilities, store.CapHits)
 
-	entries := f.allEntries(t, "")
+	entries := f.AllEntries(t, "")
 	require.Len(t, entries, 3)
 	sqls := 0
 	for _, e := range entries {
 		require.Equal(t, int64(-1), e.Hits, e.Key)
-		if e.Key == f.key {
+		if e.Key == f.Key {
 			require.Contains(t, e.SQL, "published", "the SQL of the listed query entry")
 			sqls++
 		}
 	}
 	require.Equal(t, 1, sqls, "the query entry is listed")
-	_, body = f.get(t, "entries")
+	_, body = f.Get(t, "entries")
 	require.NotContains(t, body, `value="hits"`)
 	require.NotContains(t, body, "<th>Hits</th>")
-	_, body = f.get(t, "entry?key="+url.QueryEscape(f.key))
+	_, body = f.Get(t, "entry?key="+url.QueryEscape(f.Key))
 	require.NotContains(t, body, `id="hits"`)
 	for _, path := range []string{"api/entries?sort=hits", "entries?sort=hits"} {
-		status, body = f.get(t, path)
+		status, body = f.Get(t, path)
 		if status != http.StatusBadRequest || !strings.Contains(errorText(body), "sort hits: this store (redis) does not count the hits of its entries") {
 			t.Errorf("GET %s: got %v %s, want 400 and why", path, status, body)
 		}
 	}
 
 	// Invalidate the published post's row, then delete two entries at once.
-	status, body = f.post(t, "api/invalidate-object", url.Values{"model": {"*admin_test.Post"}, "pk": {"1"}})
+	status, body = f.Post(t, "api/invalidate-object", url.Values{"model": {"*blog.Post"}, "pk": {"1"}})
 	require.Equal(t, http.StatusOK, status, body)
-	require.Equal(t, "invalid", f.state(t, f.key))
-	status, body = f.post(t, "api/delete", url.Values{"key": {f.key, "fn:greeting"}})
+	require.Equal(t, "invalid", f.State(t, f.Key))
+	status, body = f.Post(t, "api/delete", url.Values{"key": {f.Key, "fn:greeting"}})
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"removed": 2`)
-	require.Len(t, f.allEntries(t, ""), 1)
+	require.Len(t, f.AllEntries(t, ""), 1)
 }

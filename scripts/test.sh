@@ -3,9 +3,12 @@
 #
 #   scripts/test.sh [test] [packages] [go test flags]   gofmt -l, go vet, go test -race
 #   scripts/test.sh bench [packages] [go test flags]    benchmarks; BENCH=regexp picks them
+#   scripts/test.sh packages                            prints the default packages
 #
 # Packages (arguments starting with ./ or ../, or the module path) default to
-# ./... and also scope gofmt and vet; every other argument goes to go test.
+# every module of go.work (./... of each: a ./... pattern stops at a nested
+# module) and the packages under testdata/ (which no ./... matches), and also
+# scope gofmt and vet; every other argument goes to go test.
 #
 # PostgreSQL 15 runs from a throwaway directory on a free 127.0.0.1 port and
 # its DSN is exported as GORMCACHE_POSTGRES_DSN (read by internal/testdb). A
@@ -325,7 +328,7 @@ stop_redis() {
 	rm -rf "$redis_dir"
 }
 
-# start_chromium finds the Chromium that admin's browser test drives,
+# start_chromium finds the Chromium that admin's browser test (admin/e2e) drives,
 # installing Debian's chromium package (as root or through passwordless sudo)
 # when /usr/bin/chromium is missing, and exports GORMCACHE_CHROMIUM.
 start_chromium() {
@@ -378,8 +381,28 @@ split_args() {
 		esac
 	done
 	if ((${#pkgs[@]} == 0)); then
-		pkgs=(./...)
+		default_pkgs
 	fi
+}
+
+# default_pkgs sets pkgs to ./... of each module of the workspace (go.work;
+# the root module alone under GOWORK=off), and the packages under testdata/
+# (shared test schemas), which no ./... pattern matches.
+default_pkgs() {
+	local dir dirs
+	pkgs=()
+	mapfile -t dirs < <(go list -m -f '{{.Dir}}')
+	((${#dirs[@]})) || die "go list -m found no module"
+	for dir in "${dirs[@]}"; do
+		case $dir in
+		"$PWD") pkgs+=(./...) ;;
+		"$PWD"/*) pkgs+=("./${dir#"$PWD"/}/...") ;;
+		*) die "module $dir of go.work is outside $PWD" ;;
+		esac
+	done
+	for dir in testdata/*/; do
+		[[ -d $dir ]] && pkgs+=("./${dir%/}")
+	done
 }
 
 check_format() {
@@ -397,13 +420,18 @@ check_format() {
 main() {
 	local mode=test rc=0
 	case ${1:-} in
-	test | bench)
+	test | bench | packages)
 		mode=$1
 		shift
 		;;
 	esac
-	split_args "$@"
 	setup_go
+	if [[ $mode == packages ]]; then
+		default_pkgs
+		printf '%s\n' "${pkgs[@]}"
+		return
+	fi
+	split_args "$@"
 	trap on_exit EXIT
 	trap 'exit 129' HUP
 	trap 'exit 130' INT

@@ -1,5 +1,6 @@
 // Command blog is gormcache's first demo: a small blog on SQLite with the
-// in-memory store. It needs no setup:
+// in-memory store (its schema and rows are package testdata/blog's, shared
+// with the admin's tests). It needs no setup:
 //
 //	go run ./examples/blog
 //
@@ -37,23 +38,8 @@ import (
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
 	"github.com/gormcache/gormcache/metrics"
+	"github.com/gormcache/gormcache/testdata/blog"
 )
-
-// Author writes posts.
-type Author struct {
-	ID    uint
-	Name  string
-	Posts []Post
-}
-
-// Post is a blog post.
-type Post struct {
-	ID        uint
-	AuthorID  uint
-	Title     string
-	Published bool
-	CreatedAt time.Time
-}
 
 func main() {
 	serve := flag.Bool("serve", false, "after the demo, serve the admin pages on -addr")
@@ -79,15 +65,15 @@ func run(serve bool, addr string) error {
 	if err := db.Use(cache); err != nil {
 		return err
 	}
-	if err := seed(db); err != nil {
+	if err := blog.Seed(db); err != nil {
 		return err
 	}
 
 	fmt.Println("gormcache demo: a blog on SQLite, cached in process memory.")
 	fmt.Println()
 
-	published := func() ([]Post, time.Duration, error) {
-		var posts []Post
+	published := func() ([]blog.Post, time.Duration, error) {
+		var posts []blog.Post
 		start := time.Now()
 		err := db.Clauses(gormcache.Cache()).
 			Where("author_id = ? AND published = ?", 1, true).
@@ -116,7 +102,7 @@ func run(serve bool, addr string) error {
 
 	fmt.Println("3. Grace publishes a post. The cached result depends only on Ada's published")
 	fmt.Println("   posts (author_id = 1 AND published = true), so this write leaves it cached:")
-	if err := db.Create(&Post{AuthorID: 2, Title: "Nanoseconds", Published: true}).Error; err != nil {
+	if err := db.Create(&blog.Post{AuthorID: 2, Title: "Nanoseconds", Published: true}).Error; err != nil {
 		return err
 	}
 	if err := show("   the same read:"); err != nil {
@@ -125,7 +111,7 @@ func run(serve bool, addr string) error {
 
 	fmt.Println("4. Ada publishes a new post (db.Create): it is one of the rows the cached")
 	fmt.Println("   result depends on, so the write invalidates it right after it commits.")
-	if err := db.Create(&Post{AuthorID: 1, Title: "Caching without stale reads", Published: true}).Error; err != nil {
+	if err := db.Create(&blog.Post{AuthorID: 1, Title: "Caching without stale reads", Published: true}).Error; err != nil {
 		return err
 	}
 	if err := show("   the same read after the write (fresh again):"); err != nil {
@@ -138,7 +124,7 @@ func run(serve bool, addr string) error {
 	fmt.Println("5. Inside a transaction reads go to the database, and the write's")
 	fmt.Println("   invalidation waits for the commit:")
 	err = db.Transaction(func(tx *gorm.DB) error {
-		return tx.Model(&Post{}).Where("title = ?", "Draft notes").Update("published", true).Error
+		return tx.Model(&blog.Post{}).Where("title = ?", "Draft notes").Update("published", true).Error
 	})
 	if err != nil {
 		return err
@@ -168,7 +154,7 @@ func serveAdmin(db *gorm.DB, cache *gormcache.Plugin, addr string) error {
 			return ok && user == "admin" && subtle.ConstantTimeCompare([]byte(pass), []byte(password)) == 1
 		},
 		Realm:  "gormcache demo",
-		Models: []any{&Author{}, &Post{}},
+		Models: blog.Models(),
 		DB:     db, // offers "invalidate object" by primary key
 	})
 	reg := prometheus.NewRegistry()
@@ -205,29 +191,14 @@ func traffic(ctx context.Context, db *gorm.DB) {
 		case <-tick.C:
 		}
 		db := db.WithContext(ctx)
-		var posts []Post
+		var posts []blog.Post
 		db.Clauses(gormcache.Cache()).Where("author_id = ?", 1+i%2).Order("id").Find(&posts)
-		var post Post
+		var post blog.Post
 		db.Clauses(gormcache.Cache()).First(&post, 1+i%5)
-		var authors []Author
+		var authors []blog.Author
 		db.Clauses(gormcache.Cache()).Order("name").Find(&authors)
 		if i%20 == 19 {
-			db.Create(&Post{AuthorID: 2, Title: fmt.Sprintf("Note %d", i/20), Published: i%40 == 19})
+			db.Create(&blog.Post{AuthorID: 2, Title: fmt.Sprintf("Note %d", i/20), Published: i%40 == 19})
 		}
 	}
-}
-
-func seed(db *gorm.DB) error {
-	if err := db.AutoMigrate(&Author{}, &Post{}); err != nil {
-		return err
-	}
-	authors := []Author{
-		{Name: "Ada", Posts: []Post{
-			{Title: "Hello, world", Published: true},
-			{Title: "Notes on the analytical engine", Published: true},
-			{Title: "Draft notes", Published: false},
-		}},
-		{Name: "Grace", Posts: []Post{{Title: "Compilers", Published: true}}},
-	}
-	return db.Create(&authors).Error
 }

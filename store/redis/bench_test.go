@@ -14,10 +14,10 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
-	"github.com/gormcache/gormcache/internal/testmodels"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
 	"github.com/gormcache/gormcache/store/redis"
+	"github.com/gormcache/gormcache/testdata/photos"
 )
 
 // BenchmarkStore measures each operation of the stores on loopback, with
@@ -81,7 +81,7 @@ func BenchmarkStore(b *testing.B) {
 	}
 }
 
-// BenchmarkPlugin measures the reads of testmodels through the plugin on
+// BenchmarkPlugin measures the reads of package photos through the plugin on
 // PostgreSQL against the same reads uncached: a hit with the memory store, with the
 // Redis store on a single node and on a Cluster, and with the two-level
 // store. Redis is on loopback, so a round trip costs tens of microseconds.
@@ -89,7 +89,7 @@ func BenchmarkPlugin(b *testing.B) {
 	dial := testdb.Postgres(b)
 	plain, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
-	testmodels.Seed(b, plain)
+	photos.Seed(b, plain)
 
 	type cached struct {
 		name string
@@ -117,7 +117,7 @@ func BenchmarkPlugin(b *testing.B) {
 		add("twolevel-"+top.name, two, rt)
 	}
 
-	for _, q := range testmodels.Queries {
+	for _, q := range photos.Queries {
 		b.Run(q.Name, func(b *testing.B) {
 			b.Run("uncached", func(b *testing.B) {
 				b.ReportAllocs()

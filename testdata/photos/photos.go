@@ -1,8 +1,14 @@
-// Package testmodels holds the models most of the plugin's tests share, and
-// the workload of the read benchmarks: the plugin's (BenchmarkRead, memory
-// store) and the Redis store's (BenchmarkPlugin) measure the same statements
-// on the same rows, so that their figures compare.
-package testmodels
+// Package photos is the schema most of the plugin's tests share — users
+// with photos (soft-deleted), a profile and tags — with the rows they seed
+// and the workload of the read benchmarks: the plugin's (BenchmarkRead,
+// memory store) and the Redis store's (BenchmarkPlugin) measure the same
+// statements on the same rows, so that their figures compare.
+//
+// The root package's tests and benchmarks and those of store/redis import
+// it. Being under testdata, it is matched by no ./... pattern: the go
+// command builds it only for its importers, and scripts/test.sh names it
+// for gofmt and vet.
+package photos
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package admin_test
+package e2e_test
 
 import (
 	"context"
@@ -17,7 +17,9 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
+	"github.com/gormcache/gormcache/admin/internal/admintest"
 	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/testdata/blog"
 )
 
 // chromiumEnv locates the Chromium the end-to-end test drives; scripts/test.sh
@@ -33,14 +35,14 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	f := newFixture(t, admin.Config{
+	f := admintest.New(t, admin.Config{
 		Realm: "gormcache",
 		Authorize: func(r *http.Request) bool {
 			u, p, ok := r.BasicAuth()
 			return ok && u == "admin" && p == "secret"
 		},
 	})
-	base := f.srv.URL + "/cache/"
+	base := f.Srv.URL + "/cache/"
 
 	// Chromium's helper processes may still write to its profile for a
 	// moment after it exits, which t.TempDir's cleanup would report.
@@ -146,7 +148,7 @@ func TestBrowser(t *testing.T) {
 	// Sort by hits: the authors, read twice more, come first. The store
 	// page counts those hits for the authors table.
 	for range 2 {
-		require.NoError(t, f.db.Clauses(gormcache.Cache()).Find(&[]Author{}).Error)
+		require.NoError(t, f.DB.Clauses(gormcache.Cache()).Find(&[]blog.Author{}).Error)
 	}
 	var tableStats, firstSQL, firstHits string
 	require.NoError(t, chromedp.Run(ctx,
@@ -182,13 +184,13 @@ func TestBrowser(t *testing.T) {
 
 	// Read the posts again, which makes the entry valid; invalidate the
 	// Post model, confirm, and see the entry turn invalid.
-	require.NoError(t, f.db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]Post{}).Error)
+	require.NoError(t, f.DB.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]blog.Post{}).Error)
 	var refilled string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(entryURL),
 		chromedp.Text("#state", &refilled),
 		chromedp.Navigate(base+"actions"),
-		chromedp.SetValue("#model", "*admin_test.Post"),
+		chromedp.SetValue("#model", "*blog.Post"),
 		confirmed("#invalidate-model", "8-confirm-model", &question, &message),
 		chromedp.Navigate(entryURL),
 		chromedp.Text("#state", &state),
