@@ -2,10 +2,12 @@ package gormcache_test
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +17,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
 )
 
 // The tests of this file check that the plugin is a drop-in: a GORM
@@ -367,4 +370,39 @@ func TestCascadesTheDatabaseDeclares(t *testing.T) {
 		assert.Zero(t, viaTable(), "stale: the cascade deleted rows read with Table")
 		assert.Zero(t, viaRaw(), "stale: the cascade deleted rows read with Raw")
 	})
+}
+
+// TestCloseReleasesGoroutines opens databases with a plugin each, uses and
+// closes them: no goroutine of theirs is left.
+func TestCloseReleasesGoroutines(t *testing.T) {
+	settle := func() int {
+		runtime.GC()
+		time.Sleep(50 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	before := settle()
+	for range 20 {
+		db, err := gorm.Open(testdb.Sqlite(t), &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		p := gormcache.New(gormcache.Config{CacheAll: true})
+		require.NoError(t, db.Use(p))
+		require.NoError(t, db.AutoMigrate(&widget{}))
+		require.NoError(t, db.Create(&widget{Name: "a"}).Error)
+		for range 2 {
+			require.NoError(t, db.Find(&[]widget{}).Error)
+		}
+		require.NotZero(t, p.Stats().Hits)
+		sqlDB, err := db.DB()
+		require.NoError(t, err)
+		require.NoError(t, sqlDB.Close())
+		require.NoError(t, p.Close())
+		require.NoError(t, p.Close(), "a second Close")
+	}
+	var after int
+	for range 20 {
+		if after = settle(); after <= before {
+			break
+		}
+	}
+	assert.LessOrEqual(t, after, before, "goroutines left by 20 closed plugins")
 }

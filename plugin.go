@@ -2,6 +2,7 @@ package gormcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -34,9 +35,11 @@ type Plugin struct {
 	get   func(ctx context.Context, key string) ([]byte, bool, error)
 	peeks bool
 
-	stats   counters
-	player  *replay.Player
-	decoded *decodedCache // nil when Config.ResultMemory is negative
+	stats     counters
+	closed    atomic.Bool
+	ownsStore bool // the store is the default memory store New made
+	player    *replay.Player
+	decoded   *decodedCache // nil when Config.ResultMemory is negative
 	// analyses holds the sqlscan analyses of recent SQL texts: a statement
 	// built again has the same text.
 	analyses *otter.Cache[string, *sqlscan.Analysis]
@@ -77,6 +80,7 @@ func New(cfg Config) *Plugin {
 		if p.store, p.initErr = memory.New(memory.Config{}); p.initErr != nil {
 			return p
 		}
+		p.ownsStore = true
 	}
 	p.get = p.store.Get
 	if pk, ok := p.store.(store.Peeker); ok {
@@ -124,6 +128,23 @@ func (p *Plugin) analyze(sql string) *sqlscan.Analysis {
 
 // Name implements gorm.Plugin.
 func (p *Plugin) Name() string { return "gormcache" }
+
+// Close releases what the plugin owns: the goroutine and the idle
+// connections that replay stored rows, and the store it made itself when
+// Config.Store was nil; a store given in Config.Store is the caller's to
+// close. Call it when the databases the plugin is registered on are no
+// longer used: after Close, their reads bypass the cache (their writes
+// still invalidate, so that other instances sharing the store stay fresh).
+func (p *Plugin) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	err := p.player.Close()
+	if c, ok := p.store.(interface{ Close() error }); ok && p.ownsStore {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
 
 // Stats returns a snapshot of the plugin's counters.
 func (p *Plugin) Stats() Stats { return p.stats.snapshot() }

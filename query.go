@@ -71,6 +71,7 @@ const (
 // readFacts are what decides a read's route, gathered without side effects.
 type readFacts struct {
 	internal bool // a statement of the plugin's own (reading row images)
+	closed   bool // the plugin is closed
 	raw      bool // db.Raw: the SQL is the user's
 	writes   bool // raw SQL that writes
 	optedIn  bool // CacheAll, the model's Policy, or Cache/TTL
@@ -90,7 +91,7 @@ func routeOf(f readFacts) route {
 		return routeWrite
 	case !f.optedIn && !f.getOnly, f.dryRun:
 		return routeGORM
-	case f.noCache, f.inTx, f.locking:
+	case f.noCache, f.inTx, f.locking, f.closed:
 		return routeBypass
 	case f.getOnly && f.raw:
 		return routeGORM // raw SQL is never a primary-key lookup GORM knows of
@@ -109,7 +110,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	stmt := db.Statement
 	_, internal := db.Get(rowimage.InternalKey)
 	f := readFacts{internal: internal, raw: stmt.SQL.Len() > 0, dryRun: db.DryRun,
-		inTx: aftercommit.InTransaction(stmt.ConnPool)}
+		inTx: aftercommit.InTransaction(stmt.ConnPool), closed: p.closed.Load()}
 	var analysis *sqlscan.Analysis
 	if f.raw && !internal {
 		analysis = p.analyze(stmt.SQL.String())

@@ -18,6 +18,7 @@ func TestRouteOf(t *testing.T) {
 		{"NoCache", readFacts{optedIn: true, noCache: true}, routeBypass},
 		{"in a transaction", readFacts{optedIn: true, inTx: true}, routeBypass},
 		{"locking", readFacts{optedIn: true, locking: true}, routeBypass},
+		{"closed", readFacts{optedIn: true, closed: true}, routeBypass},
 		{"in a transaction, not opted in", readFacts{inTx: true}, routeGORM},
 		{"CacheGet", readFacts{getOnly: true}, routeCacheGet},
 		{"CacheGet, raw", readFacts{getOnly: true, raw: true}, routeGORM},

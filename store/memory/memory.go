@@ -237,6 +237,14 @@ func (s *Store) Flush(context.Context) error {
 	return nil
 }
 
+// Close stops the goroutine that expires entries in the background. The
+// store still works afterwards: entries then expire when they are read or
+// evicted.
+func (s *Store) Close() error {
+	s.entries.StopAllGoroutines()
+	return nil
+}
+
 // Len returns the approximate number of entries, expired and invalid ones
 // not yet removed included.
 func (s *Store) Len() int {

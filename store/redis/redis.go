@@ -68,6 +68,7 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	_, s.single = client.(*goredis.Client)
 	s.lastStamp.Store(rand.Uint64() >> 1)
 	s.retry.s = s
+	s.retry.closing = make(chan struct{})
 	s.checkEviction()
 	return s, nil
 }
@@ -448,6 +449,23 @@ func (s *Store) bump(ctx context.Context) error {
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	return s.client.Del(ctx, s.epochKey).Err()
+}
+
+// Close stops the goroutine that retries failed invalidations, after one
+// last attempt to deliver them; what it cannot deliver is logged. It does
+// not close the client, which is the caller's. Afterwards the store misses
+// on every Get.
+func (s *Store) Close() error {
+	s.retry.mu.Lock()
+	select {
+	case <-s.retry.closing:
+	default:
+		close(s.retry.closing)
+	}
+	s.retry.degraded.Store(true)
+	s.retry.mu.Unlock()
+	s.retry.exited.Wait()
+	return nil
 }
 
 // Flush renews the epoch, which invalidates every entry at once, then

@@ -37,6 +37,9 @@ type retrier struct {
 	drops   uint64 // drops so far; each calls for renewing the epoch
 	renewed uint64 // the value of drops the latest renewal covered
 	running bool   // a goroutine runs run
+
+	closing chan struct{}  // closed by Store.Close
+	exited  sync.WaitGroup // the goroutine of run
 }
 
 // pending is the stamp keys of one failed Invalidate.
@@ -57,14 +60,23 @@ func (r *retrier) add(keys []string) {
 		r.queue = append(r.queue, pending{keys: keys, since: time.Now()})
 		r.queued += len(keys)
 	}
-	start := !r.running
-	r.running = true
+	start := !r.running && !r.isClosed()
+	r.running = r.running || start
 	r.mu.Unlock()
 	if msg != "" {
 		r.s.cfg.Logf("%s", msg)
 	}
 	if start {
-		go r.run()
+		r.exited.Go(r.run)
+	}
+}
+
+func (r *retrier) isClosed() bool {
+	select {
+	case <-r.closing:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -79,11 +91,16 @@ func (r *retrier) drop(extra int, reason string) string {
 	return fmt.Sprintf("gormcache: redis: %d stamp invalidations dropped, %s: no hits from this store until the epoch is renewed", n, reason)
 }
 
-// run retries until there is no work left, or the client is closed.
+// run retries until there is no work left, or the client or the store is
+// closed; a closed store makes one last attempt at once.
 func (r *retrier) run() {
 	backoff := minBackoff
-	for {
-		time.Sleep(backoff)
+	for last := false; ; {
+		select {
+		case <-time.After(backoff):
+		case <-r.closing:
+			last = true
+		}
 		r.mu.Lock()
 		batch, resets, drops := r.queue, r.resets, r.drops
 		renew := drops != r.renewed
@@ -119,8 +136,11 @@ func (r *retrier) run() {
 		default:
 			backoff = min(2*backoff, maxBackoff)
 		}
-		closed := errors.Is(err, goredis.ErrClosed)
+		closed := errors.Is(err, goredis.ErrClosed) || last
 		done := closed || (len(r.queue) == 0 && r.drops == r.renewed)
+		if last && !(len(r.queue) == 0 && r.drops == r.renewed) {
+			msg = fmt.Sprintf("gormcache: redis: store closed with %d stamp invalidations undelivered", r.queued)
+		}
 		if done {
 			r.running = false
 			// A closed client serves no hits anyway: stay degraded.

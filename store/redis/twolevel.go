@@ -41,6 +41,10 @@ func NewTwoLevel(remote *Store, local memory.Config) (*TwoLevel, error) {
 	return &TwoLevel{remote: remote, local: l}, nil
 }
 
+// Close releases the copies kept in memory. The remote Store is the
+// caller's to close.
+func (t *TwoLevel) Close() error { return t.local.Close() }
+
 // Get returns the value stored under key if every stamp it was stored with
 // is still current: from the copy in memory after one round trip that reads
 // the stamps, else as Store.Get does.
