@@ -1,12 +1,14 @@
 package redis_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gormcache/gormcache/internal/testredis"
@@ -174,4 +176,69 @@ func TestSlowRedis(t *testing.T) {
 		}
 	}
 	waitHealthy(t, s)
+}
+
+// TestPauseWriteHoldsValidation pauses writes on every master, as a manual
+// failover does (CLIENT PAUSE WRITE), while an invalidation is due: the
+// writer gives up waiting and goes on, so no store may approve the entry
+// it invalidates until the invalidation is delivered. Reads of stamps are
+// scripts, which the pause holds back too.
+func TestPauseWriteHoldsValidation(t *testing.T) {
+	const timeout, pause = 200 * time.Millisecond, 1200 * time.Millisecond
+	for _, top := range []struct {
+		name   string
+		client func(t *testing.T) (goredis.UniversalClient, []*goredis.Client)
+	}{
+		{"standalone", func(t *testing.T) (goredis.UniversalClient, []*goredis.Client) {
+			srv := testredis.StartServer(t)
+			return srv.Client(), []*goredis.Client{srv.Client()}
+		}},
+		{"cluster", func(t *testing.T) (goredis.UniversalClient, []*goredis.Client) {
+			c := testredis.ClusterClient(t)
+			var masters []*goredis.Client
+			require.NoError(t, c.ForEachMaster(t.Context(), func(_ context.Context, m *goredis.Client) error {
+				masters = append(masters, goredis.NewClient(&goredis.Options{Addr: m.Options().Addr}))
+				return nil
+			}))
+			return c, masters
+		}},
+	} {
+		t.Run(top.name, func(t *testing.T) {
+			client, masters := top.client(t)
+			prefix := testredis.Prefix(t)
+			writer := newStore(t, client, redis.Config{Prefix: prefix, Timeout: timeout})
+			reader := newStore(t, client, redis.Config{Prefix: prefix, Timeout: timeout})
+			two, err := redis.NewTwoLevel(reader, memory.Config{})
+			require.NoError(t, err)
+
+			dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+			stamps, err := writer.Stamps(t.Context(), []store.Dep{dep})
+			require.NoError(t, err)
+			require.NoError(t, writer.Set(t.Context(), "k", store.Entry{Value: []byte("old"), Deps: []store.Dep{dep}, Stamps: stamps}, time.Minute))
+			for _, s := range []store.Store{reader, two} {
+				_, ok, err := s.Get(t.Context(), "k")
+				require.NoError(t, err)
+				require.True(t, ok)
+			}
+
+			for _, m := range masters {
+				require.NoError(t, m.Do(t.Context(), "CLIENT", "PAUSE", pause.Milliseconds(), "WRITE").Err())
+			}
+			t.Cleanup(func() {
+				for _, m := range masters {
+					_ = m.Do(context.Background(), "CLIENT", "UNPAUSE").Err()
+				}
+			})
+			start := time.Now()
+			err = writer.Invalidate(t.Context(), dep)
+			t.Logf("the invalidation returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
+			for time.Since(start) < pause-2*timeout {
+				for name, s := range map[string]store.Store{"store": reader, "two-level": two} {
+					if _, ok, _ := s.Get(t.Context(), "k"); ok {
+						t.Fatalf("%s: the entry was served during the pause, its invalidation pending", name)
+					}
+				}
+			}
+		})
+	}
 }
