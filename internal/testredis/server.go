@@ -26,21 +26,24 @@ type Server struct {
 	t    testing.TB
 	dir  string
 	port int
+	args []string // the test's own redis-server options
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
 }
 
 // StartServer starts a redis-server from PATH on a free loopback port and
-// kills it in t.Cleanup. Like Client it needs GORMCACHE_REDIS_ADDR, the
-// sign that the test script installed Redis.
-func StartServer(t testing.TB) *Server {
+// kills it in t.Cleanup. args are redis-server options that override the
+// defaults (--appendonly no, say, for a server that keeps RDB snapshots
+// only). Like Client it needs GORMCACHE_REDIS_ADDR, the sign that the test
+// script installed Redis.
+func StartServer(t testing.TB, args ...string) *Server {
 	t.Helper()
 	testdb.RequireService(t, AddrEnv, "Redis")
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("testredis: %s is set but redis-server is not on PATH: %v", AddrEnv, err)
 	}
-	s := &Server{t: t, dir: t.TempDir()}
+	s := &Server{t: t, dir: t.TempDir(), args: args}
 	for attempt := 1; ; attempt++ {
 		s.port = freePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
@@ -72,10 +75,11 @@ func freePort(t testing.TB) int {
 
 // start runs the server and waits until it answers PING.
 func (s *Server) start(bin string) error {
-	cmd := exec.Command(bin,
+	args := append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-		"--logfile", filepath.Join(s.dir, "redis.log"))
+		"--logfile", filepath.Join(s.dir, "redis.log")}, s.args...)
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -35,7 +35,8 @@ type Store struct {
 	// processes (or two lives of one) practically never do.
 	lastStamp atomic.Uint64
 
-	retry retrier
+	retry      retrier
+	identities identities
 }
 
 var (
@@ -70,6 +71,11 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	s.retry.s = s
 	s.retry.closing = make(chan struct{})
 	s.checkEviction()
+	s.identities.watch(client)
+	if err := s.checkIdentities(context.Background()); err != nil {
+		s.identities.blind = true
+		s.cfg.Logf("gormcache: redis: cannot read the masters' identities: %v; the epoch will be renewed once they can be", err)
+	}
 	return s, nil
 }
 
@@ -137,6 +143,10 @@ func (s *Store) fetch(ctx context.Context, key string, full bool) (found, bool, 
 	if s.retry.degraded.Load() {
 		return found{}, false, nil
 	}
+	dials, trusted := s.trusted(ctx)
+	if !trusted {
+		return found{}, false, nil
+	}
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 	var (
@@ -151,6 +161,9 @@ func (s *Store) fetch(ctx context.Context, key string, full bool) (found, bool, 
 	}
 	if err != nil {
 		return found{}, false, fmt.Errorf("gormcache: redis: get: %w", err)
+	}
+	if ok && !s.current(dials) {
+		return found{}, false, nil // read on a new connection: see identities
 	}
 	return f, ok, nil
 }

@@ -54,13 +54,17 @@ func (t *TwoLevel) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	if b, ok, _ := t.local.Get(ctx, key); ok {
 		if checks, value, ok := decodeCopy(b); ok {
+			dials, trusted := t.remote.trusted(ctx)
+			if !trusted {
+				return nil, false, nil
+			}
 			vctx, cancel := t.remote.bounded(ctx)
 			valid, err := t.remote.validate(vctx, checks)
 			cancel()
 			if err != nil {
 				return nil, false, fmt.Errorf("gormcache: redis: get: %w", err)
 			}
-			if valid {
+			if valid && t.remote.current(dials) {
 				return value, true, nil
 			}
 		}
