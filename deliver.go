@@ -53,9 +53,11 @@ func tablesChange(statement string, tables []string, reason invalidation.Reason)
 // deliver is the plugin's sink: it computes the dependencies of the changes
 // of one transaction (or one statement), renews them with one store call,
 // and reports each change to Config.OnInvalidate. Each table's schemes are
-// read once, however many changes touch it.
+// read once, however many changes touch it, and once the store fails to
+// tell one table's, the others' are not asked for: a stalled store costs a
+// transaction one failed read, whatever its number of statements.
 func (p *Plugin) deliver(ctx context.Context, changes []*change) {
-	schemes := map[string]tableSchemes{}
+	schemes := &batchSchemes{tables: map[string]tableSchemes{}}
 	var all []store.Dep
 	for _, c := range changes {
 		p.resolve(ctx, c, schemes)
@@ -79,7 +81,7 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 // resolve computes the dependencies of c into c.event: those of its rows,
 // or of its tables, and of the tables their cascading foreign keys reach.
 // schemes caches the tables' schemes for the other changes of the batch.
-func (p *Plugin) resolve(ctx context.Context, c *change, schemes map[string]tableSchemes) {
+func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) {
 	e := &c.event
 	if (e.Level == invalidation.Rows || e.Level == invalidation.Tables) && !p.cascades.load(ctx, c.dialect, c.base) {
 		// Any table may cascade from these: invalidate everything.
@@ -94,10 +96,11 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes map[string]tabl
 		return
 	case invalidation.Rows:
 		table := e.Tables[0]
-		ts, ok := schemes[table]
-		if !ok {
+		ts, ok := schemes.tables[table]
+		if !ok && !schemes.failed {
 			ts = p.schemesOf(ctx, table)
-			schemes[table] = ts
+			schemes.tables[table] = ts
+			schemes.failed = !ts.known
 		}
 		var rows int
 		e.Deps, rows = p.rowDeps(table, c.s, c.images, ts)
@@ -120,6 +123,13 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes map[string]tabl
 		e.Cascaded = append(e.Cascaded, t)
 		e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
 	}
+}
+
+// batchSchemes are the schemes of the tables a delivery reads: failed once
+// the store could not tell one table's.
+type batchSchemes struct {
+	tables map[string]tableSchemes
+	failed bool
 }
 
 // tableSchemes are the schemes registered for a table; known is false when

@@ -39,6 +39,14 @@ type Config struct {
 	// hit ratio. Default 24h.
 	StampTTL time.Duration
 
+	// WriteWait is how long Invalidate keeps trying when Redis does not
+	// take a deletion, before it queues it for the background retrier and
+	// returns. A write through the plugin returns only after its
+	// invalidation, so while Redis is out for less than WriteWait, no
+	// instance can serve what the write changed once Redis answers again
+	// (see the package doc). Default: three times Timeout.
+	WriteWait time.Duration
+
 	// RetryQueue bounds the number of dependencies whose invalidation
 	// failed and waits to be retried in the background. When it would
 	// overflow, the queued invalidations are dropped and the epoch is
@@ -64,7 +72,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	for _, d := range []struct {
 		name  string
 		value time.Duration
-	}{{"Timeout", cfg.Timeout}, {"StampTTL", cfg.StampTTL}, {"RetryFor", cfg.RetryFor}} {
+	}{{"Timeout", cfg.Timeout}, {"StampTTL", cfg.StampTTL}, {"RetryFor", cfg.RetryFor}, {"WriteWait", cfg.WriteWait}} {
 		if d.value < 0 {
 			return cfg, fmt.Errorf("gormcache: redis: %s is %v, want 0 (the default) or more", d.name, d.value)
 		}
@@ -83,6 +91,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.StampTTL == 0 {
 		cfg.StampTTL = defaultStampTTL
+	}
+	if cfg.WriteWait == 0 {
+		cfg.WriteWait = 3 * cfg.Timeout
 	}
 	if cfg.RetryQueue == 0 {
 		cfg.RetryQueue = defaultRetryQueue

@@ -449,9 +449,12 @@ func (s *Store) del(ctx context.Context, keys []string) error {
 }
 
 // Invalidate deletes the stamps of deps, in one round trip: the next Stamps
-// call creates new ones. If that fails, the deletion is queued for retry in
-// the background, and Get misses until it is done (see the package doc);
-// the error says so.
+// call creates new ones. When Redis does not take the deletion it tries
+// again, every retryInterval, until Config.WriteWait has passed; then it
+// queues the deletion for the background retrier, Get misses until that is
+// done (see the package doc), and the error says so. When Redis refuses the
+// deletion (an error reply, not a fault: a key longer than it accepts), the
+// epoch is renewed at once instead, which invalidates everything.
 func (s *Store) Invalidate(ctx context.Context, deps ...store.Dep) error {
 	if len(deps) == 0 {
 		return nil
@@ -460,13 +463,24 @@ func (s *Store) Invalidate(ctx context.Context, deps ...store.Dep) error {
 	for i, d := range deps {
 		keys[i] = s.stampKey(d)
 	}
-	bctx, cancel := s.bounded(ctx)
-	defer cancel()
-	if err := s.del(bctx, keys); err != nil {
-		s.retry.add(keys)
-		return fmt.Errorf("gormcache: redis: invalidate (queued for retry): %w", err)
+	deadline := time.Now().Add(s.cfg.WriteWait)
+	for {
+		bctx, cancel := s.bounded(ctx)
+		err := s.del(bctx, keys)
+		cancel()
+		var refused goredis.Error
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &refused) && s.bump(ctx) == nil:
+			s.cfg.Logf("gormcache: redis: Redis refused to delete %d stamps (%v): the epoch is renewed instead", len(keys), err)
+			return nil
+		case time.Now().Add(retryInterval).After(deadline) || ctx.Err() != nil:
+			s.retry.add(keys)
+			return fmt.Errorf("gormcache: redis: invalidate (queued for retry): %w", err)
+		}
+		time.Sleep(retryInterval)
 	}
-	return nil
 }
 
 // bump renews the epoch, as Invalidate renews a stamp: by deleting it.

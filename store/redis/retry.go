@@ -11,12 +11,12 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Bounds of the pause between two attempts of the retrier, which doubles
-// after each failure.
-const (
-	minBackoff = 10 * time.Millisecond
-	maxBackoff = time.Second
-)
+// retryInterval is the pause between two attempts to deliver an
+// invalidation, in Invalidate and in the retrier: short, so that the
+// retrier delivers within it once Redis answers again (an attempt on a
+// Redis that does not answer lasts Config.Timeout anyway, and one that
+// refuses connections costs little).
+const retryInterval = 10 * time.Millisecond
 
 // retrier delivers in the background the invalidations whose first attempt
 // failed, and renews the epoch when some cannot be delivered.
@@ -94,10 +94,9 @@ func (r *retrier) drop(extra int, reason string) string {
 // run retries until there is no work left, or the client or the store is
 // closed; a closed store makes one last attempt at once.
 func (r *retrier) run() {
-	backoff := minBackoff
 	for last := false; ; {
 		select {
-		case <-time.After(backoff):
+		case <-time.After(retryInterval):
 		case <-r.closing:
 			last = true
 		}
@@ -129,12 +128,8 @@ func (r *retrier) run() {
 					r.queued -= len(p.keys)
 				}
 			}
-			backoff = minBackoff
 		case !renew && time.Since(batch[0].since) >= r.s.cfg.RetryFor:
 			msg = r.drop(0, fmt.Sprintf("undelivered for RetryFor (%v): %v", r.s.cfg.RetryFor, err))
-			backoff = minBackoff
-		default:
-			backoff = min(2*backoff, maxBackoff)
 		}
 		closed := errors.Is(err, goredis.ErrClosed) || last
 		done := closed || (len(r.queue) == 0 && r.drops == r.renewed)
