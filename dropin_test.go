@@ -406,3 +406,28 @@ func TestCloseReleasesGoroutines(t *testing.T) {
 	}
 	assert.LessOrEqual(t, after, before, "goroutines left by 20 closed plugins")
 }
+
+// TestDatabasesDoNotShareRows runs two applications on two databases with
+// one store and the same prefix: the same query in each is answered with
+// its own database's rows.
+func TestDatabasesDoNotShareRows(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		st := b.store.new(t)
+		open := func(name string) *gorm.DB {
+			db, err := gorm.Open(b.Open(t), &gorm.Config{Logger: logger.Discard})
+			require.NoError(t, err)
+			require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: st, CacheAll: true})))
+			require.NoError(t, db.AutoMigrate(&widget{}))
+			require.NoError(t, db.Create(&widget{Name: name}).Error)
+			return db
+		}
+		x, y := open("x"), open("y")
+		for range 2 {
+			for db, want := range map[*gorm.DB]string{x: "x", y: "y"} {
+				var w widget
+				require.NoError(t, db.First(&w, 1).Error)
+				require.Equal(t, want, w.Name, "an application got another database's row")
+			}
+		}
+	})
+}

@@ -45,9 +45,10 @@ type Plugin struct {
 	analyses *otter.Cache[string, *sqlscan.Analysis]
 	flights  singleflight.Group
 
-	policies sync.Map // *schema.Schema -> Policy
-	cascades cascades
-	rows     rowimage.Reader // the rows writes change
+	policies  sync.Map // *schema.Schema -> Policy
+	cascades  cascades
+	rows      rowimage.Reader // the rows writes change
+	databases databases       // the identity of each database read
 
 	origQuery func(*gorm.DB)
 	origRow   func(*gorm.DB)

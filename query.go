@@ -164,6 +164,10 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	p.lookup(db, r, orig)
 }
 
+// errNoIdentity is plan's error when the identity of the database could not
+// be read (see database.go): the read bypasses the cache.
+var errNoIdentity = errors.New("gormcache: the database's identity is unknown")
+
 // plan computes the key and the TTL of a built statement.
 func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy) (*read, error) {
 	stmt := db.Statement
@@ -174,7 +178,11 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 	if opts != nil && opts.ttl > 0 {
 		r.ttl = opts.ttl
 	}
-	key, err := querykey.Key(p.cfg.Prefix, db.Dialector.Name(), r.sql, stmt.Vars, shapeOf(stmt, mode))
+	database, ok := p.identity(db)
+	if !ok {
+		return nil, errNoIdentity
+	}
+	key, err := querykey.Key(p.cfg.Prefix, database, r.sql, stmt.Vars, shapeOf(stmt, mode))
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,7 @@
 // is stored under.
 //
 // A key is the caller's prefix followed by a fixed-length digest of the
-// dialect, the SQL, the vars and the destination shape. The four are written
+// database, the SQL, the vars and the destination shape. The four are written
 // into one byte string in a canonical, self-delimiting encoding (lengths
 // before contents, every var tagged by its kind), so two statements that differ
 // in any part never produce the same bytes; SHA-256 of those bytes, truncated

@@ -31,8 +31,9 @@ const maxBuf = 64 << 10
 var encoders = sync.Pool{New: func() any { return &encoder{buf: make([]byte, 0, 1024)} }}
 
 // Key returns prefix followed by DigestLen characters of unpadded base64url
-// that identify the statement: its dialect (the Dialector's Name), its built
-// SQL, its vars and the shape of its destination (any string that tells apart
+// that identify the statement: the database it reads (its database, the
+// Dialector's Name; gormcache adds which database of that database), its
+// built SQL, its vars and the shape of its destination (any string that tells apart
 // destinations a hit must be decoded into differently). The prefix is copied
 // verbatim, not hashed, so that keys can be listed and deleted by prefix;
 // the digest's fixed length keeps keys with different prefixes apart.
@@ -44,9 +45,9 @@ var encoders = sync.Pool{New: func() any { return &encoder{buf: make([]byte, 0, 
 // package documentation); the statement must then not be cached. It is safe
 // for concurrent use and allocates only the returned string unless a var is a
 // map or a driver.Valuer.
-func Key(prefix, dialect, sql string, vars []any, shape string) (string, error) {
+func Key(prefix, database, sql string, vars []any, shape string) (string, error) {
 	var digest [DigestLen]byte
-	if err := sum(&digest, dialect, sql, vars, shape); err != nil {
+	if err := sum(&digest, database, sql, vars, shape); err != nil {
 		return "", err
 	}
 	var b strings.Builder
@@ -60,9 +61,9 @@ func Key(prefix, dialect, sql string, vars []any, shape string) (string, error) 
 // slice; on error it returns dst unchanged. It allocates nothing when dst has
 // room for len(prefix)+DigestLen more bytes and no var is a map or a
 // driver.Valuer.
-func AppendKey(dst []byte, prefix, dialect, sql string, vars []any, shape string) ([]byte, error) {
+func AppendKey(dst []byte, prefix, database, sql string, vars []any, shape string) ([]byte, error) {
 	var digest [DigestLen]byte
-	if err := sum(&digest, dialect, sql, vars, shape); err != nil {
+	if err := sum(&digest, database, sql, vars, shape); err != nil {
 		return dst, err
 	}
 	dst = append(dst, prefix...)
@@ -70,14 +71,14 @@ func AppendKey(dst []byte, prefix, dialect, sql string, vars []any, shape string
 }
 
 // sum writes the base64url digest of the statement into digest.
-func sum(digest *[DigestLen]byte, dialect, sql string, vars []any, shape string) error {
+func sum(digest *[DigestLen]byte, database, sql string, vars []any, shape string) error {
 	e := encoders.Get().(*encoder)
 	defer func() {
 		if cap(e.buf) <= maxBuf {
 			encoders.Put(e)
 		}
 	}()
-	if err := e.statement(dialect, sql, vars, shape); err != nil {
+	if err := e.statement(database, sql, vars, shape); err != nil {
 		return err
 	}
 	h := sha256.Sum256(e.buf)
@@ -86,9 +87,9 @@ func sum(digest *[DigestLen]byte, dialect, sql string, vars []any, shape string)
 }
 
 // statement replaces e.buf with the canonical encoding of a statement.
-func (e *encoder) statement(dialect, sql string, vars []any, shape string) error {
+func (e *encoder) statement(database, sql string, vars []any, shape string) error {
 	e.buf = append(e.buf[:0], format...)
-	e.buf = appendSized(e.buf, dialect)
+	e.buf = appendSized(e.buf, database)
 	e.buf = appendSized(e.buf, sql)
 	e.buf = binary.AppendUvarint(e.buf, uint64(len(vars)))
 	for i, v := range vars {

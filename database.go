@@ -1,0 +1,90 @@
+package gormcache
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Query keys hold the identity of the database the query read, so that two
+// applications sharing a store never serve each other's rows, whatever
+// their prefixes: a query's SQL says nothing of which database, server or
+// schema it names. Instances of one application, reading one database,
+// agree on its identity and share their entries.
+//
+// The identity is read from the database once per *gorm.DB (its
+// gorm.Config), through the pool a miss reads, by identityQueries:
+//
+//   - SQLite: the file of the main database; an in-memory database is
+//     this process's own;
+//   - PostgreSQL: the database, the schemas of the search path, and the
+//     server (its port and start time);
+//   - MySQL: the database, the server's host name and port.
+//
+// Other dialects are named by the dialect alone.
+var identityQueries = map[string]string{
+	"sqlite":   `SELECT file FROM pragma_database_list WHERE name = 'main'`,
+	"postgres": `SELECT concat_ws('|', current_database(), current_schemas(true)::text, pg_postmaster_start_time()::text, inet_server_port())`,
+	"mysql":    `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port)`,
+}
+
+// retryIdentityAfter is how long reads bypass the cache after the identity
+// of their database could not be read, before it is read again.
+const retryIdentityAfter = time.Second
+
+// databases remembers the identity of each database the plugin reads.
+type databases struct {
+	m sync.Map // *gorm.Config -> identity (string), or time.Time of a failure
+	// local names what only this process can read: an in-memory database.
+	localOnce sync.Once
+	local     string
+}
+
+// identity returns the identity of the database db reads, hashed, and false
+// when it cannot be read now: the read must then bypass the cache.
+func (p *Plugin) identity(db *gorm.DB) (string, bool) {
+	if v, ok := p.databases.m.Load(db.Config); ok {
+		switch v := v.(type) {
+		case string:
+			return v, true
+		case time.Time:
+			if time.Since(v) < retryIdentityAfter {
+				return "", false
+			}
+		}
+	}
+	id, err := p.readIdentity(db)
+	if err != nil {
+		p.databases.m.Store(db.Config, time.Now())
+		p.logError(db.Statement.Context, err)
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(db.Dialector.Name() + "\x00" + id))
+	hashed := db.Dialector.Name() + "@" + hex.EncodeToString(sum[:8])
+	p.databases.m.Store(db.Config, hashed)
+	return hashed, true
+}
+
+func (p *Plugin) readIdentity(db *gorm.DB) (string, error) {
+	query, ok := identityQueries[db.Dialector.Name()]
+	if !ok {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(db.Statement.Context), 10*time.Second)
+	defer cancel()
+	var id string
+	if err := sourcePool(db).QueryRowContext(ctx, query).Scan(&id); err != nil {
+		return "", errors.Join(errors.New("gormcache: reading which database this is"), err)
+	}
+	if id == "" { // an in-memory SQLite database
+		p.databases.localOnce.Do(func() { p.databases.local = rand.Text() })
+		id = p.databases.local
+	}
+	return id, nil
+}
