@@ -15,12 +15,11 @@ import (
 // follows; deeper SQL proves nothing.
 const maxDepth = 100
 
-// tok is a token of the statement with its keyword (for a Word) and, for a
-// placeholder, the index of its value in Statement.Vars (-1 otherwise).
+// tok is a token of the statement with, for a placeholder, the index of
+// its value in Statement.Vars (-1 otherwise).
 type tok struct {
 	sqlscan.Token
-	kw kw
-	v  int
+	v int
 }
 
 // occ is one item of the FROM list, an occurrence: a table joined twice is
@@ -103,7 +102,7 @@ func putQuery(q *query) {
 // not of that shape, or cannot be read the same way in every dialect:
 // nothing is proven then.
 func (q *query) parse(sql string) bool {
-	if !q.lex(sql) || q.peek().kw != kwSelect {
+	if !q.lex(sql) || q.peek().Keyword != sqlscan.KwSelect {
 		return false
 	}
 	q.i++
@@ -116,7 +115,7 @@ func (q *query) parse(sql string) bool {
 		return false
 	}
 	q.where = truth
-	if q.accept(kwWhere) {
+	if q.accept(sqlscan.KwWhere) {
 		var ok bool
 		if q.where, ok = q.or(); !ok {
 			return false
@@ -143,7 +142,7 @@ func (q *query) lex(sql string) bool {
 		case sqlscan.Invalid:
 			return false
 		case sqlscan.Word:
-			if t.kw = keyword(t.Text); t.kw == kwXor {
+			if t.Keyword == sqlscan.KwXor {
 				return false
 			}
 		case sqlscan.Param:
@@ -192,8 +191,8 @@ func (q *query) at(n int) *tok {
 }
 
 // accept consumes the keyword k if it comes next.
-func (q *query) accept(k kw) bool {
-	if t := q.peek(); t.Kind == sqlscan.Word && t.kw == k {
+func (q *query) accept(k sqlscan.Keyword) bool {
+	if t := q.peek(); t.Kind == sqlscan.Word && t.Keyword == k {
 		q.i++
 		return true
 	}
@@ -215,7 +214,7 @@ func (q *query) selectList() bool {
 				return false
 			}
 		case sqlscan.Word:
-			if depth == 0 && t.kw == kwFrom && q.at(-1).kw != kwDistinct { // not IS DISTINCT FROM
+			if depth == 0 && t.Keyword == sqlscan.KwFrom && q.at(-1).Keyword != sqlscan.KwDistinct { // not IS DISTINCT FROM
 				q.i++
 				return true
 			}
@@ -262,18 +261,18 @@ func (q *query) fromList() bool {
 		}
 		left := false
 		switch {
-		case q.accept(kwStraightJoin): // MySQL's inner join
-		case q.accept(kwInner), q.accept(kwCross):
-			if !q.accept(kwJoin) {
+		case q.accept(sqlscan.KwStraightJoin): // MySQL's inner join
+		case q.accept(sqlscan.KwInner), q.accept(sqlscan.KwCross):
+			if !q.accept(sqlscan.KwJoin) {
 				return false
 			}
-		case q.accept(kwLeft):
-			q.accept(kwOuter)
-			if !q.accept(kwJoin) {
+		case q.accept(sqlscan.KwLeft):
+			q.accept(sqlscan.KwOuter)
+			if !q.accept(sqlscan.KwJoin) {
 				return false
 			}
 			left = true
-		case !q.accept(kwJoin):
+		case !q.accept(sqlscan.KwJoin):
 			return true // the end of the FROM list
 		}
 		if !q.fromItem() {
@@ -282,7 +281,7 @@ func (q *query) fromList() bool {
 		o := len(q.occs) - 1
 		q.occs[o].left, q.occs[o].on = left, truth
 		switch {
-		case q.accept(kwOn):
+		case q.accept(sqlscan.KwOn):
 			q.inOn = true
 			if left {
 				q.ctx = o
@@ -297,7 +296,7 @@ func (q *query) fromList() bool {
 			} else {
 				q.inner = and(q.inner, on)
 			}
-		case q.accept(kwUsing):
+		case q.accept(sqlscan.KwUsing):
 			if q.peek().Kind != sqlscan.LParen || !q.skipParens() {
 				return false
 			}
@@ -313,7 +312,7 @@ func (q *query) fromItem() bool {
 		if !q.skipParens() {
 			return false
 		}
-	case structural(t.kw): // LATERAL, ONLY, a missing item
+	case structural(t.Keyword): // LATERAL, ONLY, a missing item
 		return false
 	case t.Kind == sqlscan.Word || t.Kind == sqlscan.QuotedIdent:
 		last := t
@@ -335,8 +334,8 @@ func (q *query) fromItem() bool {
 	default:
 		return false
 	}
-	as := q.accept(kwAs)
-	if t := q.peek(); t.Kind == sqlscan.QuotedIdent || t.Kind == sqlscan.Word && !structural(t.kw) {
+	as := q.accept(sqlscan.KwAs)
+	if t := q.peek(); t.Kind == sqlscan.QuotedIdent || t.Kind == sqlscan.Word && !structural(t.Keyword) {
 		if o.name = q.ident(t); o.name == "" {
 			return false
 		}
@@ -401,7 +400,7 @@ func (q *query) tail() bool {
 	case sqlscan.Semicolon:
 		return q.at(1).Kind == sqlscan.EOF
 	case sqlscan.Word:
-		return clauseKeyword(t.kw)
+		return clauseKeyword(t.Keyword)
 	}
 	return false
 }
@@ -414,12 +413,12 @@ func (q *query) ends() bool {
 	case sqlscan.Comma:
 		return q.inOn
 	case sqlscan.Word:
-		if clauseKeyword(t.kw) {
+		if clauseKeyword(t.Keyword) {
 			return true
 		}
-		if q.inOn && joinKeyword(t.kw) {
+		if q.inOn && joinKeyword(t.Keyword) {
 			// LEFT(name, 2) and RIGHT(...) are functions.
-			return (t.kw != kwLeft && t.kw != kwRight) || q.at(1).Kind != sqlscan.LParen
+			return (t.Keyword != sqlscan.KwLeft && t.Keyword != sqlscan.KwRight) || q.at(1).Kind != sqlscan.LParen
 		}
 	}
 	return false
@@ -438,4 +437,42 @@ func (q *query) ident(t *tok) string {
 		return ""
 	}
 	return sqlscan.NormalizeTable(t.Text)
+}
+
+// clauseKeyword reports the keywords that start a clause after WHERE: the
+// end of the condition.
+func clauseKeyword(k sqlscan.Keyword) bool {
+	switch k {
+	case sqlscan.KwGroup, sqlscan.KwOrder, sqlscan.KwLimit, sqlscan.KwOffset, sqlscan.KwFetch,
+		sqlscan.KwFor, sqlscan.KwHaving, sqlscan.KwWindow, sqlscan.KwLock, sqlscan.KwUnion,
+		sqlscan.KwIntersect, sqlscan.KwExcept:
+		return true
+	}
+	return false
+}
+
+// joinKeyword reports the keywords that start a join: the end of an ON
+// condition.
+func joinKeyword(k sqlscan.Keyword) bool {
+	switch k {
+	case sqlscan.KwWhere, sqlscan.KwJoin, sqlscan.KwInner, sqlscan.KwCross, sqlscan.KwLeft,
+		sqlscan.KwRight, sqlscan.KwFull, sqlscan.KwNatural, sqlscan.KwStraightJoin:
+		return true
+	}
+	return false
+}
+
+// structural reports the keywords that may follow a FROM item in place of
+// an alias.
+func structural(k sqlscan.Keyword) bool {
+	switch k {
+	case sqlscan.KwWhere, sqlscan.KwAs, sqlscan.KwWith, sqlscan.KwNot, sqlscan.KwJoin,
+		sqlscan.KwInner, sqlscan.KwCross, sqlscan.KwLeft, sqlscan.KwRight, sqlscan.KwFull,
+		sqlscan.KwNatural, sqlscan.KwOuter, sqlscan.KwStraightJoin, sqlscan.KwOn,
+		sqlscan.KwUsing, sqlscan.KwLateral, sqlscan.KwOnly, sqlscan.KwReturning, sqlscan.KwUse,
+		sqlscan.KwForce, sqlscan.KwIgnore, sqlscan.KwIndexed, sqlscan.KwTablesample,
+		sqlscan.KwPartition:
+		return true
+	}
+	return clauseKeyword(k)
 }

@@ -80,7 +80,7 @@ const maxDepth = 200
 
 // parser holds the tokens of one Analyze call and what was found in them.
 type parser struct {
-	toks    []token // the input's tokens, ending with EOF
+	toks    []Token // the input's tokens, ending with EOF
 	i       int     // current token
 	depth   int
 	reads   []string
@@ -96,17 +96,12 @@ type parser struct {
 	ddl                      bool // a statement is DDL on a table or view
 }
 
-type token struct {
-	Token
-	kw kw // for a Word
-}
-
 // alias records that name stands for table in an UPDATE's FROM list or a
 // DELETE's USING list, where SQL Server and MySQL let the target be an
 // alias: UPDATE x SET ... FROM photos x.
 type alias struct{ name, table string }
 
-var eof token
+var eof Token
 
 func (p *parser) load(sql string) {
 	l := NewLexer(sql)
@@ -116,11 +111,7 @@ func (p *parser) load(sql string) {
 			p.unknown = true
 			t = Token{Kind: EOF, Pos: t.Pos}
 		}
-		var k kw
-		if t.Kind == Word {
-			k = keyword(t.Text)
-		}
-		p.toks = append(p.toks, token{t, k})
+		p.toks = append(p.toks, t)
 		if t.Kind == EOF {
 			return
 		}
@@ -185,16 +176,16 @@ func clone(s []string) []string {
 	return append([]string(nil), s...)
 }
 
-func (p *parser) peek() *token { return &p.toks[p.i] }
+func (p *parser) peek() *Token { return &p.toks[p.i] }
 
-func (p *parser) at(n int) *token {
+func (p *parser) at(n int) *Token {
 	if j := p.i + n; j < len(p.toks) {
 		return &p.toks[j]
 	}
 	return &p.toks[len(p.toks)-1]
 }
 
-func (p *parser) prev(n int) *token {
+func (p *parser) prev(n int) *Token {
 	if j := p.i - n; j >= 0 {
 		return &p.toks[j]
 	}
@@ -205,11 +196,11 @@ func (p *parser) prev(n int) *token {
 func (p *parser) adv(n int) { p.i = min(p.i+n, len(p.toks)-1) }
 
 // ended reports whether t ends the statement or group being read.
-func ended(t *token) bool {
+func ended(t *Token) bool {
 	return t.Kind == EOF || t.Kind == Semicolon || t.Kind == RParen || t.Kind == RBracket
 }
 
-func isName(t *token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
+func isName(t *Token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
 
 // name reads a possibly qualified name (t, s.t, "s"."t", t.*) and returns
 // its normalized last component. ok is false when there is no name, it is
@@ -220,7 +211,7 @@ func (p *parser) name() (n string, ok bool) {
 	if !isName(t) {
 		return "", false
 	}
-	last := t.Token
+	last := *t
 	p.adv(1)
 	p.catalogue = false
 	for p.peek().Kind == Dot {
@@ -229,7 +220,7 @@ func (p *parser) name() (n string, ok bool) {
 			if q, ok := normalize(last); ok && catalogueSchema(q) {
 				p.catalogue = true
 			}
-			last = next.Token
+			last = *next
 			p.adv(2)
 			continue
 		}
@@ -322,7 +313,7 @@ func (p *parser) skip(scan bool) {
 			}
 			depth--
 		case Word:
-			if scan && (isVerb(t.kw) || isScriptVerb(t.kw)) && p.at(1).Kind != LParen &&
+			if scan && (isVerb(t.Keyword) || isScriptVerb(t.Keyword)) && p.at(1).Kind != LParen &&
 				p.prev(1).Kind != Dot && p.at(1).Kind != Dot {
 				p.unknown = true
 			}
@@ -333,9 +324,9 @@ func (p *parser) skip(scan bool) {
 
 // isScriptVerb reports the other words that run or change something when
 // they start a statement.
-func isScriptVerb(k kw) bool {
+func isScriptVerb(k Keyword) bool {
 	switch k {
-	case kDo, kCopy, kLoad, kReplace, kRename, kRefresh, kGrant, kRevoke:
+	case KwDo, KwCopy, KwLoad, KwReplace, KwRename, KwRefresh, KwGrant, KwRevoke:
 		return true
 	}
 	return false

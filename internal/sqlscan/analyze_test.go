@@ -138,6 +138,7 @@ var catalogue = []struct {
 	{`SELECT * FROM t WHERE d > 'today'::date`, volatile(query("t"))},
 	{`SELECT pg_catalog.now() FROM t`, volatile(query("t"))},
 	{`SELECT current_setting('search_path') FROM t`, volatile(query("t"))},
+	{`SELECT user(), current_user() FROM t WHERE ts > CURRENT_TIMESTAMP(3)`, volatile(query("t"))},
 	{`SELECT "current_timestamp", t.localtime FROM t`, query("t")},
 	{`SELECT count(*), max(id), coalesce(sum(x), 0), lower(name) FROM t`, query("t")},
 	{`SELECT CAST(x AS varchar(10)), date(created_at), json_extract(j, '$.a') FROM t`, query("t")},
