@@ -115,9 +115,8 @@ type Options struct {
 // the types and relations of the columns. The only error is a name in
 // opts.Fields that is unknown for the model (ErrUnknownField).
 //
-// Extract costs a few microseconds for a typical statement: it lexes the
-// SQL twice (sqlscan.Analyze, unless opts.Analysis is given, and its own
-// parse).
+// Extract costs a few microseconds for a typical statement. It reads the
+// tokens of the analysis: given opts.Analysis, it lexes nothing.
 func Extract(stmt *gorm.Statement, opts Options) ([]Table, error) {
 	track, err := resolveFields(stmt.Schema, opts.Fields)
 	if err != nil {
@@ -135,7 +134,7 @@ func Extract(stmt *gorm.Statement, opts Options) ([]Table, error) {
 	}
 	if !a.Unknown {
 		q := getQuery(stmt, opts, track)
-		if q.parse(sql) {
+		if q.parse(sql, a.Tokens) {
 			out = q.tables(out)
 		}
 		putQuery(q)

@@ -15,13 +15,6 @@ import (
 // follows; deeper SQL proves nothing.
 const maxDepth = 100
 
-// tok is a token of the statement with, for a placeholder, the index of
-// its value in Statement.Vars (-1 otherwise).
-type tok struct {
-	sqlscan.Token
-	v int
-}
-
 // occ is one item of the FROM list, an occurrence: a table joined twice is
 // two occurrences.
 type occ struct {
@@ -46,7 +39,8 @@ type query struct {
 	// string as in MySQL.
 	exact, dquote bool
 
-	toks  []tok
+	toks  []sqlscan.Token // the analysis': shared, read only
+	varOf []int           // per token, the index in vars of a placeholder's value
 	i     int
 	depth int
 	inOn  bool // parsing an ON condition: ',' and join keywords end it
@@ -84,7 +78,6 @@ func getQuery(stmt *gorm.Statement, opts Options, track tracking) *query {
 
 // putQuery returns q to the pool without the references it holds.
 func putQuery(q *query) {
-	clear(q.toks)
 	clear(q.occs)
 	clear(q.rels)
 	clear(q.arena)
@@ -92,17 +85,17 @@ func putQuery(q *query) {
 	clear(q.scratch)
 	clear(q.vals)
 	clear(q.cols)
-	*q = query{toks: q.toks[:0], occs: q.occs[:0], rels: q.rels[:0], arena: q.arena[:0],
+	*q = query{varOf: q.varOf[:0], occs: q.occs[:0], rels: q.rels[:0], arena: q.arena[:0],
 		conjs: q.conjs[:0], scratch: q.scratch[:0], vals: q.vals[:0], cols: q.cols[:0]}
 	queries.Put(q)
 }
 
-// parse reads a SELECT statement: its FROM list, the ON conditions of its
-// joins and its WHERE condition. It reports false when the statement is
-// not of that shape, or cannot be read the same way in every dialect:
-// nothing is proven then.
-func (q *query) parse(sql string) bool {
-	if !q.lex(sql) || q.peek().Keyword != sqlscan.KwSelect {
+// parse reads a SELECT statement, sql as lexed in toks: its FROM list,
+// the ON conditions of its joins and its WHERE condition. It reports false
+// when the statement is not of that shape, or cannot be read the same way
+// in every dialect: nothing is proven then.
+func (q *query) parse(sql string, toks []sqlscan.Token) bool {
+	if !q.load(sql, toks) || q.peek().Keyword != sqlscan.KwSelect {
 		return false
 	}
 	q.i++
@@ -124,23 +117,23 @@ func (q *query) parse(sql string) bool {
 	return q.tail()
 }
 
-// lex tokenizes sql and maps each placeholder to its var. It refuses SQL
-// the dialects read differently in ways that matter here — a NUL byte
-// (SQLite stops reading there), MySQL's # comments and ||, && and XOR
-// operators, --x comments that MySQL reads as code, := — and placeholders
-// other than ? and $n, or that do not map one to one onto stmt.Vars.
-func (q *query) lex(sql string) bool {
-	if strings.IndexByte(sql, 0) >= 0 {
+// load takes the tokens of sql and maps each placeholder to its var. It
+// refuses SQL the dialects read differently in ways that matter here — a
+// NUL byte (SQLite stops reading there), MySQL's # comments and ||, && and
+// XOR operators, --x comments that MySQL reads as code, := — and
+// placeholders other than ? and $n, or that do not map one to one onto
+// stmt.Vars. Input lexed as Invalid never gets here: the analysis is then
+// Unknown. toks must end with EOF, at the end of sql.
+func (q *query) load(sql string, toks []sqlscan.Token) bool {
+	if len(toks) == 0 || toks[len(toks)-1].Pos != len(sql) || strings.IndexByte(sql, 0) >= 0 {
 		return false
 	}
-	l := sqlscan.NewLexer(sql)
+	q.toks = toks
 	qmarks, dollars := 0, false
-	for {
-		t := tok{Token: l.Next(), v: -1}
+	for _, t := range toks {
+		v := -1
 		end := t.Pos + len(t.Text)
 		switch t.Kind {
-		case sqlscan.Invalid:
-			return false
 		case sqlscan.Word:
 			if t.Keyword == sqlscan.KwXor {
 				return false
@@ -151,14 +144,14 @@ func (q *query) lex(sql string) bool {
 				if end < len(sql) && '0' <= sql[end] && sql[end] <= '9' {
 					return false // ?NNN
 				}
-				t.v = qmarks
+				v = qmarks
 				qmarks++
 			case t.Text[0] == '$':
 				n, err := strconv.Atoi(t.Text[1:])
 				if err != nil || n < 1 || n > len(q.vars) {
 					return false
 				}
-				t.v, dollars = n-1, true
+				v, dollars = n-1, true
 			default:
 				return false
 			}
@@ -171,19 +164,16 @@ func (q *query) lex(sql string) bool {
 				return false
 			}
 		}
-		q.toks = append(q.toks, t)
-		if t.Kind == sqlscan.EOF {
-			break
-		}
+		q.varOf = append(q.varOf, v)
 	}
 	return qmarks == 0 || !dollars && qmarks == len(q.vars)
 }
 
-func (q *query) peek() *tok { return &q.toks[q.i] }
+func (q *query) peek() *sqlscan.Token { return &q.toks[q.i] }
 
 // at returns the token n after the current one (before it when n < 0), or
 // the final EOF.
-func (q *query) at(n int) *tok {
+func (q *query) at(n int) *sqlscan.Token {
 	if j := q.i + n; 0 <= j && j < len(q.toks) {
 		return &q.toks[j]
 	}
@@ -426,7 +416,7 @@ func (q *query) ends() bool {
 
 // ident returns the normalized name an identifier token stands for, or
 // "" when it is none (a MySQL "string").
-func (q *query) ident(t *tok) string {
+func (q *query) ident(t *sqlscan.Token) string {
 	switch t.Kind {
 	case sqlscan.Word:
 	case sqlscan.QuotedIdent:

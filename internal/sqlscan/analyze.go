@@ -1,6 +1,7 @@
 package sqlscan
 
 import (
+	"slices"
 	"strings"
 	"sync"
 )
@@ -51,6 +52,12 @@ type Analysis struct {
 	// (CURRENT_TIMESTAMP, CURRENT_USER, 'now'). Such a result must not be
 	// cached. Only set with ReadOnly.
 	Volatile bool
+	// Tokens are the tokens of the SQL, classified by keyword, ending with
+	// one EOF; input the dialects would lex differently ends them early
+	// (an EOF in place of the Invalid token, and Unknown). Their Text
+	// shares the SQL's memory. An Analysis is often shared: never modify
+	// them.
+	Tokens []Token
 	// Unknown reports that some statement could not be classified (CALL, DO,
 	// COPY, EXECUTE, GRANT, ...), some written table could not be named
 	// (UPDATE (SELECT ...), INSERT INTO $1) or the input could not be lexed
@@ -60,9 +67,10 @@ type Analysis struct {
 }
 
 // Analyze reports which tables sql reads and writes and whether it is safe to
-// cache. It never fails: what it cannot tell is reported as Unknown. It is
-// safe for concurrent use and allocates little more than the returned
-// slices.
+// cache, with the tokens it lexed for the readers that go further. It never
+// fails: what it cannot tell is reported as Unknown. It is safe for
+// concurrent use and allocates the returned slices only: Tokens, Reads and
+// Writes.
 func Analyze(sql string) Analysis {
 	p := parsers.Get().(*parser)
 	p.load(sql)
@@ -159,6 +167,7 @@ func (p *parser) analyze() Analysis {
 	a := Analysis{
 		Reads:   clone(p.reads),
 		Writes:  clone(p.writes),
+		Tokens:  slices.Clone(p.toks),
 		Locking: p.locking,
 		Unknown: p.unknown,
 		DDL:     p.ddl,

@@ -40,6 +40,10 @@ func FuzzAnalyze(f *testing.F) {
 			require.False(t, strings.ContainsAny(n, "\"`[]"), "name %q keeps quotes", n)
 		}
 		require.Equal(t, !a.Unknown && len(a.Writes) == 0, a.Harmless, "Harmless")
+		for i, tok := range a.Tokens {
+			require.Equal(t, tok.Kind == EOF, i == len(a.Tokens)-1, "one EOF, last")
+			require.Equal(t, sql[tok.Pos:tok.Pos+len(tok.Text)], tok.Text, "token %d", i)
+		}
 		if a.ReadOnly {
 			require.True(t, a.Harmless && !a.Locking, "ReadOnly but not harmless or locking")
 		}
@@ -62,7 +66,9 @@ func FuzzAnalyze(f *testing.F) {
 			if !ok {
 				return
 			}
-			require.Equal(t, a, Analyze(spaced), "respaced with %q: %q", sep, spaced)
+			again := Analyze(spaced)
+			require.Equal(t, withoutTokens(a), withoutTokens(again), "respaced with %q: %q", sep, spaced)
+			require.Equal(t, texts(a.Tokens), texts(again.Tokens), "respaced with %q: %q", sep, spaced)
 		}
 	})
 }
@@ -84,4 +90,13 @@ func respace(sql, sep string) (string, bool) {
 		b.WriteString(sep)
 		b.WriteString(t.Text)
 	}
+}
+
+// texts returns the text of each token.
+func texts(toks []Token) []string {
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = t.Text
+	}
+	return out
 }
