@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
@@ -328,7 +329,7 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 			if f.DBName == "" {
 				return nil, nil, fmt.Errorf("%w: Where: field %q of model %s is not a column", ErrInvalidDependency, c.field, s.Name)
 			}
-			if canon, ok := deps.Canon(c.value, f); ok {
+			if canon, ok := depscan.Canon(c.value, f); ok {
 				conjs = []deps.Conj{{{Column: strings.ToLower(f.DBName), Value: canon}}}
 			}
 		} else {
@@ -370,7 +371,7 @@ func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value) []
 			if zero {
 				return nil
 			}
-			canon, ok := deps.Canon(v, f)
+			canon, ok := depscan.Canon(v, f)
 			if !ok {
 				return nil
 			}

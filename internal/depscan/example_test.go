@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"fmt"
@@ -6,14 +6,16 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
-	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
+	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
 func ExampleExtract() {
 	db, _ := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{DryRun: true})
 	tx := db.Joins("User").Where("photos.status IN ?", []int{1, 2}).Where("photos.user_id = ?", 5).Find(&[]Photo{})
 
-	tables, err := deps.Extract(tx.Statement, deps.Options{})
+	a := sqlscan.Analyze(tx.Statement.SQL.String())
+	tables, err := depscan.Extract(tx.Statement, &a, depscan.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -35,7 +37,7 @@ func ExampleCanon() {
 	age := stmt.Schema.LookUpField("age")
 
 	for _, v := range []any{30, int64(30), "30", nil, 30.0} {
-		s, ok := deps.Canon(v, age)
+		s, ok := depscan.Canon(v, age)
 		fmt.Printf("%T %v: %q %v\n", v, v, s, ok)
 	}
 	// Output:
