@@ -33,13 +33,18 @@
 //
 // Terms are sorted by column, one per column, column names unquoted and
 // lowercase. Names and values are query-escaped (url.QueryEscape), so
-// distinct conjunctions have distinct keys.
+// distinct conjunctions have distinct keys; ParseConj inverts Key exactly.
 // A value is canonical, a letter for its class and the value:
 //
 //	n         NULL
 //	i<digits> an integer in decimal, such as i5 or i-3
 //	s<bytes>  a string, byte for byte, such as sann
 //	b1, b0    true, false (and SQLite's 1 and 0 in a boolean column)
+//
+// Term.String and Conj.String show them as SQL:
+//
+//	status = 1 AND user_id = 5
+//	title = 'it''s' AND deleted_at IS NULL AND active = true
 //
 // # The guarantee
 //
