@@ -264,9 +264,8 @@ func (q *query) operand() (operand, bool) {
 	t := q.peek()
 	switch t.Kind {
 	case sqlscan.Param:
-		v := q.vars[q.varOf[q.i]]
 		q.i++
-		return operand{val: v}, true
+		return operand{val: q.vars[t.v]}, true
 	case sqlscan.Number:
 		if n, err := strconv.ParseInt(t.Text, 10, 64); err == nil && digits(t.Text) {
 			q.i++

@@ -37,8 +37,8 @@ type Options struct {
 // empty Conj. See the package documentation for the rules.
 //
 // stmt must be built (callbacks.BuildQuerySQL, or a raw SQL statement) and
-// a must be sqlscan.Analyze(stmt.SQL.String()): Extract reads a's tokens,
-// stmt.Vars, and stmt.Schema and stmt.Joins for the types and relations
+// a must be sqlscan.Analyze(stmt.SQL.String()): Extract reads the tokens of
+// a, stmt.Vars, and stmt.Schema and stmt.Joins for the types and relations
 // of the columns. The only error is a name in opts.Fields that is unknown
 // for the model (deps.ErrUnknownField).
 //
@@ -55,7 +55,7 @@ func Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) ([]deps.Ta
 	}
 	if !a.Unknown {
 		q := getQuery(stmt, opts, track)
-		if q.parse(stmt.SQL.String(), a.Tokens) {
+		if q.parse(a) {
 			out = q.tables(out)
 		}
 		putQuery(q)

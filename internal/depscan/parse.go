@@ -15,6 +15,13 @@ import (
 // follows; deeper SQL proves nothing.
 const maxDepth = 100
 
+// tok is a token of the statement with, for a placeholder, the index of
+// its value in Statement.Vars (-1 otherwise).
+type tok struct {
+	sqlscan.Token
+	v int
+}
+
 // occ is one item of the FROM list, an occurrence: a table joined twice is
 // two occurrences.
 type occ struct {
@@ -39,8 +46,7 @@ type query struct {
 	// string as in MySQL.
 	exact, dquote bool
 
-	toks  []sqlscan.Token // the analysis': shared, read only
-	varOf []int           // per token, the index in vars of a placeholder's value
+	toks  []tok
 	i     int
 	depth int
 	inOn  bool // parsing an ON condition: ',' and join keywords end it
@@ -78,6 +84,7 @@ func getQuery(stmt *gorm.Statement, opts Options, track tracking) *query {
 
 // putQuery returns q to the pool without the references it holds.
 func putQuery(q *query) {
+	clear(q.toks)
 	clear(q.occs)
 	clear(q.rels)
 	clear(q.arena)
@@ -85,17 +92,17 @@ func putQuery(q *query) {
 	clear(q.scratch)
 	clear(q.vals)
 	clear(q.cols)
-	*q = query{varOf: q.varOf[:0], occs: q.occs[:0], rels: q.rels[:0], arena: q.arena[:0],
+	*q = query{toks: q.toks[:0], occs: q.occs[:0], rels: q.rels[:0], arena: q.arena[:0],
 		conjs: q.conjs[:0], scratch: q.scratch[:0], vals: q.vals[:0], cols: q.cols[:0]}
 	queries.Put(q)
 }
 
-// parse reads a SELECT statement, sql as lexed in toks: its FROM list,
-// the ON conditions of its joins and its WHERE condition. It reports false
-// when the statement is not of that shape, or cannot be read the same way
-// in every dialect: nothing is proven then.
-func (q *query) parse(sql string, toks []sqlscan.Token) bool {
-	if !q.load(sql, toks) || q.peek().Keyword != sqlscan.KwSelect {
+// parse reads the SELECT statement a analyses: its FROM list, the ON
+// conditions of its joins and its WHERE condition. It reports false when
+// the statement is not of that shape, or cannot be read the same way in
+// every dialect: nothing is proven then.
+func (q *query) parse(a *sqlscan.Analysis) bool {
+	if !q.load(a) || q.peek().Keyword != sqlscan.KwSelect {
 		return false
 	}
 	q.i++
@@ -117,21 +124,20 @@ func (q *query) parse(sql string, toks []sqlscan.Token) bool {
 	return q.tail()
 }
 
-// load takes the tokens of sql and maps each placeholder to its var. It
-// refuses SQL the dialects read differently in ways that matter here — a
-// NUL byte (SQLite stops reading there), MySQL's # comments and ||, && and
-// XOR operators, --x comments that MySQL reads as code, := — and
+// load takes the tokens of the analysis a and maps each placeholder to its
+// var. It refuses SQL the dialects read differently in ways that matter
+// here — a NUL byte (SQLite stops reading there), MySQL's # comments and
+// ||, && and XOR operators, --x comments that MySQL reads as code, := — and
 // placeholders other than ? and $n, or that do not map one to one onto
-// stmt.Vars. Input lexed as Invalid never gets here: the analysis is then
-// Unknown. toks must end with EOF, at the end of sql.
-func (q *query) load(sql string, toks []sqlscan.Token) bool {
-	if len(toks) == 0 || toks[len(toks)-1].Pos != len(sql) || strings.IndexByte(sql, 0) >= 0 {
+// stmt.Vars. Input lexed as Invalid never gets here: a is then Unknown.
+func (q *query) load(a *sqlscan.Analysis) bool {
+	sql := a.SQL
+	if len(a.Tokens) == 0 || strings.IndexByte(sql, 0) >= 0 {
 		return false
 	}
-	q.toks = toks
 	qmarks, dollars := 0, false
-	for _, t := range toks {
-		v := -1
+	for i := range a.Tokens {
+		t := tok{Token: a.Token(i), v: -1}
 		end := t.Pos + len(t.Text)
 		switch t.Kind {
 		case sqlscan.Word:
@@ -144,14 +150,14 @@ func (q *query) load(sql string, toks []sqlscan.Token) bool {
 				if end < len(sql) && '0' <= sql[end] && sql[end] <= '9' {
 					return false // ?NNN
 				}
-				v = qmarks
+				t.v = qmarks
 				qmarks++
 			case t.Text[0] == '$':
 				n, err := strconv.Atoi(t.Text[1:])
 				if err != nil || n < 1 || n > len(q.vars) {
 					return false
 				}
-				v, dollars = n-1, true
+				t.v, dollars = n-1, true
 			default:
 				return false
 			}
@@ -164,16 +170,16 @@ func (q *query) load(sql string, toks []sqlscan.Token) bool {
 				return false
 			}
 		}
-		q.varOf = append(q.varOf, v)
+		q.toks = append(q.toks, t)
 	}
 	return qmarks == 0 || !dollars && qmarks == len(q.vars)
 }
 
-func (q *query) peek() *sqlscan.Token { return &q.toks[q.i] }
+func (q *query) peek() *tok { return &q.toks[q.i] }
 
 // at returns the token n after the current one (before it when n < 0), or
 // the final EOF.
-func (q *query) at(n int) *sqlscan.Token {
+func (q *query) at(n int) *tok {
 	if j := q.i + n; 0 <= j && j < len(q.toks) {
 		return &q.toks[j]
 	}
@@ -416,7 +422,7 @@ func (q *query) ends() bool {
 
 // ident returns the normalized name an identifier token stands for, or
 // "" when it is none (a MySQL "string").
-func (q *query) ident(t *sqlscan.Token) string {
+func (q *query) ident(t *tok) string {
 	switch t.Kind {
 	case sqlscan.Word:
 	case sqlscan.QuotedIdent:

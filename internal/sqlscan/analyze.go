@@ -1,7 +1,7 @@
 package sqlscan
 
 import (
-	"slices"
+	"math"
 	"strings"
 	"sync"
 )
@@ -52,12 +52,14 @@ type Analysis struct {
 	// (CURRENT_TIMESTAMP, CURRENT_USER, 'now'). Such a result must not be
 	// cached. Only set with ReadOnly.
 	Volatile bool
-	// Tokens are the tokens of the SQL, classified by keyword, ending with
-	// one EOF; input the dialects would lex differently ends them early
-	// (an EOF in place of the Invalid token, and Unknown). Their Text
-	// shares the SQL's memory. An Analysis is often shared: never modify
-	// them.
-	Tokens []Token
+	// SQL is the text analysed, and Tokens are its tokens, classified by
+	// keyword and ending with one EOF: readers that go further than Analyze
+	// read them (Token) instead of lexing again. Input the dialects would
+	// lex differently ends them early, with an EOF in place of the Invalid
+	// token (and Unknown). Tokens is nil for a text of 4 GiB or more. An
+	// Analysis is often shared: never modify them.
+	SQL    string
+	Tokens []Span
 	// Unknown reports that some statement could not be classified (CALL, DO,
 	// COPY, EXECUTE, GRANT, ...), some written table could not be named
 	// (UPDATE (SELECT ...), INSERT INTO $1) or the input could not be lexed
@@ -75,9 +77,38 @@ func Analyze(sql string) Analysis {
 	p := parsers.Get().(*parser)
 	p.load(sql)
 	a := p.analyze()
+	a.SQL, a.Tokens = sql, spans(sql, p.toks)
 	p.reset()
 	parsers.Put(p)
 	return a
+}
+
+// A Span is a Token as an Analysis keeps it, its Text being
+// SQL[Start:End]: 12 bytes without pointers, which the garbage collector
+// need not scan however many analyses a cache keeps.
+type Span struct {
+	Start, End uint32
+	Kind       Kind
+	Keyword    Keyword
+}
+
+// spans returns toks, the tokens of sql, as Spans; nil when sql is too
+// long for them.
+func spans(sql string, toks []Token) []Span {
+	if uint64(len(sql)) > math.MaxUint32 {
+		return nil
+	}
+	out := make([]Span, len(toks))
+	for i, t := range toks {
+		out[i] = Span{Start: uint32(t.Pos), End: uint32(t.Pos + len(t.Text)), Kind: t.Kind, Keyword: t.Keyword}
+	}
+	return out
+}
+
+// Token returns Tokens[i] as the Lexer returned it.
+func (a *Analysis) Token(i int) Token {
+	s := a.Tokens[i]
+	return Token{Kind: s.Kind, Keyword: s.Keyword, Text: a.SQL[s.Start:s.End], Pos: int(s.Start)}
 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
@@ -167,7 +198,6 @@ func (p *parser) analyze() Analysis {
 	a := Analysis{
 		Reads:   clone(p.reads),
 		Writes:  clone(p.writes),
-		Tokens:  slices.Clone(p.toks),
 		Locking: p.locking,
 		Unknown: p.unknown,
 		DDL:     p.ddl,
