@@ -98,7 +98,7 @@ func New(cfg Config) *Plugin {
 func runNow(fn func()) { fn() }
 
 // The analyses of SQL texts are kept up to analysesBytes, each weighing
-// twice its text, analysisOverhead (the Analysis, 104 bytes, its table
+// twice its text, analysisOverhead (the Analysis, 96 bytes, its table
 // names and slices) and tokenBytes per token it holds: a statement of
 // GORM's of 120 bytes and 24 tokens weighs 650 bytes, 290 of them tokens.
 // A text longer than maxAnalysedSQL is analysed on every use.

@@ -52,6 +52,12 @@ type Analysis struct {
 	// (CURRENT_TIMESTAMP, CURRENT_USER, 'now'). Such a result must not be
 	// cached. Only set with ReadOnly.
 	Volatile bool
+	// Unknown reports that some statement could not be classified (CALL, DO,
+	// COPY, EXECUTE, GRANT, ...), some written table could not be named
+	// (UPDATE (SELECT ...), INSERT INTO $1) or the input could not be lexed
+	// the same way in every dialect. Reads and Writes are then incomplete:
+	// the caller must assume that any table may be read or written.
+	Unknown bool
 	// SQL is the text analysed, and Tokens are its tokens, classified by
 	// keyword and ending with one EOF: readers that go further than Analyze
 	// read them (Token) instead of lexing again. Input the dialects would
@@ -60,12 +66,6 @@ type Analysis struct {
 	// Analysis is often shared: never modify them.
 	SQL    string
 	Tokens []Span
-	// Unknown reports that some statement could not be classified (CALL, DO,
-	// COPY, EXECUTE, GRANT, ...), some written table could not be named
-	// (UPDATE (SELECT ...), INSERT INTO $1) or the input could not be lexed
-	// the same way in every dialect. Reads and Writes are then incomplete:
-	// the caller must assume that any table may be read or written.
-	Unknown bool
 }
 
 // Analyze reports which tables sql reads and writes and whether it is safe to
