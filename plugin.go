@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
@@ -92,8 +93,10 @@ func New(cfg Config) *Plugin {
 	}
 	p.analyses, p.initErr = otter.New(&otter.Options[string, *sqlscan.Analysis]{
 		MaximumWeight: analysesBytes,
-		Weigher:       func(sql string, _ *sqlscan.Analysis) uint32 { return uint32(2*len(sql) + analysisOverhead) },
-		Executor:      runNow,
+		Weigher: func(sql string, a *sqlscan.Analysis) uint32 {
+			return uint32(2*len(sql)+analysisOverhead) + uint32(cap(a.Tokens))*tokenBytes
+		},
+		Executor: runNow,
 	})
 	return p
 }
@@ -105,12 +108,17 @@ func New(cfg Config) *Plugin {
 func runNow(fn func()) { fn() }
 
 // The analyses of SQL texts are kept up to analysesBytes, each weighing
-// twice its text plus analysisOverhead (its table names and slices); a text
-// longer than maxAnalysedSQL is analysed on every use.
+// twice its text, analysisOverhead (the Analysis, 96 bytes, its table
+// names and slices) and tokenBytes per token it holds: a statement of
+// GORM's of 120 bytes and 24 tokens weighs 650 bytes, 290 of them tokens.
+// A text longer than maxAnalysedSQL is analysed on every use.
 const (
 	analysesBytes    = 4 << 20
 	analysisOverhead = 128
 	maxAnalysedSQL   = 8 << 10
+	// tokenBytes is unsafe.Sizeof(sqlscan.Span{}), 12 bytes: a token as
+	// an Analysis keeps it, offsets into the SQL text.
+	tokenBytes = uint32(unsafe.Sizeof(sqlscan.Span{}))
 )
 
 // analyze returns sqlscan.Analyze(sql), shared: it must not be modified.

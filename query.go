@@ -15,8 +15,8 @@ import (
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
-	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/rowimage"
@@ -192,7 +192,7 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 
 // queryDeps returns what a built statement depends on: everything (the
 // global dependency), each table it reads as a whole, and the rows of each
-// table it reads: the conjunctions deps.Extract proves, or any row. With a
+// table it reads: the conjunctions depscan.Extract proves, or any row. With a
 // store that has no scheme registry, or a model whose policy asks for
 // table-level precision, reads depend on any row of their tables. schemes
 // are the schemes to register per (namespaced) table before the read.
@@ -205,11 +205,11 @@ func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep
 		}
 		return r.deps, nil, nil
 	}
-	opts := deps.Options{Analysis: analysis}
+	var opts depscan.Options
 	if o := optionsOf(stmt); o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
-	tables, err := deps.Extract(stmt, opts)
+	tables, err := depscan.Extract(stmt, analysis, opts)
 	if err != nil {
 		return nil, nil, err
 	}

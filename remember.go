@@ -15,6 +15,7 @@ import (
 
 	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
@@ -325,7 +326,7 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 			if f.DBName == "" {
 				return nil, nil, fmt.Errorf("%w: DependsOnRows: field %q of model %s is not a column", ErrInvalidDependency, c.field, s.Name)
 			}
-			if canon, ok := deps.Canon(c.value, f); ok {
+			if canon, ok := depscan.Canon(c.value, f); ok {
 				conjs = []deps.Conj{{{Column: strings.ToLower(f.DBName), Value: canon}}}
 			}
 		} else {
@@ -334,7 +335,7 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 		if !precise || p.precisionOf(s) == TableLevel {
 			conjs = nil
 		}
-		r.add(p.cfg.Prefix+sqlscan.NormalizeTable(s.Table), conjs)
+		r.add(p.cfg.Prefix+sqlscan.ModelTable(s.Table), conjs)
 	}
 	return r.deps, r.schemes, nil
 }
@@ -367,7 +368,7 @@ func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value) []
 			if zero {
 				return nil
 			}
-			canon, ok := deps.Canon(v, f)
+			canon, ok := depscan.Canon(v, f)
 			if !ok {
 				return nil
 			}

@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/store"
 )
@@ -82,10 +83,10 @@ func imageConj(s *schema.Schema, cols []string, img rowimage.Image) (conj deps.C
 		if !present {
 			return nil, false, false
 		}
-		f := deps.Field(s, col)
-		canon, ok := deps.Canon(v, f)
+		f := depscan.Field(s, col)
+		canon, ok := depscan.Canon(v, f)
 		if !ok {
-			if f != nil && !deps.Equatable(f) {
+			if f != nil && !depscan.Equatable(f) {
 				return nil, false, true
 			}
 			return nil, false, false

@@ -2,37 +2,67 @@ package deps
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
-
-	"gorm.io/gorm"
-
-	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
-// ErrUnknownField is returned by Extract, wrapped with the name and the
-// model, for a name in Options.Fields that is neither a field, a column nor
-// a relation path of the statement's model.
+// ErrUnknownField is the error of a query whose gormcache.Cache(fields...)
+// names something that is neither a field, a column nor a relation path of
+// the query's model. It is wrapped with the name and the model.
 var ErrUnknownField = errors.New("gormcache: unknown field")
-
-// DefaultMaxIn is the longest IN list that Extract tracks value by value
-// when Options.MaxIn is 0.
-const DefaultMaxIn = 16
-
-// maxConjs bounds the conjunctions of one formula. An AND whose product
-// would exceed it keeps only its smaller side, an OR that would exceed it
-// becomes TRUE: both are coarser, never unsafe.
-const maxConjs = 64
 
 // Term is one proven equality of a conjunction.
 type Term struct {
 	Column string // column name: unquoted, lowercase
-	Value  string // canonical value, see Canon
+	Value  string // canonical value: n, i5, sann, b1 (see the package documentation)
+}
+
+// String returns t as SQL, a string literal with its quotes doubled:
+//
+//	author_id = 3
+//	title = 'it''s'
+//	active = true
+//	deleted_at IS NULL
+//
+// A column that is not a plain identifier is quoted ("my col" = 3). A
+// Value that is not canonical is shown quoted as it is: author_id
+// (invalid value "x").
+func (t Term) String() string {
+	col := t.Column
+	if !plainIdent(col) {
+		col = `"` + strings.ReplaceAll(col, `"`, `""`) + `"`
+	}
+	v, ok := sqlValue(t.Value)
+	switch {
+	case !ok:
+		return col + " (invalid value " + strconv.Quote(t.Value) + ")"
+	case v == "NULL":
+		return col + " IS NULL"
+	}
+	return col + " = " + v
 }
 
 // Conj is a conjunction of equalities on one table, sorted by Column, one
 // term per column. An empty Conj means "any row of the table".
 type Conj []Term
+
+// String returns c as an SQL condition, its terms (see Term.String)
+// joined by " AND ": status = 2 AND user_id = 5. The empty Conj is TRUE.
+func (c Conj) String() string {
+	if len(c) == 0 {
+		return "TRUE"
+	}
+	var b strings.Builder
+	for i, t := range c {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(t.String())
+	}
+	return b.String()
+}
 
 // Scheme returns the sorted column names of c joined by ",", such as
 // "status,user_id": the write path computes, for each scheme registered
@@ -70,10 +100,115 @@ func (c Conj) Key() string {
 	return b.String()
 }
 
+// ParseConj returns the conjunction whose Key is key, and an error for a
+// string that is not the Key of any conjunction: it inverts Key exactly.
+// The empty key is the empty Conj. The terms must be column=value with
+// names and values escaped as Key escapes them, columns in increasing
+// order without a comma, and canonical values.
+func ParseConj(key string) (Conj, error) {
+	if key == "" {
+		return nil, nil
+	}
+	c := make(Conj, 0, strings.Count(key, "&")+1)
+	for term := range strings.SplitSeq(key, "&") {
+		t, err := parseTerm(term)
+		if err != nil {
+			return nil, fmt.Errorf("gormcache: conjunction %q: %w", key, err)
+		}
+		if n := len(c); n > 0 && t.Column <= c[n-1].Column {
+			return nil, fmt.Errorf("gormcache: conjunction %q: column %q after %q", key, t.Column, c[n-1].Column)
+		}
+		c = append(c, t)
+	}
+	return c, nil
+}
+
+// parseTerm parses one column=value of a Key.
+func parseTerm(term string) (Term, error) {
+	rawCol, rawVal, ok := strings.Cut(term, "=")
+	if !ok {
+		return Term{}, fmt.Errorf("term %q is not column=value", term)
+	}
+	col, err := unescape(rawCol)
+	if err != nil {
+		return Term{}, err
+	}
+	if col == "" || strings.IndexByte(col, ',') >= 0 {
+		return Term{}, fmt.Errorf("invalid column %q", col)
+	}
+	val, err := unescape(rawVal)
+	if err != nil {
+		return Term{}, err
+	}
+	if _, ok := sqlValue(val); !ok {
+		return Term{}, fmt.Errorf("column %s: %q is not a canonical value", col, val)
+	}
+	return Term{Column: col, Value: val}, nil
+}
+
+// unescape returns the string that url.QueryEscape escapes to s, if any.
+func unescape(s string) (string, error) {
+	u, err := url.QueryUnescape(s)
+	if err != nil {
+		return "", err
+	}
+	if url.QueryEscape(u) != s {
+		return "", fmt.Errorf("%q is not escaped as Key escapes", s)
+	}
+	return u, nil
+}
+
+// sqlValue returns the SQL form of a canonical value — NULL, 3, 'ann',
+// true — or false when v is not canonical.
+func sqlValue(v string) (string, bool) {
+	if v == "" {
+		return "", false
+	}
+	switch body := v[1:]; v[0] {
+	case 'n':
+		return "NULL", body == ""
+	case 'i':
+		return body, canonicalInt(body)
+	case 's':
+		return "'" + strings.ReplaceAll(body, "'", "''") + "'", true
+	case 'b':
+		switch body {
+		case "1":
+			return "true", true
+		case "0":
+			return "false", true
+		}
+	}
+	return "", false
+}
+
+// canonicalInt reports whether s is an int64 or a uint64 as strconv
+// formats it: no sign but a minus, no leading zero.
+func canonicalInt(s string) bool {
+	var buf [24]byte
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return string(strconv.AppendInt(buf[:0], n, 10)) == s
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return err == nil && string(strconv.AppendUint(buf[:0], n, 10)) == s
+}
+
+// plainIdent reports whether s needs no quotes as a column name: ASCII
+// lowercase letters, digits and _, not starting with a digit.
+func plainIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || c == '_' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // Table is what a query reads of one table: the rows matching any of
 // Conjs.
 type Table struct {
-	Name string // normalized table name, as sqlscan reports it
+	Name string // table name: unquoted, lowercase, without its schema
 	// Conjs is a disjunction, in a deterministic order (shorter first),
 	// without a conjunction that another one implies. It is exactly one
 	// empty Conj when any row may matter; it is never empty.
@@ -83,67 +218,3 @@ type Table struct {
 // Any reports whether any row of the table may matter to the query: its
 // one conjunction is empty.
 func (t Table) Any() bool { return len(t.Conjs) == 1 && len(t.Conjs[0]) == 0 }
-
-// Options tunes Extract. The zero value tracks every column and relation,
-// with IN lists of up to DefaultMaxIn values.
-type Options struct {
-	// MaxIn is the longest IN list tracked value by value; a longer list
-	// is a wildcard for its column. 0 (or less) means DefaultMaxIn.
-	MaxIn int
-	// Fields restricts tracking to these names, as gormcache.Cache(fields...)
-	// lists them: Go field names or column names of the model, and relation
-	// paths ("User", "Message.Sender", and "User.Name" for one column of a
-	// relation). Terms on anything else are dropped, which is coarser but
-	// never unsafe. Empty tracks everything.
-	Fields []string
-	// Analysis is sqlscan.Analyze of the statement's SQL when the caller
-	// has it already (the plugin keeps analyses of recent SQL texts);
-	// Extract analyses the SQL itself when it is nil. sqlscan is internal
-	// to this module: callers outside it leave Analysis nil.
-	Analysis *sqlscan.Analysis
-}
-
-// Extract returns what the built statement stmt reads: one Table per table
-// that sqlscan.Analyze(stmt.SQL.String()).Reads reports, in that order
-// (then any table of the FROM list it missed), with the conjunctions of
-// equalities a row must satisfy to matter to the result. Tables for which
-// nothing can be proven have the empty Conj. See the package documentation
-// for the rules.
-//
-// stmt must be built (callbacks.BuildQuerySQL, or a raw SQL statement):
-// Extract reads stmt.SQL and stmt.Vars, and stmt.Schema and stmt.Joins for
-// the types and relations of the columns. The only error is a name in
-// opts.Fields that is unknown for the model (ErrUnknownField).
-//
-// Extract costs a few microseconds for a typical statement: it lexes the
-// SQL twice (sqlscan.Analyze, unless opts.Analysis is given, and its own
-// parse).
-func Extract(stmt *gorm.Statement, opts Options) ([]Table, error) {
-	track, err := resolveFields(stmt.Schema, opts.Fields)
-	if err != nil {
-		return nil, err
-	}
-	sql := stmt.SQL.String()
-	a := opts.Analysis
-	if a == nil {
-		analysis := sqlscan.Analyze(sql)
-		a = &analysis
-	}
-	out := make([]Table, len(a.Reads))
-	for i, name := range a.Reads {
-		out[i].Name = name
-	}
-	if !a.Unknown {
-		q := getQuery(stmt, opts, track)
-		if q.parse(sql) {
-			out = q.tables(out)
-		}
-		putQuery(q)
-	}
-	for i := range out {
-		if len(out[i].Conjs) == 0 {
-			out[i].Conjs = []Conj{{}}
-		}
-	}
-	return out, nil
-}

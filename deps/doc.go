@@ -1,121 +1,63 @@
-// Package deps tells which rows a query result depends on, so that a write
-// evicts exactly the cached results it could change.
+// Package deps is the dependency model of gormcache: which rows a cached
+// result depends on, so that a write evicts exactly the results it could
+// change. The plugin computes the dependencies of every result it caches
+// and stores them with it; this package is how users and the admin pages
+// read them.
 //
-// # Model
+// # Dependencies
 //
 // A SELECT's result is a function of the rows that satisfy its WHERE
 // condition (and the ON conditions of its joins); no other row can enter,
-// leave or change it. Extract over-approximates that set, per table read,
-// by a disjunction of conjunctions of equalities:
+// leave or change it. For each table a query reads (Table), the plugin
+// over-approximates that set by a disjunction of conjunctions of
+// equalities (Conj), such as
 //
-//	photos: status=i1&user_id=i5 | status=i2&user_id=i5
+//	photos: status = 1 AND user_id = 5 | status = 2 AND user_id = 5
 //
-// Every row that matters matches at least one conjunction (Conj). The
-// write path computes, for each row a write adds, removes or changes (its
-// images before and after), the Key of the row under each registered
-// Scheme of the table, and invalidates those conjunctions: a write whose
-// images match no conjunction of a cached result leaves the result valid.
-// The empty Conj means any row of the table may matter.
+// Every row that matters matches at least one conjunction of its table.
+// The empty Conj means that any row of the table may matter: nothing
+// narrower was proven (a range, a LIKE, a subquery, a raw join).
 //
-// Values are compared in canonical form (Canon): the read path encodes the
-// query's values, the write path the rows', both with the field Field
-// returns for the column, and values the database considers equal encode
-// alike. A value Canon refuses is never a term: on the read side the
-// column is then a wildcard; on the write side the row cannot be placed
-// and the table must be invalidated — except for a non-NULL value of a
-// column that is not Equatable, which matches no term.
+// A write computes, for each row it adds, removes or changes (the row
+// before and after), the conjunction the row belongs to under each Scheme
+// of the table — the column lists of the conjunctions of cached results —
+// and invalidates those conjunctions. A write whose rows match no
+// conjunction of a cached result leaves that result valid.
 //
-// # What is proven
+// # Encoding
 //
-// Extract reads the SQL GORM built, the text the database runs, not the
-// clause tree: GORM does not always parenthesize what the tree says
-// (Where("a = ? OR\nb = ?").Where("c = ?") runs as a = ? OR (b = ? AND c =
-// ?)), and the primary-key and soft-delete conditions, struct, map and
-// named conditions, preload and association queries all end up as SQL.
-// Placeholders (? or $n) map to Statement.Vars; models come from
-// Statement.Schema and, for the tables of Joins("Relation"), from the
-// relation.
+// A conjunction is stored as its Key and grouped by its Scheme:
 //
-// In the WHERE and ON conditions:
+//	Key     status=i1&user_id=i5
+//	Scheme  status,user_id
 //
-//   - column = value, value = column, column IS NULL, column IN (values)
-//     with at most Options.MaxIn values (one conjunction per value), and
-//     (a, b) = (v, w) and (a, b) IN ((v, w), ...) for composite keys. A
-//     value is a placeholder, an integer, a plain 'string', TRUE, FALSE or
-//     NULL; = NULL and IN (NULL), never true, give "n" like IS NULL.
-//   - AND (the product of the conjunctions, at most 64: beyond, the side
-//     with fewer is kept), OR (their union, at most 64: beyond, TRUE) and
-//     parentheses.
-//   - column = column carries values: photos.user_id = ? AND
-//     photos.user_id = "User".id proves "User".id = ? for the joined users,
-//     when both columns encode the value alike.
+// Terms are sorted by column, one per column, column names unquoted and
+// lowercase. Names and values are query-escaped (url.QueryEscape), so
+// distinct conjunctions have distinct keys; ParseConj inverts Key exactly.
+// A value is canonical, a letter for its class and the value:
 //
-// Anything else proves nothing and counts as TRUE: it adds no term to its
-// conjunction and makes a disjunction TRUE. That covers ranges, LIKE, <>,
-// NOT and IS NOT, functions, arithmetic, COLLATE, casts, CASE, BETWEEN,
-// EXISTS and subqueries, comparisons with values Canon refuses, and
-// columns that are not fields of a known model (an unqualified column
-// belongs to the main table, and only if its model has it). Skipping such
-// an operand up to the next AND or OR — past parentheses, CASE ... END and
-// the AND of BETWEEN — is exact in every dialect read, because AND and OR
-// bind loosest.
+//	n         NULL
+//	i<digits> an integer in decimal, such as i5 or i-3
+//	s<bytes>  a string, byte for byte, such as sann
+//	b1, b0    true, false (and SQLite's 1 and 0 in a boolean column)
 //
-// A table gets conjunctions only when it is the main table (the first of
-// the FROM list) or joined by Joins("Relation"), every reference to it is
-// one of those, and each proves something. A LEFT JOINed table is
-// constrained by its ON condition; an IS NULL on it elsewhere proves
-// nothing, since its columns are NULL when nothing matched; a WHERE
-// equality on it that rejects those NULLs (User.id = ?) makes its ON
-// condition hold for the other tables too. Everything else the query
-// reads has the empty Conj: tables of subqueries (a *gorm.DB var,
-// Table("(?) AS t", sub), IN (SELECT ...)), of raw join strings and of
-// comma lists, and every table of a statement that is not a single SELECT
-// ... FROM ... [WHERE ...] or that the parser refuses.
+// Term.String and Conj.String show them as SQL:
 //
-// # What is refused
+//	status = 1 AND user_id = 5
+//	title = 'it''s' AND deleted_at IS NULL AND active = true
 //
-// Extract proves nothing for SQL the dialects could read differently or
-// it cannot map to its vars: tokens sqlscan reads as Invalid, a NUL byte,
-// MySQL's # comments, its ||, && (outside PostgreSQL and SQLite) and XOR
-// operators, --x comments, :=, ?NNN and named placeholders, placeholders
-// that do not match the vars one to one, RIGHT, FULL and NATURAL joins,
-// LATERAL, and nesting deeper than 100 parentheses.
+// # The guarantee
 //
-// # Options.Fields
-//
-// gormcache.Cache(fields...) restricts tracking to the named Go fields or
-// columns of the model and to relation paths ("User", "Message.Sender",
-// "User.Name"): terms on anything else are dropped, which is coarser but
-// never unsafe. A name that is none of these is an error
-// (ErrUnknownField).
-//
-// # Limits
-//
-//   - Equality is only as exact as the column's collation. SQLite's BINARY
-//     and PostgreSQL's deterministic collations compare strings byte for
-//     byte; a column declared COLLATE NOCASE, citext, char(n) (which pads
-//     with spaces) or any declared type other than text, varchar or
-//     character varying is refused by Canon — but only when the model says
-//     so (a gorm:"type:..." tag). A collation set in the database alone,
-//     a nondeterministic ICU collation in PostgreSQL, or MySQL's and SQL
-//     Server's default case-insensitive collations are invisible: string
-//     terms are therefore only produced for the "sqlite" and "postgres"
-//     dialects.
-//   - The model must describe the column: a string field mapped to an
-//     integer column (or the reverse), or two models that map one table
-//     with different types for a column, defeat the classes Canon relies
-//     on.
-//   - Only the SQL text is seen. Triggers, rules, views, cascades and
-//     functions that read other tables are invisible, as in sqlscan.
-//   - A statement without a model, or whose main table is not its model's
-//     table (Table("other")), proves nothing about its columns.
-//   - Association("Many2Many").Find reads the join table through a raw
-//     join from the target model: both tables have the empty Conj.
-//
-// # Cost
-//
-// Extract lexes the SQL twice (its own parse and sqlscan.Analyze, which a
-// caller that has analysed the SQL already passes in Options.Analysis) and
-// allocates little more than its result: about 3µs and 8 allocations for
-// a query by primary key or by two columns, 10µs for one relation join.
+// Values the database considers equal encode alike, and values it
+// considers different encode differently: the read side encodes the
+// query's values and the write side the rows', both by the column's field
+// in the model. A value for which that cannot be proven — a float, a time,
+// a string compared under a collation that may ignore case, an integer
+// compared with a string column — is never a term: a read leaves its
+// column out of the conjunction, which is coarser but never unsafe, and a
+// write that cannot place its row in a scheme invalidates every cached
+// result that reads its table (unless only NULL is ever a term on that
+// column, as for a time: a row that is not NULL there matches no term).
+// So a cached result stays valid only while no write through GORM has
+// changed a row that matches one of its conjunctions.
 package deps

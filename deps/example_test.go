@@ -3,45 +3,41 @@ package deps_test
 import (
 	"fmt"
 
-	"gorm.io/driver/sqlite"
-	"gorm.io/gorm"
-
 	"github.com/gormcache/gormcache/deps"
 )
 
-func ExampleExtract() {
-	db, _ := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{DryRun: true})
-	tx := db.Joins("User").Where("photos.status IN ?", []int{1, 2}).Where("photos.user_id = ?", 5).Find(&[]Photo{})
+// A query by author and status that only the rows of one author, in one
+// of two statuses, can change.
+func ExampleTable() {
+	posts := deps.Table{Name: "posts", Conjs: []deps.Conj{
+		{{Column: "author_id", Value: "i3"}, {Column: "status", Value: "sdraft"}},
+		{{Column: "author_id", Value: "i3"}, {Column: "status", Value: "spublished"}},
+	}}
+	for _, c := range posts.Conjs {
+		fmt.Printf("%s %s: %s\n", posts.Name, c.Scheme(), c.Key())
+		fmt.Println("  where", c)
+	}
+	fmt.Println(posts.Any())
+	// Output:
+	// posts author_id,status: author_id=i3&status=sdraft
+	//   where author_id = 3 AND status = 'draft'
+	// posts author_id,status: author_id=i3&status=spublished
+	//   where author_id = 3 AND status = 'published'
+	// false
+}
 
-	tables, err := deps.Extract(tx.Statement, deps.Options{})
+func ExampleParseConj() {
+	c, err := deps.ParseConj("deleted_at=n&title=sit%27s+here&user_id=i5")
 	if err != nil {
 		panic(err)
 	}
-	for _, t := range tables {
-		for _, c := range t.Conjs {
-			fmt.Printf("%s %s: %s\n", t.Name, c.Scheme(), c.Key())
-		}
-	}
-	// Output:
-	// photos status,user_id: status=i1&user_id=i5
-	// photos status,user_id: status=i2&user_id=i5
-	// users deleted_at,id: deleted_at=n&id=i5
-}
+	fmt.Println(c)
+	fmt.Println(c.Scheme())
 
-func ExampleCanon() {
-	db, _ := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{DryRun: true})
-	stmt := &gorm.Statement{DB: db}
-	_ = stmt.Parse(&User{})
-	age := stmt.Schema.LookUpField("age")
-
-	for _, v := range []any{30, int64(30), "30", nil, 30.0} {
-		s, ok := deps.Canon(v, age)
-		fmt.Printf("%T %v: %q %v\n", v, v, s, ok)
-	}
+	_, err = deps.ParseConj("user_id=i5&deleted_at=n")
+	fmt.Println(err)
 	// Output:
-	// int 30: "i30" true
-	// int64 30: "i30" true
-	// string 30: "" false
-	// <nil> <nil>: "n" true
-	// float64 30: "" false
+	// deleted_at IS NULL AND title = 'it''s here' AND user_id = 5
+	// deleted_at,title,user_id
+	// gormcache: conjunction "user_id=i5&deleted_at=n": column "deleted_at" after "user_id"
 }

@@ -1,6 +1,7 @@
 package sqlscan
 
 import (
+	"math"
 	"strings"
 	"sync"
 )
@@ -57,19 +58,57 @@ type Analysis struct {
 	// the same way in every dialect. Reads and Writes are then incomplete:
 	// the caller must assume that any table may be read or written.
 	Unknown bool
+	// SQL is the text analysed, and Tokens are its tokens, classified by
+	// keyword and ending with one EOF: readers that go further than Analyze
+	// read them (Token) instead of lexing again. Input the dialects would
+	// lex differently ends them early, with an EOF in place of the Invalid
+	// token (and Unknown). Tokens is nil for a text of 4 GiB or more. An
+	// Analysis is often shared: never modify them.
+	SQL    string
+	Tokens []Span
 }
 
 // Analyze reports which tables sql reads and writes and whether it is safe to
-// cache. It never fails: what it cannot tell is reported as Unknown. It is
-// safe for concurrent use and allocates little more than the returned
-// slices.
+// cache, with the tokens it lexed for the readers that go further. It never
+// fails: what it cannot tell is reported as Unknown. It is safe for
+// concurrent use and allocates the returned slices only: Tokens, Reads and
+// Writes.
 func Analyze(sql string) Analysis {
 	p := parsers.Get().(*parser)
 	p.load(sql)
 	a := p.analyze()
+	a.SQL, a.Tokens = sql, spans(sql, p.toks)
 	p.reset()
 	parsers.Put(p)
 	return a
+}
+
+// A Span is a Token as an Analysis keeps it, its Text being
+// SQL[Start:End]: 12 bytes without pointers, which the garbage collector
+// need not scan however many analyses a cache keeps.
+type Span struct {
+	Start, End uint32
+	Kind       Kind
+	Keyword    Keyword
+}
+
+// spans returns toks, the tokens of sql, as Spans; nil when sql is too
+// long for them.
+func spans(sql string, toks []Token) []Span {
+	if uint64(len(sql)) > math.MaxUint32 {
+		return nil
+	}
+	out := make([]Span, len(toks))
+	for i, t := range toks {
+		out[i] = Span{Start: uint32(t.Pos), End: uint32(t.Pos + len(t.Text)), Kind: t.Kind, Keyword: t.Keyword}
+	}
+	return out
+}
+
+// Token returns Tokens[i] as the Lexer returned it.
+func (a *Analysis) Token(i int) Token {
+	s := a.Tokens[i]
+	return Token{Kind: s.Kind, Keyword: s.Keyword, Text: a.SQL[s.Start:s.End], Pos: int(s.Start)}
 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
@@ -80,7 +119,7 @@ const maxDepth = 200
 
 // parser holds the tokens of one Analyze call and what was found in them.
 type parser struct {
-	toks    []token // the input's tokens, ending with EOF
+	toks    []Token // the input's tokens, ending with EOF
 	i       int     // current token
 	depth   int
 	reads   []string
@@ -96,17 +135,12 @@ type parser struct {
 	ddl                      bool // a statement is DDL on a table or view
 }
 
-type token struct {
-	Token
-	kw kw // for a Word
-}
-
 // alias records that name stands for table in an UPDATE's FROM list or a
 // DELETE's USING list, where SQL Server and MySQL let the target be an
 // alias: UPDATE x SET ... FROM photos x.
 type alias struct{ name, table string }
 
-var eof token
+var eof Token
 
 func (p *parser) load(sql string) {
 	l := NewLexer(sql)
@@ -116,11 +150,7 @@ func (p *parser) load(sql string) {
 			p.unknown = true
 			t = Token{Kind: EOF, Pos: t.Pos}
 		}
-		var k kw
-		if t.Kind == Word {
-			k = keyword(t.Text)
-		}
-		p.toks = append(p.toks, token{t, k})
+		p.toks = append(p.toks, t)
 		if t.Kind == EOF {
 			return
 		}
@@ -185,16 +215,16 @@ func clone(s []string) []string {
 	return append([]string(nil), s...)
 }
 
-func (p *parser) peek() *token { return &p.toks[p.i] }
+func (p *parser) peek() *Token { return &p.toks[p.i] }
 
-func (p *parser) at(n int) *token {
+func (p *parser) at(n int) *Token {
 	if j := p.i + n; j < len(p.toks) {
 		return &p.toks[j]
 	}
 	return &p.toks[len(p.toks)-1]
 }
 
-func (p *parser) prev(n int) *token {
+func (p *parser) prev(n int) *Token {
 	if j := p.i - n; j >= 0 {
 		return &p.toks[j]
 	}
@@ -205,11 +235,11 @@ func (p *parser) prev(n int) *token {
 func (p *parser) adv(n int) { p.i = min(p.i+n, len(p.toks)-1) }
 
 // ended reports whether t ends the statement or group being read.
-func ended(t *token) bool {
+func ended(t *Token) bool {
 	return t.Kind == EOF || t.Kind == Semicolon || t.Kind == RParen || t.Kind == RBracket
 }
 
-func isName(t *token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
+func isName(t *Token) bool { return t.Kind == Word || t.Kind == QuotedIdent }
 
 // name reads a possibly qualified name (t, s.t, "s"."t", t.*) and returns
 // its normalized last component. ok is false when there is no name, it is
@@ -220,7 +250,7 @@ func (p *parser) name() (n string, ok bool) {
 	if !isName(t) {
 		return "", false
 	}
-	last := t.Token
+	last := *t
 	p.adv(1)
 	p.catalogue = false
 	for p.peek().Kind == Dot {
@@ -229,7 +259,7 @@ func (p *parser) name() (n string, ok bool) {
 			if q, ok := normalize(last); ok && catalogueSchema(q) {
 				p.catalogue = true
 			}
-			last = next.Token
+			last = *next
 			p.adv(2)
 			continue
 		}
@@ -322,7 +352,7 @@ func (p *parser) skip(scan bool) {
 			}
 			depth--
 		case Word:
-			if scan && (isVerb(t.kw) || isScriptVerb(t.kw)) && p.at(1).Kind != LParen &&
+			if scan && (isVerb(t.Keyword) || isScriptVerb(t.Keyword)) && p.at(1).Kind != LParen &&
 				p.prev(1).Kind != Dot && p.at(1).Kind != Dot {
 				p.unknown = true
 			}
@@ -333,9 +363,9 @@ func (p *parser) skip(scan bool) {
 
 // isScriptVerb reports the other words that run or change something when
 // they start a statement.
-func isScriptVerb(k kw) bool {
+func isScriptVerb(k Keyword) bool {
 	switch k {
-	case kDo, kCopy, kLoad, kReplace, kRename, kRefresh, kGrant, kRevoke:
+	case KwDo, KwCopy, KwLoad, KwReplace, KwRename, KwRefresh, KwGrant, KwRevoke:
 		return true
 	}
 	return false

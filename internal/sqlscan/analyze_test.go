@@ -138,6 +138,7 @@ var catalogue = []struct {
 	{`SELECT * FROM t WHERE d > 'today'::date`, volatile(query("t"))},
 	{`SELECT pg_catalog.now() FROM t`, volatile(query("t"))},
 	{`SELECT current_setting('search_path') FROM t`, volatile(query("t"))},
+	{`SELECT user(), current_user() FROM t WHERE ts > CURRENT_TIMESTAMP(3)`, volatile(query("t"))},
 	{`SELECT "current_timestamp", t.localtime FROM t`, query("t")},
 	{`SELECT count(*), max(id), coalesce(sum(x), 0), lower(name) FROM t`, query("t")},
 	{`SELECT CAST(x AS varchar(10)), date(created_at), json_extract(j, '$.a') FROM t`, query("t")},
@@ -328,8 +329,45 @@ var catalogue = []struct {
 	{`UPDATE t1 JOIN (SELECT * FROM t2) x ON true SET t1.a = 1`, unknown(w("t1"), "t2")},
 }
 
+// withoutTokens returns a without its tokens, for comparing what Analyze
+// found.
+func withoutTokens(a Analysis) Analysis {
+	a.SQL, a.Tokens = "", nil
+	return a
+}
+
 func TestAnalyze(t *testing.T) {
 	for _, c := range catalogue {
-		assert.Equal(t, c.want, Analyze(c.sql), "Analyze(%q)", c.sql)
+		assert.Equal(t, c.want, withoutTokens(Analyze(c.sql)), "Analyze(%q)", c.sql)
 	}
+}
+
+func TestAnalyzeTokens(t *testing.T) {
+	a := Analyze(`SELECT a FROM "t" WHERE b = ?`)
+	want := []Token{
+		{Kind: Word, Keyword: KwSelect, Text: "SELECT", Pos: 0},
+		{Kind: Word, Text: "a", Pos: 7},
+		{Kind: Word, Keyword: KwFrom, Text: "FROM", Pos: 9},
+		{Kind: QuotedIdent, Text: `"t"`, Pos: 14},
+		{Kind: Word, Keyword: KwWhere, Text: "WHERE", Pos: 18},
+		{Kind: Word, Text: "b", Pos: 24},
+		{Kind: Op, Text: "=", Pos: 26},
+		{Kind: Param, Text: "?", Pos: 28},
+		{Kind: EOF, Pos: 29},
+	}
+	assert.Equal(t, want, tokens(&a))
+
+	a = Analyze(`SELECT 'x`)
+	assert.True(t, a.Unknown)
+	assert.Equal(t, []Token{{Kind: Word, Keyword: KwSelect, Text: "SELECT"}, {Kind: EOF, Pos: 7}}, tokens(&a),
+		"an EOF in place of the Invalid token")
+}
+
+// tokens returns every token of a.
+func tokens(a *Analysis) []Token {
+	out := make([]Token, len(a.Tokens))
+	for i := range out {
+		out[i] = a.Token(i)
+	}
+	return out
 }

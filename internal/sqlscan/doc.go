@@ -11,7 +11,9 @@
 // unknown statement, a write target that is not a name, a data-changing verb
 // where none belongs, input the dialects would tokenize differently — sets
 // Analysis.Unknown rather than a guess, and the caller then assumes the
-// worst (invalidate everything, do not cache).
+// worst (invalidate everything, do not cache). The Analysis keeps the tokens
+// with their Keyword, so that a reader that goes further (internal/depscan,
+// which proves the equalities a query filters on) does not lex again.
 //
 // The lexer (Lexer) reads PostgreSQL, MySQL/MariaDB, SQLite and SQL Server
 // syntax at once. Where they disagree on where a token ends, it reads the

@@ -40,6 +40,7 @@ func FuzzAnalyze(f *testing.F) {
 			require.False(t, strings.ContainsAny(n, "\"`[]"), "name %q keeps quotes", n)
 		}
 		require.Equal(t, !a.Unknown && len(a.Writes) == 0, a.Harmless, "Harmless")
+		require.Equal(t, lexed(sql), tokens(&a), "the tokens of the SQL")
 		if a.ReadOnly {
 			require.True(t, a.Harmless && !a.Locking, "ReadOnly but not harmless or locking")
 		}
@@ -62,7 +63,9 @@ func FuzzAnalyze(f *testing.F) {
 			if !ok {
 				return
 			}
-			require.Equal(t, a, Analyze(spaced), "respaced with %q: %q", sep, spaced)
+			again := Analyze(spaced)
+			require.Equal(t, withoutTokens(a), withoutTokens(again), "respaced with %q: %q", sep, spaced)
+			require.Equal(t, texts(tokens(&a)), texts(tokens(&again)), "respaced with %q: %q", sep, spaced)
 		}
 	})
 }
@@ -84,4 +87,28 @@ func respace(sql, sep string) (string, bool) {
 		b.WriteString(sep)
 		b.WriteString(t.Text)
 	}
+}
+
+// lexed returns the tokens of sql up to EOF, an EOF in place of an
+// Invalid token.
+func lexed(sql string) []Token {
+	var out []Token
+	for l := NewLexer(sql); ; {
+		t := l.Next()
+		if t.Kind == Invalid {
+			t = Token{Kind: EOF, Pos: t.Pos}
+		}
+		if out = append(out, t); t.Kind == EOF {
+			return out
+		}
+	}
+}
+
+// texts returns the text of each token.
+func texts(toks []Token) []string {
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = t.Text
+	}
+	return out
 }

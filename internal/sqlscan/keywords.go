@@ -1,159 +1,195 @@
 package sqlscan
 
-// kw identifies a keyword the analyzer acts on; kNone is any other word.
-type kw uint8
+// Keyword identifies a keyword that the analyzer or the condition parser
+// (internal/depscan) acts on; KwNone is any other word. This is the one
+// keyword table of the module: the Lexer classifies every Word with it.
+type Keyword uint8
 
+// The keywords, in three groups whose order Reserved and analyzed rely on:
+// the words only conditions act on, those both act on, and those only the
+// analyzer acts on. Within a group they are sorted.
 const (
-	kNone kw = iota
-	kAbort
-	kAlgorithm
-	kAlter
-	kAnalyse
-	kAnalyze
-	kApply
-	kAs
-	kAttach
-	kBegin
-	kBy
-	kCall
-	kCascade
-	kCase
-	kCheckpoint
-	kColumn
-	kCommit
-	kConcurrently
-	kConflict
-	kConstraint
-	kCopy
-	kCreate
-	kCross
-	kCycle
-	kDeallocate
-	kDefiner
-	kDelayed
-	kDelete
-	kDesc
-	kDescribe
-	kDetach
-	kDiscard
-	kDistinct
-	kDo
-	kDrop
-	kDumpfile
-	kDuplicate
-	kEnd
-	kExcept
-	kExec
-	kExecute
-	kExists
-	kExplain
-	kFetch
-	kFor
-	kForce
-	kFrom
-	kFull
-	kFulltext
-	kGlobal
-	kGrant
-	kGroup
-	kHaving
-	kHighPriority
-	kIf
-	kIgnore
-	kIn
-	kIndex
-	kIndexed
-	kInherit
-	kInner
-	kInsert
-	kIntersect
-	kInto
-	kIs
-	kJoin
-	kKey
-	kLateral
-	kLeft
-	kLimit
-	kListen
-	kLoad
-	kLocal
-	kLock
-	kLowPriority
-	kMatched
-	kMaterialized
-	kMerge
-	kMinus
-	kNatural
-	kNo
-	kNot
-	kNotify
-	kOffset
-	kOn
-	kOnline
-	kOnly
-	kOr
-	kOrder
-	kOuter
-	kOutfile
-	kOutput
-	kPartition
-	kPragma
-	kPrepare
-	kPrepared
-	kQualify
-	kQuick
-	kRecursive
-	kRefresh
-	kRelease
-	kRename
-	kReplace
-	kReset
-	kReturning
-	kRevoke
-	kRight
-	kRollback
-	kRows
-	kSavepoint
-	kSearch
-	kSelect
-	kSet
-	kShare
-	kShow
-	kSpatial
-	kSQL
-	kStart
-	kStraightJoin
-	kTable
-	kTablesample
-	kTemp
-	kTemporary
-	kThen
-	kTo
-	kTruncate
-	kUnion
-	kUnique
-	kUnlisten
-	kUnlock
-	kUnlogged
-	kUpdate
-	kUpsert
-	kUse
-	kUsing
-	kVacuum
-	kValues
-	kView
-	kVirtual
-	kWhen
-	kWhere
-	kWindow
-	kWith
+	KwNone Keyword = iota
+
+	// Only conditions act on these: the analyzer passes over them.
+	KwAnd
+	KwBetween
+	KwFalse
+	KwNull
+	KwTrue
+	KwXor
+	KwValueWord // any other value or operator word: CURRENT_DATE, DEFAULT, CAST, LIKE, DIV, ELSE...
+
+	// Both act on these: from firstAnalyzed.
+	KwAs
+	KwCase
+	KwCross
+	KwDistinct
+	KwEnd
+	KwExcept
+	KwExists
+	KwFetch
+	KwFor
+	KwForce
+	KwFrom
+	KwFull
+	KwGroup
+	KwHaving
+	KwIgnore
+	KwIn
+	KwIndexed
+	KwInner
+	KwIntersect
+	KwIs
+	KwJoin
+	KwLateral
+	KwLeft
+	KwLimit
+	KwLock
+	KwNatural
+	KwNot
+	KwOffset
+	KwOn
+	KwOnly
+	KwOr
+	KwOrder
+	KwOuter
+	KwPartition
+	KwReturning
+	KwRight
+	KwSelect
+	KwStraightJoin
+	KwTable
+	KwTablesample
+	KwThen
+	KwUnion
+	KwUnique
+	KwUse
+	KwUsing
+	KwValues
+	KwWhen
+	KwWhere
+	KwWindow
+	KwWith
+
+	// Only the analyzer acts on these; a condition reads them as names (a
+	// column may be called key or rows): from firstUnreserved.
+	KwAbort
+	KwAlgorithm
+	KwAlter
+	KwAnalyse
+	KwAnalyze
+	KwApply
+	KwAttach
+	KwBegin
+	KwBy
+	KwCall
+	KwCascade
+	KwCheckpoint
+	KwColumn
+	KwCommit
+	KwConcurrently
+	KwConflict
+	KwConstraint
+	KwCopy
+	KwCreate
+	KwCycle
+	KwDeallocate
+	KwDefiner
+	KwDelayed
+	KwDelete
+	KwDesc
+	KwDescribe
+	KwDetach
+	KwDiscard
+	KwDo
+	KwDrop
+	KwDumpfile
+	KwDuplicate
+	KwExec
+	KwExecute
+	KwExplain
+	KwFulltext
+	KwGlobal
+	KwGrant
+	KwHighPriority
+	KwIf
+	KwIndex
+	KwInherit
+	KwInsert
+	KwInto
+	KwKey
+	KwListen
+	KwLoad
+	KwLocal
+	KwLowPriority
+	KwMatched
+	KwMaterialized
+	KwMerge
+	KwMinus
+	KwNo
+	KwNotify
+	KwOnline
+	KwOutfile
+	KwOutput
+	KwPragma
+	KwPrepare
+	KwPrepared
+	KwQualify
+	KwQuick
+	KwRecursive
+	KwRefresh
+	KwRelease
+	KwRename
+	KwReplace
+	KwReset
+	KwRevoke
+	KwRollback
+	KwRows
+	KwSavepoint
+	KwSearch
+	KwSet
+	KwShare
+	KwShow
+	KwSpatial
+	KwSQL
+	KwStart
+	KwTemp
+	KwTemporary
+	KwTo
+	KwTruncate
+	KwUnlisten
+	KwUnlock
+	KwUnlogged
+	KwUpdate
+	KwUpsert
+	KwVacuum
+	KwView
+	KwVirtual
 )
 
-// keyword returns the kw of an unquoted word, case-insensitively.
-func keyword(word string) kw {
-	const longest = len("straight_join")
+// The boundaries of the groups of Keyword.
+const (
+	firstAnalyzed   = KwAs
+	firstUnreserved = KwAbort
+)
+
+// Reserved reports whether a word of keyword k is, in some dialect read,
+// an operator (AND, LIKE, DIV), a value (NULL, TRUE, CURRENT_USER) or a
+// word that starts a clause or a join (WHERE, ORDER, JOIN, ON): a
+// condition never reads it, unquoted, as a column. The analyzer's other
+// keywords (KEY, ROWS, SET...) may name columns there. KwNone is not
+// reserved.
+func (k Keyword) Reserved() bool { return KwNone < k && k < firstUnreserved }
+
+// analyzed reports whether the analyzer acts on keyword k.
+func analyzed(k Keyword) bool { return k >= firstAnalyzed }
+
+// keyword returns the Keyword of an unquoted word, case-insensitively.
+func keyword(word string) Keyword {
+	const longest = len("current_timestamp")
 	if len(word) < 2 || len(word) > longest {
-		return kNone
+		return KwNone
 	}
 	var buf [longest]byte
 	for i := 0; i < len(word); i++ {
@@ -167,301 +203,321 @@ func keyword(word string) kw {
 	// more: the conversion does not escape.
 	switch string(buf[:len(word)]) {
 	case "abort":
-		return kAbort
+		return KwAbort
 	case "algorithm":
-		return kAlgorithm
+		return KwAlgorithm
 	case "alter":
-		return kAlter
+		return KwAlter
 	case "analyse":
-		return kAnalyse
+		return KwAnalyse
 	case "analyze":
-		return kAnalyze
+		return KwAnalyze
+	case "and":
+		return KwAnd
 	case "apply":
-		return kApply
+		return KwApply
 	case "as":
-		return kAs
+		return KwAs
 	case "attach":
-		return kAttach
+		return KwAttach
 	case "begin":
-		return kBegin
+		return KwBegin
+	case "between":
+		return KwBetween
 	case "by":
-		return kBy
+		return KwBy
 	case "call":
-		return kCall
+		return KwCall
 	case "cascade":
-		return kCascade
+		return KwCascade
 	case "case":
-		return kCase
+		return KwCase
 	case "checkpoint":
-		return kCheckpoint
+		return KwCheckpoint
 	case "column":
-		return kColumn
+		return KwColumn
 	case "commit":
-		return kCommit
+		return KwCommit
 	case "concurrently":
-		return kConcurrently
+		return KwConcurrently
 	case "conflict":
-		return kConflict
+		return KwConflict
 	case "constraint":
-		return kConstraint
+		return KwConstraint
 	case "copy":
-		return kCopy
+		return KwCopy
 	case "create":
-		return kCreate
+		return KwCreate
 	case "cross":
-		return kCross
+		return KwCross
 	case "cycle":
-		return kCycle
+		return KwCycle
 	case "deallocate":
-		return kDeallocate
+		return KwDeallocate
 	case "definer":
-		return kDefiner
+		return KwDefiner
 	case "delayed":
-		return kDelayed
+		return KwDelayed
 	case "delete":
-		return kDelete
+		return KwDelete
 	case "desc":
-		return kDesc
+		return KwDesc
 	case "describe":
-		return kDescribe
+		return KwDescribe
 	case "detach":
-		return kDetach
+		return KwDetach
 	case "discard":
-		return kDiscard
+		return KwDiscard
 	case "distinct":
-		return kDistinct
+		return KwDistinct
 	case "do":
-		return kDo
+		return KwDo
 	case "drop":
-		return kDrop
+		return KwDrop
 	case "dumpfile":
-		return kDumpfile
+		return KwDumpfile
 	case "duplicate":
-		return kDuplicate
+		return KwDuplicate
 	case "end":
-		return kEnd
+		return KwEnd
 	case "except":
-		return kExcept
+		return KwExcept
 	case "exec":
-		return kExec
+		return KwExec
 	case "execute":
-		return kExecute
+		return KwExecute
 	case "exists":
-		return kExists
+		return KwExists
 	case "explain":
-		return kExplain
+		return KwExplain
+	case "false":
+		return KwFalse
 	case "fetch":
-		return kFetch
+		return KwFetch
 	case "for":
-		return kFor
+		return KwFor
 	case "force":
-		return kForce
+		return KwForce
 	case "from":
-		return kFrom
+		return KwFrom
 	case "full":
-		return kFull
+		return KwFull
 	case "fulltext":
-		return kFulltext
+		return KwFulltext
 	case "global":
-		return kGlobal
+		return KwGlobal
 	case "grant":
-		return kGrant
+		return KwGrant
 	case "group":
-		return kGroup
+		return KwGroup
 	case "having":
-		return kHaving
+		return KwHaving
 	case "high_priority":
-		return kHighPriority
+		return KwHighPriority
 	case "if":
-		return kIf
+		return KwIf
 	case "ignore":
-		return kIgnore
+		return KwIgnore
 	case "in":
-		return kIn
+		return KwIn
 	case "index":
-		return kIndex
+		return KwIndex
 	case "indexed":
-		return kIndexed
+		return KwIndexed
 	case "inherit":
-		return kInherit
+		return KwInherit
 	case "inner":
-		return kInner
+		return KwInner
 	case "insert":
-		return kInsert
+		return KwInsert
 	case "intersect":
-		return kIntersect
+		return KwIntersect
 	case "into":
-		return kInto
+		return KwInto
 	case "is":
-		return kIs
+		return KwIs
 	case "join":
-		return kJoin
+		return KwJoin
 	case "key":
-		return kKey
+		return KwKey
 	case "lateral":
-		return kLateral
+		return KwLateral
 	case "left":
-		return kLeft
+		return KwLeft
 	case "limit":
-		return kLimit
+		return KwLimit
 	case "listen":
-		return kListen
+		return KwListen
 	case "load":
-		return kLoad
+		return KwLoad
 	case "local":
-		return kLocal
+		return KwLocal
 	case "lock":
-		return kLock
+		return KwLock
 	case "low_priority":
-		return kLowPriority
+		return KwLowPriority
 	case "matched":
-		return kMatched
+		return KwMatched
 	case "materialized":
-		return kMaterialized
+		return KwMaterialized
 	case "merge":
-		return kMerge
+		return KwMerge
 	case "minus":
-		return kMinus
+		return KwMinus
 	case "natural":
-		return kNatural
+		return KwNatural
 	case "no":
-		return kNo
+		return KwNo
 	case "not":
-		return kNot
+		return KwNot
 	case "notify":
-		return kNotify
+		return KwNotify
+	case "null":
+		return KwNull
 	case "offset":
-		return kOffset
+		return KwOffset
 	case "on":
-		return kOn
+		return KwOn
 	case "online":
-		return kOnline
+		return KwOnline
 	case "only":
-		return kOnly
+		return KwOnly
 	case "or":
-		return kOr
+		return KwOr
 	case "order":
-		return kOrder
+		return KwOrder
 	case "outer":
-		return kOuter
+		return KwOuter
 	case "outfile":
-		return kOutfile
+		return KwOutfile
 	case "output":
-		return kOutput
+		return KwOutput
 	case "partition":
-		return kPartition
+		return KwPartition
 	case "pragma":
-		return kPragma
+		return KwPragma
 	case "prepare":
-		return kPrepare
+		return KwPrepare
 	case "prepared":
-		return kPrepared
+		return KwPrepared
 	case "qualify":
-		return kQualify
+		return KwQualify
 	case "quick":
-		return kQuick
+		return KwQuick
 	case "recursive":
-		return kRecursive
+		return KwRecursive
 	case "refresh":
-		return kRefresh
+		return KwRefresh
 	case "release":
-		return kRelease
+		return KwRelease
 	case "rename":
-		return kRename
+		return KwRename
 	case "replace":
-		return kReplace
+		return KwReplace
 	case "reset":
-		return kReset
+		return KwReset
 	case "returning":
-		return kReturning
+		return KwReturning
 	case "revoke":
-		return kRevoke
+		return KwRevoke
 	case "right":
-		return kRight
+		return KwRight
 	case "rollback":
-		return kRollback
+		return KwRollback
 	case "rows":
-		return kRows
+		return KwRows
 	case "savepoint":
-		return kSavepoint
+		return KwSavepoint
 	case "search":
-		return kSearch
+		return KwSearch
 	case "select":
-		return kSelect
+		return KwSelect
 	case "set":
-		return kSet
+		return KwSet
 	case "share":
-		return kShare
+		return KwShare
 	case "show":
-		return kShow
+		return KwShow
 	case "spatial":
-		return kSpatial
+		return KwSpatial
 	case "sql":
-		return kSQL
+		return KwSQL
 	case "start":
-		return kStart
+		return KwStart
 	case "straight_join":
-		return kStraightJoin
+		return KwStraightJoin
 	case "table":
-		return kTable
+		return KwTable
 	case "tablesample":
-		return kTablesample
+		return KwTablesample
 	case "temp":
-		return kTemp
+		return KwTemp
 	case "temporary":
-		return kTemporary
+		return KwTemporary
 	case "then":
-		return kThen
+		return KwThen
 	case "to":
-		return kTo
+		return KwTo
+	case "true":
+		return KwTrue
 	case "truncate":
-		return kTruncate
+		return KwTruncate
 	case "union":
-		return kUnion
+		return KwUnion
 	case "unique":
-		return kUnique
+		return KwUnique
 	case "unlisten":
-		return kUnlisten
+		return KwUnlisten
 	case "unlock":
-		return kUnlock
+		return KwUnlock
 	case "unlogged":
-		return kUnlogged
+		return KwUnlogged
 	case "update":
-		return kUpdate
+		return KwUpdate
 	case "upsert":
-		return kUpsert
+		return KwUpsert
 	case "use":
-		return kUse
+		return KwUse
 	case "using":
-		return kUsing
+		return KwUsing
 	case "vacuum":
-		return kVacuum
+		return KwVacuum
 	case "values":
-		return kValues
+		return KwValues
 	case "view":
-		return kView
+		return KwView
 	case "virtual":
-		return kVirtual
+		return KwVirtual
 	case "when":
-		return kWhen
+		return KwWhen
 	case "where":
-		return kWhere
+		return KwWhere
 	case "window":
-		return kWindow
+		return KwWindow
 	case "with":
-		return kWith
+		return KwWith
+	case "xor":
+		return KwXor
+	case "all", "any", "array", "binary", "cast", "collate",
+		"current_catalog", "current_date", "current_role", "current_schema",
+		"current_time", "current_timestamp", "current_user", "default", "div",
+		"else", "escape", "glob", "ilike", "interval", "isnull", "like",
+		"localtime", "localtimestamp", "match", "mod", "notnull", "overlaps",
+		"raise", "regexp", "row", "session_user", "similar", "some",
+		"system_user", "user":
+		return KwValueWord
 	}
-	return kNone
+	return KwNone
 }
 
 // isVerb reports whether k starts a statement that changes data or schema.
 // Inside another statement, where no nested statement can start, such a word
 // means the SQL is not what the analyzer thinks (SQL Server runs
 // "SELECT 1 DELETE FROM t" as two statements): Unknown.
-func isVerb(k kw) bool {
+func isVerb(k Keyword) bool {
 	switch k {
-	case kInsert, kUpdate, kDelete, kMerge, kUpsert, kTruncate, kCreate, kDrop,
-		kAlter, kCall, kExec, kExecute:
+	case KwInsert, KwUpdate, KwDelete, KwMerge, KwUpsert, KwTruncate, KwCreate, KwDrop,
+		KwAlter, KwCall, KwExec, KwExecute:
 		return true
 	}
 	return false
@@ -469,23 +525,23 @@ func isVerb(k kw) bool {
 
 // isNestedVerb reports whether k, first in parentheses, starts a nested
 // data-modifying statement: WITH x AS (DELETE FROM t RETURNING *).
-func isNestedVerb(k kw) bool {
+func isNestedVerb(k Keyword) bool {
 	switch k {
-	case kInsert, kUpdate, kDelete, kMerge:
+	case KwInsert, KwUpdate, KwDelete, KwMerge:
 		return true
 	}
 	return false
 }
 
 // isQueryStart reports whether k, first in parentheses, starts a query.
-func isQueryStart(k kw) bool { return k == kSelect || k == kValues || k == kTable }
+func isQueryStart(k Keyword) bool { return k == KwSelect || k == KwValues || k == KwTable }
 
 // isStatementStart reports whether k can start the statement a WITH clause,
 // or EXPLAIN's options, lead to.
-func isStatementStart(k kw) bool {
+func isStatementStart(k Keyword) bool {
 	switch k {
-	case kSelect, kValues, kTable, kWith, kInsert, kUpdate, kDelete, kMerge,
-		kReplace, kUpsert, kCreate, kExecute:
+	case KwSelect, KwValues, KwTable, KwWith, KwInsert, KwUpdate, KwDelete, KwMerge,
+		KwReplace, KwUpsert, KwCreate, KwExecute:
 		return true
 	}
 	return false
@@ -496,14 +552,14 @@ func isStatementStart(k kw) bool {
 // Any other word there is an alias, even a keyword that some dialect would
 // read as a clause (OFFSET, RETURNING, WINDOW): the list of table references
 // then goes on, which can only over-report.
-func nonAlias(k kw, write bool) bool {
+func nonAlias(k Keyword, write bool) bool {
 	switch k {
-	case kJoin, kInner, kLeft, kRight, kFull, kCross, kNatural, kOuter,
-		kStraightJoin, kOn, kUsing, kWhere, kGroup, kHaving, kOrder, kLimit,
-		kUnion, kIntersect, kExcept, kInto, kSelect, kFor, kFrom, kWith,
-		kTablesample, kUse, kForce, kIgnore, kIndexed, kNot, kPartition:
+	case KwJoin, KwInner, KwLeft, KwRight, KwFull, KwCross, KwNatural, KwOuter,
+		KwStraightJoin, KwOn, KwUsing, KwWhere, KwGroup, KwHaving, KwOrder, KwLimit,
+		KwUnion, KwIntersect, KwExcept, KwInto, KwSelect, KwFor, KwFrom, KwWith,
+		KwTablesample, KwUse, KwForce, KwIgnore, KwIndexed, KwNot, KwPartition:
 		return true
-	case kSet, kReturning:
+	case KwSet, KwReturning:
 		return write
 	}
 	return isVerb(k)
@@ -512,13 +568,13 @@ func nonAlias(k kw, write bool) bool {
 // endsTargets reports whether k ends the list of tables an UPDATE or DELETE
 // writes. USING ends it only as DELETE ... USING t, not as JOIN ... USING (c);
 // RETURNING, which MySQL does not reserve, only outside an ON condition.
-func endsTargets(k kw, next *token, on bool) bool {
+func endsTargets(k Keyword, next *Token, on bool) bool {
 	switch k {
-	case kSet, kFrom, kWhere, kOrder, kLimit:
+	case KwSet, KwFrom, KwWhere, KwOrder, KwLimit:
 		return true
-	case kUsing:
+	case KwUsing:
 		return next.Kind != LParen
-	case kReturning:
+	case KwReturning:
 		return !on
 	}
 	return false
@@ -537,7 +593,7 @@ var tableHints = map[string]bool{
 
 // tableHint reports whether t is a SQL Server table hint and whether it
 // locks.
-func tableHint(t *token) (hint, locks bool) {
+func tableHint(t *Token) (hint, locks bool) {
 	if t.Kind != Word || len(t.Text) > len("readcommittedlock") {
 		return false, false
 	}
@@ -551,9 +607,9 @@ func tableHint(t *token) (hint, locks bool) {
 
 // endsFromList reports whether k ends a FROM list: FROM a, b WHERE ....
 // GROUP and ORDER end it before BY only, see keyword.
-func endsFromList(k kw) bool {
+func endsFromList(k Keyword) bool {
 	switch k {
-	case kWhere, kHaving, kLimit, kUnion, kIntersect, kExcept:
+	case KwWhere, KwHaving, KwLimit, KwUnion, KwIntersect, KwExcept:
 		return true
 	}
 	return false
@@ -562,9 +618,9 @@ func endsFromList(k kw) bool {
 // mayEndFromList reports whether k ends a FROM list outside a join's ON
 // condition. Inside one it is a column: MySQL and SQLite do not reserve
 // these words, PostgreSQL not all of them (JOIN b ON offset = 1, c).
-func mayEndFromList(k kw) bool {
+func mayEndFromList(k Keyword) bool {
 	switch k {
-	case kOffset, kFetch, kWindow, kReturning, kQualify, kMinus:
+	case KwOffset, KwFetch, KwWindow, KwReturning, KwQualify, KwMinus:
 		return true
 	}
 	return false

@@ -41,9 +41,10 @@ func (k Kind) String() string {
 // Token is one lexical token. Text is a slice of the input, quotes and
 // literal prefixes included, so lexing allocates nothing.
 type Token struct {
-	Kind Kind
-	Text string
-	Pos  int // byte offset of Text in the input
+	Kind    Kind
+	Keyword Keyword // of a Word; KwNone for any other kind
+	Text    string
+	Pos     int // byte offset of Text in the input
 }
 
 // Lexer splits SQL into tokens, skipping whitespace and comments. It reads
@@ -81,7 +82,11 @@ func (l *Lexer) Next() Token {
 	if k == Invalid || l.straddles(start, l.pos) {
 		return l.fail(start)
 	}
-	return Token{Kind: k, Text: l.src[start:l.pos], Pos: start}
+	t := Token{Kind: k, Text: l.src[start:l.pos], Pos: start}
+	if k == Word {
+		t.Keyword = keyword(t.Text)
+	}
+	return t
 }
 
 // pass drops the fence once lexing has reached it.

@@ -87,3 +87,28 @@ func TestLexerAfterEnd(t *testing.T) {
 	assert.Equal(t, EOF, l.Next().Kind)
 	assert.Equal(t, Token{Kind: EOF, Pos: 2}, l.Next())
 }
+
+func TestKeyword(t *testing.T) {
+	for _, c := range []struct {
+		word     string
+		want     Keyword
+		reserved bool
+	}{
+		{"and", KwAnd, true},
+		{"Like", KwValueWord, true},
+		{"CURRENT_TIMESTAMP", KwValueWord, true},
+		{"where", KwWhere, true},
+		{"straight_join", KwStraightJoin, true},
+		{"key", KwKey, false},
+		{"ROWS", KwRows, false},
+		{"photos", KwNone, false},
+		{"a", KwNone, false},
+	} {
+		l := NewLexer(c.word)
+		got := l.Next()
+		assert.Equal(t, c.want, got.Keyword, c.word)
+		assert.Equal(t, c.reserved, got.Keyword.Reserved(), c.word)
+	}
+	l := NewLexer(`"where"`)
+	assert.Equal(t, KwNone, l.Next().Keyword, "a quoted identifier")
+}

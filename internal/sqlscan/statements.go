@@ -18,51 +18,51 @@ func (p *parser) statement() (query bool) {
 		p.skip(false)
 		return false
 	}
-	switch t.kw {
-	case kSelect, kValues, kTable:
+	switch t.Keyword {
+	case KwSelect, KwValues, KwTable:
 		p.walk(scope{query: true})
 		return true
-	case kWith:
+	case KwWith:
 		return p.with()
-	case kInsert, kReplace, kUpsert:
+	case KwInsert, KwReplace, KwUpsert:
 		p.insert()
-	case kUpdate:
+	case KwUpdate:
 		p.update()
-	case kDelete:
+	case KwDelete:
 		p.delete()
-	case kMerge:
+	case KwMerge:
 		p.merge()
-	case kTruncate:
+	case KwTruncate:
 		p.truncate()
-	case kCreate:
+	case KwCreate:
 		p.create()
-	case kDrop:
+	case KwDrop:
 		p.drop()
-	case kAlter:
+	case KwAlter:
 		p.alter()
-	case kRename:
+	case KwRename:
 		p.rename()
-	case kRefresh:
+	case KwRefresh:
 		p.refresh()
-	case kExplain, kDescribe, kDesc:
+	case KwExplain, KwDescribe, KwDesc:
 		p.explain()
-	case kShow, kPrepare, kAnalyze, kAnalyse, kVacuum, kLock, kUnlock, kPragma:
+	case KwShow, KwPrepare, KwAnalyze, KwAnalyse, KwVacuum, KwLock, KwUnlock, KwPragma:
 		// Harmless, and what follows may name verbs: SHOW CREATE TABLE,
 		// PREPARE p AS DELETE ..., ANALYZE TABLE t UPDATE HISTOGRAM,
 		// LOCK TABLE t IN SHARE UPDATE EXCLUSIVE MODE, PRAGMA
 		// journal_mode = DELETE. None of them is SQL Server's.
 		p.adv(1)
 		p.skip(false)
-	case kCommit:
-		if p.at(1).kw == kPrepared { // PostgreSQL two-phase commit: another transaction's writes
+	case KwCommit:
+		if p.at(1).Keyword == KwPrepared { // PostgreSQL two-phase commit: another transaction's writes
 			p.unknown = true
 			p.skip(false)
 			return false
 		}
 		p.adv(1)
 		p.skip(true)
-	case kBegin, kStart, kEnd, kRollback, kAbort, kSavepoint, kRelease, kSet,
-		kReset, kListen, kUnlisten, kNotify, kDeallocate, kDiscard, kCheckpoint:
+	case KwBegin, KwStart, KwEnd, KwRollback, KwAbort, KwSavepoint, KwRelease, KwSet,
+		KwReset, KwListen, KwUnlisten, KwNotify, KwDeallocate, KwDiscard, KwCheckpoint:
 		// Harmless unless a verb follows: SQL Server runs BEGIN DELETE ...
 		// END, and needs no ; between statements.
 		p.adv(1)
@@ -79,7 +79,7 @@ func (p *parser) statement() (query bool) {
 // statement; group reads it as one.
 func (p *parser) with() bool {
 	p.adv(1)
-	if p.peek().kw == kRecursive {
+	if p.peek().Keyword == KwRecursive {
 		p.adv(1)
 	}
 	for {
@@ -90,22 +90,22 @@ func (p *parser) with() bool {
 		if p.peek().Kind == LParen {
 			p.group(false)
 		}
-		if p.peek().kw != kAs {
+		if p.peek().Keyword != KwAs {
 			break
 		}
 		p.adv(1)
-		if p.peek().kw == kNot {
+		if p.peek().Keyword == KwNot {
 			p.adv(1)
 		}
-		if p.peek().kw == kMaterialized {
+		if p.peek().Keyword == KwMaterialized {
 			p.adv(1)
 		}
 		if p.peek().Kind != LParen {
 			break
 		}
 		p.group(false)
-		if k := p.peek().kw; k == kSearch || k == kCycle {
-			for t := p.peek(); !ended(t) && t.Kind != Comma && t.Kind != LParen && !isStatementStart(t.kw); t = p.peek() {
+		if k := p.peek().Keyword; k == KwSearch || k == KwCycle {
+			for t := p.peek(); !ended(t) && t.Kind != Comma && t.Kind != LParen && !isStatementStart(t.Keyword); t = p.peek() {
 				p.adv(1)
 			}
 		}
@@ -125,13 +125,13 @@ func (p *parser) insert() {
 	p.adv(1)
 modifiers:
 	for {
-		switch p.peek().kw {
-		case kLowPriority, kDelayed, kHighPriority, kIgnore:
+		switch p.peek().Keyword {
+		case KwLowPriority, KwDelayed, KwHighPriority, KwIgnore:
 			p.adv(1)
-		case kOr: // SQLite: INSERT OR REPLACE
+		case KwOr: // SQLite: INSERT OR REPLACE
 			p.adv(1)
 			p.skipWord()
-		case kInto:
+		case KwInto:
 			p.adv(1)
 			break modifiers
 		default:
@@ -150,11 +150,11 @@ modifiers:
 func (p *parser) update() {
 	p.adv(1)
 	for {
-		switch p.peek().kw {
-		case kLowPriority, kIgnore:
+		switch p.peek().Keyword {
+		case KwLowPriority, KwIgnore:
 			p.adv(1)
 			continue
-		case kOr: // SQLite: UPDATE OR IGNORE
+		case KwOr: // SQLite: UPDATE OR IGNORE
 			p.adv(1)
 			p.skipWord()
 			continue
@@ -163,7 +163,7 @@ func (p *parser) update() {
 	}
 	t0, a0 := len(p.targets), len(p.aliases)
 	p.walk(scope{query: true, from: true, expect: true, write: true})
-	if p.peek().kw != kSet {
+	if p.peek().Keyword != KwSet {
 		p.unknown = true
 	}
 	p.walk(scope{query: true, aliases: true})
@@ -175,10 +175,10 @@ func (p *parser) update() {
 // DELETE a FROM photos a JOIN ..., SQL Server likewise).
 func (p *parser) delete() {
 	p.adv(1)
-	for k := p.peek().kw; k == kLowPriority || k == kQuick || k == kIgnore; k = p.peek().kw {
+	for k := p.peek().Keyword; k == KwLowPriority || k == KwQuick || k == KwIgnore; k = p.peek().Keyword {
 		p.adv(1)
 	}
-	if p.peek().kw == kFrom {
+	if p.peek().Keyword == KwFrom {
 		p.adv(1)
 	}
 	t0, a0 := len(p.targets), len(p.aliases)
@@ -210,10 +210,10 @@ func (p *parser) resolve(t0, a0 int) {
 // merge reads MERGE [INTO] [ONLY] t ... USING source ON ... WHEN ....
 func (p *parser) merge() {
 	p.adv(1)
-	if p.peek().kw == kInto {
+	if p.peek().Keyword == KwInto {
 		p.adv(1)
 	}
-	if p.peek().kw == kOnly {
+	if p.peek().Keyword == KwOnly {
 		p.adv(1)
 	}
 	if !p.writeName() {
@@ -227,11 +227,11 @@ func (p *parser) merge() {
 // tables it does not name: Unknown.
 func (p *parser) truncate() {
 	p.adv(1)
-	if p.peek().kw == kTable {
+	if p.peek().Keyword == KwTable {
 		p.adv(1)
 	}
 	for {
-		if p.peek().kw == kOnly {
+		if p.peek().Keyword == KwOnly {
 			p.adv(1)
 		}
 		if !p.writeName() {
@@ -249,7 +249,7 @@ func (p *parser) truncate() {
 	rest := p.i
 	p.skip(true)
 	for _, t := range p.toks[rest:p.i] {
-		if t.kw == kCascade {
+		if t.Keyword == KwCascade {
 			p.unknown = true
 		}
 	}
@@ -263,26 +263,26 @@ func (p *parser) create() {
 	p.adv(1)
 modifiers:
 	for {
-		switch p.peek().kw {
-		case kOr: // OR REPLACE
+		switch p.peek().Keyword {
+		case KwOr: // OR REPLACE
 			p.adv(1)
 			p.skipWord()
-		case kGlobal, kLocal, kTemp, kTemporary, kUnlogged, kUnique, kFulltext,
-			kSpatial, kVirtual, kRecursive:
+		case KwGlobal, KwLocal, KwTemp, KwTemporary, KwUnlogged, KwUnique, KwFulltext,
+			KwSpatial, KwVirtual, KwRecursive:
 			p.adv(1)
-		case kAlgorithm: // MySQL views: ALGORITHM = MERGE
+		case KwAlgorithm: // MySQL views: ALGORITHM = MERGE
 			p.adv(1)
 			if t := p.peek(); t.Kind == Op && t.Text == "=" {
 				p.adv(1)
 			}
 			p.skipWord()
-		case kSQL: // SQL SECURITY DEFINER
+		case KwSQL: // SQL SECURITY DEFINER
 			p.adv(1)
 			p.skipWord()
 			p.skipWord()
-		case kDefiner: // DEFINER = user@host
+		case KwDefiner: // DEFINER = user@host
 			p.adv(1)
-			for t := p.peek(); !ended(t) && t.kw != kSQL && t.kw != kView; t = p.peek() {
+			for t := p.peek(); !ended(t) && t.Keyword != KwSQL && t.Keyword != KwView; t = p.peek() {
 				p.adv(1)
 			}
 		default:
@@ -293,7 +293,7 @@ modifiers:
 		return
 	}
 	p.ddl = true
-	if p.peek().kw == kIf && p.at(1).kw == kNot && p.at(2).kw == kExists {
+	if p.peek().Keyword == KwIf && p.at(1).Keyword == KwNot && p.at(2).Keyword == KwExists {
 		p.adv(3)
 	}
 	if !p.writeName() {
@@ -307,16 +307,16 @@ modifiers:
 // skips an INDEX statement, which changes no data, and marks anything else
 // Unknown, reporting false for both.
 func (p *parser) relationKind() bool {
-	switch p.peek().kw {
-	case kTable, kView:
+	switch p.peek().Keyword {
+	case KwTable, KwView:
 		p.adv(1)
 		return true
-	case kMaterialized:
-		if p.at(1).kw == kView {
+	case KwMaterialized:
+		if p.at(1).Keyword == KwView {
 			p.adv(2)
 			return true
 		}
-	case kIndex:
+	case KwIndex:
 		p.skip(true)
 		return false
 	}
@@ -329,14 +329,14 @@ func (p *parser) relationKind() bool {
 // a [, b], and DROP INDEX, which changes no data.
 func (p *parser) drop() {
 	p.adv(1)
-	if p.peek().kw == kTemporary {
+	if p.peek().Keyword == KwTemporary {
 		p.adv(1)
 	}
 	if !p.relationKind() {
 		return
 	}
 	p.ddl = true
-	if p.peek().kw == kIf && p.at(1).kw == kExists {
+	if p.peek().Keyword == KwIf && p.at(1).Keyword == KwExists {
 		p.adv(2)
 	}
 	p.nameList()
@@ -356,18 +356,18 @@ func (p *parser) nameList() {
 func (p *parser) alter() {
 	p.adv(1)
 	p.ddl = true
-	for k := p.peek().kw; k == kOnline || k == kIgnore; k = p.peek().kw {
+	for k := p.peek().Keyword; k == KwOnline || k == KwIgnore; k = p.peek().Keyword {
 		p.adv(1)
 	}
 	s := scope{alter: true}
-	switch p.peek().kw {
-	case kTable:
+	switch p.peek().Keyword {
+	case KwTable:
 		p.adv(1)
-	case kView:
+	case KwView:
 		p.adv(1)
 		s = scope{query: true}
-	case kMaterialized:
-		if p.at(1).kw != kView {
+	case KwMaterialized:
+		if p.at(1).Keyword != KwView {
 			p.unknown = true
 			p.skip(false)
 			return
@@ -378,10 +378,10 @@ func (p *parser) alter() {
 		p.skip(false)
 		return
 	}
-	if p.peek().kw == kIf && p.at(1).kw == kExists {
+	if p.peek().Keyword == KwIf && p.at(1).Keyword == KwExists {
 		p.adv(2)
 	}
-	if p.peek().kw == kOnly {
+	if p.peek().Keyword == KwOnly {
 		p.adv(1)
 	}
 	if !p.writeName() {
@@ -398,14 +398,14 @@ func (p *parser) alter() {
 func (p *parser) rename() {
 	p.adv(1)
 	p.ddl = true
-	if p.peek().kw != kTable {
+	if p.peek().Keyword != KwTable {
 		p.unknown = true
 		p.skip(false)
 		return
 	}
 	p.adv(1)
 	for p.writeName() {
-		if p.peek().kw == kTo || p.peek().Kind == Comma {
+		if p.peek().Keyword == KwTo || p.peek().Kind == Comma {
 			p.adv(1)
 			continue
 		}
@@ -417,13 +417,13 @@ func (p *parser) rename() {
 // refresh reads REFRESH MATERIALIZED VIEW [CONCURRENTLY] v.
 func (p *parser) refresh() {
 	p.adv(1)
-	if p.peek().kw != kMaterialized || p.at(1).kw != kView {
+	if p.peek().Keyword != KwMaterialized || p.at(1).Keyword != KwView {
 		p.unknown = true
 		p.skip(false)
 		return
 	}
 	p.adv(2)
-	if p.peek().kw == kConcurrently {
+	if p.peek().Keyword == KwConcurrently {
 		p.adv(1)
 	}
 	p.writeName()
@@ -438,7 +438,7 @@ func (p *parser) explain() {
 	analyze := false
 	if p.peek().Kind == LParen { // PostgreSQL: EXPLAIN (ANALYZE, BUFFERS) ...
 		for p.adv(1); !ended(p.peek()); p.adv(1) {
-			if k := p.peek().kw; k == kAnalyze || k == kAnalyse {
+			if k := p.peek().Keyword; k == KwAnalyze || k == KwAnalyse {
 				analyze = true
 			}
 		}
@@ -446,8 +446,8 @@ func (p *parser) explain() {
 			p.adv(1)
 		}
 	}
-	for t := p.peek(); !ended(t) && t.Kind != LParen && !isStatementStart(t.kw); t = p.peek() {
-		if t.kw == kAnalyze || t.kw == kAnalyse {
+	for t := p.peek(); !ended(t) && t.Kind != LParen && !isStatementStart(t.Keyword); t = p.peek() {
+		if t.Keyword == KwAnalyze || t.Keyword == KwAnalyse {
 			analyze = true
 		}
 		p.adv(1)

@@ -12,7 +12,7 @@ import "strings"
 //
 // It is a list of what is known to be safe, so that an unknown function
 // fails closed: a query calling one is not cached.
-func nondeterministic(toks []token) bool {
+func nondeterministic(toks []Token) bool {
 	for i := range toks {
 		t := &toks[i]
 		switch t.Kind {
@@ -26,7 +26,7 @@ func nondeterministic(toks []token) bool {
 				continue
 			}
 			if toks[i+1].Kind == LParen {
-				if !deterministic(t.Text) && !callLike(t.kw, t.Text) && !namesList(toks, i) {
+				if !deterministic(t.Text) && !callLike(t.Keyword, t.Text) && !namesList(toks, i) {
 					return true
 				}
 				continue
@@ -47,10 +47,10 @@ func nondeterministic(toks []token) bool {
 // alias with a column list, or a table with SQL Server's hints, rather than
 // calls a function: AS g(n), WITH c(x) AS, INSERT INTO t (a, b), FROM t
 // (NOLOCK), and a CTE after the first: WITH a AS (...), c (x) AS (...).
-func namesList(toks []token, i int) bool {
+func namesList(toks []Token, i int) bool {
 	if i > 0 {
-		switch toks[i-1].kw {
-		case kAs, kWith, kInto, kRecursive, kTable:
+		switch toks[i-1].Keyword {
+		case KwAs, KwWith, KwInto, KwRecursive, KwTable:
 			return true
 		}
 	}
@@ -64,11 +64,11 @@ func namesList(toks []token, i int) bool {
 			depth++
 		case RParen:
 			if depth--; depth == 0 {
-				if toks[j+1].kw != kAs {
+				if toks[j+1].Keyword != KwAs {
 					return false
 				}
 				next := &toks[j+2]
-				return next.Kind == LParen || next.kw == kMaterialized || next.kw == kNot
+				return next.Kind == LParen || next.Keyword == KwMaterialized || next.Keyword == KwNot
 			}
 		case EOF, Semicolon:
 			return false
@@ -171,8 +171,8 @@ var deterministicFuncs = setOf(
 // functions: operators (IN, EXISTS, ANY), clauses (OVER, FILTER, USING,
 // VALUES), the words a subquery may follow (SELECT (SELECT ...), AND (...))
 // and type names with their precision (varchar(10), numeric(10, 2)).
-func callLike(k kw, word string) bool {
-	if k != kNone {
+func callLike(k Keyword, word string) bool {
+	if analyzed(k) {
 		return true // every keyword the analyzer acts on is grammar
 	}
 	var buf [32]byte

@@ -70,7 +70,7 @@ func (p *parser) walk(s scope) {
 				s.next()
 			}
 		case Word:
-			if s.write && endsTargets(t.kw, p.at(1), s.on) && !p.distinctFrom() {
+			if s.write && endsTargets(t.Keyword, p.at(1), s.on) && !p.distinctFrom() {
 				return
 			}
 			if p.keyword(&s) {
@@ -84,31 +84,31 @@ func (p *parser) walk(s scope) {
 // keyword acts on the word at p.i and reports whether it moved past it.
 func (p *parser) keyword(s *scope) bool {
 	t := p.peek()
-	if t.kw == kNone || p.prev(1).Kind == Dot || p.at(1).Kind == Dot { // t.update, update.t
+	if t.Keyword == KwNone || p.prev(1).Kind == Dot || p.at(1).Kind == Dot { // t.update, update.t
 		return false
 	}
-	switch k := t.kw; {
-	case k == kSelect:
+	switch k := t.Keyword; {
+	case k == KwSelect:
 		s.query = true
-	case k == kFrom:
+	case k == KwFrom:
 		if s.query && !p.distinctFrom() {
 			s.next()
 		}
-	case k == kJoin:
+	case k == KwJoin:
 		s.next()
-	case k == kStraightJoin:
+	case k == KwStraightJoin:
 		if s.from {
 			s.next()
 		}
-	case k == kApply: // SQL Server: CROSS APPLY, OUTER APPLY
-		if pk := p.prev(1).kw; pk == kCross || pk == kOuter {
+	case k == KwApply: // SQL Server: CROSS APPLY, OUTER APPLY
+		if pk := p.prev(1).Keyword; pk == KwCross || pk == KwOuter {
 			s.next()
 		}
-	case k == kUsing: // DELETE ... USING t, MERGE ... USING t; not JOIN ... USING (c)
+	case k == KwUsing: // DELETE ... USING t, MERGE ... USING t; not JOIN ... USING (c)
 		if s.query && isName(p.at(1)) {
 			s.next()
 		}
-	case k == kTable:
+	case k == KwTable:
 		return p.tableQuery(s)
 	case endsFromList(k):
 		s.end()
@@ -116,39 +116,39 @@ func (p *parser) keyword(s *scope) bool {
 		if !s.on {
 			s.end()
 		}
-	case k == kGroup || k == kOrder:
-		if p.at(1).kw == kBy {
+	case k == KwGroup || k == KwOrder:
+		if p.at(1).Keyword == KwBy {
 			s.end()
 		}
-	case k == kOn:
+	case k == KwOn:
 		if p.onConflict() {
 			s.end()
 		} else if s.from {
 			s.on = true
 		}
-	case k == kCase:
+	case k == KwCase:
 		s.cases++
-	case k == kEnd:
+	case k == KwEnd:
 		if s.cases > 0 {
 			s.cases--
 		}
-	case k == kWhen: // MERGE: WHEN [NOT] MATCHED, not CASE WHEN matched
-		if nk := p.at(1).kw; s.cases == 0 && (nk == kMatched || nk == kNot && p.at(2).kw == kMatched) {
+	case k == KwWhen: // MERGE: WHEN [NOT] MATCHED, not CASE WHEN matched
+		if nk := p.at(1).Keyword; s.cases == 0 && (nk == KwMatched || nk == KwNot && p.at(2).Keyword == KwMatched) {
 			s.end()
 		}
-	case k == kFor:
+	case k == KwFor:
 		return p.forClause(s)
-	case k == kLock: // MySQL: LOCK IN SHARE MODE
-		if p.at(1).kw == kIn && p.at(2).kw == kShare {
+	case k == KwLock: // MySQL: LOCK IN SHARE MODE
+		if p.at(1).Keyword == KwIn && p.at(2).Keyword == KwShare {
 			p.locking, p.impure = true, true
 			s.end()
 			p.adv(3)
 			return true
 		}
-	case k == kInto:
+	case k == KwInto:
 		p.into(s)
 		return true
-	case s.alter && (k == kRename || k == kInherit || k == kPartition):
+	case s.alter && (k == KwRename || k == KwInherit || k == KwPartition):
 		return p.alterTarget()
 	case isVerb(k):
 		p.strayVerb(s)
@@ -160,12 +160,12 @@ func (p *parser) keyword(s *scope) bool {
 // (target) | DO | ON CONSTRAINT, or ON DUPLICATE KEY UPDATE, rather than a
 // join condition on a column of that name.
 func (p *parser) onConflict() bool {
-	switch p.at(1).kw {
-	case kConflict:
+	switch p.at(1).Keyword {
+	case KwConflict:
 		next := p.at(2)
-		return next.Kind == LParen || next.kw == kDo || next.kw == kOn || next.kw == kWhere
-	case kDuplicate:
-		return p.at(2).kw == kKey
+		return next.Kind == LParen || next.Keyword == KwDo || next.Keyword == KwOn || next.Keyword == KwWhere
+	case KwDuplicate:
+		return p.at(2).Keyword == KwKey
 	}
 	return false
 }
@@ -173,11 +173,11 @@ func (p *parser) onConflict() bool {
 // distinctFrom reports whether the FROM at p.i belongs to IS [NOT] DISTINCT
 // FROM.
 func (p *parser) distinctFrom() bool {
-	if p.prev(1).kw != kDistinct {
+	if p.prev(1).Keyword != KwDistinct {
 		return false
 	}
-	k := p.prev(2).kw
-	return k == kIs || k == kNot
+	k := p.prev(2).Keyword
+	return k == KwIs || k == KwNot
 }
 
 // strayVerb handles a data-changing verb inside another statement. Only
@@ -187,12 +187,12 @@ func (p *parser) distinctFrom() bool {
 // alias), INSERT(...) and TRUNCATE(...) (MySQL functions) and, in ALTER
 // TABLE, ALTER COLUMN and DROP COLUMN. Anything else is Unknown.
 func (p *parser) strayVerb(s *scope) {
-	k := p.peek().kw
-	if p.at(1).Kind == LParen || s.alter && (k == kAlter || k == kDrop) {
+	k := p.peek().Keyword
+	if p.at(1).Kind == LParen || s.alter && (k == KwAlter || k == KwDrop) {
 		return
 	}
-	switch p.prev(1).kw {
-	case kOn, kCommit, kDo, kKey, kThen, kAs:
+	switch p.prev(1).Keyword {
+	case KwOn, KwCommit, KwDo, KwKey, KwThen, KwAs:
 		return
 	}
 	p.unknown = true
@@ -207,11 +207,11 @@ func (p *parser) tableRef(s *scope) {
 	switch t.Kind {
 	case Word:
 		switch {
-		case t.kw == kOnly || t.kw == kLateral:
+		case t.Keyword == KwOnly || t.Keyword == KwLateral:
 			p.adv(1)
 			s.expect = true
 			return
-		case t.kw == kRows && p.at(1).kw == kFrom:
+		case t.Keyword == KwRows && p.at(1).Keyword == KwFrom:
 			p.adv(2)
 			s.expect = true
 			return
@@ -266,7 +266,7 @@ func (p *parser) hinted() bool {
 func (p *parser) alias(s *scope) bool {
 	t := p.peek()
 	switch {
-	case t.kw == kAs:
+	case t.Keyword == KwAs:
 		p.adv(1)
 		if t := p.peek(); isName(t) || t.Kind == String {
 			p.recordAlias(s, t)
@@ -274,7 +274,7 @@ func (p *parser) alias(s *scope) bool {
 		}
 		return true
 	case t.Kind == QuotedIdent:
-	case t.Kind == Word && !nonAlias(t.kw, s.write) && !(t.kw == kLock && p.at(1).kw == kIn):
+	case t.Kind == Word && !nonAlias(t.Keyword, s.write) && !(t.Keyword == KwLock && p.at(1).Keyword == KwIn):
 	default:
 		return false
 	}
@@ -283,11 +283,11 @@ func (p *parser) alias(s *scope) bool {
 	return true
 }
 
-func (p *parser) recordAlias(s *scope, t *token) {
+func (p *parser) recordAlias(s *scope, t *Token) {
 	if !s.aliases || s.last == "" || t.Kind == String {
 		return
 	}
-	if n, ok := normalize(t.Token); ok {
+	if n, ok := normalize(*t); ok {
 		p.aliases = append(p.aliases, alias{n, s.last})
 	}
 }
@@ -300,9 +300,9 @@ func (p *parser) group(from bool) {
 	if p.enter() {
 		t := p.peek()
 		switch {
-		case isQueryStart(t.kw):
+		case isQueryStart(t.Keyword):
 			p.walk(scope{query: true})
-		case t.kw == kWith || isNestedVerb(t.kw) && p.at(1).Kind != LParen:
+		case t.Keyword == KwWith || isNestedVerb(t.Keyword) && p.at(1).Kind != LParen:
 			p.statement()
 		case from:
 			p.walk(scope{query: true, from: true, expect: true})
@@ -362,13 +362,13 @@ func (p *parser) closeWith(k Kind) {
 // TABLE t writes t.
 func (p *parser) tableQuery(s *scope) bool {
 	j := 1
-	if p.at(1).kw == kOnly {
+	if p.at(1).Keyword == KwOnly {
 		j = 2
 	}
 	if !isName(p.at(j)) {
 		return false
 	}
-	write := s.alter && p.prev(1).kw == kWith
+	write := s.alter && p.prev(1).Keyword == KwWith
 	p.adv(j)
 	n, ok := p.name()
 	switch {
@@ -387,16 +387,16 @@ func (p *parser) tableQuery(s *scope) bool {
 // PARTITION t in ALTER TABLE.
 func (p *parser) alterTarget() bool {
 	j := 1
-	switch p.peek().kw {
-	case kRename:
-		switch p.at(1).kw {
-		case kTo, kAs:
+	switch p.peek().Keyword {
+	case KwRename:
+		switch p.at(1).Keyword {
+		case KwTo, KwAs:
 			j = 2
-		case kColumn, kIndex, kKey, kConstraint:
+		case KwColumn, KwIndex, KwKey, KwConstraint:
 			return false
 		}
-	case kPartition:
-		if k := p.prev(1).kw; k != kAttach && k != kDetach {
+	case KwPartition:
+		if k := p.prev(1).Keyword; k != KwAttach && k != KwDetach {
 			return false
 		}
 	}
@@ -412,15 +412,15 @@ func (p *parser) alterTarget() bool {
 // GROUP BY in a MySQL index hint.
 func (p *parser) forClause(s *scope) bool {
 	n := 0
-	switch p.at(1).kw {
-	case kUpdate, kShare:
+	switch p.at(1).Keyword {
+	case KwUpdate, KwShare:
 		n = 2
-	case kNo:
-		if p.at(2).kw == kKey && p.at(3).kw == kUpdate {
+	case KwNo:
+		if p.at(2).Keyword == KwKey && p.at(3).Keyword == KwUpdate {
 			n = 4
 		}
-	case kKey:
-		if p.at(2).kw == kShare {
+	case KwKey:
+		if p.at(2).Keyword == KwShare {
 			n = 3
 		}
 	}
@@ -430,13 +430,13 @@ func (p *parser) forClause(s *scope) bool {
 		p.adv(n)
 		return true
 	}
-	if k := p.prev(1).kw; k == kIndex || k == kKey {
-		switch p.at(1).kw {
-		case kJoin:
+	if k := p.prev(1).Keyword; k == KwIndex || k == KwKey {
+		switch p.at(1).Keyword {
+		case KwJoin:
 			p.adv(2)
 			return true
-		case kOrder, kGroup:
-			if p.at(2).kw == kBy {
+		case KwOrder, KwGroup:
+			if p.at(2).Keyword == KwBy {
 				p.adv(3)
 				return true
 			}
@@ -453,16 +453,16 @@ func (p *parser) into(s *scope) {
 	p.impure = true
 	s.end()
 	for {
-		k := p.peek().kw
-		if k != kTemp && k != kTemporary && k != kUnlogged && k != kTable {
+		k := p.peek().Keyword
+		if k != KwTemp && k != KwTemporary && k != KwUnlogged && k != KwTable {
 			break
 		}
-		if next := p.at(1); !isName(next) || next.kw == kFrom || endsFromList(next.kw) || next.kw == kFor {
+		if next := p.at(1); !isName(next) || next.Keyword == KwFrom || endsFromList(next.Keyword) || next.Keyword == KwFor {
 			break // the word is the table's name: SELECT * INTO temp FROM t
 		}
 		p.adv(1)
 	}
-	if t := p.peek(); t.Kind == Param || t.kw == kOutfile || t.kw == kDumpfile {
+	if t := p.peek(); t.Kind == Param || t.Keyword == KwOutfile || t.Keyword == KwDumpfile {
 		return
 	}
 	p.writeName()

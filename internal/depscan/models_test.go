@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"database/sql"
@@ -13,6 +13,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
+	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
 // The models of the tests: every relation kind, a composite key, soft
@@ -128,15 +130,22 @@ type captured struct {
 	err    error
 }
 
+// extract runs Extract on stmt with the analysis of its SQL, as the
+// plugin does on a miss.
+func extract(stmt *gorm.Statement, opts depscan.Options) ([]deps.Table, error) {
+	a := sqlscan.Analyze(stmt.SQL.String())
+	return depscan.Extract(stmt, &a, opts)
+}
+
 // capture runs fn on db and extracts, with opts, the dependencies of every
 // query it runs, preloads included, right after GORM built it.
-func capture(t testing.TB, db *gorm.DB, opts deps.Options, fn func(*gorm.DB) error) []captured {
+func capture(t testing.TB, db *gorm.DB, opts depscan.Options, fn func(*gorm.DB) error) []captured {
 	t.Helper()
 	var got []captured
-	name := "deps_test:capture"
+	name := "depscan_test:capture"
 	extract := func(tx *gorm.DB) {
 		callbacks.BuildQuerySQL(tx)
-		tables, err := deps.Extract(tx.Statement, opts)
+		tables, err := extract(tx.Statement, opts)
 		got = append(got, captured{tx.Statement.SQL.String(), slices.Clone(tx.Statement.Vars), tables, err})
 	}
 	query, row := db.Callback().Query(), db.Callback().Row()

@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 )
 
 // statement returns a built statement of raw SQL, with model's schema.
@@ -151,7 +151,7 @@ func TestParse(t *testing.T) {
 			if !strings.HasPrefix(sql, "SELECT") && !strings.HasPrefix(sql, "WITH") {
 				sql = "SELECT * FROM users WHERE " + sql
 			}
-			tables, err := deps.Extract(statement(t, db, &User{}, sql, tc.vars...), deps.Options{})
+			tables, err := extract(statement(t, db, &User{}, sql, tc.vars...), depscan.Options{})
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, render(tables))
 		})

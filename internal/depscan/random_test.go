@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 )
 
 // condGen writes random valid conditions over the columns of a query,
@@ -114,7 +114,7 @@ func TestRandomConditions(t *testing.T) {
 		cond := g.cond(3)
 		tx := fuzzShapes[shape](dry, cond, g.vars)
 		require.NoError(t, tx.Error, cond)
-		tables, err := deps.Extract(tx.Statement, deps.Options{MaxIn: 4})
+		tables, err := extract(tx.Statement, depscan.Options{MaxIn: 4})
 		require.NoError(t, err)
 		c := captured{tx.Statement.SQL.String(), tx.Statement.Vars, tables, nil}
 		checkTables(t, o, c)

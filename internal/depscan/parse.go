@@ -1,4 +1,4 @@
-package deps
+package depscan
 
 import (
 	"strconv"
@@ -15,12 +15,11 @@ import (
 // follows; deeper SQL proves nothing.
 const maxDepth = 100
 
-// tok is a token of the statement with its keyword (for a Word) and, for a
-// placeholder, the index of its value in Statement.Vars (-1 otherwise).
+// tok is a token of the statement with, for a placeholder, the index of
+// its value in Statement.Vars (-1 otherwise).
 type tok struct {
 	sqlscan.Token
-	kw kw
-	v  int
+	v int
 }
 
 // occ is one item of the FROM list, an occurrence: a table joined twice is
@@ -98,12 +97,12 @@ func putQuery(q *query) {
 	queries.Put(q)
 }
 
-// parse reads a SELECT statement: its FROM list, the ON conditions of its
-// joins and its WHERE condition. It reports false when the statement is
-// not of that shape, or cannot be read the same way in every dialect:
-// nothing is proven then.
-func (q *query) parse(sql string) bool {
-	if !q.lex(sql) || q.peek().kw != kwSelect {
+// parse reads the SELECT statement a analyses: its FROM list, the ON
+// conditions of its joins and its WHERE condition. It reports false when
+// the statement is not of that shape, or cannot be read the same way in
+// every dialect: nothing is proven then.
+func (q *query) parse(a *sqlscan.Analysis) bool {
+	if !q.load(a) || q.peek().Keyword != sqlscan.KwSelect {
 		return false
 	}
 	q.i++
@@ -116,7 +115,7 @@ func (q *query) parse(sql string) bool {
 		return false
 	}
 	q.where = truth
-	if q.accept(kwWhere) {
+	if q.accept(sqlscan.KwWhere) {
 		var ok bool
 		if q.where, ok = q.or(); !ok {
 			return false
@@ -125,25 +124,24 @@ func (q *query) parse(sql string) bool {
 	return q.tail()
 }
 
-// lex tokenizes sql and maps each placeholder to its var. It refuses SQL
-// the dialects read differently in ways that matter here — a NUL byte
-// (SQLite stops reading there), MySQL's # comments and ||, && and XOR
-// operators, --x comments that MySQL reads as code, := — and placeholders
-// other than ? and $n, or that do not map one to one onto stmt.Vars.
-func (q *query) lex(sql string) bool {
-	if strings.IndexByte(sql, 0) >= 0 {
+// load takes the tokens of the analysis a and maps each placeholder to its
+// var. It refuses SQL the dialects read differently in ways that matter
+// here — a NUL byte (SQLite stops reading there), MySQL's # comments and
+// ||, && and XOR operators, --x comments that MySQL reads as code, := — and
+// placeholders other than ? and $n, or that do not map one to one onto
+// stmt.Vars. Input lexed as Invalid never gets here: a is then Unknown.
+func (q *query) load(a *sqlscan.Analysis) bool {
+	sql := a.SQL
+	if len(a.Tokens) == 0 || strings.IndexByte(sql, 0) >= 0 {
 		return false
 	}
-	l := sqlscan.NewLexer(sql)
 	qmarks, dollars := 0, false
-	for {
-		t := tok{Token: l.Next(), v: -1}
+	for i := range a.Tokens {
+		t := tok{Token: a.Token(i), v: -1}
 		end := t.Pos + len(t.Text)
 		switch t.Kind {
-		case sqlscan.Invalid:
-			return false
 		case sqlscan.Word:
-			if t.kw = keyword(t.Text); t.kw == kwXor {
+			if t.Keyword == sqlscan.KwXor {
 				return false
 			}
 		case sqlscan.Param:
@@ -173,9 +171,6 @@ func (q *query) lex(sql string) bool {
 			}
 		}
 		q.toks = append(q.toks, t)
-		if t.Kind == sqlscan.EOF {
-			break
-		}
 	}
 	return qmarks == 0 || !dollars && qmarks == len(q.vars)
 }
@@ -192,8 +187,8 @@ func (q *query) at(n int) *tok {
 }
 
 // accept consumes the keyword k if it comes next.
-func (q *query) accept(k kw) bool {
-	if t := q.peek(); t.Kind == sqlscan.Word && t.kw == k {
+func (q *query) accept(k sqlscan.Keyword) bool {
+	if t := q.peek(); t.Kind == sqlscan.Word && t.Keyword == k {
 		q.i++
 		return true
 	}
@@ -215,7 +210,7 @@ func (q *query) selectList() bool {
 				return false
 			}
 		case sqlscan.Word:
-			if depth == 0 && t.kw == kwFrom && q.at(-1).kw != kwDistinct { // not IS DISTINCT FROM
+			if depth == 0 && t.Keyword == sqlscan.KwFrom && q.at(-1).Keyword != sqlscan.KwDistinct { // not IS DISTINCT FROM
 				q.i++
 				return true
 			}
@@ -262,18 +257,18 @@ func (q *query) fromList() bool {
 		}
 		left := false
 		switch {
-		case q.accept(kwStraightJoin): // MySQL's inner join
-		case q.accept(kwInner), q.accept(kwCross):
-			if !q.accept(kwJoin) {
+		case q.accept(sqlscan.KwStraightJoin): // MySQL's inner join
+		case q.accept(sqlscan.KwInner), q.accept(sqlscan.KwCross):
+			if !q.accept(sqlscan.KwJoin) {
 				return false
 			}
-		case q.accept(kwLeft):
-			q.accept(kwOuter)
-			if !q.accept(kwJoin) {
+		case q.accept(sqlscan.KwLeft):
+			q.accept(sqlscan.KwOuter)
+			if !q.accept(sqlscan.KwJoin) {
 				return false
 			}
 			left = true
-		case !q.accept(kwJoin):
+		case !q.accept(sqlscan.KwJoin):
 			return true // the end of the FROM list
 		}
 		if !q.fromItem() {
@@ -282,7 +277,7 @@ func (q *query) fromList() bool {
 		o := len(q.occs) - 1
 		q.occs[o].left, q.occs[o].on = left, truth
 		switch {
-		case q.accept(kwOn):
+		case q.accept(sqlscan.KwOn):
 			q.inOn = true
 			if left {
 				q.ctx = o
@@ -297,7 +292,7 @@ func (q *query) fromList() bool {
 			} else {
 				q.inner = and(q.inner, on)
 			}
-		case q.accept(kwUsing):
+		case q.accept(sqlscan.KwUsing):
 			if q.peek().Kind != sqlscan.LParen || !q.skipParens() {
 				return false
 			}
@@ -313,7 +308,7 @@ func (q *query) fromItem() bool {
 		if !q.skipParens() {
 			return false
 		}
-	case structural(t.kw): // LATERAL, ONLY, a missing item
+	case structural(t.Keyword): // LATERAL, ONLY, a missing item
 		return false
 	case t.Kind == sqlscan.Word || t.Kind == sqlscan.QuotedIdent:
 		last := t
@@ -335,8 +330,8 @@ func (q *query) fromItem() bool {
 	default:
 		return false
 	}
-	as := q.accept(kwAs)
-	if t := q.peek(); t.Kind == sqlscan.QuotedIdent || t.Kind == sqlscan.Word && !structural(t.kw) {
+	as := q.accept(sqlscan.KwAs)
+	if t := q.peek(); t.Kind == sqlscan.QuotedIdent || t.Kind == sqlscan.Word && !structural(t.Keyword) {
 		if o.name = q.ident(t); o.name == "" {
 			return false
 		}
@@ -401,7 +396,7 @@ func (q *query) tail() bool {
 	case sqlscan.Semicolon:
 		return q.at(1).Kind == sqlscan.EOF
 	case sqlscan.Word:
-		return clauseKeyword(t.kw)
+		return clauseKeyword(t.Keyword)
 	}
 	return false
 }
@@ -414,12 +409,12 @@ func (q *query) ends() bool {
 	case sqlscan.Comma:
 		return q.inOn
 	case sqlscan.Word:
-		if clauseKeyword(t.kw) {
+		if clauseKeyword(t.Keyword) {
 			return true
 		}
-		if q.inOn && joinKeyword(t.kw) {
+		if q.inOn && joinKeyword(t.Keyword) {
 			// LEFT(name, 2) and RIGHT(...) are functions.
-			return (t.kw != kwLeft && t.kw != kwRight) || q.at(1).Kind != sqlscan.LParen
+			return (t.Keyword != sqlscan.KwLeft && t.Keyword != sqlscan.KwRight) || q.at(1).Kind != sqlscan.LParen
 		}
 	}
 	return false
@@ -438,4 +433,42 @@ func (q *query) ident(t *tok) string {
 		return ""
 	}
 	return sqlscan.NormalizeTable(t.Text)
+}
+
+// clauseKeyword reports the keywords that start a clause after WHERE: the
+// end of the condition.
+func clauseKeyword(k sqlscan.Keyword) bool {
+	switch k {
+	case sqlscan.KwGroup, sqlscan.KwOrder, sqlscan.KwLimit, sqlscan.KwOffset, sqlscan.KwFetch,
+		sqlscan.KwFor, sqlscan.KwHaving, sqlscan.KwWindow, sqlscan.KwLock, sqlscan.KwUnion,
+		sqlscan.KwIntersect, sqlscan.KwExcept:
+		return true
+	}
+	return false
+}
+
+// joinKeyword reports the keywords that start a join: the end of an ON
+// condition.
+func joinKeyword(k sqlscan.Keyword) bool {
+	switch k {
+	case sqlscan.KwWhere, sqlscan.KwJoin, sqlscan.KwInner, sqlscan.KwCross, sqlscan.KwLeft,
+		sqlscan.KwRight, sqlscan.KwFull, sqlscan.KwNatural, sqlscan.KwStraightJoin:
+		return true
+	}
+	return false
+}
+
+// structural reports the keywords that may follow a FROM item in place of
+// an alias.
+func structural(k sqlscan.Keyword) bool {
+	switch k {
+	case sqlscan.KwWhere, sqlscan.KwAs, sqlscan.KwWith, sqlscan.KwNot, sqlscan.KwJoin,
+		sqlscan.KwInner, sqlscan.KwCross, sqlscan.KwLeft, sqlscan.KwRight, sqlscan.KwFull,
+		sqlscan.KwNatural, sqlscan.KwOuter, sqlscan.KwStraightJoin, sqlscan.KwOn,
+		sqlscan.KwUsing, sqlscan.KwLateral, sqlscan.KwOnly, sqlscan.KwReturning, sqlscan.KwUse,
+		sqlscan.KwForce, sqlscan.KwIgnore, sqlscan.KwIndexed, sqlscan.KwTablesample,
+		sqlscan.KwPartition:
+		return true
+	}
+	return clauseKeyword(k)
 }

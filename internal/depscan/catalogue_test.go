@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"database/sql"
@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 )
 
 // query is one catalogue entry: the queries fn runs and, per statement
@@ -20,7 +21,7 @@ import (
 // find, as render writes them.
 type catalogueCase struct {
 	name string
-	opts deps.Options
+	opts depscan.Options
 	fn   func(db *gorm.DB) error
 	want []string
 }
@@ -188,7 +189,7 @@ var catalogue = []catalogueCase{
 	},
 	{
 		name: "in MaxIn",
-		opts: deps.Options{MaxIn: 2},
+		opts: depscan.Options{MaxIn: 2},
 		fn:   users(func(db *gorm.DB) *gorm.DB { return db.Where("age IN ?", []int{1, 2, 3}) }),
 		want: []string{"users: deleted_at=n"},
 	},
@@ -659,25 +660,25 @@ var catalogue = []catalogueCase{
 	},
 	{
 		name: "fields go name",
-		opts: deps.Options{Fields: []string{"Name"}},
+		opts: depscan.Options{Fields: []string{"Name"}},
 		fn:   users(func(db *gorm.DB) *gorm.DB { return db.Where("name = ? AND age = ?", "ann", 30) }),
 		want: []string{"users: name=sann"},
 	},
 	{
 		name: "fields column",
-		opts: deps.Options{Fields: []string{"age"}},
+		opts: depscan.Options{Fields: []string{"age"}},
 		fn:   users(func(db *gorm.DB) *gorm.DB { return db.Where("name = ? AND age = ?", "ann", 30) }),
 		want: []string{"users: age=i30"},
 	},
 	{
 		name: "fields relation",
-		opts: deps.Options{Fields: []string{"User"}},
+		opts: depscan.Options{Fields: []string{"User"}},
 		fn:   photos(func(db *gorm.DB) *gorm.DB { return db.Joins("User").Where("photos.user_id = ? AND status = ?", 2, 1) }),
 		want: []string{"photos: *; users: deleted_at=n&id=i2"},
 	},
 	{
 		name: "fields relation column",
-		opts: deps.Options{Fields: []string{"Status", "User.Name"}},
+		opts: depscan.Options{Fields: []string{"Status", "User.Name"}},
 		fn: photos(func(db *gorm.DB) *gorm.DB {
 			return db.Joins("User").Where("photos.user_id = ? AND status = ? AND User.name = ?", 2, 1, "ann")
 		}),
@@ -685,7 +686,7 @@ var catalogue = []catalogueCase{
 	},
 	{
 		name: "fields nested relation",
-		opts: deps.Options{Fields: []string{"Message.Sender"}},
+		opts: depscan.Options{Fields: []string{"Message.Sender"}},
 		fn: find[Reply](func(db *gorm.DB) *gorm.DB {
 			return db.Joins("Message.Sender").Where("replies.message_id = ? AND Message__Sender.id = ?", 1, 2)
 		}),
@@ -693,7 +694,7 @@ var catalogue = []catalogueCase{
 	},
 	{
 		name: "fields raw join",
-		opts: deps.Options{Fields: []string{"UserID"}},
+		opts: depscan.Options{Fields: []string{"UserID"}},
 		fn: photos(func(db *gorm.DB) *gorm.DB {
 			return db.Joins("JOIN users u ON u.id = photos.user_id").Where("photos.user_id = ? AND u.name = ?", 2, "ann")
 		}),
@@ -701,7 +702,7 @@ var catalogue = []catalogueCase{
 	},
 	{
 		name: "fields without model",
-		opts: deps.Options{Fields: []string{"user_id"}},
+		opts: depscan.Options{Fields: []string{"user_id"}},
 		fn: func(db *gorm.DB) error {
 			var rows []map[string]any
 			return db.Table("photos").Where("user_id = ? AND status = ?", 2, 1).Find(&rows).Error
@@ -749,7 +750,7 @@ func TestUnknownField(t *testing.T) {
 		{&Photo{}, []string{"User.Company.Nope"}, `gormcache: unknown field "User.Company.Nope" of model Photo`},
 		{&Photo{}, []string{"Title.Name"}, `gormcache: unknown field "Title.Name" of model Photo`},
 	} {
-		got := capture(t, db, deps.Options{Fields: tc.fields}, func(db *gorm.DB) error {
+		got := capture(t, db, depscan.Options{Fields: tc.fields}, func(db *gorm.DB) error {
 			return db.Model(tc.model).Where("id = ?", 1).Find(map[string]any{}).Error
 		})
 		require.Len(t, got, 1)

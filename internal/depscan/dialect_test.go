@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
-	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 )
 
 // mysqlish is SQLite's dialector under MySQL's name: Extract must then
@@ -61,7 +61,7 @@ func TestDialects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, c := range capture(t, tc.db, deps.Options{}, tc.fn) {
+			for _, c := range capture(t, tc.db, depscan.Options{}, tc.fn) {
 				require.NoError(t, c.err)
 				got = append(got, render(c.tables))
 			}

@@ -1,4 +1,4 @@
-package deps
+package depscan
 
 import (
 	"database/sql/driver"

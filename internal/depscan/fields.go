@@ -1,4 +1,4 @@
-package deps
+package depscan
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
@@ -49,7 +50,7 @@ func resolveFields(s *schema.Schema, names []string) (tracking, error) {
 	for _, name := range names {
 		k, ok := resolveField(s, name)
 		if !ok {
-			return tracking{}, fmt.Errorf("%w %q of model %s", ErrUnknownField, name, s.Name)
+			return tracking{}, fmt.Errorf("%w %q of model %s", deps.ErrUnknownField, name, s.Name)
 		}
 		t.keep = append(t.keep, k)
 	}
@@ -135,7 +136,7 @@ func joinRels(stmt *gorm.Statement, dst []joinRel) []joinRel {
 // sameTable reports whether the model s maps the table named table (as
 // normalized by sqlscan).
 func sameTable(s *schema.Schema, table string) bool {
-	return s != nil && s.Table != "" && sqlscan.NormalizeTable(s.Table) == table
+	return s != nil && s.Table != "" && sqlscan.ModelTable(s.Table) == table
 }
 
 // Field returns the field of the model s whose column a Term's Column (or

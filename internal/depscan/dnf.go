@@ -1,4 +1,4 @@
-package deps
+package depscan
 
 import (
 	"cmp"
@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
@@ -110,16 +111,16 @@ func rejectsNull(c conj, l int) bool {
 // the tables whose every occurrence in the statement is in the FROM list
 // and proven, and appends the tables of the FROM list that out lacks.
 // Tables it leaves without conjunctions may have any row that matters.
-func (q *query) tables(out []Table) []Table {
+func (q *query) tables(out []deps.Table) []deps.Table {
 	base := and(q.where, q.inner)
 	for x := range q.occs {
 		name := q.occs[x].table
 		if name == "" || q.seen(x, name) {
 			continue
 		}
-		i := slices.IndexFunc(out, func(t Table) bool { return t.Name == name })
+		i := slices.IndexFunc(out, func(t deps.Table) bool { return t.Name == name })
 		if i < 0 {
-			out = append(out, Table{Name: name})
+			out = append(out, deps.Table{Name: name})
 			i = len(out) - 1
 		}
 		out[i].Conjs = q.table(base, name)
@@ -140,7 +141,7 @@ func (q *query) seen(x int, name string) bool {
 // table returns the conjunctions of the table name, or nil when any row
 // of it may matter: it is read outside the FROM list (a subquery, a
 // UNION), joined by a raw join, or an occurrence proves nothing.
-func (q *query) table(base dnf, name string) []Conj {
+func (q *query) table(base dnf, name string) []deps.Conj {
 	n := 0
 	for _, o := range q.occs {
 		if o.table != name {
@@ -154,7 +155,7 @@ func (q *query) table(base dnf, name string) []Conj {
 	if q.mentions(name) != n {
 		return nil
 	}
-	var list []Conj
+	var list []deps.Conj
 	for x := range q.occs {
 		if q.occs[x].table != name {
 			continue
@@ -196,7 +197,7 @@ func (q *query) mentions(name string) int {
 // the WHERE condition and the ON conditions of the inner joins (base);
 // those of a LEFT JOINed x satisfy its ON condition too, and so do the
 // rows of any x in the conjunctions that reject the NULLs of a LEFT JOIN.
-func (q *query) occurrence(base dnf, x int, list []Conj) ([]Conj, bool) {
+func (q *query) occurrence(base dnf, x int, list []deps.Conj) ([]deps.Conj, bool) {
 	for k, c := range base {
 		ext := base[k : k+1 : k+1]
 		for l := range q.occs {
@@ -221,17 +222,17 @@ func (q *query) occurrence(base dnf, x int, list []Conj) ([]Conj, bool) {
 // project returns the terms c proves for occurrence x, equalities carried
 // across column equalities included, restricted to what Options.Fields
 // tracks. A column with two different values keeps neither.
-func (q *query) project(c conj, x int) Conj {
+func (q *query) project(c conj, x int) deps.Conj {
 	atoms := propagate(c, q.scratch[:0])
 	q.scratch = atoms
 	o := &q.occs[x]
-	var terms Conj
+	var terms deps.Conj
 	for _, a := range atoms {
 		if a.occ == x && q.track.keeps(o.path, a.col) {
-			terms = append(terms, Term{Column: a.col, Value: a.val})
+			terms = append(terms, deps.Term{Column: a.col, Value: a.val})
 		}
 	}
-	slices.SortFunc(terms, func(a, b Term) int {
+	slices.SortFunc(terms, func(a, b deps.Term) int {
 		return cmp.Or(strings.Compare(a.Column, b.Column), strings.Compare(a.Value, b.Value))
 	})
 	out := terms[:0]
@@ -296,8 +297,8 @@ func propagate(c conj, vals []atom) []atom {
 // normalize sorts list (shorter conjunctions first), drops duplicates and
 // the conjunctions another one implies (a subset of their terms), and
 // returns it.
-func normalize(list []Conj) []Conj {
-	slices.SortFunc(list, func(a, b Conj) int {
+func normalize(list []deps.Conj) []deps.Conj {
+	slices.SortFunc(list, func(a, b deps.Conj) int {
 		if c := cmp.Compare(len(a), len(b)); c != 0 {
 			return c
 		}
@@ -313,7 +314,7 @@ func normalize(list []Conj) []Conj {
 	// come before it, and stay before it as the implied ones are dropped.
 	out := list[:0]
 	for _, c := range list {
-		if !slices.ContainsFunc(out, func(d Conj) bool { return len(d) < len(c) && subset(d, c) }) {
+		if !slices.ContainsFunc(out, func(d deps.Conj) bool { return len(d) < len(c) && subset(d, c) }) {
 			out = append(out, c)
 		}
 	}
@@ -321,7 +322,7 @@ func normalize(list []Conj) []Conj {
 }
 
 // subset reports whether every term of d is in c; both are sorted.
-func subset(d, c Conj) bool {
+func subset(d, c deps.Conj) bool {
 	i := 0
 	for _, t := range d {
 		for i < len(c) && c[i].Column < t.Column {

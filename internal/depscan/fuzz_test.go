@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"database/sql"
@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
@@ -73,7 +74,7 @@ func FuzzExtract(f *testing.F) {
 			return
 		}
 		stmt := tx.Statement
-		tables, err := deps.Extract(stmt, deps.Options{MaxIn: 4})
+		tables, err := extract(stmt, depscan.Options{MaxIn: 4})
 		require.NoError(t, err)
 		c := captured{stmt.SQL.String(), stmt.Vars, tables, nil}
 		checkTables(t, o, c)
@@ -116,7 +117,7 @@ func FuzzParse(f *testing.F) {
 			}
 			vars = append(vars, v)
 		}
-		tables, err := deps.Extract(statement(t, db, &User{}, sql, vars...), deps.Options{MaxIn: 4})
+		tables, err := extract(statement(t, db, &User{}, sql, vars...), depscan.Options{MaxIn: 4})
 		require.NoError(t, err)
 		c := captured{sql, vars, tables, nil}
 		checkTables(t, o, c)
@@ -148,7 +149,7 @@ func checkTables(t *testing.T, o *oracle, c captured) {
 				if i > 0 {
 					require.NotEqual(t, conj[i-1].Column, term.Column, "two terms on one column")
 				}
-				f := deps.Field(s, term.Column)
+				f := depscan.Field(s, term.Column)
 				require.NotNil(t, f, "term on %s.%s, not a column of the model", tab.Name, term.Column)
 				require.True(t, justified(c, f, term.Value), "term %s=%s of %s: not in the SQL or its vars\n%s %v",
 					term.Column, term.Value, tab.Name, c.sql, c.vars)
@@ -167,7 +168,7 @@ func justified(c captured, f *schema.Field, value string) bool {
 		return true
 	}
 	for _, v := range c.vars {
-		if got, ok := deps.Canon(v, f); ok && got == value {
+		if got, ok := depscan.Canon(v, f); ok && got == value {
 			return true
 		}
 	}

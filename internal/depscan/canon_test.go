@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
-	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 )
 
 type (
@@ -155,7 +155,7 @@ func TestCanon(t *testing.T) {
 			f = s.LookUpField(tc.field)
 			require.NotNil(t, f, tc.field)
 		}
-		got, ok := deps.Canon(tc.v, f)
+		got, ok := depscan.Canon(tc.v, f)
 		assert.Equal(t, tc.want != "", ok, "Canon(%#v, %s) ok", tc.v, tc.field)
 		assert.Equal(t, tc.want, got, "Canon(%#v, %s)", tc.v, tc.field)
 	}
@@ -169,9 +169,9 @@ func TestEquatable(t *testing.T) {
 		"Char": false, "Citext": false, "Nocase": false, "Float": false, "Time": false,
 		"Deleted": false, "NullFlo": false, "JSON": false, "Bytes": false,
 	} {
-		assert.Equal(t, want, deps.Equatable(s.LookUpField(name)), name)
+		assert.Equal(t, want, depscan.Equatable(s.LookUpField(name)), name)
 	}
-	assert.False(t, deps.Equatable(nil))
+	assert.False(t, depscan.Equatable(nil))
 }
 
 // FuzzCanon checks that Canon never panics, encodes values only in its
@@ -194,8 +194,8 @@ func FuzzCanon(f *testing.F) {
 			wrapped{sql.NullInt64{Int64: i, Valid: b}}, expr{}, nil,
 		}
 		v := values[int(kind)%len(values)]
-		got, ok := deps.Canon(v, fld)
-		again, ok2 := deps.Canon(v, fld)
+		got, ok := depscan.Canon(v, fld)
+		again, ok2 := depscan.Canon(v, fld)
 		require.Equal(t, got, again)
 		require.Equal(t, ok, ok2)
 		if !ok {
@@ -204,7 +204,7 @@ func FuzzCanon(f *testing.F) {
 		}
 		require.NotEmpty(t, got)
 		require.Contains(t, "nisb", got[:1])
-		p, okp := deps.Canon(&v, fld)
+		p, okp := depscan.Canon(&v, fld)
 		require.Equal(t, got, p, "through a pointer")
 		require.Equal(t, ok, okp)
 		if fld == nil {

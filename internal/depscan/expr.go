@@ -1,4 +1,4 @@
-package deps
+package depscan
 
 import (
 	"strconv"
@@ -40,7 +40,7 @@ type operand struct {
 // or parses a condition.
 func (q *query) or() (dnf, bool) {
 	d, ok := q.and()
-	for ok && q.accept(kwOr) {
+	for ok && q.accept(sqlscan.KwOr) {
 		var r dnf
 		r, ok = q.and()
 		d = or(d, r)
@@ -50,7 +50,7 @@ func (q *query) or() (dnf, bool) {
 
 func (q *query) and() (dnf, bool) {
 	d, ok := q.predicate()
-	for ok && q.accept(kwAnd) {
+	for ok && q.accept(sqlscan.KwAnd) {
 		var r dnf
 		r, ok = q.predicate()
 		d = and(d, r)
@@ -62,14 +62,14 @@ func (q *query) and() (dnf, bool) {
 // none, or its parentheses are unbalanced.
 func (q *query) predicate() (dnf, bool) {
 	t := q.peek()
-	if q.ends() || t.kw == kwAnd || t.kw == kwOr {
+	if q.ends() || t.Keyword == sqlscan.KwAnd || t.Keyword == sqlscan.KwOr {
 		return nil, false
 	}
 	start := q.i
 	var d dnf
 	ok := false
 	switch {
-	case t.kw == kwNot: // a negation proves nothing
+	case t.Keyword == sqlscan.KwNot: // a negation proves nothing
 	case t.Kind == sqlscan.LParen:
 		if d, ok = q.group(); !ok {
 			q.i = start
@@ -88,8 +88,8 @@ func (q *query) predicate() (dnf, bool) {
 // group parses a parenthesized condition.
 func (q *query) group() (dnf, bool) {
 	q.i++
-	switch q.peek().kw {
-	case kwSelect, kwWith, kwValues, kwTable:
+	switch q.peek().Keyword {
+	case sqlscan.KwSelect, sqlscan.KwWith, sqlscan.KwValues, sqlscan.KwTable:
 		return nil, false // a subquery
 	}
 	if q.depth >= maxDepth {
@@ -134,7 +134,7 @@ func (q *query) tuple() (dnf, bool) {
 	case t.Kind == sqlscan.Op && t.Text == "=":
 		q.i++
 		vals, ok = q.row(vals, n)
-	case t.kw == kwIn:
+	case t.Keyword == sqlscan.KwIn:
 		q.i++
 		if q.peek().Kind != sqlscan.LParen {
 			return nil, false
@@ -216,13 +216,13 @@ func (q *query) atom() (dnf, bool) {
 			return nil, false
 		}
 		return q.equal(l, r), true
-	case l.col && t.kw == kwIs && q.at(1).kw == kwNull:
+	case l.col && t.Keyword == sqlscan.KwIs && q.at(1).Keyword == sqlscan.KwNull:
 		q.i += 2
 		if !q.boundary() {
 			return nil, false
 		}
 		return q.term(l, nil), true
-	case l.col && t.kw == kwIn:
+	case l.col && t.Keyword == sqlscan.KwIn:
 		q.i++
 		vals, ok := q.list()
 		if !ok || !q.boundary() {
@@ -297,14 +297,15 @@ func (q *query) operand() (operand, bool) {
 		if q.at(1).Kind == sqlscan.Dot { // a qualifier, even if a keyword: User.name
 			return q.column()
 		}
-		switch t.kw {
-		case kwNull:
+		switch t.Keyword {
+		case sqlscan.KwNull:
 			q.i++
 			return operand{}, true
-		case kwTrue, kwFalse:
+		case sqlscan.KwTrue, sqlscan.KwFalse:
 			q.i++
-			return operand{val: t.kw == kwTrue}, true
-		case kwNone:
+			return operand{val: t.Keyword == sqlscan.KwTrue}, true
+		}
+		if !t.Keyword.Reserved() {
 			return q.column()
 		}
 	case sqlscan.QuotedIdent:
@@ -339,7 +340,7 @@ func (q *query) column() (operand, bool) {
 // operand of AND or OR.
 func (q *query) boundary() bool {
 	t := q.peek()
-	return t.kw == kwAnd || t.kw == kwOr || q.ends()
+	return t.Keyword == sqlscan.KwAnd || t.Keyword == sqlscan.KwOr || q.ends()
 }
 
 // skip moves past an operand of AND or OR that proves nothing: to the next
@@ -350,7 +351,7 @@ func (q *query) skip() bool {
 	for {
 		t := q.peek()
 		if depth == 0 && cases == 0 &&
-			(t.kw == kwOr || t.kw == kwAnd && between == 0 || q.ends()) {
+			(t.Keyword == sqlscan.KwOr || t.Keyword == sqlscan.KwAnd && between == 0 || q.ends()) {
 			return true
 		}
 		switch t.Kind {
@@ -367,18 +368,18 @@ func (q *query) skip() bool {
 			if depth > 0 {
 				break
 			}
-			switch t.kw {
-			case kwCase:
+			switch t.Keyword {
+			case sqlscan.KwCase:
 				cases++
-			case kwEnd:
+			case sqlscan.KwEnd:
 				if cases > 0 {
 					cases--
 				}
-			case kwBetween:
+			case sqlscan.KwBetween:
 				if cases == 0 {
 					between++
 				}
-			case kwAnd:
+			case sqlscan.KwAnd:
 				if cases == 0 {
 					between--
 				}

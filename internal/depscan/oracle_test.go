@@ -1,4 +1,4 @@
-package deps_test
+package depscan_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/depscan"
 )
 
 // oracle checks dependencies against the database: a row of a table that
@@ -170,14 +171,14 @@ func covers(t testing.TB, conjs []deps.Conj, s *schema.Schema, value func(*schem
 	for _, c := range conjs {
 		match := true
 		for _, term := range c {
-			f := deps.Field(s, term.Column)
+			f := depscan.Field(s, term.Column)
 			require.NotNil(t, f, "term on %s, not a column of %s", term.Column, s.Table)
 			v := value(f)
-			got, ok := deps.Canon(v, f)
+			got, ok := depscan.Canon(v, f)
 			switch {
 			case ok:
 				match = got == term.Value
-			case !deps.Equatable(f):
+			case !depscan.Equatable(f):
 				require.Equal(t, "n", term.Value, "a term on %s, which is not Equatable", term.Column)
 				match = false
 			}
