@@ -16,7 +16,6 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/internal/aftercommit"
-	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/rowimage"
@@ -188,35 +187,6 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 	}
 	r.key = key
 	return r, nil
-}
-
-// queryDeps returns what a built statement depends on: everything (the
-// global dependency), each table it reads as a whole, and the rows of each
-// table it reads: the conjunctions depscan.Extract proves, or any row. With a
-// store that has no scheme registry, or a model whose policy asks for
-// table-level precision, reads depend on any row of their tables. schemes
-// are the schemes to register per (namespaced) table before the read.
-func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep, map[string][]string, error) {
-	stmt := db.Statement
-	r := readSet{deps: []store.Dep{p.global}}
-	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precisionOf(stmt.Schema) == TableLevel {
-		for _, t := range analysis.Reads {
-			r.add(p.cfg.Prefix+t, nil)
-		}
-		return r.deps, nil, nil
-	}
-	var opts depscan.Options
-	if o := optionsOf(stmt); o != nil && o.owner == stmt {
-		opts.Fields = o.fields
-	}
-	tables, err := depscan.Extract(stmt, analysis, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, t := range tables {
-		r.add(p.cfg.Prefix+t.Name, t.Conjs)
-	}
-	return r.deps, r.schemes, nil
 }
 
 func shapeOf(stmt *gorm.Statement, mode readMode) string {

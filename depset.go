@@ -1,14 +1,19 @@
 package gormcache
 
+// Dependency sets: what a read depends on (readSet, queryDeps), and what a
+// row-level write renews (rowDeps), in the terms of package deps.
+
 import (
 	"slices"
 	"strings"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/rowimage"
+	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -94,4 +99,33 @@ func imageConj(s *schema.Schema, cols []string, img rowimage.Image) (conj deps.C
 		conj = append(conj, deps.Term{Column: col, Value: canon})
 	}
 	return conj, true, true
+}
+
+// queryDeps returns what a built statement depends on: everything (the
+// global dependency), each table it reads as a whole, and the rows of each
+// table it reads: the conjunctions depscan.Extract proves, or any row. With a
+// store that has no scheme registry, or a model whose policy asks for
+// table-level precision, reads depend on any row of their tables. schemes
+// are the schemes to register per (namespaced) table before the read.
+func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep, map[string][]string, error) {
+	stmt := db.Statement
+	r := readSet{deps: []store.Dep{p.global}}
+	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precisionOf(stmt.Schema) == TableLevel {
+		for _, t := range analysis.Reads {
+			r.add(p.cfg.Prefix+t, nil)
+		}
+		return r.deps, nil, nil
+	}
+	var opts depscan.Options
+	if o := optionsOf(stmt); o != nil && o.owner == stmt {
+		opts.Fields = o.fields
+	}
+	tables, err := depscan.Extract(stmt, analysis, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, t := range tables {
+		r.add(p.cfg.Prefix+t.Name, t.Conjs)
+	}
+	return r.deps, r.schemes, nil
 }
