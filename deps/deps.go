@@ -1,6 +1,7 @@
 package deps
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -171,6 +172,8 @@ func sqlValue(v string) (string, bool) {
 		return body, canonicalInt(body)
 	case 's':
 		return "'" + strings.ReplaceAll(body, "'", "''") + "'", true
+	case 'h':
+		return "a string of SHA-256 " + body + "…", len(body) == 22 && validDigest(body)
 	case 'b':
 		switch body {
 		case "1":
@@ -180,6 +183,19 @@ func sqlValue(v string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// MaxStringValue is the length in bytes of the longest string a dependency
+// names as it is (s...). A longer one is named by the first 128 bits of
+// its SHA-256 (h...), base64url: dependencies are named in store keys,
+// which must not grow with the data (Redis refuses keys beyond its
+// proto-max-bulk-len).
+const MaxStringValue = 128
+
+// validDigest reports whether s is base64url without padding.
+func validDigest(s string) bool {
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
 }
 
 // canonicalInt reports whether s is an int64 or a uint64 as strconv

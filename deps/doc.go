@@ -38,7 +38,8 @@
 //
 //	n         NULL
 //	i<digits> an integer in decimal, such as i5 or i-3
-//	s<bytes>  a string, byte for byte, such as sann
+//	s<bytes>  a string of at most MaxStringValue bytes, byte for byte, such as sann
+//	h<22>     a longer string, by 128 bits of its SHA-256 in base64url
 //	b1, b0    true, false (and SQLite's 1 and 0 in a boolean column)
 //
 // Term.String and Conj.String show them as SQL:

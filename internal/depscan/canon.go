@@ -1,13 +1,17 @@
 package depscan
 
 import (
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/base64"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/deps"
 )
 
 // class is how the values of a column compare: the equality Canon can
@@ -75,6 +79,12 @@ func Canon(v any, field *schema.Field) (string, bool) {
 		}
 	case classString:
 		if s, ok := v.(string); ok {
+			if len(s) > deps.MaxStringValue {
+				// A dependency names its values in store keys: a long one
+				// by its digest, so that no key grows with the data.
+				sum := sha256.Sum256([]byte(s))
+				return "h" + base64.RawURLEncoding.EncodeToString(sum[:16]), true
+			}
 			return "s" + s, true
 		}
 	case classBool:

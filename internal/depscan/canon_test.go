@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/depscan"
 )
 
@@ -234,4 +236,25 @@ func FuzzCanon(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCanonLongStrings checks that a string longer than deps.MaxStringValue
+// is named by its digest: equal strings alike, different ones apart, and a
+// key that stays short.
+func TestCanonLongStrings(t *testing.T) {
+	f := kindsSchema(t).LookUpField("Str")
+	long := strings.Repeat("x", deps.MaxStringValue+1)
+	a, ok := depscan.Canon(long, f)
+	require.True(t, ok)
+	b, _ := depscan.Canon(strings.Clone(long), f)
+	c, _ := depscan.Canon(long[:len(long)-1]+"y", f)
+	require.Equal(t, a, b)
+	require.NotEqual(t, a, c)
+	require.Len(t, a, 23)
+	exact, _ := depscan.Canon(long[:deps.MaxStringValue], f)
+	require.Equal(t, "s"+long[:deps.MaxStringValue], exact)
+	conj := deps.Conj{{Column: "title", Value: a}}
+	back, err := deps.ParseConj(conj.Key())
+	require.NoError(t, err)
+	require.Equal(t, conj, back)
 }
