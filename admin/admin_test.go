@@ -91,6 +91,7 @@ func TestPages(t *testing.T) {
 		{"api/store", `"hit_ratio"`, "application/json"},
 		{"api/entries?sort=size", `"entries"`, "application/json"},
 		{"api/entry?key=" + url.QueryEscape(f.Key), `"Hello"`, "application/json"},
+		{"api/entry?key=" + url.QueryEscape(f.Key), "the rows of posts where published = true", "application/json"},
 	}
 	for _, tt := range tests {
 		resp, body := f.Do(t, http.MethodGet, tt.path, nil)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/store"
@@ -219,7 +220,11 @@ func (h *handler) entryView(in store.EntryInfo, sql string, now time.Time) Entry
 		case d.Cond == "*":
 			dv.Note = "any row of " + t
 		default:
-			dv.Note = "the rows of " + t + " where " + d.Cond
+			cond := d.Cond
+			if c, err := deps.ParseConj(d.Cond); err == nil {
+				cond = c.String()
+			}
+			dv.Note = "the rows of " + t + " where " + cond
 		}
 		if t != "" && !slices.Contains(v.Tables, t) {
 			v.Tables = append(v.Tables, t)
