@@ -37,6 +37,7 @@ type Store struct {
 
 	retry      retrier
 	identities identities
+	outages    outages
 }
 
 var (
@@ -71,7 +72,7 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	s.retry.s = s
 	s.retry.closing = make(chan struct{})
 	s.checkEviction()
-	s.identities.watch(client)
+	s.watch(client)
 	if err := s.checkIdentities(context.Background()); err != nil {
 		s.identities.blind = true
 		s.cfg.Logf("gormcache: redis: cannot read the masters' identities: %v; the epoch will be renewed once they can be", err)

@@ -2,11 +2,13 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -36,13 +38,14 @@ type identities struct {
 	blind bool
 }
 
-// watch counts the connections client opens from now on: the hook goes on
-// every node client, those of a Cluster or Ring created later included. The
-// hook stays on the client for its life. Until the first check, nothing is
-// verified.
-func (w *identities) watch(client goredis.UniversalClient) {
-	w.verified.Store(^uint64(0))
-	hook := dialCounter{&w.dials}
+// watch installs, on every node client of client (those a Cluster or Ring
+// creates later included), the hook through which the store sees every
+// connection the client opens and every command that fails. The hook stays
+// on the client for its life. Until the first check of the masters'
+// identities, nothing is verified.
+func (s *Store) watch(client goredis.UniversalClient) {
+	s.identities.verified.Store(^uint64(0))
+	hook := clientWatch{s}
 	add := func(_ context.Context, c *goredis.Client) error {
 		c.AddHook(hook)
 		return nil
@@ -59,30 +62,83 @@ func (w *identities) watch(client goredis.UniversalClient) {
 	}
 }
 
-// dialCounter is a goredis.Hook that counts the connections opened.
-type dialCounter struct{ dials *atomic.Uint64 }
+// clientWatch is the goredis.Hook of watch: it counts the connections
+// opened, and reports every command that fails for want of an answer.
+type clientWatch struct{ s *Store }
 
-func (h dialCounter) DialHook(next goredis.DialHook) goredis.DialHook {
+func (h clientWatch) DialHook(next goredis.DialHook) goredis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := next(ctx, network, addr)
 		if err == nil {
-			h.dials.Add(1)
+			h.s.identities.dials.Add(1)
 		}
 		return conn, err
 	}
 }
 
-func (dialCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
-
-func (dialCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
+func (h clientWatch) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		err := next(ctx, cmd)
+		h.s.outages.observe(err, h.s.cfg.WriteWait)
+		return err
+	}
 }
 
-// trusted checks, when the client opened connections since the last check,
-// that every master is still the server the store knew, and renews the
-// epoch when one is not. It returns the count of connections to compare
-// with current after the hit was read, and false when the store must miss.
+func (h clientWatch) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		err := next(ctx, cmds)
+		h.s.outages.observe(err, h.s.cfg.WriteWait)
+		return err
+	}
+}
+
+// outages watches for Redis failing to answer for as long as a write waits
+// for its invalidation (Config.WriteWait): a writer, then, may have given up
+// and queued it, and once Redis answers again, an entry it concerns would
+// validate until the writer's retrier delivers it. So a store that has seen
+// failures spanning WriteWait renews the epoch, before it trusts a hit. A
+// store that sent nothing to Redis during the outage cannot know: the
+// package doc bounds what it may serve.
+type outages struct {
+	mu          sync.Mutex
+	first, last time.Time // the current run of failures: less than WriteWait apart
+	suspect     atomic.Bool
+}
+
+// observe records the outcome of a command: a fault (no answer, a broken
+// connection), as opposed to a reply, extends the current run of failures.
+func (o *outages) observe(err error, writeWait time.Duration) {
+	var reply goredis.Error
+	if err == nil || errors.Is(err, goredis.Nil) || errors.As(err, &reply) {
+		return
+	}
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.last.IsZero() || now.Sub(o.last) > writeWait {
+		o.first = now
+	}
+	o.last = now
+	if now.Sub(o.first) >= writeWait {
+		o.suspect.Store(true)
+	}
+}
+
+// trusted checks, before a hit is read, what watch saw: after an outage
+// as long as WriteWait it renews the epoch; when the client opened
+// connections since the last check, it checks that every master is still
+// the server the store knew, and renews the epoch when one is not. It
+// returns the count of connections to compare with current after the hit
+// was read, and false when the store must miss.
 func (s *Store) trusted(ctx context.Context) (uint64, bool) {
+	if s.outages.suspect.Load() {
+		if s.bump(ctx) == nil {
+			s.outages.suspect.Store(false)
+			s.cfg.Logf("gormcache: redis: Redis did not answer for %v or more, as long as a write waits for its invalidation: "+
+				"the epoch is renewed, every entry stored before is invalid", s.cfg.WriteWait)
+		}
+		return 0, false
+	}
 	w := &s.identities
 	d := w.dials.Load()
 	if d == w.verified.Load() {
