@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,4 +144,21 @@ func (s *Server) Client() *goredis.Client {
 	c := goredis.NewClient(&goredis.Options{Addr: s.Addr, ContextTimeoutEnabled: true})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// Stop suspends the server (SIGSTOP): it keeps its connections and data but
+// answers nothing until Cont.
+func (s *Server) Stop() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("testredis: stop: %v", err)
+	}
+}
+
+// Cont resumes a server Stop suspended.
+func (s *Server) Cont() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("testredis: cont: %v", err)
+	}
 }

@@ -1,0 +1,201 @@
+package gormcache_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/internal/testredis"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/memory"
+	"github.com/gormcache/gormcache/store/redis"
+)
+
+// faultTimeout is the Redis stores' Timeout in the fault tests: short, so
+// that a fault of a second outlasts a write's wait (WriteWait, three
+// Timeouts).
+const faultTimeout = 100 * time.Millisecond
+
+// A fault is done to a Redis server for a while, then undone.
+type fault struct {
+	name string
+	// args are the server's options (persistence).
+	args []string
+	// inject does the fault; it returns when the fault is over.
+	inject func(t *testing.T, srv *testredis.Server, admin *goredis.Client)
+}
+
+var faults = []fault{
+	{name: "pause all", inject: func(t *testing.T, _ *testredis.Server, admin *goredis.Client) {
+		require.NoError(t, admin.Do(t.Context(), "CLIENT", "PAUSE", 1000, "ALL").Err())
+		time.Sleep(time.Second)
+	}},
+	{name: "pause writes", inject: func(t *testing.T, _ *testredis.Server, admin *goredis.Client) {
+		require.NoError(t, admin.Do(t.Context(), "CLIENT", "PAUSE", 1000, "WRITE").Err())
+		time.Sleep(time.Second)
+	}},
+	{name: "SIGSTOP", inject: func(t *testing.T, srv *testredis.Server, _ *goredis.Client) {
+		srv.Stop()
+		time.Sleep(time.Second)
+		srv.Cont()
+	}},
+	{name: "kill and restart", inject: func(t *testing.T, srv *testredis.Server, _ *goredis.Client) {
+		srv.Kill()
+		time.Sleep(time.Second)
+		srv.Restart()
+	}},
+	{name: "kill and restart from a snapshot", args: []string{"--appendonly", "no"},
+		inject: func(t *testing.T, srv *testredis.Server, admin *goredis.Client) {
+			require.NoError(t, admin.Save(t.Context()).Err())
+			time.Sleep(500 * time.Millisecond) // writes the snapshot misses
+			srv.Kill()
+			time.Sleep(500 * time.Millisecond)
+			srv.Restart()
+		}},
+	{name: "client kill", inject: func(t *testing.T, _ *testredis.Server, admin *goredis.Client) {
+		for range 5 {
+			require.NoError(t, admin.Do(t.Context(), "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err())
+			time.Sleep(200 * time.Millisecond)
+		}
+	}},
+	{name: "debug sleep", args: []string{"--enable-debug-command", "yes"}, inject: func(t *testing.T, _ *testredis.Server, admin *goredis.Client) {
+		require.NoError(t, admin.Do(context.Background(), "DEBUG", "SLEEP", "1").Err())
+	}},
+	{name: "flushall", inject: func(t *testing.T, _ *testredis.Server, admin *goredis.Client) {
+		for range 5 {
+			require.NoError(t, admin.FlushAll(t.Context()).Err())
+			time.Sleep(200 * time.Millisecond)
+		}
+	}},
+	{name: "script flush", inject: func(t *testing.T, _ *testredis.Server, admin *goredis.Client) {
+		for range 5 {
+			require.NoError(t, admin.ScriptFlush(t.Context()).Err())
+			time.Sleep(200 * time.Millisecond)
+		}
+	}},
+	{name: "eviction", inject: func(t *testing.T, _ *testredis.Server, admin *goredis.Client) {
+		require.NoError(t, admin.ConfigSet(t.Context(), "maxmemory-policy", "allkeys-lru").Err())
+		require.NoError(t, admin.ConfigSet(t.Context(), "maxmemory", "1").Err())
+		time.Sleep(time.Second)
+		require.NoError(t, admin.ConfigSet(t.Context(), "maxmemory", "0").Err())
+	}},
+}
+
+// TestFaultsThreeInstances runs three instances of an application on one
+// database and one Redis — two on the Redis store, one on the two-level
+// store —, writers on the first, readers on the other two, and does each
+// fault of faults to the Redis server in the middle. (An instance whose
+// invalidations wait to be retried serves no hit: the readers are on the
+// instances that do not write.) Every
+// read must return at least the versions whose writes had returned before
+// it began: no instance serves what another's write changed, whatever
+// Redis went through.
+func TestFaultsThreeInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("injects faults for seconds")
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			srv := testredis.StartServer(t, f.args...)
+			dial, prefix := testdb.Sqlite(t), testredis.Prefix(t)
+			var instances []*gorm.DB
+			for i := range 3 {
+				db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+				require.NoError(t, err)
+				rs, err := redis.New(srv.Client(), redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf})
+				require.NoError(t, err)
+				var st store.Store = rs
+				if i == 2 {
+					if st, err = redis.NewTwoLevel(rs, memory.Config{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: st})))
+				instances = append(instances, db)
+			}
+			require.NoError(t, instances[0].AutoMigrate(&Tally{}))
+			const rows, owners = 6, 3
+			for i := 1; i <= rows; i++ {
+				require.NoError(t, instances[0].Create(&Tally{ID: uint(i), Owner: i % owners}).Error)
+			}
+
+			var committed [rows + 1]atomic.Int64
+			var reads, stale, hits atomic.Int64
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for id := 1; id <= rows; id++ {
+				wg.Go(func() {
+					for v := int64(1); ; v++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if err := instances[0].Model(&Tally{ID: uint(id)}).Update("version", v).Error; err != nil {
+							t.Errorf("write: %v", err)
+							return
+						}
+						committed[id].Store(v)
+						time.Sleep(5 * time.Millisecond)
+					}
+				})
+			}
+			for r := range 6 {
+				db := instances[1+r%2]
+				wg.Go(func() {
+					for i := r; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						var floors [rows + 1]int64
+						for j := range floors {
+							floors[j] = committed[j].Load()
+						}
+						p := db.Config.Plugins["gormcache"].(*gormcache.Plugin)
+						before := p.Stats().Hits
+						var ts []Tally
+						var err error
+						if i%2 == 0 {
+							err = db.Clauses(gormcache.Cache()).Where("owner = ?", i%owners).Find(&ts).Error
+						} else {
+							ts = make([]Tally, 1)
+							err = db.Clauses(gormcache.Cache()).First(&ts[0], 1+i%rows).Error
+						}
+						if err != nil {
+							t.Errorf("read: %v", err)
+							return
+						}
+						if p.Stats().Hits > before {
+							hits.Add(1)
+						}
+						reads.Add(1)
+						for _, tl := range ts {
+							if tl.Version < floors[tl.ID] {
+								stale.Add(1)
+								t.Errorf("stale read on instance %d: row %d version %d, %d had returned", 1+r%2, tl.ID, tl.Version, floors[tl.ID])
+							}
+						}
+					}
+				})
+			}
+			time.Sleep(500 * time.Millisecond)
+			f.inject(t, srv, srv.Client())
+			time.Sleep(time.Second) // after the fault, hits resume
+			close(stop)
+			wg.Wait()
+			t.Logf("%d reads, about %d hits, %d stale", reads.Load(), hits.Load(), stale.Load())
+			require.NotZero(t, hits.Load(), "no read hit the cache: the test proves nothing")
+		})
+	}
+}
