@@ -199,3 +199,53 @@ func TestFaultsThreeInstances(t *testing.T) {
 		})
 	}
 }
+
+// TestPartitionedInstance cuts one instance off Redis while another still
+// reaches it: the cut-off instance's writes cannot invalidate, and the other
+// serves what they changed for as long as the partition lasts — the one
+// case the package doc leaves open. It measures how long after the
+// partition heals that goes on: the cut-off instance's retrier delivers at
+// once.
+func TestPartitionedInstance(t *testing.T) {
+	srv := testredis.StartServer(t)
+	proxy := testredis.NewProxy(t, srv.Addr)
+	dial, prefix := testdb.Sqlite(t), testredis.Prefix(t)
+	open := func(addr string) *gorm.DB {
+		client := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true})
+		t.Cleanup(func() { _ = client.Close() })
+		rs, err := redis.New(client, redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf})
+		require.NoError(t, err)
+		db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: rs})))
+		return db
+	}
+	cutOff, other := open(proxy.Addr), open(srv.Addr)
+	require.NoError(t, cutOff.AutoMigrate(&Tally{}))
+	require.NoError(t, cutOff.Create(&Tally{ID: 1}).Error)
+	version := func() int64 {
+		var tl Tally
+		require.NoError(t, other.Clauses(gormcache.Cache()).First(&tl, 1).Error)
+		return tl.Version
+	}
+	require.Zero(t, version())
+
+	proxy.Cut()
+	start := time.Now()
+	require.NoError(t, cutOff.Model(&Tally{ID: 1}).Update("version", 1).Error)
+	t.Logf("the cut-off instance's write returned after %v", time.Since(start).Round(time.Millisecond))
+	require.Zero(t, version(), "the other instance saw the write during the partition: the test proves nothing")
+	time.Sleep(500 * time.Millisecond)
+
+	proxy.Heal()
+	healed := time.Now()
+	for version() == 0 {
+		if time.Since(healed) > 5*time.Second {
+			t.Fatal("still stale 5s after the partition healed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	window := time.Since(healed)
+	t.Logf("stale for %v after the partition healed", window.Round(time.Millisecond))
+	require.Less(t, window, 3*faultTimeout, "stale too long after the partition healed")
+}

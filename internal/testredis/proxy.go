@@ -1,0 +1,105 @@
+package testredis
+
+import (
+	"net"
+	"sync"
+	"testing"
+)
+
+// Proxy forwards TCP connections to a Redis server, so that a test may cut
+// one client off the server while others still reach it: a network
+// partition. While cut, nothing flows either way and new connections hang,
+// as when packets are dropped; once healed, what was held back flows on.
+type Proxy struct {
+	// Addr is the address clients dial instead of the server's.
+	Addr string
+
+	target string
+	ln     net.Listener
+	mu     sync.Mutex
+	cut    bool
+	healed *sync.Cond
+}
+
+// NewProxy starts a proxy to the server at target on a free loopback port,
+// closed in t.Cleanup.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testredis: proxy: %v", err)
+	}
+	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln}
+	p.healed = sync.NewCond(&p.mu)
+	go p.accept()
+	t.Cleanup(func() {
+		p.Heal()
+		_ = ln.Close()
+	})
+	return p
+}
+
+// Cut stops every flow between the clients and the server.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	p.cut = true
+	p.mu.Unlock()
+}
+
+// Heal lets everything flow again.
+func (p *Proxy) Heal() {
+	p.mu.Lock()
+	p.cut = false
+	p.healed.Broadcast()
+	p.mu.Unlock()
+}
+
+// wait returns once the link is not cut.
+func (p *Proxy) wait() {
+	p.mu.Lock()
+	for p.cut {
+		p.healed.Wait()
+	}
+	p.mu.Unlock()
+}
+
+func (p *Proxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.serve(c)
+	}
+}
+
+func (p *Proxy) serve(client net.Conn) {
+	p.wait()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		_ = client.Close()
+		return
+	}
+	go p.pipe(server, client)
+	p.pipe(client, server)
+}
+
+// pipe copies from src to dst, holding data back while the link is cut,
+// and closes both when src ends.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.wait()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
