@@ -106,98 +106,154 @@ func TestFaultsThreeInstances(t *testing.T) {
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			srv := testredis.StartServer(t, f.args...)
-			dial, prefix := testdb.Sqlite(t), testredis.Prefix(t)
-			var instances []*gorm.DB
-			for i := range 3 {
-				db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
-				require.NoError(t, err)
-				rs, err := redis.New(srv.Client(), redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf})
-				require.NoError(t, err)
-				var st store.Store = rs
-				if i == 2 {
-					if st, err = redis.NewTwoLevel(rs, memory.Config{}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: st})))
-				instances = append(instances, db)
-			}
-			require.NoError(t, instances[0].AutoMigrate(&Tally{}))
-			const rows, owners = 6, 3
-			for i := 1; i <= rows; i++ {
-				require.NoError(t, instances[0].Create(&Tally{ID: uint(i), Owner: i % owners}).Error)
-			}
-
-			var committed [rows + 1]atomic.Int64
-			var reads, stale, hits atomic.Int64
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			for id := 1; id <= rows; id++ {
-				wg.Go(func() {
-					for v := int64(1); ; v++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						if err := instances[0].Model(&Tally{ID: uint(id)}).Update("version", v).Error; err != nil {
-							t.Errorf("write: %v", err)
-							return
-						}
-						committed[id].Store(v)
-						time.Sleep(5 * time.Millisecond)
-					}
-				})
-			}
-			for r := range 6 {
-				db := instances[1+r%2]
-				wg.Go(func() {
-					for i := r; ; i++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						var floors [rows + 1]int64
-						for j := range floors {
-							floors[j] = committed[j].Load()
-						}
-						p := db.Config.Plugins["gormcache"].(*gormcache.Plugin)
-						before := p.Stats().Hits
-						var ts []Tally
-						var err error
-						if i%2 == 0 {
-							err = db.Clauses(gormcache.Cache()).Where("owner = ?", i%owners).Find(&ts).Error
-						} else {
-							ts = make([]Tally, 1)
-							err = db.Clauses(gormcache.Cache()).First(&ts[0], 1+i%rows).Error
-						}
-						if err != nil {
-							t.Errorf("read: %v", err)
-							return
-						}
-						if p.Stats().Hits > before {
-							hits.Add(1)
-						}
-						reads.Add(1)
-						for _, tl := range ts {
-							if tl.Version < floors[tl.ID] {
-								stale.Add(1)
-								t.Errorf("stale read on instance %d: row %d version %d, %d had returned", 1+r%2, tl.ID, tl.Version, floors[tl.ID])
-							}
-						}
-					}
-				})
-			}
+			instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() })
+			w := startWorkload(t, instances)
 			time.Sleep(500 * time.Millisecond)
 			f.inject(t, srv, srv.Client())
+			w.markHits()
 			time.Sleep(time.Second) // after the fault, hits resume
-			close(stop)
-			wg.Wait()
-			t.Logf("%d reads, about %d hits, %d stale", reads.Load(), hits.Load(), stale.Load())
-			require.NotZero(t, hits.Load(), "no read hit the cache: the test proves nothing")
+			w.stop(t)
 		})
 	}
+}
+
+// openInstances opens three instances of an application on one new SQLite
+// database, each with its own plugin and Redis store on its own client of
+// newClient, sharing a prefix: two on the Redis store, the third two-level.
+func openInstances(t *testing.T, newClient func() goredis.UniversalClient) []*gorm.DB {
+	dial, prefix := testdb.Sqlite(t), testredis.Prefix(t)
+	var instances []*gorm.DB
+	for i := range 3 {
+		db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		rs, err := redis.New(newClient(), redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf})
+		require.NoError(t, err)
+		var st store.Store = rs
+		if i == 2 {
+			if st, err = redis.NewTwoLevel(rs, memory.Config{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: st})))
+		instances = append(instances, db)
+	}
+	return instances
+}
+
+// workload is writers on the first of three instances and readers on the
+// other two, judging every read: it must return at least the versions whose
+// writes had returned before it began.
+type workload struct {
+	done               chan struct{}
+	wg                 sync.WaitGroup
+	reads, stale, hits atomic.Int64
+	hitsSince          atomic.Int64 // hits since markHits
+}
+
+// startWorkload creates the rows and starts the writers and readers.
+func startWorkload(t *testing.T, instances []*gorm.DB) *workload {
+	w := &workload{done: make(chan struct{})}
+	require.NoError(t, instances[0].AutoMigrate(&Tally{}))
+	const rows, owners = 6, 3
+	for i := 1; i <= rows; i++ {
+		require.NoError(t, instances[0].Create(&Tally{ID: uint(i), Owner: i % owners}).Error)
+	}
+
+	var committed [rows + 1]atomic.Int64
+	for id := 1; id <= rows; id++ {
+		w.wg.Go(func() {
+			for v := int64(1); ; v++ {
+				select {
+				case <-w.done:
+					return
+				default:
+				}
+				if err := instances[0].Model(&Tally{ID: uint(id)}).Update("version", v).Error; err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+				committed[id].Store(v)
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	for r := range 6 {
+		db := instances[1+r%2]
+		w.wg.Go(func() {
+			for i := r; ; i++ {
+				select {
+				case <-w.done:
+					return
+				default:
+				}
+				var floors [rows + 1]int64
+				for j := range floors {
+					floors[j] = committed[j].Load()
+				}
+				p := db.Config.Plugins["gormcache"].(*gormcache.Plugin)
+				before := p.Stats().Hits
+				var ts []Tally
+				var err error
+				if i%2 == 0 {
+					err = db.Clauses(gormcache.Cache()).Where("owner = ?", i%owners).Find(&ts).Error
+				} else {
+					ts = make([]Tally, 1)
+					err = db.Clauses(gormcache.Cache()).First(&ts[0], 1+i%rows).Error
+				}
+				if err != nil {
+					t.Errorf("read: %v", err)
+					return
+				}
+				if p.Stats().Hits > before {
+					w.hits.Add(1)
+					w.hitsSince.Add(1)
+				}
+				w.reads.Add(1)
+				for _, tl := range ts {
+					if tl.Version < floors[tl.ID] {
+						w.stale.Add(1)
+						t.Errorf("stale read on instance %d: row %d version %d, %d had returned", 1+r%2, tl.ID, tl.Version, floors[tl.ID])
+					}
+				}
+			}
+		})
+	}
+	return w
+}
+
+// markHits starts counting hits anew.
+func (w *workload) markHits() { w.hitsSince.Store(0) }
+
+// stop stops the workload and fails t if no read hit the cache since
+// markHits.
+func (w *workload) stop(t *testing.T) {
+	close(w.done)
+	w.wg.Wait()
+	t.Logf("%d reads, about %d hits, %d stale", w.reads.Load(), w.hits.Load(), w.stale.Load())
+	require.NotZero(t, w.hitsSince.Load(), "no read hit the cache: the test proves nothing")
+}
+
+// TestSentinelFailover kills the master of a Sentinel deployment while the
+// workload of TestFaultsThreeInstances runs on it: writes during the
+// failover wait or queue their invalidations, and the promoted replica is
+// another server, so no instance may serve what they changed.
+func TestSentinelFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fails a master over")
+	}
+	sentinel := testredis.StartSentinel(t)
+	instances := openInstances(t, func() goredis.UniversalClient { return sentinel.FailoverClient(t) })
+	w := startWorkload(t, instances)
+	time.Sleep(500 * time.Millisecond)
+	sentinel.Master.Kill()
+	for start := time.Now(); sentinel.MasterAddr(t) != sentinel.Replica.Addr; time.Sleep(50 * time.Millisecond) {
+		if time.Since(start) > 15*time.Second {
+			t.Fatal("the Sentinel did not promote the replica in 15s")
+		}
+	}
+	w.markHits()
+	time.Sleep(2 * time.Second) // after the failover, hits resume
+	w.stop(t)
 }
 
 // TestPartitionedInstance cuts one instance off Redis while another still

@@ -162,3 +162,86 @@ func (s *Server) Cont() {
 		s.t.Fatalf("testredis: cont: %v", err)
 	}
 }
+
+// Sentinel is a master, its replica and a Sentinel watching them, all
+// killed in t.Cleanup: a deployment whose master a test may kill to see the
+// replica promoted.
+type Sentinel struct {
+	// Master and Replica are the servers as started; after a failover the
+	// replica is the master.
+	Master, Replica *Server
+	// Addr is the Sentinel's address; MasterName the name it knows the
+	// master by.
+	Addr, MasterName string
+}
+
+// StartSentinel starts a master, a replica of it and a Sentinel that fails
+// the master over half a second after it stops answering.
+func StartSentinel(t testing.TB) *Sentinel {
+	t.Helper()
+	master := StartServer(t)
+	replica := StartServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
+	s := &Sentinel{Master: master, Replica: replica, MasterName: "gormcache"}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("testredis: %v", err)
+	}
+	dir := t.TempDir()
+	for attempt := 1; ; attempt++ {
+		port := freePort(t)
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		conf := filepath.Join(dir, "sentinel.conf")
+		err := os.WriteFile(conf, fmt.Appendf(nil, "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"+
+			"sentinel monitor %s 127.0.0.1 %d 1\n"+
+			"sentinel down-after-milliseconds %[4]s 500\n"+
+			"sentinel failover-timeout %[4]s 2000\n",
+			port, dir, filepath.Join(dir, "sentinel.log"), s.MasterName, master.port), 0o644)
+		if err != nil {
+			t.Fatalf("testredis: %v", err)
+		}
+		cmd := exec.Command(bin, conf, "--sentinel")
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("testredis: sentinel: %v", err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		c := goredis.NewSentinelClient(&goredis.Options{Addr: s.Addr})
+		ready := false
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			replicas, err := c.Replicas(ctx, s.MasterName).Result()
+			cancel()
+			if err == nil && len(replicas) == 1 {
+				ready = true
+				break
+			}
+		}
+		_ = c.Close()
+		if ready {
+			return s
+		}
+		if attempt == 3 {
+			t.Fatalf("testredis: the Sentinel on %s does not see the replica after 10s", s.Addr)
+		}
+	}
+}
+
+// FailoverClient returns a client that finds the master through the
+// Sentinel, closed in t.Cleanup.
+func (s *Sentinel) FailoverClient(t testing.TB) *goredis.Client {
+	c := goredis.NewFailoverClient(&goredis.FailoverOptions{
+		MasterName: s.MasterName, SentinelAddrs: []string{s.Addr}, ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// MasterAddr returns the address the Sentinel gives for the master now.
+func (s *Sentinel) MasterAddr(t testing.TB) string {
+	c := goredis.NewSentinelClient(&goredis.Options{Addr: s.Addr})
+	defer c.Close()
+	addr, err := c.GetMasterAddrByName(t.Context(), s.MasterName).Result()
+	if err != nil {
+		t.Fatalf("testredis: the Sentinel's master: %v", err)
+	}
+	return net.JoinHostPort(addr[0], addr[1])
+}
