@@ -233,6 +233,37 @@ func (w *workload) stop(t *testing.T) {
 	require.NotZero(t, w.hitsSince.Load(), "no read hit the cache: the test proves nothing")
 }
 
+// TestFaultsOnCluster does the faults a Cluster meets in a manual failover
+// to every master of a Cluster of its own (writes paused, then everything
+// paused, then the clients' connections killed) under the workload of
+// TestFaultsThreeInstances.
+func TestFaultsOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("injects faults for seconds")
+	}
+	testdb.RequireService(t, testredis.AddrEnv, "Redis")
+	nodes := testredis.StartCluster(t)
+	instances := openInstances(t, func() goredis.UniversalClient { return testredis.ClusterClientOf(t, nodes) })
+	w := startWorkload(t, instances)
+	on := func(args ...any) {
+		for _, n := range nodes {
+			require.NoError(t, n.Client().Do(t.Context(), args...).Err())
+		}
+	}
+	for _, fault := range [][]any{
+		{"CLIENT", "PAUSE", 1000, "WRITE"},
+		{"CLIENT", "PAUSE", 1000, "ALL"},
+		{"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"},
+	} {
+		time.Sleep(500 * time.Millisecond)
+		on(fault...)
+		time.Sleep(time.Second)
+	}
+	w.markHits()
+	time.Sleep(time.Second)
+	w.stop(t)
+}
+
 // TestSentinelFailover kills the master of a Sentinel deployment while the
 // workload of TestFaultsThreeInstances runs on it: writes during the
 // failover wait or queue their invalidations, and the promoted replica is
