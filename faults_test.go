@@ -2,6 +2,7 @@ package gormcache_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/internal/testredis"
+	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
 	"github.com/gormcache/gormcache/store/redis"
@@ -335,4 +337,81 @@ func TestPartitionedInstance(t *testing.T) {
 	window := time.Since(healed)
 	t.Logf("stale for %v after the partition healed", window.Round(time.Millisecond))
 	require.Less(t, window, 3*faultTimeout, "stale too long after the partition healed")
+}
+
+// TestStallCostsAFewTimeouts runs a transaction of 20 writes to three tables
+// while Redis answers nothing: its commit waits for one failed schemes read
+// and for its invalidation (WriteWait), not a Timeout per statement.
+func TestStallCostsAFewTimeouts(t *testing.T) {
+	srv := testredis.StartServer(t)
+	instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() })
+	db := instances[0]
+	require.NoError(t, db.AutoMigrate(&Tally{}, &Counter{}, &widget{}))
+	require.NoError(t, db.Create(&Tally{ID: 1}).Error)
+	require.NoError(t, db.Create(&Counter{ID: 1}).Error)
+	require.NoError(t, db.Create(&widget{ID: 1}).Error)
+	// Cached reads register schemes: the writes read their rows.
+	require.NoError(t, db.Clauses(gormcache.Cache()).First(&Tally{}, 1).Error)
+	require.NoError(t, db.Clauses(gormcache.Cache()).First(&Counter{}, 1).Error)
+
+	srv.Stop()
+	defer srv.Cont()
+	start := time.Now()
+	require.NoError(t, db.Transaction(func(tx *gorm.DB) error {
+		for i := range 20 {
+			var err error
+			switch i % 3 {
+			case 0:
+				err = tx.Model(&Tally{ID: 1}).Update("version", i).Error
+			case 1:
+				err = tx.Model(&Counter{ID: 1}).Update("version", i).Error
+			default:
+				err = tx.Model(&widget{ID: 1}).Update("name", "w").Error
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	took := time.Since(start)
+	t.Logf("a 20-statement transaction with Redis stopped took %v (Timeout %v)", took.Round(time.Millisecond), faultTimeout)
+	require.Less(t, took, 6*faultTimeout)
+}
+
+// TestOversizedValueInvalidates writes a value longer than Redis accepts
+// in a command (proto-max-bulk-len) into a column the cache tracks: the
+// write's invalidation still reaches every result of the row, at once, and
+// no other result.
+func TestOversizedValueInvalidates(t *testing.T) {
+	srv := testredis.StartServer(t, "--proto-max-bulk-len", "1mb")
+	var ev events
+	db, err := gorm.Open(testdb.Sqlite(t), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	rs, err := redis.New(srv.Client(), redis.Config{Prefix: testredis.Prefix(t), Timeout: faultTimeout, Logf: t.Logf})
+	require.NoError(t, err)
+	require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: rs, OnInvalidate: ev.on})))
+	require.NoError(t, db.AutoMigrate(&widget{}))
+	require.NoError(t, db.Create(&[]widget{{Name: "a"}, {Name: "b"}}).Error)
+	name := func(id uint) string {
+		var w widget
+		require.NoError(t, db.Clauses(gormcache.Cache()).First(&w, id).Error)
+		return w.Name
+	}
+	require.NoError(t, db.Clauses(gormcache.Cache()).Where("name = ?", "a").Find(&[]widget{}).Error) // registers the scheme name
+	require.Equal(t, "a", name(1))
+	require.Equal(t, "b", name(2))
+	ev.take()
+
+	big := strings.Repeat("x", 1200<<10)
+	require.NoError(t, db.Model(&widget{ID: 1}).Update("name", big).Error)
+	got := ev.take()
+	require.Len(t, got, 1)
+	require.NoError(t, got[0].Err, "the invalidation failed")
+	require.Equal(t, invalidation.Rows, got[0].Level)
+	require.Equal(t, big, name(1), "stale after a write of a long value")
+	p := db.Config.Plugins["gormcache"].(*gormcache.Plugin)
+	hits := p.Stats().Hits
+	require.Equal(t, "b", name(2))
+	require.Greater(t, p.Stats().Hits, hits, "another row's result was invalidated: the epoch was renewed")
 }

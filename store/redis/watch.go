@@ -185,7 +185,9 @@ func (s *Store) checkIdentities(ctx context.Context) error {
 			"the epoch is renewed, every entry stored before is invalid")
 	}
 	w.known, w.blind = ids, false
-	w.verified.Store(d)
+	// The connections opened while the identities were read (INFO's own,
+	// say) reached the servers just read.
+	w.verified.Store(w.dials.Load())
 	return nil
 }
 
