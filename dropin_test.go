@@ -431,3 +431,47 @@ func TestDatabasesDoNotShareRows(t *testing.T) {
 		}
 	})
 }
+
+// auditEntry and oddName live in tables whose names need quoting.
+type auditEntry struct {
+	ID    uint
+	Actor string
+}
+
+func (auditEntry) TableName() string { return "audit-log" }
+
+type oddName struct {
+	ID   uint
+	Kind string
+}
+
+func (oddName) TableName() string { return "odd{name}%" }
+
+// TestQuotedTableNames writes to tables whose names need quoting, on every
+// store: their writes invalidate what read them.
+func TestQuotedTableNames(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&auditEntry{}, &oddName{}))
+		require.NoError(t, e.db.Create(&auditEntry{Actor: "ann"}).Error)
+		require.NoError(t, e.db.Create(&oddName{Kind: "a"}).Error)
+		actors := func() []string {
+			var out []string
+			require.NoError(t, e.cached().Model(&auditEntry{}).Where("id = ?", 1).Pluck("actor", &out).Error)
+			return out
+		}
+		kinds := func() []string {
+			var out []string
+			require.NoError(t, e.cached().Model(&oddName{}).Pluck("kind", &out).Error)
+			return out
+		}
+		require.Equal(t, []string{"ann"}, actors())
+		require.Equal(t, []string{"a"}, kinds())
+		require.NoError(t, e.db.Model(&auditEntry{ID: 1}).Update("actor", "bob").Error)
+		require.NoError(t, e.db.Model(&oddName{ID: 1}).Update("kind", "b").Error)
+		require.Equal(t, []string{"bob"}, actors(), "a write to audit-log left its reads cached")
+		require.Equal(t, []string{"b"}, kinds(), "a write to odd{name}% left its reads cached")
+		require.NoError(t, gormcache.InvalidateModel(e.db, &auditEntry{}))
+		e.mustMiss(func() { actors() })
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -440,4 +441,48 @@ func TestFlushKeepsToItsPrefix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCloseReleasesEverything opens stores, uses them, has one retry an
+// invalidation in the background, and closes them and their clients: no
+// goroutine and no Redis connection of theirs is left.
+func TestCloseReleasesEverything(t *testing.T) {
+	srv := testredis.StartServer(t)
+	admin := srv.Client()
+	clients := func() int {
+		list, err := admin.ClientList(t.Context()).Result()
+		require.NoError(t, err)
+		return strings.Count(list, "\n")
+	}
+	settle := func() int {
+		runtime.GC()
+		time.Sleep(50 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	goroutines, conns := settle(), clients()
+	for i := range 10 {
+		client := goredis.NewClient(&goredis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
+		s, err := redis.New(client, redis.Config{Prefix: testredis.Prefix(t), Timeout: 50 * time.Millisecond, Logf: t.Logf})
+		require.NoError(t, err)
+		dep := store.Dep{Table: "t"}
+		st := stamps(t, s, dep)
+		require.NoError(t, s.Set(t.Context(), "k", store.Entry{Value: []byte("k"), Deps: []store.Dep{dep}, Stamps: st}, time.Minute))
+		wantHit(t, s, "k")
+		if i == 0 {
+			// A failed invalidation starts the retrier.
+			require.NoError(t, admin.Do(t.Context(), "CLIENT", "PAUSE", 300, "WRITE").Err())
+			require.Error(t, s.Invalidate(t.Context(), dep))
+			time.Sleep(300 * time.Millisecond) // the pause ends: the retrier delivers
+		}
+		require.NoError(t, s.Close())
+		require.NoError(t, client.Close())
+	}
+	var g int
+	for range 20 {
+		if g = settle(); g <= goroutines {
+			break
+		}
+	}
+	require.LessOrEqual(t, g, goroutines, "goroutines left")
+	require.Equal(t, conns, clients(), "Redis connections left")
 }
