@@ -96,18 +96,7 @@ func InvalidateObject(db *gorm.DB, obj any) error {
 	if len(s.PrimaryFields) == 0 {
 		return fmt.Errorf("gormcache: InvalidateObject: %s has no primary key", s.Name)
 	}
-	rv = reflect.Indirect(rv)
-	var objects []reflect.Value
-	switch rv.Kind() {
-	case reflect.Struct:
-		objects = []reflect.Value{rv}
-	case reflect.Slice, reflect.Array:
-		for i := range rv.Len() {
-			if o := reflect.Indirect(rv.Index(i)); o.Kind() == reflect.Struct {
-				objects = append(objects, o)
-			}
-		}
-	}
+	objects := rowimage.Values(rv)
 	if len(objects) == 0 {
 		return fmt.Errorf("gormcache: InvalidateObject: %T holds no %s", obj, s.Name)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gormcache/gormcache/internal/aftercommit"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
+	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/store"
@@ -344,24 +345,12 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 // model value in rv (a struct or a slice of them), or nil when one of them
 // has no primary key: the dependency is then on any row.
 func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value) []deps.Conj {
-	rv = reflect.Indirect(rv)
-	var objects []reflect.Value
-	switch rv.Kind() {
-	case reflect.Struct:
-		objects = []reflect.Value{rv}
-	case reflect.Slice, reflect.Array:
-		for i := range rv.Len() {
-			objects = append(objects, reflect.Indirect(rv.Index(i)))
-		}
-	}
+	objects := rowimage.Values(rv)
 	if len(objects) == 0 || len(s.PrimaryFields) == 0 {
 		return nil
 	}
 	conjs := make([]deps.Conj, 0, len(objects))
 	for _, obj := range objects {
-		if obj.Kind() != reflect.Struct {
-			return nil
-		}
 		conj := make(deps.Conj, 0, len(s.PrimaryFields))
 		for _, f := range s.PrimaryFields {
 			v, zero := f.ValueOf(ctx, obj)

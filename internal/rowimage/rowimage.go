@@ -28,21 +28,31 @@ type Image map[string]any
 // images), so that the read path leaves them alone.
 const InternalKey = "gormcache:internal"
 
-// ValueImages returns the images of the model values in rv (a struct, a
-// pointer to one, or a slice or array of them).
+// ValueImages returns the images of the model values in rv (see Values).
 func ValueImages(ctx context.Context, s *schema.Schema, rv reflect.Value) []Image {
+	values := Values(rv)
+	images := make([]Image, len(values))
+	for i, v := range values {
+		images[i] = image(ctx, s, v)
+	}
+	return images
+}
+
+// Values returns the model structs rv holds: rv itself, a pointer to one,
+// or the elements of a slice or array of them (or of pointers to them).
+func Values(rv reflect.Value) []reflect.Value {
 	rv = reflect.Indirect(rv)
 	switch rv.Kind() {
 	case reflect.Struct:
-		return []Image{image(ctx, s, rv)}
+		return []reflect.Value{rv}
 	case reflect.Slice, reflect.Array:
-		images := make([]Image, 0, rv.Len())
+		values := make([]reflect.Value, 0, rv.Len())
 		for i := range rv.Len() {
 			if elem := reflect.Indirect(rv.Index(i)); elem.Kind() == reflect.Struct {
-				images = append(images, image(ctx, s, elem))
+				values = append(values, elem)
 			}
 		}
-		return images
+		return values
 	}
 	return nil
 }

@@ -28,21 +28,28 @@ const pgxDriver = "pgx"
 func Postgres(t testing.TB) gorm.Dialector {
 	t.Helper()
 	server := RequireService(t, PostgresDSNEnv, "PostgreSQL")
-	schema := schemaName(t)
-	if err := adminExec(server, `CREATE SCHEMA "`+schema+`"`); err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	// Registered before openPool's cleanup, so it runs after the pool is closed.
-	t.Cleanup(func() {
-		if err := adminExec(server, `DROP SCHEMA "`+schema+`" CASCADE`); err != nil {
-			t.Errorf("testdb: %v", err)
-		}
-	})
+	schema := newSchema(t, server)
 	dsn, err := withSearchPath(server, schema)
 	if err != nil {
 		t.Fatalf("testdb: %s: %v", PostgresDSNEnv, err)
 	}
 	return postgres.New(postgres.Config{DSN: dsn, Conn: openPool(t, pgxDriver, dsn)})
+}
+
+// newSchema creates a schema of t's own on server, dropped in t.Cleanup with
+// everything in it. Its cleanup is registered before those of the pools the
+// caller opens next, so it runs after they are closed.
+func newSchema(t testing.TB, server string) string {
+	schema := schemaName(t)
+	if err := adminExec(server, `CREATE SCHEMA "`+schema+`"`); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := adminExec(server, `DROP SCHEMA "`+schema+`" CASCADE`); err != nil {
+			t.Errorf("testdb: %v", err)
+		}
+	})
+	return schema
 }
 
 // schemaName returns a schema name that shows which test made it and cannot

@@ -32,17 +32,9 @@ func PostgresWithReplica(t testing.TB) (primary, replica gorm.Dialector) {
 	t.Helper()
 	server := RequireService(t, PostgresDSNEnv, "PostgreSQL")
 	standby := RequireService(t, ReplicaDSNEnv, "PostgreSQL replica")
-	schema := schemaName(t)
-	if err := adminExec(server, `CREATE SCHEMA "`+schema+`"`); err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	// Registered before openPool's cleanups, so it runs after both pools are
-	// closed: no replica session is left to conflict with replaying the drop.
-	t.Cleanup(func() {
-		if err := adminExec(server, `DROP SCHEMA "`+schema+`" CASCADE`); err != nil {
-			t.Errorf("testdb: %v", err)
-		}
-	})
+	// Dropped after both pools are closed: no replica session is left to
+	// conflict with replaying the drop.
+	schema := newSchema(t, server)
 	primaryDSN, err := withSearchPath(server, schema)
 	if err != nil {
 		t.Fatalf("testdb: %s: %v", PostgresDSNEnv, err)

@@ -174,6 +174,22 @@ func TestSlowRedis(t *testing.T) {
 	waitHealthy(t, s)
 }
 
+// storeAndHit stores "k" through writer, depending on one row, checks that
+// readers hit it, and returns the dependency.
+func storeAndHit(t *testing.T, writer store.Store, readers ...store.Store) store.Dep {
+	t.Helper()
+	dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+	stamps, err := writer.Stamps(t.Context(), []store.Dep{dep})
+	require.NoError(t, err)
+	require.NoError(t, writer.Set(t.Context(), "k", store.Entry{Value: []byte("old"), Deps: []store.Dep{dep}, Stamps: stamps}, time.Minute))
+	for _, s := range readers {
+		_, ok, err := s.Get(t.Context(), "k")
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	return dep
+}
+
 // TestPauseWriteHoldsValidation pauses writes on every master, as a manual
 // failover does (CLIENT PAUSE WRITE), while an invalidation is due: the
 // writer gives up waiting and goes on, so no store may approve the entry
@@ -191,8 +207,11 @@ func TestPauseWriteHoldsValidation(t *testing.T) {
 		}},
 		{"cluster", func(t *testing.T) (goredis.UniversalClient, []*goredis.Client) {
 			c := testredis.ClusterClient(t)
+			var mu sync.Mutex
 			var masters []*goredis.Client
 			require.NoError(t, c.ForEachMaster(t.Context(), func(_ context.Context, m *goredis.Client) error {
+				mu.Lock()
+				defer mu.Unlock()
 				masters = append(masters, goredis.NewClient(&goredis.Options{Addr: m.Options().Addr}))
 				return nil
 			}))
@@ -207,15 +226,7 @@ func TestPauseWriteHoldsValidation(t *testing.T) {
 			two, err := redis.NewTwoLevel(reader, memory.Config{})
 			require.NoError(t, err)
 
-			dep := store.Dep{Table: "photos", Cond: "user_id=1"}
-			stamps, err := writer.Stamps(t.Context(), []store.Dep{dep})
-			require.NoError(t, err)
-			require.NoError(t, writer.Set(t.Context(), "k", store.Entry{Value: []byte("old"), Deps: []store.Dep{dep}, Stamps: stamps}, time.Minute))
-			for _, s := range []store.Store{reader, two} {
-				_, ok, err := s.Get(t.Context(), "k")
-				require.NoError(t, err)
-				require.True(t, ok)
-			}
+			dep := storeAndHit(t, writer, reader, two)
 
 			for _, m := range masters {
 				require.NoError(t, m.Do(t.Context(), "CLIENT", "PAUSE", pause.Milliseconds(), "WRITE").Err())
@@ -252,15 +263,7 @@ func TestRestartFromSnapshot(t *testing.T) {
 	two, err := redis.NewTwoLevel(reader, memory.Config{})
 	require.NoError(t, err)
 
-	dep := store.Dep{Table: "photos", Cond: "user_id=1"}
-	stamps, err := writer.Stamps(t.Context(), []store.Dep{dep})
-	require.NoError(t, err)
-	require.NoError(t, writer.Set(t.Context(), "k", store.Entry{Value: []byte("old"), Deps: []store.Dep{dep}, Stamps: stamps}, time.Minute))
-	for _, s := range []store.Store{reader, two} {
-		_, ok, err := s.Get(t.Context(), "k")
-		require.NoError(t, err)
-		require.True(t, ok)
-	}
+	dep := storeAndHit(t, writer, reader, two)
 	admin := srv.Client()
 	require.NoError(t, admin.Save(t.Context()).Err())
 	require.NoError(t, writer.Invalidate(t.Context(), dep))
