@@ -79,7 +79,7 @@ func (p *Plugin) readIdentity(db *gorm.DB) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(db.Statement.Context), 10*time.Second)
 	defer cancel()
 	var id string
-	if err := sourcePool(db).QueryRowContext(ctx, query).Scan(&id); err != nil {
+	if err := unprepared(sourcePool(db)).QueryRowContext(ctx, query).Scan(&id); err != nil {
 		return "", errors.Join(errors.New("gormcache: reading which database this is"), err)
 	}
 	if id == "" { // an in-memory SQLite database

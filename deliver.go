@@ -35,7 +35,7 @@ type change struct {
 // queue hands c to the plugin's sink after the commit of db's transaction,
 // or at once outside of one.
 func (p *Plugin) queue(db *gorm.DB, c *change) {
-	c.base, c.dialect = db.ConnPool, db.Dialector.Name()
+	c.base, c.dialect = unprepared(db.ConnPool), db.Dialector.Name()
 	aftercommit.Deliver(db.Statement.Context, db.Statement.ConnPool, p.deliver, c)
 }
 

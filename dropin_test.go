@@ -475,3 +475,19 @@ func TestQuotedTableNames(t *testing.T) {
 		e.mustMiss(func() { actors() })
 	})
 }
+
+// TestPreparedStatementsAreTheApplications checks that with PrepareStmt
+// the plugin's own queries (the database's identity, its foreign keys)
+// prepare no statement in the application's cache.
+func TestPreparedStatementsAreTheApplications(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{CacheAll: true})
+		require.NoError(t, e.db.AutoMigrate(&widget{}))
+		tx := e.db.Session(&gorm.Session{PrepareStmt: true})
+		require.NoError(t, tx.Create(&widget{Name: "a"}).Error)
+		require.NoError(t, tx.First(&widget{}).Error)
+		conn, ok := tx.ConnPool.(*gorm.PreparedStmtDB)
+		require.True(t, ok)
+		assert.Len(t, conn.Stmts.Keys(), 2, "prepared: %q", conn.Stmts.Keys())
+	})
+}

@@ -101,6 +101,17 @@ func New(cfg Config) *Plugin {
 	return p
 }
 
+// unprepared returns the pool under pool when pool prepares its statements
+// (PrepareStmt): the plugin's own queries of the database (its identity,
+// its foreign keys) are not the application's, and must not fill its
+// prepared-statement cache.
+func unprepared(pool gorm.ConnPool) gorm.ConnPool {
+	if ps, ok := pool.(*gorm.PreparedStmtDB); ok {
+		return ps.ConnPool
+	}
+	return pool
+}
+
 // runNow is the Executor of the plugin's otter caches: it runs their upkeep
 // in the writing call, for the reason the memory store does (store/memory):
 // they are written on cache misses, where otter's default of a goroutine
