@@ -42,6 +42,15 @@ const (
 
 func (s *Store) entryKey(key string) string { return s.cfg.Prefix + entryPrefix + key }
 
+// pauseGuard returns the key, in the slot of key, that validate expires:
+// one that never exists (stamp keys end with their brace or a '?').
+func pauseGuard(key string) string {
+	if i := strings.IndexByte(key, '}'); i >= 0 {
+		return key[:i+1] + "!guard"
+	}
+	return key + "!guard"
+}
+
 // ownKeys is the SCAN pattern of every key of the store; entryKeys of its
 // entries.
 func (s *Store) ownKeys() string   { return globEscape(s.cfg.Prefix) + "{*" }

@@ -55,18 +55,6 @@ end
 return out
 `)
 
-// rawsScript returns the raw value of every stamp (or epoch) of KEYS, false
-// for one that has none. It reads only, but declares no no-writes flag, so
-// that CLIENT PAUSE WRITE holds it back as it holds back invalidations (see
-// Store.validate). KEYS must share a slot on Redis Cluster.
-var rawsScript = goredis.NewScript(`
-local out = {}
-for i, k in ipairs(KEYS) do
-  out[i] = redis.call('HGET', k, 's')
-end
-return out
-`)
-
 // stampsScript returns the raw value of every stamp (or epoch) of KEYS,
 // setting the one of a key that has none to its candidate ARGV[2+i]. It
 // gives each key a TTL of ARGV[1] milliseconds, except the first ARGV[2]
