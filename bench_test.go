@@ -1,7 +1,6 @@
 package gormcache_test
 
 import (
-	"context"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -12,68 +11,55 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
-	"github.com/gormcache/gormcache/store"
-	"github.com/gormcache/gormcache/store/memory"
 	"github.com/gormcache/gormcache/testdata/photos"
 )
 
-// missStore is a memory store whose lookups always miss (it looks up a key
-// that is never set), so that every read through it pays for a full miss:
-// lookup, row-level dependencies (the memory store registers schemes),
-// stamps, database read, recording and fill.
-type missStore struct{ *memory.Store }
-
-var _ store.SchemeRegistry = missStore{}
-
-func (m missStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	return m.Peek(ctx, key)
-}
-
-func (m missStore) Peek(ctx context.Context, key string) ([]byte, bool, error) {
-	_, _, err := m.Store.Peek(ctx, "never set:"+key)
-	return nil, false, err
-}
-
 // openBench returns handles on one seeded database: one with the plugin
-// (memory store), one with a plugin whose store always misses, and one
-// without the plugin. Both plugins cache every query (CacheAll), so that
-// the figures are the plugin's own; the hit-clauses benchmarks add the cost
-// of opting a query in with Clauses(gormcache.Cache()).
-func openBench(b *testing.B, d testdb.Dialector) (cached, missing, plain *gorm.DB, p *gormcache.Plugin) {
+// (memory store, CacheAll) and one without it; newMissing opens one more
+// with a plugin of its own, whose cache is empty. CacheAll makes the
+// figures the plugin's own; the hit-clauses benchmarks add the cost of
+// opting a query in with Clauses(gormcache.Cache()).
+func openBench(b *testing.B, d testdb.Dialector) (cached, plain *gorm.DB, p *gormcache.Plugin, newMissing func() (*gorm.DB, *gormcache.Plugin)) {
 	dial := d.Open(b)
 	var err error
 	plain, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	require.NoError(b, err)
 	photos.Seed(b, plain)
-	cached, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
-	require.NoError(b, err)
-	p = gormcache.New(gormcache.Config{CacheAll: true})
-	require.NoError(b, cached.Use(p))
-	missing, err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
-	require.NoError(b, err)
-	ms, err := memory.New(memory.Config{})
-	require.NoError(b, err)
-	require.NoError(b, missing.Use(gormcache.New(gormcache.Config{Store: missStore{ms}, CacheAll: true})))
-	return cached, missing, plain, p
+	open := func() (*gorm.DB, *gormcache.Plugin) {
+		db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+		require.NoError(b, err)
+		p := gormcache.New(gormcache.Config{CacheAll: true})
+		require.NoError(b, db.Use(p))
+		b.Cleanup(func() { _ = p.Close() })
+		return db, p
+	}
+	cached, p = open()
+	return cached, plain, p, open
 }
 
-// BenchmarkRead measures the statements of package photos uncached (no plugin),
-// as a cache hit, as a cache miss (through a store whose lookups always
-// miss), and as GORM's DryRun of the same statement (building it without
-// running it: the cost no GORM-level cache can avoid).
+// BenchmarkRead measures the statements of package photos uncached (no
+// plugin), as a cache hit, as a cache miss, and as GORM's DryRun of the same
+// statement (building it without running it: the cost no GORM-level cache
+// can avoid). A miss reads a row no earlier iteration read, through a plugin
+// whose cache starts empty, so that every miss stores a new entry and
+// creates its stamps, as a cold cache and a long tail of ids make users
+// pay; the uncached reads take the same rows.
 func BenchmarkRead(b *testing.B) {
 	for _, d := range []testdb.Dialector{{Name: "sqlite"}, {Name: "postgres"}} {
 		b.Run(d.Name, func(b *testing.B) {
 			if d.Name == "postgres" {
 				testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
 			}
-			cached, missing, plain, p := openBench(b, d)
+			cached, plain, p, newMissing := openBench(b, d)
 			for _, q := range photos.Queries {
 				b.Run(q.Name, func(b *testing.B) {
+					next := 0 // the row of the next miss: every miss reads a new one
 					b.Run("uncached", func(b *testing.B) {
 						b.ReportAllocs()
+						i := 0
 						for b.Loop() {
-							if err := q.Run(plain); err != nil {
+							i++
+							if err := q.Run(plain, i); err != nil {
 								b.Fatal(err)
 							}
 						}
@@ -86,11 +72,11 @@ func BenchmarkRead(b *testing.B) {
 						{"hit-clauses", func() *gorm.DB { return cached.Clauses(gormcache.Cache()) }},
 					} {
 						b.Run(hit.name, func(b *testing.B) {
-							require.NoError(b, q.Run(hit.db()))
+							require.NoError(b, q.Run(hit.db(), photos.HitRow))
 							before := p.Stats().Hits
 							b.ReportAllocs()
 							for b.Loop() {
-								if err := q.Run(hit.db()); err != nil {
+								if err := q.Run(hit.db(), photos.HitRow); err != nil {
 									b.Fatal(err)
 								}
 							}
@@ -100,11 +86,16 @@ func BenchmarkRead(b *testing.B) {
 						})
 					}
 					b.Run("miss", func(b *testing.B) {
+						missing, mp := newMissing()
 						b.ReportAllocs()
 						for b.Loop() {
-							if err := q.Run(missing); err != nil {
+							next++
+							if err := q.Run(missing, next); err != nil {
 								b.Fatal(err)
 							}
+						}
+						if s := mp.Stats(); s.Hits > 0 {
+							b.Fatalf("%d reads hit: the rows repeat", s.Hits)
 						}
 					})
 					b.Run("paired", func(b *testing.B) {
@@ -112,28 +103,30 @@ func BenchmarkRead(b *testing.B) {
 						// miss, as hits and as a DryRun, back to back, so
 						// that the ratios do not drift with the machine's
 						// load between runs.
-						ways := []struct {
-							name string
-							db   func() *gorm.DB
-						}{
-							{"uncached", func() *gorm.DB { return plain }},
-							{"miss", func() *gorm.DB { return missing }},
-							{"hit", func() *gorm.DB { return cached }},
-							{"hit-clauses", func() *gorm.DB { return cached.Clauses(gormcache.Cache()) }},
-							{"dryrun", func() *gorm.DB { return plain.Session(&gorm.Session{DryRun: true}) }},
+						missing, mp := newMissing()
+						ways := []func(i int) error{
+							func(i int) error { return q.Run(plain, i) },
+							func(i int) error { return q.Run(missing, i) },
+							func(int) error { return q.Run(cached, photos.HitRow) },
+							func(int) error { return q.Run(cached.Clauses(gormcache.Cache()), photos.HitRow) },
+							func(int) error { return q.Run(plain.Session(&gorm.Session{DryRun: true}), photos.HitRow) },
 						}
 						spent := make([]time.Duration, len(ways))
 						for b.Loop() {
+							next++
 							// A random order spreads over every way the cost
 							// of running on caches another way left cold, and
 							// of the garbage another way left to collect.
 							for _, i := range rand.Perm(len(ways)) {
 								start := time.Now()
-								if err := q.Run(ways[i].db()); err != nil {
+								if err := ways[i](next); err != nil {
 									b.Fatal(err)
 								}
 								spent[i] += time.Since(start)
 							}
+						}
+						if s := mp.Stats(); s.Hits > 0 {
+							b.Fatalf("%d misses hit: the rows repeat", s.Hits)
 						}
 						b.ReportMetric(float64(spent[1])/float64(spent[0]), "miss/uncached")
 						b.ReportMetric(float64(spent[0])/float64(spent[2]), "uncached/hit")
@@ -143,7 +136,7 @@ func BenchmarkRead(b *testing.B) {
 					b.Run("dryrun", func(b *testing.B) {
 						b.ReportAllocs()
 						for b.Loop() {
-							if err := q.Run(plain.Session(&gorm.Session{DryRun: true})); err != nil {
+							if err := q.Run(plain.Session(&gorm.Session{DryRun: true}), photos.HitRow); err != nil {
 								b.Fatal(err)
 							}
 						}

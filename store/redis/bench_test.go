@@ -122,14 +122,14 @@ func BenchmarkPlugin(b *testing.B) {
 			b.Run("uncached", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if err := q.Run(plain); err != nil {
+					if err := q.Run(plain, photos.HitRow); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 			for _, c := range dbs {
 				b.Run(c.name+"-hit", func(b *testing.B) {
-					require.NoError(b, q.Run(c.db.Clauses(gormcache.Cache())))
+					require.NoError(b, q.Run(c.db.Clauses(gormcache.Cache()), photos.HitRow))
 					hits, misses := c.p.Stats().Hits, c.p.Stats().Misses
 					var before int64
 					if c.rt != nil {
@@ -137,7 +137,7 @@ func BenchmarkPlugin(b *testing.B) {
 					}
 					b.ReportAllocs()
 					for b.Loop() {
-						if err := q.Run(c.db.Clauses(gormcache.Cache())); err != nil {
+						if err := q.Run(c.db.Clauses(gormcache.Cache()), photos.HitRow); err != nil {
 							b.Fatal(err)
 						}
 					}
