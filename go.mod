@@ -11,7 +11,11 @@ require (
 	gorm.io/gorm v1.31.2
 )
 
-require gorm.io/plugin/dbresolver v1.6.2
+require (
+	github.com/go-sql-driver/mysql v1.7.0
+	gorm.io/driver/mysql v1.5.7
+	gorm.io/plugin/dbresolver v1.6.2
+)
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

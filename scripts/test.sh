@@ -17,6 +17,9 @@
 # Redis, one standalone server and one Cluster of three masters, runs likewise
 # (installed from Debian's redis-server package if missing) and is exported as
 # GORMCACHE_REDIS_ADDR and GORMCACHE_REDIS_CLUSTER_ADDRS (internal/testredis).
+# MariaDB runs likewise (installed from Debian's mariadb-server package if
+# missing; mariadb-install-db into a throwaway directory, mariadbd on a free
+# port) and is exported as GORMCACHE_MYSQL_DSN.
 # Whatever was started is stopped and removed on exit, whatever the outcome.
 # PG_BIN overrides where the server binaries are. A service that cannot be
 # found is fatal under CI=true; elsewhere its suites skip. The exit code is go
@@ -328,6 +331,102 @@ stop_redis() {
 	rm -rf "$redis_dir"
 }
 
+# install_mariadb installs Debian's mariadb-server package (which brings
+# mariadb-install-db and the mariadb client), as root or through
+# passwordless sudo. The package's own service is not used.
+install_mariadb() {
+	command -v apt-get >/dev/null || return 1
+	local sudo=()
+	((EUID == 0)) || sudo=(sudo -n)
+	log "mariadbd not found: installing Debian's mariadb-server package"
+	{
+		"${sudo[@]}" apt-get update &&
+			DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends mariadb-server
+	} >"$mariadb_dir/apt.log" 2>&1 || {
+		cat "$mariadb_dir/apt.log" >&2
+		return 1
+	}
+}
+
+# as_mysql CMD... runs CMD as the mysql system user when we are root and that
+# user exists (the server would rather not run as root), else as ourselves
+# (mariadbd then needs --user=root).
+as_mysql() {
+	if ((EUID == 0)) && id mysql >/dev/null 2>&1; then
+		runuser -u mysql -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# start_mariadb starts a disposable MariaDB server (durability off, loopback
+# only, utf8mb4_general_ci as Debian configures it) from a data directory
+# made by mariadb-install-db in a throwaway directory, and exports
+# GORMCACHE_MYSQL_DSN (read by internal/testdb): root over TCP, without a
+# database, which each test creates.
+start_mariadb() {
+	local start attempt user=()
+	start=$(millis)
+	mariadb_dir=$(mktemp -d /tmp/gormcache-mariadb.XXXXXX)
+	cleanups+=(stop_mariadb)
+	if ! command -v mariadbd >/dev/null && [[ ! -x /usr/sbin/mariadbd ]]; then
+		if ! install_mariadb; then
+			unavailable mysql "mariadbd is not installed and installing Debian's mariadb-server package failed"
+			return
+		fi
+	fi
+	local mariadbd
+	mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+	if ((EUID == 0)); then
+		if id mysql >/dev/null 2>&1; then
+			chown mysql: "$mariadb_dir"
+			user=(--user=mysql)
+		else
+			user=(--user=root)
+		fi
+	fi
+	if ! as_mysql mariadb-install-db --no-defaults --datadir="$mariadb_dir/data" "${user[@]}" \
+		--auth-root-authentication-method=normal --skip-test-db >"$mariadb_dir/install.log" 2>&1; then
+		cat "$mariadb_dir/install.log" >&2
+		unavailable mysql "mariadb-install-db failed"
+		return
+	fi
+	for attempt in 1 2 3 4 5; do
+		mariadb_port=$(free_port)
+		rm -f "$mariadb_dir/server.log"
+		as_mysql "$mariadbd" --no-defaults --datadir="$mariadb_dir/data" "${user[@]}" \
+			--port="$mariadb_port" --bind-address=127.0.0.1 --socket="$mariadb_dir/mysqld.sock" \
+			--pid-file="$mariadb_dir/mysqld.pid" --log-error="$mariadb_dir/server.log" \
+			--skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+			--max-connections=500 --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
+			--innodb-buffer-pool-size=256M >/dev/null 2>&1 &
+		local deadline=$(($(millis) + 60000))
+		until mariadb-admin --no-defaults -h 127.0.0.1 -P "$mariadb_port" -u root ping >/dev/null 2>&1; do
+			if grep -q 'Do you already have another .*server running' "$mariadb_dir/server.log" 2>/dev/null; then
+				continue 2 # lost the race for the port: try another
+			fi
+			if (($(millis) > deadline)) || ! kill -0 $! 2>/dev/null; then
+				cat "$mariadb_dir/server.log" >&2
+				unavailable mysql "mariadbd on port $mariadb_port is not ready after 60s"
+				return
+			fi
+			sleep 0.1
+		done
+		export GORMCACHE_MYSQL_DSN="root@tcp(127.0.0.1:$mariadb_port)/"
+		services+=("mysql=127.0.0.1:$mariadb_port (ready in $(($(millis) - start))ms)")
+		return
+	done
+	cat "$mariadb_dir/server.log" >&2
+	unavailable mysql "mariadbd failed to start"
+}
+
+stop_mariadb() {
+	if [[ -f $mariadb_dir/mysqld.pid ]]; then
+		kill -9 "$(cat "$mariadb_dir/mysqld.pid")" 2>/dev/null
+	fi
+	rm -rf "$mariadb_dir"
+}
+
 # start_chromium finds the Chromium that admin's browser test (admin/e2e) drives,
 # installing Debian's chromium package (as root or through passwordless sudo)
 # when /usr/bin/chromium is missing, and exports GORMCACHE_CHROMIUM.
@@ -360,6 +459,7 @@ start_services() {
 	start_postgres
 	start_postgres_replica
 	start_redis
+	start_mariadb
 	start_chromium
 }
 

@@ -1,15 +1,9 @@
 package testdb
 
 import (
-	"context"
-	"database/sql"
-	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -41,67 +35,15 @@ func Postgres(t testing.TB) gorm.Dialector {
 // caller opens next, so it runs after they are closed.
 func newSchema(t testing.TB, server string) string {
 	schema := schemaName(t)
-	if err := adminExec(server, `CREATE SCHEMA "`+schema+`"`); err != nil {
+	if err := adminExec(pgxDriver, server, `CREATE SCHEMA "`+schema+`"`); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := adminExec(server, `DROP SCHEMA "`+schema+`" CASCADE`); err != nil {
+		if err := adminExec(pgxDriver, server, `DROP SCHEMA "`+schema+`" CASCADE`); err != nil {
 			t.Errorf("testdb: %v", err)
 		}
 	})
 	return schema
-}
-
-// schemaName returns a schema name that shows which test made it and cannot
-// collide with another test's, in this process or another.
-func schemaName(t testing.TB) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(t.Name()) {
-		if b.Len() == 40 {
-			break
-		}
-		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return fmt.Sprintf("t_%s_%016x", b.String(), rand.Uint64()) // at most 59 of 63 bytes
-}
-
-// admins holds, per server DSN, the pool that creates and drops schemas for
-// the whole test binary. Connecting costs far more than CREATE or DROP SCHEMA
-// (about 20ms against 1ms), so sharing it makes Open about three times
-// cheaper. It is never closed: its few idle connections end with the process.
-var admins struct {
-	sync.Mutex
-	pools map[string]*sql.DB
-}
-
-// adminExec runs query on the shared pool of the server dsn. The timeout keeps
-// a test that leaked a transaction from hanging the cleanup on its locks.
-func adminExec(dsn, query string) error {
-	admins.Lock()
-	db, ok := admins.pools[dsn]
-	if !ok {
-		var err error
-		if db, err = sql.Open(pgxDriver, dsn); err != nil {
-			admins.Unlock()
-			return err
-		}
-		if admins.pools == nil {
-			admins.pools = make(map[string]*sql.DB)
-		}
-		admins.pools[dsn] = db
-	}
-	admins.Unlock()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := db.ExecContext(ctx, query); err != nil {
-		return fmt.Errorf("%s: %w", query, err)
-	}
-	return nil
 }
 
 // withSearchPath sets search_path in a keyword/value or URL DSN.

@@ -1,0 +1,45 @@
+package testdb
+
+import (
+	"testing"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+)
+
+// MySQLDSNEnv is the environment variable holding the DSN of the MySQL or
+// MariaDB server that tests create their databases on, in the driver's
+// format without a database name (root@tcp(127.0.0.1:3306)/).
+const MySQLDSNEnv = "GORMCACHE_MYSQL_DSN"
+
+// mysqlDriver is the database/sql driver of gorm.io/driver/mysql.
+const mysqlDriver = "mysql"
+
+// MySQL returns a dialector for a new, empty database on the MySQL or
+// MariaDB server named by GORMCACHE_MYSQL_DSN, with the server's default
+// character set and collation, and parseTime=true as GORM's documentation
+// has it. In t.Cleanup its connection pool is closed, then the database is
+// dropped. See RequireService for what happens when the server is not
+// available.
+func MySQL(t testing.TB) gorm.Dialector {
+	t.Helper()
+	server := RequireService(t, MySQLDSNEnv, "MySQL")
+	cfg, err := gomysql.ParseDSN(server)
+	if err != nil {
+		t.Fatalf("testdb: %s: %v", MySQLDSNEnv, err)
+	}
+	name := schemaName(t)
+	if err := adminExec(mysqlDriver, server, "CREATE DATABASE `"+name+"`"); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := adminExec(mysqlDriver, server, "DROP DATABASE `"+name+"`"); err != nil {
+			t.Errorf("testdb: %v", err)
+		}
+	})
+	cfg.DBName = name
+	cfg.ParseTime = true
+	dsn := cfg.FormatDSN()
+	return mysql.New(mysql.Config{DSN: dsn, Conn: openPool(t, mysqlDriver, dsn)})
+}
