@@ -106,8 +106,16 @@ func TestNondeterministicReadsAreNotCached(t *testing.T) {
 			}
 			assert.Greater(t, len(seen), 1, "%s always gave one answer: it was cached", sql)
 		}
-		distinct("SELECT random()")
-		distinct("SELECT random() FROM users LIMIT 1")
+		random := "random()"
+		if b.Name == "mysql" {
+			random = "rand()"
+		}
+		distinct("SELECT " + random)
+		distinct("SELECT " + random + " FROM users LIMIT 1")
+		if b.Name == "mysql" {
+			distinct("SELECT uuid()")
+			distinct("SELECT CONCAT(@@hostname, @gormcache_n := COALESCE(@gormcache_n, 0) + 1)")
+		}
 		if b.Name == "postgres" {
 			require.NoError(t, e.db.Exec("CREATE SEQUENCE widget_seq").Error)
 			distinct("SELECT nextval('widget_seq')")
@@ -305,8 +313,11 @@ func TestCreateInvalidatesWhatWasStored(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b, gormcache.Config{})
 		id := "id INTEGER PRIMARY KEY AUTOINCREMENT"
-		if b.Name == "postgres" {
+		switch b.Name {
+		case "postgres":
 			id = "id SERIAL PRIMARY KEY"
+		case "mysql":
+			id = "id INTEGER PRIMARY KEY AUTO_INCREMENT"
 		}
 		require.NoError(t, e.db.Exec("CREATE TABLE gadgets ("+id+", kind varchar(10) DEFAULT 'basic', code varchar(2))").Error)
 		count := func(db *gorm.DB, col, v string) int {

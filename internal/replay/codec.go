@@ -25,6 +25,7 @@ const (
 	tagBytes
 	tagString
 	tagTime
+	tagFloat32 // MySQL's driver reads FLOAT columns as float32
 )
 
 // Zone kinds of an encoded time.Time.
@@ -97,6 +98,8 @@ func appendValue(b []byte, v driver.Value) ([]byte, error) {
 		return binary.AppendVarint(append(b, tagInt), v), nil
 	case float64:
 		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(v)), nil
+	case float32:
+		return binary.LittleEndian.AppendUint32(append(b, tagFloat32), math.Float32bits(v)), nil
 	case bool:
 		if v {
 			return append(b, tagTrue), nil
@@ -182,6 +185,8 @@ func Decode(b []byte) (*Rowset, error) {
 			rs.Values[i] = d.varint()
 		case tagFloat:
 			rs.Values[i] = math.Float64frombits(d.uint64())
+		case tagFloat32:
+			rs.Values[i] = math.Float32frombits(d.uint32())
 		case tagFalse:
 			rs.Values[i] = false
 		case tagTrue:
@@ -277,6 +282,16 @@ func (d *decoder) uint64() uint64 {
 	}
 	v := binary.LittleEndian.Uint64(d.b)
 	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) uint32() uint32 {
+	if len(d.b) < 4 {
+		d.err = true
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(d.b)
+	d.b = d.b[4:]
 	return v
 }
 

@@ -28,6 +28,7 @@ func sampleRowset() *Rowset {
 			int64(-7), nil, []byte{0, 1, 2}, ts.In(time.Local),
 			int64(1 << 62), "", true, ts.In(paris),
 			int64(0), "x", false, ts.In(time.FixedZone("", -3*3600-1800)),
+			int64(2), "f", float32(-0.1), ts,
 		},
 	}
 }

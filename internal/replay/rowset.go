@@ -3,7 +3,8 @@
 // database/sql and gorm.Scan exactly as a database read would be.
 //
 // A Rowset keeps each column's name and type metadata and each value as the
-// driver produced it (nil, int64, float64, bool, []byte, string, time.Time).
+// driver produced it (nil, int64, float64, bool, []byte, string, time.Time,
+// and the float32 of MySQL's FLOAT columns).
 // Player serves Rowsets through a tiny database/sql driver; nothing above it
 // knows the rows did not come from the database.
 package replay
@@ -184,7 +185,7 @@ func (rs *Rowset) record(rows *sql.Rows, ptrs, row []any) error {
 	}
 	for i, v := range row {
 		switch v.(type) {
-		case nil, int64, float64, bool, []byte, string, time.Time:
+		case nil, int64, float64, float32, bool, []byte, string, time.Time:
 		default:
 			return fmt.Errorf("%w: column %q holds a driver value of type %T", ErrUnsupported, rs.Columns[i].Name, v)
 		}

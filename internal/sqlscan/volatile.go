@@ -6,9 +6,10 @@ import "strings"
 // without a write to the tables they name: a function not known to be
 // deterministic (now(), random(), nextval(), current_setting(), any
 // user-defined function), a niladic keyword of the session or the clock
-// (CURRENT_TIMESTAMP, CURRENT_USER), or a date literal relative to the
-// clock ('now', 'today'). System catalogues are found where tables are
-// read (see catalogue).
+// (CURRENT_TIMESTAMP, CURRENT_USER, MySQL's UTC_TIMESTAMP), a date literal
+// relative to the clock ('now', 'today'), or a MySQL user or system
+// variable (@x, @@sql_mode), which SET changes. System catalogues are
+// found where tables are read (see catalogue).
 //
 // It is a list of what is known to be safe, so that an unknown function
 // fails closed: a query calling one is not cached.
@@ -36,6 +37,10 @@ func nondeterministic(toks []Token) bool {
 			}
 		case String:
 			if clockLiteral(t.Text) {
+				return true
+			}
+		case Param:
+			if t.Text[0] == '@' {
 				return true
 			}
 		}
@@ -212,7 +217,7 @@ func setOf(words ...string) map[string]struct{} {
 // clockKeyword reports the niladic words whose value is the clock's or the
 // session's: CURRENT_TIMESTAMP, LOCALTIME, CURRENT_USER, ...
 func clockKeyword(word string) bool {
-	if len(word) < len("localtime") || len(word) > len("current_timestamp") {
+	if len(word) < len("utc_date") || len(word) > len("current_timestamp") {
 		return false
 	}
 	var buf [32]byte
@@ -220,7 +225,8 @@ func clockKeyword(word string) bool {
 	switch w {
 	case "current_timestamp", "current_date", "current_time", "localtime",
 		"localtimestamp", "current_user", "session_user", "current_role",
-		"current_schema", "current_catalog", "system_user":
+		"current_schema", "current_catalog", "system_user",
+		"utc_timestamp", "utc_date", "utc_time":
 		return true
 	}
 	return false
