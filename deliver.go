@@ -23,9 +23,11 @@ type change struct {
 	// Delivery fills in the rest.
 	event invalidation.Event
 	// s and images are, for Level Rows, the schema of Tables[0] and the
-	// rows the write changed, before and after.
-	s      *schema.Schema
-	images []rowimage.Image
+	// rows the write changed, before and after; asWritten when they are
+	// the values a create sent, not rows read from the database.
+	s         *schema.Schema
+	images    []rowimage.Image
+	asWritten bool
 	// base and dialect reach the database the write ran on, to read its
 	// cascading foreign keys after the commit.
 	base    gorm.ConnPool
@@ -103,7 +105,15 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 			schemes.failed = !ts.known
 		}
 		var rows int
-		e.Deps, rows = p.rowDeps(table, c.s, c.images, ts)
+		columns := p.columnsFor(ctx, c.dialect, c.base, e.Tables)
+		if c.asWritten && columns != nil && !p.columns.Strict(table) {
+			// Outside strict mode, MySQL stores what it can of a value
+			// it cannot store (a string cut, a number clamped), with a
+			// warning: the create's values may not be the rows'.
+			e.Deps, rows = []store.Dep{{Table: p.cfg.Prefix + table}}, -1
+		} else {
+			e.Deps, rows = p.rowDeps(table, c.s, c.images, ts, columns)
+		}
 		if rows < 0 {
 			e.Level, e.Reason = invalidation.Tables, invalidation.ReasonUnreadable
 		} else {

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
@@ -53,8 +54,11 @@ func (r *readSet) add(table string, conjs []deps.Conj) {
 // row of the table, and for each image and each scheme registered for the
 // table, the conjunction the image belongs to; rows counts the latter. An
 // image that cannot be placed in a scheme, or schemes the store could not
-// tell, make it a whole-table invalidation: rows is then -1.
-func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image, schemes tableSchemes) (deps []store.Dep, rows int) {
+// tell, make it a whole-table invalidation: rows is then -1. columns
+// tells how the database compares the table's columns (MySQL; nil
+// elsewhere).
+func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image, schemes tableSchemes,
+	columns func(modelTable, column string) collation.Column) (deps []store.Dep, rows int) {
 	t := p.cfg.Prefix + table
 	whole := []store.Dep{{Table: t}}
 	if !schemes.known {
@@ -64,7 +68,7 @@ func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image
 	for _, scheme := range schemes.list {
 		cols := strings.Split(scheme, ",")
 		for _, img := range images {
-			conj, member, ok := imageConj(s, cols, img)
+			conj, member, ok := imageConj(s, cols, img, columns)
 			if !ok {
 				return whole, -1
 			}
@@ -81,7 +85,7 @@ func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image
 // member is false when img belongs to none: its value for a column on which
 // only IS NULL can be tracked (a time, a float) is not NULL. ok is false
 // when img cannot be placed: the caller invalidates the whole table.
-func imageConj(s *schema.Schema, cols []string, img rowimage.Image) (conj deps.Conj, member, ok bool) {
+func imageConj(s *schema.Schema, cols []string, img rowimage.Image, columns func(modelTable, column string) collation.Column) (conj deps.Conj, member, ok bool) {
 	conj = make(deps.Conj, 0, len(cols))
 	for _, col := range cols {
 		v, present := img[col]
@@ -89,7 +93,7 @@ func imageConj(s *schema.Schema, cols []string, img rowimage.Image) (conj deps.C
 			return nil, false, false
 		}
 		f := depscan.Field(s, col)
-		canon, ok := depscan.Canon(v, f)
+		canon, ok := canon(columns, s, f, v)
 		if !ok {
 			if f != nil && !depscan.Equatable(f) {
 				return nil, false, true
@@ -120,6 +124,7 @@ func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep
 	if o := optionsOf(stmt); o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
+	opts.Columns = p.columnsFor(stmt.Context, db.Dialector.Name(), unprepared(sourcePool(db)), analysis.Reads)
 	tables, err := depscan.Extract(stmt, analysis, opts)
 	if err != nil {
 		return nil, nil, err

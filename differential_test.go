@@ -36,6 +36,14 @@ func seededPID(r *rand.Rand) uint { return uint(1 + r.IntN(diffUsers*8)) }
 
 func status(r *rand.Rand) int { return r.IntN(diffStatus) }
 
+// diffNames are the names and titles the workload reads and writes: equal
+// or not as the engine compares strings (byte for byte in SQLite and
+// PostgreSQL; MariaDB's utf8mb4_general_ci ignores case, accents and
+// trailing spaces, and converts a string compared with a number).
+var diffNames = []string{"ada", "ADA", "Ada ", "ádá", "ada\t", "ß", "ss", "S", "0", "07", "7 ", "user1"}
+
+func dname(r *rand.Rand) string { return diffNames[r.IntN(len(diffNames))] }
+
 var diffReads = []diffRead{
 	func(t testing.TB, db *gorm.DB, r *rand.Rand) any { // eq
 		var ps []Photo
@@ -118,6 +126,25 @@ var diffReads = []diffRead{
 		}
 		return p
 	},
+	func(t testing.TB, db *gorm.DB, r *rand.Rand) any { // strings, as the engine compares them
+		var us []User
+		require.NoError(t, db.Where("name = ?", dname(r)).Order("id").Find(&us).Error)
+		return us
+	},
+	func(t testing.TB, db *gorm.DB, r *rand.Rand) any { // strings in an IN list, across a join
+		var ps []Photo
+		require.NoError(t, db.Joins("User").Where("photos.title IN ?", []string{dname(r), dname(r)}).Order("photos.id").Find(&ps).Error)
+		return ps
+	},
+	func(t testing.TB, db *gorm.DB, r *rand.Rand) any { // a number against a string column: MySQL converts
+		var us []User
+		var n any = r.IntN(8)
+		if db.Dialector.Name() != "mysql" {
+			n = fmt.Sprint(n) // the others refuse or never match
+		}
+		require.NoError(t, db.Where("name = ?", n).Order("id").Find(&us).Error)
+		return us
+	},
 	func(t testing.TB, db *gorm.DB, r *rand.Rand) any { // raw
 		var rows []map[string]any
 		require.NoError(t, db.Raw("SELECT u.name, count(p.id) AS n FROM users u LEFT JOIN photos p ON p.user_id = u.id AND p.deleted_at IS NULL GROUP BY u.name ORDER BY u.name").Scan(&rows).Error)
@@ -171,13 +198,22 @@ var diffWrites = []diffWrite{
 		require.NoError(t, db.Model(&User{ID: uid(r)}).Association("Tags").Replace(&Tag{ID: tid(r)}, &Tag{ID: tid(r)}))
 	},
 	func(t testing.TB, db *gorm.DB, r *rand.Rand) {
-		require.NoError(t, db.Model(&User{ID: uid(r)}).Association("Photos").Append(&Photo{ID: pid(r)}))
+		require.NoError(t, db.Model(&User{ID: uid(r)}).Association("Photos").Append(&Photo{ID: seededPID(r)}))
 	},
 	func(t testing.TB, db *gorm.DB, r *rand.Rand) { // raw
 		require.NoError(t, db.Exec("UPDATE photos SET status = ? WHERE user_id = ?", status(r), uid(r)).Error)
 	},
 	func(t testing.TB, db *gorm.DB, r *rand.Rand) { // renames feed the subquery read
 		require.NoError(t, db.Model(&User{ID: uid(r)}).Update("name", fmt.Sprint("user", uid(r))).Error)
+	},
+	func(t testing.TB, db *gorm.DB, r *rand.Rand) { // a name equal to others, or not
+		require.NoError(t, db.Model(&User{ID: uid(r)}).Update("name", dname(r)).Error)
+	},
+	func(t testing.TB, db *gorm.DB, r *rand.Rand) {
+		require.NoError(t, db.Model(&Photo{ID: pid(r)}).Update("title", dname(r)).Error)
+	},
+	func(t testing.TB, db *gorm.DB, r *rand.Rand) {
+		require.NoError(t, db.Create(&Photo{UserID: uid(r), Title: dname(r), Status: status(r)}).Error)
 	},
 	func(t testing.TB, db *gorm.DB, r *rand.Rand) { // commit
 		require.NoError(t, db.Transaction(func(tx *gorm.DB) error {

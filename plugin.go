@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/internal/aftercommit"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/rowimage"
@@ -48,8 +49,9 @@ type Plugin struct {
 
 	policies  sync.Map // *schema.Schema -> Policy
 	cascades  cascades
-	rows      rowimage.Reader // the rows writes change
-	databases databases       // the identity of each database read
+	rows      rowimage.Reader   // the rows writes change
+	columns   collation.Catalog // how MySQL compares the columns
+	databases databases         // the identity of each database read
 
 	origQuery func(*gorm.DB)
 	origRow   func(*gorm.DB)
@@ -64,6 +66,7 @@ type Plugin struct {
 // by Initialize, that is by db.Use.
 func New(cfg Config) *Plugin {
 	p := &Plugin{cfg: cfg, player: replay.NewPlayer()}
+	p.columns.MaxAge = cascadesMaxAge
 	if p.cfg.TTL == 0 {
 		p.cfg.TTL = DefaultTTL
 	}

@@ -2,6 +2,7 @@ package gormcache_test
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -211,5 +212,73 @@ func TestInvalidateObject(t *testing.T) {
 		plain, err := gorm.Open(b.Open(t), &gorm.Config{Logger: logger.Discard})
 		require.NoError(t, err)
 		require.ErrorIs(t, gormcache.InvalidateObject(plain, &Photo{ID: 1}), gormcache.ErrNotRegistered)
+	})
+}
+
+// TestStringPrecision checks that a cached read of the users named "ada"
+// is evicted by a write of a name the database finds equal to it, and
+// kept after one it does not: byte for byte in SQLite and PostgreSQL; in
+// MariaDB as the column's collation compares (utf8mb4_general_ci ignores
+// case, accents and trailing spaces; after DDL through GORM made it
+// utf8mb4_bin, only trailing spaces), and never from a comparison of the
+// column with a number, which MySQL converts ('grace' = 0).
+func TestStringPrecision(t *testing.T) {
+	type values struct{ equal, other []string }
+	exact := values{equal: []string{"ada"}, other: []string{"ADA", "ada ", "ádá", "bob"}}
+	cases := map[string]map[string]values{
+		"sqlite":   {"": exact},
+		"postgres": {"": exact},
+		"mysql": {
+			"":                                 {equal: []string{"ada", "ADA ", "Ádá", "ada  "}, other: []string{"bob", "adb", "ada\t", "ad"}},
+			"varchar(191) COLLATE utf8mb4_bin": {equal: []string{"ada", "ada "}, other: []string{"ADA", "ádá", "bob"}},
+		},
+	}
+	each(t, func(t *testing.T, b backend) {
+		for typ, vals := range cases[b.Name] {
+			open := func(t *testing.T) *env {
+				e := newEnv(t, b, gormcache.Config{})
+				e.seed()
+				if typ != "" {
+					require.NoError(t, e.db.Exec("ALTER TABLE users MODIFY name "+typ).Error)
+				}
+				return e
+			}
+			named := func(db *gorm.DB, name any) []User {
+				var us []User
+				require.NoError(t, db.Where("name = ?", name).Order("id").Find(&us).Error)
+				return us
+			}
+			for _, v := range vals.equal {
+				t.Run(typ+" evicts after "+strconv.Quote(v), func(t *testing.T) {
+					e := open(t)
+					e.mustMiss(func() { named(e.cached(), "ada") })
+					require.NoError(t, e.db.Model(&User{ID: 2}).Update("name", v).Error)
+					e.mustMiss(func() { assert.Len(t, named(e.cached(), "ada"), 2) })
+				})
+			}
+			for _, v := range vals.other {
+				t.Run(typ+" keeps after "+strconv.Quote(v), func(t *testing.T) {
+					e := open(t)
+					e.mustMiss(func() { named(e.cached(), "ada") })
+					require.NoError(t, e.db.Model(&User{ID: 2}).Update("name", v).Error)
+					e.mustHit(func() { assert.Len(t, named(e.cached(), "ada"), 1) })
+				})
+			}
+		}
+		if b.Name == "mysql" {
+			t.Run("a number compared with a string column", func(t *testing.T) {
+				e := newEnv(t, b, gormcache.Config{})
+				e.seed()
+				named := func(db *gorm.DB) []User {
+					var us []User
+					require.NoError(t, db.Where("name = ?", 0).Order("id").Find(&us).Error)
+					return us
+				}
+				require.Len(t, named(e.cached()), 2, "MySQL converts 'ada' and 'grace' to 0")
+				require.NoError(t, e.db.Create(&User{Name: "7"}).Error)
+				require.NoError(t, e.db.Model(&User{ID: 2}).Update("name", "00").Error)
+				assert.Equal(t, named(e.uncached()), named(e.cached()))
+			})
+		}
 	})
 }

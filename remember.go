@@ -15,7 +15,7 @@ import (
 
 	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/aftercommit"
-	"github.com/gormcache/gormcache/internal/depscan"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
@@ -318,25 +318,26 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 			return nil, nil, fmt.Errorf("%w: %T is not a GORM model: %w", ErrInvalidDependency, model, err)
 		}
 		s := stmt.Schema
-		var conjs []deps.Conj
+		var f *schema.Field
 		if isRows {
-			f := s.LookUpField(c.field)
-			if f == nil {
+			if f = s.LookUpField(c.field); f == nil {
 				return nil, nil, fmt.Errorf("%w: DependsOnRows: model %s has no field %q", ErrInvalidDependency, s.Name, c.field)
 			}
 			if f.DBName == "" {
 				return nil, nil, fmt.Errorf("%w: DependsOnRows: field %q of model %s is not a column", ErrInvalidDependency, c.field, s.Name)
 			}
-			if canon, ok := depscan.Canon(c.value, f); ok {
-				conjs = []deps.Conj{{{Column: strings.ToLower(f.DBName), Value: canon}}}
+		}
+		table := sqlscan.ModelTable(s.Table)
+		var conjs []deps.Conj
+		if precise && p.precisionOf(s) != TableLevel {
+			columns := p.columnsFor(db.Statement.Context, db.Dialector.Name(), unprepared(sourcePool(db)), []string{table})
+			if !isRows {
+				conjs = primaryKeyConjs(db.Statement.Context, s, reflect.ValueOf(model), columns)
+			} else if value, ok := canon(columns, s, f, c.value); ok {
+				conjs = []deps.Conj{{{Column: strings.ToLower(f.DBName), Value: value}}}
 			}
-		} else {
-			conjs = primaryKeyConjs(db.Statement.Context, s, reflect.ValueOf(model))
 		}
-		if !precise || p.precisionOf(s) == TableLevel {
-			conjs = nil
-		}
-		r.add(p.cfg.Prefix+sqlscan.ModelTable(s.Table), conjs)
+		r.add(p.cfg.Prefix+table, conjs)
 	}
 	return r.deps, r.schemes, nil
 }
@@ -344,7 +345,7 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[strin
 // primaryKeyConjs returns the conjunction of the primary-key columns of each
 // model value in rv (a struct or a slice of them), or nil when one of them
 // has no primary key: the dependency is then on any row.
-func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value) []deps.Conj {
+func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value, columns func(modelTable, column string) collation.Column) []deps.Conj {
 	objects := rowimage.Values(rv)
 	if len(objects) == 0 || len(s.PrimaryFields) == 0 {
 		return nil
@@ -357,11 +358,11 @@ func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value) []
 			if zero {
 				return nil
 			}
-			canon, ok := depscan.Canon(v, f)
+			value, ok := canon(columns, s, f, v)
 			if !ok {
 				return nil
 			}
-			conj = append(conj, deps.Term{Column: strings.ToLower(f.DBName), Value: canon})
+			conj = append(conj, deps.Term{Column: strings.ToLower(f.DBName), Value: value})
 		}
 		slices.SortFunc(conj, func(a, b deps.Term) int { return strings.Compare(a.Column, b.Column) })
 		conjs = append(conjs, conj)

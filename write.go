@@ -209,7 +209,7 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 		}
 		images = append(images, now...)
 	}
-	p.writeRows(db, images)
+	p.writeRows(db, images, false)
 }
 
 // afterCreate runs right after GORM's create, before the commit.
@@ -228,7 +228,12 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		return
 	}
 	images := rowimage.ValueImages(stmt.Context, stmt.Schema, stmt.ReflectValue)
-	if storedDiffers(stmt, images) {
+	if comparesColumns(db.Dialector.Name()) && guessedKeys(stmt, len(images)) {
+		p.writeTables(db, invalidation.ReasonUnreadable)
+		return
+	}
+	asWritten := !storedDiffers(stmt, images)
+	if !asWritten {
 		where, ok := rowimage.PrimaryKeyWhere(stmt.Schema, images)
 		images = nil
 		if ok {
@@ -241,7 +246,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		p.writeTables(db, invalidation.ReasonUnreadable)
 		return
 	}
-	p.writeRows(db, images)
+	p.writeRows(db, images, asWritten)
 }
 
 // storedDiffers reports whether the rows a create stored may differ from
@@ -282,9 +287,22 @@ func storedDiffers(stmt *gorm.Statement, images []rowimage.Image) bool {
 	return false
 }
 
+// guessedKeys reports whether GORM guessed the auto-increment keys of the
+// rows a create of n rows inserted, rather than read them: MySQL returns
+// the first key only, and GORM counts up from it, but the keys of one
+// INSERT need not follow each other (innodb_autoinc_lock_mode = 2, the
+// default of MySQL 8, interleaves concurrent inserts; auto_increment_increment
+// may differ from 1). MariaDB returns them with RETURNING.
+func guessedKeys(stmt *gorm.Statement, n int) bool {
+	pk := stmt.Schema.PrioritizedPrimaryField
+	_, returning := stmt.Clauses["RETURNING"]
+	return n > 1 && !returning && pk != nil && pk.AutoIncrement
+}
+
 // writeRows queues the invalidation of the rows of the statement's table
-// that a write changed, before and after.
-func (p *Plugin) writeRows(db *gorm.DB, images []rowimage.Image) {
+// that a write changed, before and after: read from the database, or
+// asWritten, the values a create sent.
+func (p *Plugin) writeRows(db *gorm.DB, images []rowimage.Image, asWritten bool) {
 	s := db.Statement.Schema
 	p.queue(db, &change{
 		event: invalidation.Event{
@@ -292,8 +310,9 @@ func (p *Plugin) writeRows(db *gorm.DB, images []rowimage.Image) {
 			Tables:    []string{sqlscan.ModelTable(s.Table)},
 			Level:     invalidation.Rows,
 		},
-		s:      s,
-		images: images,
+		s:         s,
+		images:    images,
+		asWritten: asWritten,
 	})
 }
 
@@ -323,6 +342,7 @@ func (p *Plugin) writeSQL(db *gorm.DB, a *sqlscan.Analysis, reason invalidation.
 	if a.DDL || a.Unknown {
 		p.cascades.forget()
 		p.rows.Forget(a.Writes, a.Unknown)
+		p.columns.Forget(a.Writes, a.Unknown)
 	}
 	c := tablesChange(db.Statement.SQL.String(), a.Writes, reason)
 	if a.Unknown && !p.cfg.TrustUnparsedExec {

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/collation"
 )
 
 // class is how the values of a column compare: the equality Canon can
@@ -60,8 +61,19 @@ var (
 //
 // Everything else is refused: floats, times, []byte, JSON, fields with a
 // serializer or a gorm.Valuer type. Collations that ignore case or
-// trailing spaces are invisible to Canon (see the package documentation).
-func Canon(v any, field *schema.Field) (string, bool) {
+// trailing spaces are invisible to Canon (see the package documentation):
+// where the database's catalogue tells them, CanonFor takes them into
+// account.
+func Canon(v any, field *schema.Field) (string, bool) { return CanonFor(v, field, nil) }
+
+// CanonFor is Canon for a column that the database compares as col says
+// (MySQL, see package collation); a nil col is Canon. Besides the model's
+// class, the column's Kind must agree: an integer or a boolean needs an
+// Integer column, a string a Text column, which names it by its
+// collation's Key (so 'ADA ' and 'ada' encode alike in a
+// utf8mb4_general_ci column). Anything else but NULL is refused: the
+// database would convert one into the other ('abc' = 0 holds in MySQL).
+func CanonFor(v any, field *schema.Field, col *collation.Column) (string, bool) {
 	v, ok := driverValue(v)
 	if !ok {
 		return "", false
@@ -69,7 +81,23 @@ func Canon(v any, field *schema.Field) (string, bool) {
 	if v == nil {
 		return "n", true
 	}
-	switch classOf(field) {
+	cls := classOf(field)
+	if col != nil {
+		switch {
+		case (cls == classInt || cls == classBool) && col.Kind == collation.Integer:
+		case cls == classString && col.Kind == collation.Text:
+			s, isString := v.(string)
+			if !isString {
+				return "", false
+			}
+			if v, ok = col.Key(s); !ok {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+	}
+	switch cls {
 	case classInt:
 		switch x := v.(type) {
 		case int64:

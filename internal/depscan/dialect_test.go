@@ -9,6 +9,7 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/depscan"
 )
 
@@ -66,6 +67,47 @@ func TestDialects(t *testing.T) {
 				got = append(got, render(c.tables))
 			}
 			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestColumns checks Options.Columns: the database's word on how each
+// column compares overrides the model's, value by value.
+func TestColumns(t *testing.T) {
+	my := dryRun(t, mysqlish{sqlite.Open("file::memory:")})
+	var asked []string
+	kinds := map[string]collation.Kind{"age": collation.Integer, "id": collation.Integer, "user_id": collation.Integer, "status": collation.Other}
+	opts := depscan.Options{Columns: func(table, column string) collation.Column {
+		asked = append(asked, table+"."+column)
+		return collation.Column{Kind: kinds[column]}
+	}}
+	for _, tc := range []struct {
+		name string
+		fn   func(db *gorm.DB) error
+		want string
+	}{
+		{"integers", users(func(db *gorm.DB) *gorm.DB { return db.Where("age = ? AND id IN ?", 30, []int{1, 2}) }),
+			"users: age=i30&deleted_at=n&id=i1 | age=i30&deleted_at=n&id=i2"},
+		{"a string against a column that is not Text", users(func(db *gorm.DB) *gorm.DB { return db.Where("name = ? AND age = ?", "ann", 30) }),
+			"users: age=i30&deleted_at=n"},
+		{"a string against an integer column", users(func(db *gorm.DB) *gorm.DB { return db.Where("age = ?", "30") }),
+			"users: deleted_at=n"},
+		{"an integer the database compares otherwise", photos(func(db *gorm.DB) *gorm.DB { return db.Where("status = ? AND user_id = ?", 1, 2) }),
+			"photos: user_id=i2"},
+		{"a join of columns compared alike carries values", photos(func(db *gorm.DB) *gorm.DB {
+			return db.Joins("User").Where("photos.user_id = ?", 2)
+		}), "photos: user_id=i2; users: deleted_at=n&id=i2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asked = asked[:0]
+			got := capture(t, my, opts, tc.fn)
+			require.Len(t, got, 1)
+			require.NoError(t, got[0].err)
+			assert.Equal(t, tc.want, render(got[0].tables))
+			assert.NotEmpty(t, asked)
+			for _, a := range asked {
+				assert.Regexp(t, `^(users|photos)\.`, a, "Columns is asked by the model's table")
+			}
 		})
 	}
 }

@@ -8,21 +8,25 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
 // atom is a proven equality: column = value when occ2 < 0, column =
 // column otherwise. Columns are named by occurrence (an index in
-// query.occs) and normalized name, with their field.
+// query.occs) and normalized name, with their field and, under
+// Options.Columns, how the database compares them (cmp, cmp2).
 type atom struct {
 	occ  int
 	col  string
 	f    *schema.Field
+	cmp  collation.Column
 	val  string // canonical value
 	raw  any    // the value, to carry it across column equalities
 	occ2 int
 	col2 string
 	f2   *schema.Field
+	cmp2 collation.Column
 }
 
 // conj is a conjunction of atoms; dnf a disjunction of conjunctions. TRUE
@@ -223,7 +227,7 @@ func (q *query) occurrence(base dnf, x int, list []deps.Conj) ([]deps.Conj, bool
 // across column equalities included, restricted to what Options.Fields
 // tracks. A column with two different values keeps neither.
 func (q *query) project(c conj, x int) deps.Conj {
-	atoms := propagate(c, q.scratch[:0])
+	atoms := q.propagate(c, q.scratch[:0])
 	q.scratch = atoms
 	o := &q.occs[x]
 	var terms deps.Conj
@@ -251,9 +255,11 @@ func (q *query) project(c conj, x int) deps.Conj {
 
 // propagate appends to vals the equalities with a value that c proves,
 // with those carried across its column equalities: a = 5 AND a = b proves
-// b = 5 when 5 has the same canonical value as a value of b. NULL is not
-// carried: NULL = NULL is not true.
-func propagate(c conj, vals []atom) []atom {
+// b = 5 when 5 has the same canonical value as a value of b, and the
+// database compares a and b alike (a MySQL join of columns of different
+// collations compares under neither). NULL is not carried: NULL = NULL is
+// not true.
+func (q *query) propagate(c conj, vals []atom) []atom {
 	eqs := false
 	for _, a := range c {
 		if a.occ2 >= 0 {
@@ -270,20 +276,20 @@ func propagate(c conj, vals []atom) []atom {
 			}
 			for i := 0; i < len(vals); i++ {
 				v := vals[i]
-				to := atom{occ: e.occ2, col: e.col2, f: e.f2, occ2: -1}
+				to := atom{occ: e.occ2, col: e.col2, f: e.f2, cmp: e.cmp2, occ2: -1}
 				switch {
 				case v.val == "n":
 					continue
 				case v.occ == e.occ && v.col == e.col:
 				case v.occ == e.occ2 && v.col == e.col2:
-					to = atom{occ: e.occ, col: e.col, f: e.f, occ2: -1}
+					to = atom{occ: e.occ, col: e.col, f: e.f, cmp: e.cmp, occ2: -1}
 				default:
 					continue
 				}
 				if slices.ContainsFunc(vals, func(a atom) bool { return a.occ == to.occ && a.col == to.col }) {
 					continue
 				}
-				if val, ok := Canon(v.raw, to.f); ok && val == v.val {
+				if val, ok := q.canon(v.raw, to.f, to.cmp); ok && val == v.val && to.cmp == v.cmp {
 					to.val, to.raw = val, v.raw
 					vals = append(vals, to)
 					changed = true

@@ -6,6 +6,7 @@ import (
 
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
@@ -398,7 +399,8 @@ func (q *query) equal(l, r operand) dnf {
 		if f1 == nil || f2 == nil || o1 == o2 && f1 == f2 {
 			return truth
 		}
-		return q.single(atom{occ: o1, col: column(f1), f: f1, occ2: o2, col2: column(f2), f2: f2})
+		return q.single(atom{occ: o1, col: column(f1), f: f1, cmp: q.compare(o1, f1),
+			occ2: o2, col2: column(f2), f2: f2, cmp2: q.compare(o2, f2)})
 	case l.col:
 		return q.term(l, r.val)
 	case r.col:
@@ -441,19 +443,37 @@ next:
 
 // value returns the term c = v, or false when it proves nothing: c is not
 // a column of a known model, Canon refuses v, v is a string in a dialect
-// whose comparisons may ignore case, or v is NULL for a column that a
-// LEFT JOIN makes NULL when no row matches (except in that join's own ON
-// condition).
+// whose comparisons may ignore case (unless Options.Columns tells how),
+// or v is NULL for a column that a LEFT JOIN makes NULL when no row
+// matches (except in that join's own ON condition).
 func (q *query) value(c operand, v any) (atom, bool) {
 	o, f := q.resolve(c)
 	if f == nil {
 		return atom{}, false
 	}
-	val, ok := Canon(v, f)
-	if !ok || val[0] == 's' && !q.exact || val == "n" && q.occs[o].left && q.ctx != o {
+	cmp := q.compare(o, f)
+	val, ok := q.canon(v, f, cmp)
+	if !ok || val[0] == 's' && !q.exact && q.columns == nil || val == "n" && q.occs[o].left && q.ctx != o {
 		return atom{}, false
 	}
-	return atom{occ: o, col: column(f), f: f, val: val, raw: v, occ2: -1}, true
+	return atom{occ: o, col: column(f), f: f, cmp: cmp, val: val, raw: v, occ2: -1}, true
+}
+
+// compare returns how the database compares the column f of occurrence o,
+// under Options.Columns; the zero Column otherwise.
+func (q *query) compare(o int, f *schema.Field) collation.Column {
+	if q.columns == nil {
+		return collation.Column{}
+	}
+	return q.columns(q.occs[o].schema.Table, column(f))
+}
+
+// canon is Canon, or CanonFor cmp under Options.Columns.
+func (q *query) canon(v any, f *schema.Field, cmp collation.Column) (string, bool) {
+	if q.columns == nil {
+		return Canon(v, f)
+	}
+	return CanonFor(v, f, &cmp)
 }
 
 // resolve returns the occurrence and the field a column stands for, or a

@@ -4,6 +4,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
@@ -28,6 +29,13 @@ type Options struct {
 	// relation). Terms on anything else are dropped, which is coarser but
 	// never unsafe. Empty tracks everything.
 	Fields []string
+	// Columns, when set, tells how the database compares each column of
+	// a model's table (named as the model's Table), where the model's
+	// types do not tell it: MySQL's collations and conversions (package
+	// collation). Terms are then proven as CanonFor allows, strings
+	// included. Unset, values compare as Canon says, which holds in
+	// SQLite and PostgreSQL; other dialects then get no string terms.
+	Columns func(modelTable, column string) collation.Column
 }
 
 // Extract returns what the built statement stmt reads: one deps.Table per

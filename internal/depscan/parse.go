@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
@@ -45,6 +46,7 @@ type query struct {
 	// (PostgreSQL, SQLite); dquote that "x" is an identifier, not a
 	// string as in MySQL.
 	exact, dquote bool
+	columns       func(modelTable, column string) collation.Column // Options.Columns
 
 	toks  []tok
 	i     int
@@ -68,7 +70,7 @@ var queries = sync.Pool{New: func() any { return new(query) }}
 
 func getQuery(stmt *gorm.Statement, opts Options, track tracking) *query {
 	q := queries.Get().(*query)
-	q.stmt, q.vars, q.track, q.ctx = stmt, stmt.Vars, track, -1
+	q.stmt, q.vars, q.track, q.ctx, q.columns = stmt, stmt.Vars, track, -1, opts.Columns
 	q.maxIn = opts.MaxIn
 	if q.maxIn <= 0 {
 		q.maxIn = DefaultMaxIn

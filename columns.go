@@ -1,0 +1,71 @@
+package gormcache
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/gormcache/gormcache/internal/collation"
+	"github.com/gormcache/gormcache/internal/depscan"
+	"github.com/gormcache/gormcache/internal/sqlscan"
+	"github.com/gormcache/gormcache/store"
+)
+
+// On MySQL and MariaDB, equality is the column's: its collation may ignore
+// case, accents and trailing spaces, and a string compared with a number
+// is converted to one. Reads and writes name the values of a column by how
+// it compares (package collation), read from information_schema when a
+// read or a write first needs the table, at most cascadesMaxAge later, and
+// after DDL the plugin runs. When the columns of a table then compare
+// otherwise than before (another program's DDL changed a collation), the
+// table's cached results, whose values were named the old way, are
+// invalidated. Other dialects compare what depscan.Canon accepts exactly.
+
+// comparesColumns reports a dialect whose column comparisons the plugin
+// reads from the database.
+func comparesColumns(dialect string) bool { return dialect == "mysql" }
+
+// columnsFor returns, on MySQL, how the database compares the columns of
+// tables (loading them through pool), for depscan.Options.Columns and
+// imageConj; nil on other dialects. A table whose columns cannot be read
+// proves nothing but IS NULL on them.
+func (p *Plugin) columnsFor(ctx context.Context, dialect string, pool gorm.ConnPool, tables []string) func(modelTable, column string) collation.Column {
+	if !comparesColumns(dialect) {
+		return nil
+	}
+	changed, err := p.columns.Load(ctx, pool, tables)
+	if err != nil {
+		p.logError(ctx, err)
+	}
+	if len(changed) > 0 {
+		deps := make([]store.Dep, len(changed))
+		for i, t := range changed {
+			deps[i] = store.Dep{Table: p.cfg.Prefix + t}
+		}
+		p.invalidate(ctx, deps)
+	}
+	return p.columnOf
+}
+
+// columnOf returns how the column of a model's table compares. A table
+// of another database (db.table) is not the one the catalogue was read
+// for: nothing is proven on it.
+func (p *Plugin) columnOf(modelTable, column string) collation.Column {
+	if strings.IndexByte(modelTable, '.') >= 0 {
+		return collation.Column{}
+	}
+	return p.columns.Column(sqlscan.ModelTable(modelTable), column)
+}
+
+// canon is depscan.Canon of v as a value of the column f of the model s,
+// as the database compares that column when columns (from columnsFor)
+// tells it.
+func canon(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field, v any) (string, bool) {
+	if columns == nil || f == nil {
+		return depscan.Canon(v, f)
+	}
+	col := columns(s.Table, strings.ToLower(f.DBName))
+	return depscan.CanonFor(v, f, &col)
+}
