@@ -1,15 +1,20 @@
 # make test  ARGS='-run Foo ./store/...'   gofmt, vet and go test -race with PostgreSQL
 # make bench BENCH=Hit ARGS=./store/...     benchmarks with the same services
+# make gormsuite ENGINE=mysql               GORM's own tests, without and with the plugin
 ARGS ?=
 BENCH ?= .
+ENGINE ?= sqlite
 
-.PHONY: test bench fmt vet
+.PHONY: test bench gormsuite fmt vet
 
 test:
 	bash scripts/test.sh test $(ARGS)
 
 bench:
 	BENCH='$(BENCH)' bash scripts/test.sh bench $(ARGS)
+
+gormsuite:
+	bash scripts/test.sh gormsuite $(ENGINE)
 
 # Every module of go.work and the packages under testdata/, as make test checks.
 PKGS = $(shell bash scripts/test.sh packages)

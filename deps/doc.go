@@ -38,7 +38,9 @@
 //
 //	n         NULL
 //	i<digits> an integer in decimal, such as i5 or i-3
-//	s<bytes>  a string of at most MaxStringValue bytes, byte for byte, such as sann
+//	s<bytes>  a string of at most MaxStringValue bytes, byte for byte, such as sann;
+//	          on MySQL, as the column's collation names its class of equal strings
+//	          (sADA for 'ada ' in utf8mb4_general_ci)
 //	h<22>     a longer string, by 128 bits of its SHA-256 in base64url
 //	b1, b0    true, false (and SQLite's 1 and 0 in a boolean column)
 //
@@ -52,7 +54,8 @@
 // Values the database considers equal encode alike, and values it
 // considers different encode differently: the read side encodes the
 // query's values and the write side the rows', both by the column's field
-// in the model. A value for which that cannot be proven — a float, a time,
+// in the model and, on MySQL, by the column's type and collation as the
+// database reports them. A value for which that cannot be proven — a float, a time,
 // a string compared under a collation that may ignore case, an integer
 // compared with a string column — is never a term: a read leaves its
 // column out of the conjunction, which is coarser but never unsafe, and a

@@ -4,6 +4,8 @@
 #   scripts/test.sh [test] [packages] [go test flags]   gofmt -l, go vet, go test -race
 #   scripts/test.sh bench [packages] [go test flags]    benchmarks; BENCH=regexp picks them
 #   scripts/test.sh packages                            prints the default packages
+#   scripts/test.sh gormsuite sqlite|postgres|mysql     GORM's own test suite, without
+#                                                       and with the plugin (see below)
 #
 # Packages (arguments starting with ./ or ../, or the module path) default to
 # every module of go.work (./... of each: a ./... pattern stops at a nested
@@ -21,7 +23,14 @@
 # missing; mariadb-install-db into a throwaway directory, mariadbd on a free
 # port) and is exported as GORMCACHE_MYSQL_DSN.
 # Whatever was started is stopped and removed on exit, whatever the outcome.
-# PG_BIN overrides where the server binaries are. A service that cannot be
+# PG_BIN overrides where the server binaries are.
+#
+# gormsuite runs ../shared/gormsuite/run.sh (GORMSUITE overrides the path)
+# from this checkout: GORM's tests without the plugin, then with CacheAll.
+# For mysql it first starts MariaDB as above, with a user and a database
+# named gorm, and passes them as GORM_DSN in GORM's format
+# (charset=utf8mb4, parseTime, loc=Local); run.sh starts its own
+# PostgreSQL, and sqlite needs nothing. A service that cannot be
 # found is fatal under CI=true; elsewhere its suites skip. The exit code is go
 # test's; -timeout in the arguments overrides the default 30m.
 set -euo pipefail
@@ -517,9 +526,30 @@ check_format() {
 	fi
 }
 
+# gormsuite ENGINE runs GORM's test suite on ENGINE against this checkout.
+gormsuite() {
+	local engine=${1:-sqlite} script=${GORMSUITE:-../shared/gormsuite/run.sh}
+	[[ -f $script ]] || die "GORM's suite runner is missing at $script (set GORMSUITE)"
+	if [[ $engine == mysql ]]; then
+		start_mariadb
+		[[ -n ${GORMCACHE_MYSQL_DSN:-} ]] || die "MariaDB did not start"
+		mariadb --no-defaults -h 127.0.0.1 -P "$mariadb_port" -u root -e \
+			"CREATE DATABASE gorm; CREATE USER gorm@'%' IDENTIFIED BY 'gorm'; GRANT ALL ON *.* TO gorm@'%'"
+		export GORM_DSN="gorm:gorm@tcp(127.0.0.1:$mariadb_port)/gorm?charset=utf8mb4&parseTime=True&loc=Local"
+	fi
+	bash "$script" "$engine"
+}
+
 main() {
 	local mode=test rc=0
 	case ${1:-} in
+	gormsuite)
+		shift
+		setup_go
+		trap on_exit EXIT
+		gormsuite "$@"
+		return
+		;;
 	test | bench | packages)
 		mode=$1
 		shift

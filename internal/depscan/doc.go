@@ -80,6 +80,20 @@
 // never unsafe. A name that is none of these is an error
 // (deps.ErrUnknownField).
 //
+// # MySQL
+//
+// MySQL and MariaDB compare a column's values as its type and collation
+// say: utf8mb4_general_ci finds 'ADA ' equal to 'ada', and a string
+// compared with a number is converted ('abc' = 0). Options.Columns, which
+// the plugin reads from information_schema (package collation), tells
+// Extract how each column compares: a value is a term only when the
+// column's kind agrees with the value's (an integer or a boolean and an
+// integer column, a string and a text column), and a string is named by
+// its collation's Key, so that the write path, encoding row images with
+// CanonFor and the same Columns, places 'ADA ' in the conjunction of
+// 'ada'. Values are carried across a join only between columns compared
+// alike. Without Columns, the "mysql" dialect gets no string terms.
+//
 // # Limits
 //
 //   - Equality is only as exact as the column's collation. SQLite's BINARY
@@ -88,10 +102,9 @@
 //     with spaces) or any declared type other than text, varchar or
 //     character varying is refused by Canon — but only when the model says
 //     so (a gorm:"type:..." tag). A collation set in the database alone,
-//     a nondeterministic ICU collation in PostgreSQL, or MySQL's and SQL
-//     Server's default case-insensitive collations are invisible: string
-//     terms are therefore only produced for the "sqlite" and "postgres"
-//     dialects.
+//     or a nondeterministic ICU collation in PostgreSQL, is invisible:
+//     string terms are therefore only produced for the "sqlite" and
+//     "postgres" dialects, and for "mysql" under Options.Columns.
 //   - The model must describe the column: a string field mapped to an
 //     integer column (or the reverse), or two models that map one table
 //     with different types for a column, defeat the classes Canon relies

@@ -1,0 +1,137 @@
+package gormcache_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/invalidation"
+)
+
+// openMySQL opens a new MariaDB database with the plugin and the shared
+// models, seeded. Without returning, GORM is told that the server has no
+// RETURNING, as on MySQL: it then takes the keys of created rows from
+// LastInsertId.
+func openMySQL(t *testing.T, returning bool, cfg gormcache.Config) *env {
+	t.Helper()
+	d := testdb.MySQL(t)
+	d.(*mysql.Dialector).DisableWithReturning = !returning
+	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	p := gormcache.New(cfg)
+	require.NoError(t, db.Use(p))
+	require.NoError(t, db.AutoMigrate(models...))
+	e := &env{t: t, db: db, p: p}
+	e.seed()
+	return e
+}
+
+// TestMySQLWrites runs the writes particular to MySQL — upserts, REPLACE,
+// INSERT IGNORE, multi-table UPDATE and DELETE, qualified and
+// backquoted names — with and without RETURNING: every cached read stays
+// fresh, and each write is invalidated row by row or by table as stated.
+func TestMySQLWrites(t *testing.T) {
+	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
+	type write struct {
+		run   func(t testing.TB, db *gorm.DB)
+		level func(returning bool) invalidation.Level // of the write's last event
+	}
+	rows := func(bool) invalidation.Level { return invalidation.Rows }
+	tables := func(bool) invalidation.Level { return invalidation.Tables }
+	writes := map[string]write{
+		"create": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&Photo{UserID: 1, Title: "a4", Status: 2}).Error)
+		}, rows},
+		"create of several rows": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&[]Photo{{UserID: 1, Title: "a4", Status: 2}, {UserID: 2, Title: "g2", Status: 1}}).Error)
+		}, func(returning bool) invalidation.Level {
+			if returning {
+				return invalidation.Rows
+			}
+			return invalidation.Tables // keys counted up from LastInsertId
+		}},
+		"upsert: ON DUPLICATE KEY UPDATE": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Photo{ID: 1, UserID: 2, Title: "up", Status: 2}).Error)
+		}, tables},
+		"INSERT IGNORE": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Clauses(clause.Insert{Modifier: "IGNORE"}).Create(&Photo{UserID: 1, Title: "ig", Status: 2}).Error)
+		}, tables},
+		"REPLACE": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("REPLACE INTO photos (id, user_id, title, status) VALUES (2, 2, 'replaced', 2)").Error)
+		}, tables},
+		"UPDATE a JOIN b": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("UPDATE photos p JOIN users u ON u.id = p.user_id SET p.status = 2, u.name = 'joined' WHERE u.id = 2").Error)
+		}, tables},
+		"DELETE a FROM a JOIN b": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("DELETE p FROM photos p JOIN users u ON u.id = p.user_id WHERE u.name = ?", "ada").Error)
+		}, tables},
+		"backquoted, qualified names": {func(t testing.TB, db *gorm.DB) {
+			var name string
+			require.NoError(t, db.Raw("SELECT DATABASE()").Scan(&name).Error)
+			require.NoError(t, db.Exec("UPDATE `"+name+"`.`photos` SET `status` = 2 WHERE `id` = 1").Error)
+		}, tables},
+		"update by primary key": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 4}).Updates(map[string]any{"user_id": 1, "status": 2}).Error)
+		}, rows},
+	}
+	for _, returning := range []bool{true, false} {
+		for name, w := range writes {
+			t.Run(map[bool]string{true: "RETURNING", false: "LastInsertId"}[returning]+"/"+name, func(t *testing.T) {
+				var ev events
+				e := openMySQL(t, returning, gormcache.Config{OnInvalidate: ev.on})
+				for _, read := range reads {
+					read(t, e.cached())
+					e.mustHit(func() { read(t, e.cached()) })
+				}
+				ev.take()
+				w.run(t, e.db)
+				got := ev.take()
+				require.NotEmpty(t, got)
+				assert.Equal(t, w.level(returning), got[len(got)-1].Level, "%+v", got[len(got)-1])
+				for rname, read := range reads {
+					if want := read(t, e.uncached()); !reflect.DeepEqual(read(t, e.cached()), want) {
+						t.Errorf("%s: stale after %s", rname, name)
+					}
+				}
+			})
+		}
+	}
+}
+
+// strictless is a model whose column is narrower than its field says:
+// outside strict mode, MySQL cuts what does not fit.
+type strictless struct {
+	ID   uint
+	Code string `gorm:"type:varchar(2)"`
+}
+
+// TestMySQLNonStrictMode creates a row whose value MySQL cuts outside
+// strict sql_mode: the create's value is not the row's, and the results
+// the stored row belongs to must not stay cached.
+func TestMySQLNonStrictMode(t *testing.T) {
+	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
+	e := openMySQL(t, true, gormcache.Config{})
+	sqlDB, err := e.db.DB()
+	require.NoError(t, err)
+	sqlDB.SetMaxOpenConns(1) // one session: the one whose sql_mode is set
+	require.NoError(t, e.db.Exec("SET SESSION sql_mode = ''").Error)
+	require.NoError(t, e.db.AutoMigrate(&strictless{}))
+	count := func(db *gorm.DB) int {
+		var rows []strictless
+		require.NoError(t, db.Where("code = ?", "ab").Find(&rows).Error)
+		return len(rows)
+	}
+	require.Zero(t, count(e.cached()))
+	e.mustHit(func() { count(e.cached()) })
+	require.NoError(t, e.db.Create(&strictless{Code: "abc"}).Error)
+	require.Equal(t, 1, count(e.uncached()), "MySQL stored the value cut")
+	assert.Equal(t, 1, count(e.cached()), "stale: the create's value is not the row's")
+}
