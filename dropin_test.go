@@ -333,6 +333,66 @@ func TestCreateInvalidatesWhatWasStored(t *testing.T) {
 	})
 }
 
+// sprocket has a column the database computes from another (lname), which
+// the model maps as any other.
+type sprocket struct {
+	ID    uint
+	Name  string
+	Lname string
+}
+
+// label has a column whose values the database may trim.
+type label struct {
+	ID   uint
+	Code string
+}
+
+// TestUpdateInvalidatesWhatWasStored checks that an update invalidates the
+// results its rows belong to as the database stored them, not as its SET
+// clause assigned them: a generated column changes unassigned, and
+// trailing spaces past a varchar(3) are cut (PostgreSQL, MySQL; with a
+// NO PAD collation MySQL then compares them).
+func TestUpdateInvalidatesWhatWasStored(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		id, code := "id INTEGER PRIMARY KEY AUTOINCREMENT", "varchar(3)"
+		switch b.Name {
+		case "postgres":
+			id = "id SERIAL PRIMARY KEY"
+		case "mysql":
+			id, code = "id INTEGER PRIMARY KEY AUTO_INCREMENT", "varchar(3) COLLATE utf8mb4_general_nopad_ci"
+		}
+		require.NoError(t, e.db.Exec("CREATE TABLE sprockets ("+id+", name varchar(20), lname varchar(20) GENERATED ALWAYS AS (lower(name)) STORED)").Error)
+		require.NoError(t, e.db.Exec("CREATE TABLE labels ("+id+", code "+code+")").Error)
+		require.NoError(t, e.db.Exec("INSERT INTO sprockets (name) VALUES ('Ada')").Error)
+		require.NoError(t, e.db.Exec("INSERT INTO labels (code) VALUES ('x')").Error)
+		count := func(db *gorm.DB, model any, col, v string) int64 {
+			var n int64
+			require.NoError(t, db.Model(model).Where(col+" = ?", v).Count(&n).Error)
+			return n
+		}
+		for _, read := range []func(*gorm.DB) int64{
+			func(db *gorm.DB) int64 { return count(db, &sprocket{}, "lname", "bob") },
+			func(db *gorm.DB) int64 { return count(db, &label{}, "code", "ab ") },
+		} {
+			require.Zero(t, read(e.cached()))
+			e.mustHit(func() { read(e.cached()) })
+		}
+		// Twice: the first write of a table may be the one that reads
+		// what the database tells of it.
+		for _, name := range []string{"Bob", "BOB"} {
+			require.NoError(t, e.db.Model(&sprocket{ID: 1}).Update("name", name).Error)
+			assert.Equal(t, count(e.uncached(), &sprocket{}, "lname", "bob"), count(e.cached(), &sprocket{}, "lname", "bob"), "stale: the database computed the column")
+			require.NoError(t, e.db.Model(&sprocket{ID: 1}).Update("name", "Ada").Error)
+		}
+		for range 2 {
+			require.NoError(t, e.db.Model(&label{ID: 1}).Update("code", "ab   ").Error)
+			assert.Equal(t, count(e.uncached(), &label{}, "code", "ab "), count(e.cached(), &label{}, "code", "ab "), "stale: the database cut the value")
+			require.NoError(t, e.db.Model(&label{ID: 1}).Update("code", "x").Error)
+		}
+	})
+}
+
 // family and member: deleting a family deletes its members in the
 // database. Only member declares it; the plugin never meets member's schema.
 type family struct {

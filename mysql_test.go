@@ -81,6 +81,12 @@ func TestMySQLWrites(t *testing.T) {
 		"update by primary key": {func(t testing.TB, db *gorm.DB) {
 			require.NoError(t, db.Model(&Photo{ID: 4}).Updates(map[string]any{"user_id": 1, "status": 2}).Error)
 		}, rows},
+		"update by an expression": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 4}).Updates(map[string]any{"user_id": gorm.Expr("user_id - 1"), "status": 2}).Error)
+		}, rows},
+		"update of several rows": {func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{}).Where("user_id = ?", 1).Updates(&Photo{UserID: 2, Title: "moved"}).Error)
+		}, rows},
 	}
 	for _, returning := range []bool{true, false} {
 		for name, w := range writes {
@@ -113,9 +119,9 @@ type strictless struct {
 	Code string `gorm:"type:varchar(2)"`
 }
 
-// TestMySQLNonStrictMode creates a row whose value MySQL cuts outside
-// strict sql_mode: the create's value is not the row's, and the results
-// the stored row belongs to must not stay cached.
+// TestMySQLNonStrictMode creates and updates a row with a value MySQL
+// cuts outside strict sql_mode: the value written is not the row's, and
+// the results the stored row belongs to must not stay cached.
 func TestMySQLNonStrictMode(t *testing.T) {
 	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
 	e := openMySQL(t, true, gormcache.Config{})
@@ -134,4 +140,10 @@ func TestMySQLNonStrictMode(t *testing.T) {
 	require.NoError(t, e.db.Create(&strictless{Code: "abc"}).Error)
 	require.Equal(t, 1, count(e.uncached()), "MySQL stored the value cut")
 	assert.Equal(t, 1, count(e.cached()), "stale: the create's value is not the row's")
+
+	require.NoError(t, e.db.Create(&strictless{Code: "x"}).Error)
+	require.Equal(t, 1, count(e.cached()))
+	require.NoError(t, e.db.Model(&strictless{ID: 2}).Update("code", "abd").Error)
+	require.Equal(t, 2, count(e.uncached()), "MySQL stored the value cut")
+	assert.Equal(t, 2, count(e.cached()), "stale: the update's value is not the row's")
 }

@@ -43,7 +43,10 @@ type table struct {
 	columns map[string]Column // lowercase column name -> how it compares
 	readAt  time.Time
 	strict  bool // the session's sql_mode was strict when it was read
-	stale   bool // Forget was called: read it again
+	// generated: a column's values are computed from the others'
+	// (GENERATED ALWAYS AS), so that an UPDATE changes it unassigned.
+	generated bool
+	stale     bool // Forget was called: read it again
 }
 
 // Column returns how the column of table (names in lower case) compares:
@@ -63,6 +66,16 @@ func (c *Catalog) Column(tableName, column string) Column {
 func (c *Catalog) Strict(tableName string) bool {
 	t, ok := c.tables.Load(tableName)
 	return ok && t.(*table).strict
+}
+
+// StoresAssigned reports whether an UPDATE of table leaves every column
+// that a Column compares (integers, strings) as the UPDATE assigns it: the
+// table was read, under a strict sql_mode (see Strict), and none of its
+// columns is generated. The columns the database sets ON UPDATE are times,
+// which compare as Other. False when table was not read.
+func (c *Catalog) StoresAssigned(tableName string) bool {
+	t, ok := c.tables.Load(tableName)
+	return ok && t.(*table).strict && !t.(*table).generated
 }
 
 // Forget makes Load read tables again, or every table: DDL changed them.
@@ -155,7 +168,7 @@ const sessionQuery = `SELECT @@character_set_connection, @@sql_mode`
 
 // columnsQuery reads the columns of some tables of the current database;
 // its IN list is completed with one placeholder per table.
-const columnsQuery = `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, '')
+const columnsQuery = `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''), EXTRA
 	FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (`
 
 // read reads the columns of tables (a table that does not exist has
@@ -179,11 +192,11 @@ func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string)
 		return nil, err
 	}
 	defer rows.Close()
-	type def struct{ table, column, dataType, charset, collation string }
+	type def struct{ table, column, dataType, charset, collation, extra string }
 	var defs []def
 	for rows.Next() {
 		var d def
-		if err := rows.Scan(&d.table, &d.column, &d.dataType, &d.charset, &d.collation); err != nil {
+		if err := rows.Scan(&d.table, &d.column, &d.dataType, &d.charset, &d.collation, &d.extra); err != nil {
 			return nil, err
 		}
 		defs = append(defs, d)
@@ -204,6 +217,7 @@ func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string)
 		if !ok {
 			continue
 		}
+		t.generated = t.generated || generatedColumn.MatchString(d.extra)
 		if spelled, seen := names[name]; seen && spelled != d.table {
 			t.columns = nil // two tables whose names differ only in case
 			continue
@@ -269,6 +283,10 @@ var (
 	// generalCollation names collations that weigh each character alone:
 	// no expansion, no contraction (unlike the UCA ones).
 	generalCollation = regexp.MustCompile(`^(utf8mb4|utf8mb3|utf8)_general_(nopad_)?ci$`)
+	// generatedColumn matches the EXTRA of a generated column in
+	// information_schema.COLUMNS: VIRTUAL, STORED or (MariaDB) PERSISTENT
+	// GENERATED; not MySQL's DEFAULT_GENERATED, a default expression.
+	generatedColumn = regexp.MustCompile(`(?i)\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b`)
 	// binaryCollation names collations that compare code points.
 	binaryCollation = regexp.MustCompile(`^(utf8mb4|utf8mb3|utf8)(_nopad|_0900)?_bin$`)
 )

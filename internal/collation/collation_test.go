@@ -140,6 +140,31 @@ func TestKinds(t *testing.T) {
 	assert.NotEqual(t, cat.Column("kinds", "v"), cat.Column("kinds", "c"), "general_ci and bin compare differently")
 }
 
+// TestStoresAssigned checks which tables an UPDATE leaves as it assigns
+// them: not those with a generated column, nor outside strict mode.
+func TestStoresAssigned(t *testing.T) {
+	db := openMySQL(t)
+	require.NoError(t, db.Exec("CREATE TABLE plain (id int, name varchar(10), at timestamp NULL ON UPDATE CURRENT_TIMESTAMP)").Error)
+	require.NoError(t, db.Exec("CREATE TABLE virtual (id int, name varchar(10), lname varchar(10) AS (lower(name)) VIRTUAL)").Error)
+	require.NoError(t, db.Exec("CREATE TABLE stored (id int, name varchar(10), lname varchar(10) AS (lower(name)) STORED)").Error)
+	var cat collation.Catalog
+	_, err := cat.Load(context.Background(), db.ConnPool, []string{"plain", "virtual", "stored"})
+	require.NoError(t, err)
+	assert.True(t, cat.StoresAssigned("plain"), "ON UPDATE sets a time only")
+	assert.False(t, cat.StoresAssigned("virtual"))
+	assert.False(t, cat.StoresAssigned("stored"))
+	assert.False(t, cat.StoresAssigned("never_loaded"))
+
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	sqlDB.SetMaxOpenConns(1) // one session: the one whose sql_mode is set
+	require.NoError(t, db.Exec("SET SESSION sql_mode = ''").Error)
+	var lax collation.Catalog
+	_, err = lax.Load(context.Background(), db.ConnPool, []string{"plain"})
+	require.NoError(t, err)
+	assert.False(t, lax.StoresAssigned("plain"), "outside strict mode MySQL stores what it can")
+}
+
 // TestReloadTellsChanges checks that Load reads a table again after Forget
 // and reports it when its columns now compare otherwise.
 func TestReloadTellsChanges(t *testing.T) {
