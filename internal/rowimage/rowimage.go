@@ -6,8 +6,10 @@ package rowimage
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,13 +90,73 @@ func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where,
 		tx.Statement.AddClause(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
 	rows := reflect.New(reflect.SliceOf(s.ModelType))
-	if err := tx.Table(s.Table).Select("*").Limit(limit + 1).Find(rows.Interface()).Error; err != nil {
+	q := tx.Table(s.Table).Select("*").Limit(limit + 1)
+	if textual(db.Dialector.Name(), pool) {
+		dry := q.Session(&gorm.Session{DryRun: true}).Find(rows.Interface())
+		if sql, ok := withIntegers(dry.Statement.SQL.String(), dry.Statement.Vars); ok && dry.Error == nil {
+			q = q.Raw(sql)
+		}
+	}
+	if err := q.Find(rows.Interface()).Error; err != nil {
 		return nil, err
 	}
 	if rows.Elem().Len() > limit {
 		return nil, ErrTooManyRows
 	}
 	return ValueImages(db.Statement.Context, s, rows), nil
+}
+
+// textual reports whether a read through pool is cheaper with its
+// arguments written into the SQL: MySQL's driver (unless its DSN says
+// interpolateParams) prepares a statement with arguments, runs it and
+// closes it, two round trips where one without arguments takes one. Not
+// on pools of prepared statements, which would prepare each text anew.
+func textual(dialect string, pool gorm.ConnPool) bool {
+	switch pool.(type) {
+	case *gorm.PreparedStmtDB, *gorm.PreparedStmtTX:
+		return false
+	}
+	return dialect == "mysql"
+}
+
+// withIntegers returns sql with each ? placeholder replaced by its
+// argument in vars, and false unless every argument is an integer, not a
+// driver.Valuer (an integer needs no quoting, whatever the session's
+// sql_mode and character set), and the placeholders and arguments pair
+// one to one.
+func withIntegers(sql string, vars []any) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(sql) + 8*len(vars))
+	lx, last, n := sqlscan.NewLexer(sql), 0, 0
+	for t := lx.Next(); t.Kind != sqlscan.EOF; t = lx.Next() {
+		if t.Kind == sqlscan.Invalid {
+			return "", false
+		}
+		if t.Kind != sqlscan.Param || t.Text != "?" {
+			continue
+		}
+		if n == len(vars) {
+			return "", false
+		}
+		if _, valuer := vars[n].(driver.Valuer); valuer {
+			return "", false // sent as its Value says
+		}
+		b.WriteString(sql[last:t.Pos])
+		switch v := reflect.ValueOf(vars[n]); v.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			b.WriteString(strconv.FormatInt(v.Int(), 10))
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			b.WriteString(strconv.FormatUint(v.Uint(), 10))
+		default:
+			return "", false
+		}
+		last, n = t.Pos+len(t.Text), n+1
+	}
+	if n != len(vars) {
+		return "", false
+	}
+	b.WriteString(sql[last:])
+	return b.String(), true
 }
 
 // PrimaryKeyWhere returns the condition selecting the rows of images by
