@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/driver/sqlite"
@@ -16,12 +17,18 @@ import (
 	"github.com/gormcache/gormcache/internal/testdb"
 )
 
-// openPhotos returns a database of users photos users, each with perUser
-// photos, and the plugin registered with cfg (nil: no plugin).
-func openPhotos(b *testing.B, d testdb.Dialector, users, perUser int, cfg *gormcache.Config) (*gorm.DB, *gormcache.Plugin) {
-	db, err := gorm.Open(d.Open(b), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: false})
-	require.NoError(b, err)
-	require.NoError(b, db.AutoMigrate(models...))
+// openPhotos returns a new database of d's engine holding users users,
+// each with perUser photos, without the plugin (plain), and withPlugin,
+// which opens the same database again with a plugin configured by cfg.
+func openPhotos(b *testing.B, d testdb.Dialector, users, perUser int) (plain *gorm.DB, withPlugin func(cfg gormcache.Config) (*gorm.DB, *gormcache.Plugin)) {
+	dial := d.Open(b)
+	open := func() *gorm.DB {
+		db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+		require.NoError(b, err)
+		return db
+	}
+	plain = open()
+	require.NoError(b, plain.AutoMigrate(models...))
 	batch := make([]User, 0, 100)
 	for u := 1; u <= users; u++ {
 		user := User{Name: fmt.Sprint("user", u)}
@@ -30,16 +37,17 @@ func openPhotos(b *testing.B, d testdb.Dialector, users, perUser int, cfg *gormc
 		}
 		batch = append(batch, user)
 		if len(batch) == cap(batch) || u == users {
-			require.NoError(b, db.Session(&gorm.Session{FullSaveAssociations: false}).Create(&batch).Error)
+			require.NoError(b, plain.Create(&batch).Error)
 			batch = batch[:0]
 		}
 	}
-	if cfg == nil {
-		return db, nil
+	return plain, func(cfg gormcache.Config) (*gorm.DB, *gormcache.Plugin) {
+		db := open()
+		p := gormcache.New(cfg)
+		require.NoError(b, db.Use(p))
+		b.Cleanup(func() { _ = p.Close() })
+		return db, p
 	}
-	p := gormcache.New(*cfg)
-	require.NoError(b, db.Use(p))
-	return db, p
 }
 
 // BenchmarkMixedWorkload runs 90% reads (a user's photos by status, a photo
@@ -50,13 +58,20 @@ func openPhotos(b *testing.B, d testdb.Dialector, users, perUser int, cfg *gormc
 // (a preload is a statement of its own) and per read (a read is a hit when
 // every statement it ran was).
 func BenchmarkMixedWorkload(b *testing.B) {
+	for _, d := range []testdb.Dialector{{Name: "sqlite"}, {Name: "postgres"}, {Name: "mysql"}} {
+		b.Run(d.Name, func(b *testing.B) { mixedWorkload(b, d) })
+	}
+}
+
+func mixedWorkload(b *testing.B, d testdb.Dialector) {
 	for _, prec := range []struct {
 		name string
 		p    gormcache.Precision
 	}{{"row", gormcache.RowLevel}, {"table", gormcache.TableLevel}} {
 		b.Run(prec.name, func(b *testing.B) {
 			const users, perUser = 1000, 10
-			db, p := openPhotos(b, testdb.Dialector{Name: "sqlite"}, users, perUser, &gormcache.Config{CacheAll: true, Precision: prec.p})
+			_, withPlugin := openPhotos(b, d, users, perUser)
+			db, p := withPlugin(gormcache.Config{CacheAll: true, Precision: prec.p})
 			r := rand.New(rand.NewPCG(1, 2))
 			userZipf := rand.NewZipf(r, 1.1, 1, users-1)
 			photoZipf := rand.NewZipf(r, 1.1, 1, users*perUser-1)
@@ -113,29 +128,52 @@ func BenchmarkMixedWorkload(b *testing.B) {
 }
 
 // BenchmarkUpdateByPK measures the write overhead of row-level precision on
-// PostgreSQL: an update by primary key with the plugin (its old row read
-// under lock, its new row read back, the schemes matched after commit) and
-// without it.
+// PostgreSQL and MySQL: an update by primary key with the plugin (its old
+// row read under lock, its new row read back, the schemes matched after
+// commit) and without it, apart and paired (both in every iteration, in a
+// random order, on one database: their ratio does not drift with the
+// machine's load).
 func BenchmarkUpdateByPK(b *testing.B) {
-	testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
-	d := testdb.Dialector{Name: "postgres"}
-	run := func(b *testing.B, cfg *gormcache.Config) {
-		db, _ := openPhotos(b, d, 100, 10, cfg)
-		if cfg != nil {
+	for _, d := range []testdb.Dialector{{Name: "postgres"}, {Name: "mysql"}} {
+		b.Run(d.Name, func(b *testing.B) {
+			plain, withPlugin := openPhotos(b, d, 100, 10)
+			cached, _ := withPlugin(gormcache.Config{})
 			// Cached reads register the schemes a write must match.
 			var ps []Photo
-			require.NoError(b, db.Clauses(gormcache.Cache()).Where("user_id = ? AND status = ?", 1, 1).Find(&ps).Error)
-			require.NoError(b, db.Clauses(gormcache.Cache()).First(&Photo{}, 1).Error)
-		}
-		i := 0
-		b.ReportAllocs()
-		for b.Loop() {
-			i++
-			require.NoError(b, db.Model(&Photo{ID: uint(1 + i%1000)}).Update("status", i%3).Error)
-		}
+			require.NoError(b, cached.Clauses(gormcache.Cache()).Where("user_id = ? AND status = ?", 1, 1).Find(&ps).Error)
+			require.NoError(b, cached.Clauses(gormcache.Cache()).First(&Photo{}, 1).Error)
+			update := func(db *gorm.DB, i int) {
+				require.NoError(b, db.Model(&Photo{ID: uint(1 + i%1000)}).Update("status", i%3).Error)
+			}
+			for _, way := range []struct {
+				name string
+				db   *gorm.DB
+			}{{"plain", plain}, {"rowlevel", cached}} {
+				b.Run(way.name, func(b *testing.B) {
+					i := 0
+					b.ReportAllocs()
+					for b.Loop() {
+						i++
+						update(way.db, i)
+					}
+				})
+			}
+			b.Run("paired", func(b *testing.B) {
+				ways := []*gorm.DB{plain, cached}
+				spent := make([]time.Duration, len(ways))
+				i := 0
+				for b.Loop() {
+					i++
+					for _, w := range rand.Perm(len(ways)) {
+						start := time.Now()
+						update(ways[w], i+w*500) // each way its own rows
+						spent[w] += time.Since(start)
+					}
+				}
+				b.ReportMetric(float64(spent[1])/float64(spent[0]), "rowlevel/plain")
+			})
+		})
 	}
-	b.Run("plain", func(b *testing.B) { run(b, nil) })
-	b.Run("rowlevel", func(b *testing.B) { run(b, &gormcache.Config{}) })
 }
 
 // BenchmarkInvalidationCost measures one row-level write while 1,000 or
@@ -144,7 +182,8 @@ func BenchmarkUpdateByPK(b *testing.B) {
 func BenchmarkInvalidationCost(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			db, p := openPhotos(b, testdb.Dialector{Name: "sqlite"}, 10, 10, &gormcache.Config{})
+			_, withPlugin := openPhotos(b, testdb.Dialector{Name: "sqlite"}, 10, 10)
+			db, p := withPlugin(gormcache.Config{})
 			for i := range n {
 				var ps []Photo
 				require.NoError(b, db.Clauses(gormcache.Cache()).Where("user_id = ?", 1000+i).Find(&ps).Error)

@@ -16,9 +16,12 @@ import (
 
 // openBench returns handles on one seeded database: one with the plugin
 // (memory store, CacheAll) and one without it; newMissing opens one more
-// with a plugin of its own, whose cache is empty. CacheAll makes the
-// figures the plugin's own; the hit-clauses benchmarks add the cost of
-// opting a query in with Clauses(gormcache.Cache()).
+// with a plugin of its own, whose cache is empty but which has read each
+// table once, so that what a plugin learns of a table once per process
+// (on MySQL, how its columns compare: about 50ms) is not counted against
+// the misses. CacheAll makes the figures the plugin's own; the
+// hit-clauses benchmarks add the cost of opting a query in with
+// Clauses(gormcache.Cache()).
 func openBench(b *testing.B, d testdb.Dialector) (cached, plain *gorm.DB, p *gormcache.Plugin, newMissing func() (*gorm.DB, *gormcache.Plugin)) {
 	dial := d.Open(b)
 	var err error
@@ -34,7 +37,13 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, plain *gorm.DB, p *gor
 		return db, p
 	}
 	cached, p = open()
-	return cached, plain, p, open
+	return cached, plain, p, func() (*gorm.DB, *gormcache.Plugin) {
+		db, p := open()
+		for _, m := range photos.All() {
+			require.NoError(b, db.Model(m).Where("1 = 0").Find(m).Error)
+		}
+		return db, p
+	}
 }
 
 // BenchmarkRead measures the statements of package photos uncached (no
@@ -45,11 +54,8 @@ func openBench(b *testing.B, d testdb.Dialector) (cached, plain *gorm.DB, p *gor
 // creates its stamps, as a cold cache and a long tail of ids make users
 // pay; the uncached reads take the same rows.
 func BenchmarkRead(b *testing.B) {
-	for _, d := range []testdb.Dialector{{Name: "sqlite"}, {Name: "postgres"}} {
+	for _, d := range []testdb.Dialector{{Name: "sqlite"}, {Name: "postgres"}, {Name: "mysql"}} {
 		b.Run(d.Name, func(b *testing.B) {
-			if d.Name == "postgres" {
-				testdb.RequireService(b, testdb.PostgresDSNEnv, "PostgreSQL")
-			}
 			cached, plain, p, newMissing := openBench(b, d)
 			for _, q := range photos.Queries {
 				b.Run(q.Name, func(b *testing.B) {
