@@ -121,13 +121,13 @@ func (c *Catalog) fresh(tableName string, now time.Time) bool {
 // queries, and one more per collation met for the first time.
 func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string) (changed []string, err error) {
 	now := time.Now()
-	stale := slices.DeleteFunc(slices.Clone(tables), func(t string) bool { return c.fresh(t, now) })
-	if len(stale) == 0 {
-		return nil, nil
+	isFresh := func(t string) bool { return c.fresh(t, now) }
+	if !slices.ContainsFunc(tables, func(t string) bool { return !isFresh(t) }) {
+		return nil, nil // the common case, without allocating
 	}
 	c.load.Lock()
 	defer c.load.Unlock()
-	stale = slices.DeleteFunc(stale, func(t string) bool { return c.fresh(t, now) }) // read meanwhile
+	stale := slices.DeleteFunc(slices.Clone(tables), isFresh) // some may have been read meanwhile
 	if len(stale) == 0 {
 		return nil, nil
 	}
