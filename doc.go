@@ -12,15 +12,17 @@
 // Its built SQL and vars are hashed into a key; the rows the driver returned
 // are stored under it, together with the dependencies they were read from —
 // for each table the SQL reads, the equality conjunctions its rows must
-// satisfy to matter (package deps), or any row when nothing narrower can be
-// proven — and the stamps those dependencies had before the database was
+// satisfy to matter (package deps; on MySQL, equal as each column's
+// collation compares, read from information_schema), or any row when
+// nothing narrower can be proven — and the stamps those dependencies had before the database was
 // read. A hit replays the stored rows through database/sql and gorm.Scan,
 // so it decodes exactly as a database read, hooks and preloads included; a
 // later hit on the same stored value copies what that decoding produced
 // ([Config.ResultMemory]) instead of decoding again. Every write GORM
 // performs — create, update, delete, upsert, association changes, raw Exec —
 // renews the stamps of the rows it changed (their values before and after,
-// read inside its transaction) right after the transaction commits; an entry
+// read inside its transaction, or on MySQL taken from an update's SET
+// clause where it tells them) right after the transaction commits; an entry
 // whose stamps are no longer current is never served. [Config.Precision]
 // switches to table-level invalidation.
 //
@@ -51,8 +53,9 @@
 // and why, reported to [Config.OnInvalidate]), querykey (how a statement
 // becomes a key), admin (the admin pages) and metrics (a Prometheus
 // collector). What no user should import is under internal/: the SQL
-// analyser, dependency extraction, row recording and replay, reading the rows
-// a write changes, and running work after a commit.
+// analyser, dependency extraction, how MySQL compares columns, row recording
+// and replay, reading the rows a write changes, and running work after a
+// commit.
 //
 // A read goes: GORM's query callback, replaced by the plugin's, gathers the
 // statement's facts and decides its route (query.go): GORM's own callback

@@ -1,7 +1,8 @@
 // Package rowimage reads the rows a write changes, as images: column ->
-// value. gormcache's write path reads a row before and after a write,
-// inside the write's transaction, and invalidates the cached results those
-// values belong to.
+// value. gormcache's write path reads a row before and after a write (or
+// takes the after from the write's SET clause, where MySQL's catalogue
+// allows it), inside the write's transaction, and invalidates the cached
+// results those values belong to.
 package rowimage
 
 import (
