@@ -239,18 +239,18 @@ stop_postgres_replica() {
 	rm -rf "$pg_replica_dir"
 }
 
-# install_redis installs Debian's redis-server package (which brings
-# redis-cli), as root or through passwordless sudo.
-install_redis() {
+# apt_install DIR PACKAGE installs Debian's PACKAGE, as root or through
+# passwordless sudo, logging to DIR/apt.log, which is shown if it fails.
+apt_install() {
+	local dir=$1 package=$2 sudo=()
 	command -v apt-get >/dev/null || return 1
-	local sudo=()
 	((EUID == 0)) || sudo=(sudo -n)
-	log "redis-server not found: installing Debian's redis-server package"
+	log "installing Debian's $package package"
 	{
 		"${sudo[@]}" apt-get update &&
-			DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends redis-server
-	} >"$redis_dir/apt.log" 2>&1 || {
-		cat "$redis_dir/apt.log" >&2
+			DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "$package"
+	} >"$dir/apt.log" 2>&1 || {
+		cat "$dir/apt.log" >&2
 		return 1
 	}
 }
@@ -300,7 +300,7 @@ start_redis() {
 	redis_dir=$(mktemp -d /tmp/gormcache-redis.XXXXXX)
 	cleanups+=(stop_redis)
 	if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-		if ! install_redis; then
+		if ! apt_install "$redis_dir" redis-server; then # brings redis-cli
 			unavailable redis "redis-server is not installed and installing Debian's redis-server package failed"
 			return
 		fi
@@ -340,23 +340,6 @@ stop_redis() {
 	rm -rf "$redis_dir"
 }
 
-# install_mariadb installs Debian's mariadb-server package (which brings
-# mariadb-install-db and the mariadb client), as root or through
-# passwordless sudo. The package's own service is not used.
-install_mariadb() {
-	command -v apt-get >/dev/null || return 1
-	local sudo=()
-	((EUID == 0)) || sudo=(sudo -n)
-	log "mariadbd not found: installing Debian's mariadb-server package"
-	{
-		"${sudo[@]}" apt-get update &&
-			DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends mariadb-server
-	} >"$mariadb_dir/apt.log" 2>&1 || {
-		cat "$mariadb_dir/apt.log" >&2
-		return 1
-	}
-}
-
 # as_mysql CMD... runs CMD as the mysql system user when we are root and that
 # user exists (the server would rather not run as root), else as ourselves
 # (mariadbd then needs --user=root).
@@ -379,7 +362,9 @@ start_mariadb() {
 	mariadb_dir=$(mktemp -d /tmp/gormcache-mariadb.XXXXXX)
 	cleanups+=(stop_mariadb)
 	if ! command -v mariadbd >/dev/null && [[ ! -x /usr/sbin/mariadbd ]]; then
-		if ! install_mariadb; then
+		# mariadb-server brings mariadb-install-db and the client; its own
+		# service is not used.
+		if ! apt_install "$mariadb_dir" mariadb-server; then
 			unavailable mysql "mariadbd is not installed and installing Debian's mariadb-server package failed"
 			return
 		fi
@@ -440,17 +425,11 @@ stop_mariadb() {
 # installing Debian's chromium package (as root or through passwordless sudo)
 # when /usr/bin/chromium is missing, and exports GORMCACHE_CHROMIUM.
 start_chromium() {
-	local bin=/usr/bin/chromium sudo=()
-	if [[ ! -x $bin ]] && command -v apt-get >/dev/null; then
-		((EUID == 0)) || sudo=(sudo -n)
-		log "chromium not found: installing Debian's chromium package"
-		local apt_log
-		apt_log=$(mktemp /tmp/gormcache-apt.XXXXXX)
-		{
-			"${sudo[@]}" apt-get update &&
-				DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends chromium
-		} >"$apt_log" 2>&1 || cat "$apt_log" >&2
-		rm -f "$apt_log"
+	local bin=/usr/bin/chromium apt_dir
+	if [[ ! -x $bin ]]; then
+		apt_dir=$(mktemp -d /tmp/gormcache-apt.XXXXXX)
+		apt_install "$apt_dir" chromium || true
+		rm -rf "$apt_dir"
 	fi
 	if [[ ! -x $bin ]]; then
 		unavailable chromium "$bin is missing and installing Debian's chromium package failed"

@@ -275,24 +275,20 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
-func (d *decoder) uint64() uint64 {
-	if len(d.b) < 8 {
-		d.err = true
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
-}
+func (d *decoder) uint64() uint64 { return binary.LittleEndian.Uint64(d.fixed(8)) }
 
-func (d *decoder) uint32() uint32 {
-	if len(d.b) < 4 {
+func (d *decoder) uint32() uint32 { return binary.LittleEndian.Uint32(d.fixed(4)) }
+
+// fixed returns the next n bytes, or n zero bytes and an error when fewer
+// are left.
+func (d *decoder) fixed(n int) []byte {
+	if len(d.b) < n {
 		d.err = true
-		return 0
+		return make([]byte, n)
 	}
-	v := binary.LittleEndian.Uint32(d.b)
-	d.b = d.b[4:]
-	return v
+	b := d.b[:n]
+	d.b = d.b[n:]
+	return b
 }
 
 func (d *decoder) bytes() []byte {
