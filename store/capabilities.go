@@ -59,8 +59,9 @@ type EntryInfo struct {
 	// Deps and Stamps are those the entry was stored with.
 	Deps   []Dep
 	Stamps []Stamp
-	// Current holds the current stamp of each dep, 0 where the dep has
-	// none. Reading it never creates a stamp.
+	// Current holds the current stamp of each dep (what Get compares
+	// Stamps with), 0 where the dep has none. Reading it never creates a
+	// stamp.
 	Current []Stamp
 	// Valid is true when every stamp of Stamps equals its Current one, that
 	// is when Get would return the entry (if it has not expired).

@@ -47,21 +47,22 @@ func (s *Store) Inspect(_ context.Context, key string) (store.EntryInfo, []byte,
 
 // info describes e, stored under key.
 func (s *Store) info(key string, e *entry) store.EntryInfo {
+	n := e.numChecks()
 	in := store.EntryInfo{
 		Key:     key,
 		Size:    e.size(key),
 		Created: time.Unix(0, e.created),
 		Expires: time.Unix(0, e.created).Add(e.ttl),
-		Deps:    make([]store.Dep, len(e.checks)),
-		Stamps:  make([]store.Stamp, len(e.checks)),
-		Current: make([]store.Stamp, len(e.checks)),
+		Deps:    make([]store.Dep, 0, n),
+		Stamps:  make([]store.Stamp, 0, n),
+		Current: make([]store.Stamp, 0, n),
 		Valid:   true,
 		Hits:    e.hits.Load(),
 	}
-	for i, c := range e.checks {
-		in.Deps[i], in.Stamps[i] = c.dep, c.stamp
-		in.Current[i], _ = s.stamps.GetIfPresent(c.dep)
-		if in.Current[i] != c.stamp {
+	for d, st := range e.checks() {
+		cur := s.stamp(d)
+		in.Deps, in.Stamps, in.Current = append(in.Deps, d), append(in.Stamps, st), append(in.Current, cur)
+		if cur != st {
 			in.Valid = false
 		}
 	}
@@ -77,8 +78,8 @@ func (s *Store) valid(e *entry) bool {
 	if e.validAt.Load() == gen {
 		return true
 	}
-	for _, c := range e.checks {
-		if cur, ok := s.stamps.GetIfPresent(c.dep); !ok || cur != c.stamp {
+	for d, st := range e.checks() {
+		if s.stamp(d) != st {
 			return false
 		}
 	}
@@ -86,13 +87,10 @@ func (s *Store) valid(e *entry) bool {
 	return true
 }
 
-// size is what Set charged for e before the MaxEntries floor.
+// size is the memory e holds, stored under key (the weight Set gives it,
+// but for the MaxEntries floor).
 func (e *entry) size(key string) int {
-	n := entryOverhead + len(key) + len(e.value)
-	for _, c := range e.checks {
-		n += depOverhead + len(c.dep.Table) + len(c.dep.Cond)
-	}
-	return n
+	return entryOverhead + len(key) + cap(e.value)
 }
 
 // Purge implements store.Purger: it removes the entries that no longer
@@ -159,7 +157,7 @@ func (s *Store) List(_ context.Context, opts store.ListOptions) (store.ListPage,
 	for i, p := range sorted {
 		out.Entries[i] = s.info(p.key, p.e)
 		if opts.Values {
-			out.Values[i] = p.e.value // never modified (see Peek)
+			out.Values[i] = p.e.ownValue() // never modified (see Peek)
 		}
 	}
 	if more && len(sorted) > 0 {
@@ -169,7 +167,7 @@ func (s *Store) List(_ context.Context, opts store.ListOptions) (store.ListPage,
 }
 
 func (s *Store) keep(filter func(store.EntryInfo, []byte) bool, key string, e *entry) bool {
-	return filter == nil || filter(s.info(key, e), e.value)
+	return filter == nil || filter(s.info(key, e), e.ownValue())
 }
 
 // ranker returns the rank function of a sort order, and its cursor code.
