@@ -43,7 +43,7 @@ type read struct {
 	ttl      time.Duration
 	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
 	deps     []store.Dep       // computed on a miss
-	schemes  map[string][]string
+	schemes  []tableSchemesOf
 }
 
 func (p *Plugin) query(db *gorm.DB) { p.serve(db, modeFind, p.origQuery) }
@@ -330,13 +330,12 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		return nil, errDatabase{err}
 	}
 	var recorded encoding.BinaryAppender
-	var columns []string
 	if r.mode == modeFind {
-		rec, err := p.scan(db, rows)
-		if err != nil {
+		// The decoded result is kept by the first hit (see decoded.go), so
+		// that a result nobody reads again costs its miss nothing more.
+		if recorded, err = p.scan(db, rows); err != nil {
 			return nil, err
 		}
-		recorded, columns = rec, rec.ColumnNames()
 	} else {
 		if f.rows, err = p.record(rows, r.mode); err != nil {
 			return nil, err
@@ -356,12 +355,6 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		return f, nil
 	}
 	p.stats.fill(r.table)
-	if r.mode == modeFind && db.RowsAffected > 1 {
-		// Replaying one row costs about what keeping it decoded does: a
-		// result of one row (or none) is kept by its first hit instead,
-		// so that a result nobody reads again costs its miss nothing more.
-		p.decoded.keep(db, r.key, f.value, columns)
-	}
 	return f, nil
 }
 
@@ -445,13 +438,13 @@ func (p *Plugin) record(rows *sql.Rows, mode readMode) (*replay.Rowset, error) {
 // database, so that every write committed after that sees them. It reports
 // false when they could not all be registered: the read must then not be
 // stored.
-func (p *Plugin) registerSchemes(ctx context.Context, schemes map[string][]string) bool {
+func (p *Plugin) registerSchemes(ctx context.Context, schemes []tableSchemesOf) bool {
 	if len(schemes) == 0 {
 		return true
 	}
 	reg := p.store.(store.SchemeRegistry)
-	for table, list := range schemes {
-		if err := reg.AddSchemes(ctx, table, list); err != nil {
+	for _, ts := range schemes {
+		if err := reg.AddSchemes(ctx, ts.table, ts.schemes); err != nil {
 			if !errors.Is(err, store.ErrTooManySchemes) {
 				p.logError(ctx, err)
 			}
