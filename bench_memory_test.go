@@ -89,3 +89,62 @@ func BenchmarkEntryMemory(b *testing.B) {
 	b.ReportMetric(entryBytes/float64(b.N), "B/entry")
 	b.ReportMetric(decodedBytes/float64(b.N), "B/decoded")
 }
+
+// TestResultMemoryBoundsTheHeap fills Config.ResultMemory with decoded
+// results — 100,000 First results hit once each, then Find results of forty
+// photos — and checks that the heap they hold is the cap, within 20%.
+func TestResultMemoryBoundsTheHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("caches 100,000 results")
+	}
+	const limit = 8 << 20
+	dial := testdb.Dialector{Name: "sqlite"}.Open(t)
+	plain, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	seedUsers(t, plain, memoryRows)
+	require.NoError(t, plain.AutoMigrate(&photos.Photo{}))
+	const users, perUser = 3000, 40
+	ps := make([]photos.Photo, 0, users*perUser)
+	for u := 1; u <= users; u++ {
+		for i := range perUser {
+			ps = append(ps, photos.Photo{UserID: uint(u), Title: fmt.Sprintf("photo %d of user %d", i, u)})
+		}
+	}
+	require.NoError(t, plain.CreateInBatches(ps, 1000).Error)
+
+	for _, tc := range []struct {
+		name string
+		n    int
+		read func(db *gorm.DB, i int) error
+	}{
+		{"First", memoryRows, func(db *gorm.DB, i int) error { return db.First(&photos.User{}, i).Error }},
+		{"Find", users, func(db *gorm.DB, i int) error {
+			var got []photos.Photo
+			return db.Where("user_id = ?", i).Find(&got).Error
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := memory.New(memory.Config{MaxBytes: 1 << 30, MaxEntries: 10 * memoryRows})
+			require.NoError(t, err)
+			p := gormcache.New(gormcache.Config{Store: st, CacheAll: true, ResultMemory: limit})
+			t.Cleanup(func() { _ = p.Close() })
+			cached, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+			require.NoError(t, err)
+			require.NoError(t, cached.Use(p))
+			for i := 1; i <= tc.n; i++ {
+				require.NoError(t, tc.read(cached, i))
+			}
+			stored := heapAfterGC()
+			for i := 1; i <= tc.n; i++ {
+				require.NoError(t, tc.read(cached, i))
+			}
+			grown := float64(heapAfterGC()) - float64(stored)
+			require.Equal(t, uint64(tc.n), p.Stats().Hits)
+			t.Logf("decoded results hold %.1f MiB of a %d MiB cap", grown/(1<<20), limit>>20)
+			if grown < 0.8*limit || grown > 1.2*limit {
+				t.Errorf("heap held by decoded results: got %.0f bytes, want within 20%% of %d", grown, limit)
+			}
+			runtime.KeepAlive(st)
+		})
+	}
+}
