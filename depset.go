@@ -13,7 +13,6 @@ import (
 	"github.com/gormcache/gormcache/deps"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/rowimage"
-	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -116,19 +115,19 @@ func imageConj(s *schema.Schema, cols []string, img rowimage.Image) (conj deps.C
 // store that has no scheme registry, or a model whose policy asks for
 // table-level precision, reads depend on any row of their tables. schemes
 // are the schemes to register per (namespaced) table before the read.
-func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep, []tableSchemesOf, error) {
-	stmt := db.Statement
+func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf, error) {
+	stmt, analysis := db.Statement, rd.analysis
 	// The global dependency, then two per table, often three.
 	r := readSet{deps: make([]store.Dep, 1, 1+3*len(analysis.Reads))}
 	r.deps[0] = p.global
-	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precisionOf(stmt.Schema) == TableLevel {
+	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precision(rd.pol) == TableLevel {
 		for _, t := range analysis.Reads {
 			r.add(p.cfg.Prefix+t, nil)
 		}
 		return r.deps, nil, nil
 	}
 	var opts depscan.Options
-	if o := optionsOf(stmt); o != nil && o.owner == stmt {
+	if o := rd.opts; o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
 	tables, err := p.extractor.Extract(stmt, analysis, opts)

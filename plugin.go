@@ -279,7 +279,12 @@ func (p *Plugin) policyOf(s *schema.Schema) Policy {
 // precisionOf returns the precision of writes to the table of s, and of
 // reads' dependencies on it.
 func (p *Plugin) precisionOf(s *schema.Schema) Precision {
-	if pol := p.policyOf(s); pol.Precision != DefaultPrecision {
+	return p.precision(p.policyOf(s))
+}
+
+// precision returns the precision of a model whose policy is pol.
+func (p *Plugin) precision(pol Policy) Precision {
+	if pol.Precision != DefaultPrecision {
 		return pol.Precision
 	}
 	if p.cfg.Precision == TableLevel {

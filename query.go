@@ -42,6 +42,8 @@ type read struct {
 	sql      string
 	ttl      time.Duration
 	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
+	opts     *queryOptions     // the statement's, if any
+	pol      Policy            // the model's
 	deps     []store.Dep       // computed on a miss
 	schemes  []tableSchemesOf
 }
@@ -170,7 +172,7 @@ var errNoIdentity = errors.New("gormcache: the database's identity is unknown")
 // plan computes the key and the TTL of a built statement.
 func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy) (*read, error) {
 	stmt := db.Statement
-	r := &read{mode: mode, table: stmt.Table, sql: stmt.SQL.String(), ttl: p.cfg.TTL}
+	r := &read{mode: mode, table: stmt.Table, sql: stmt.SQL.String(), ttl: p.cfg.TTL, opts: opts, pol: pol}
 	if pol.TTL > 0 {
 		r.ttl = pol.TTL
 	}
@@ -240,7 +242,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		orig(db)
 		return
 	}
-	r.deps, r.schemes, err = p.queryDeps(db, r.analysis)
+	r.deps, r.schemes, err = p.queryDeps(db, r)
 	if err != nil {
 		db.AddError(err)
 		return

@@ -172,14 +172,27 @@ func (t *template) bind(vars []any) ([]deps.Table, bool) {
 	return out, true
 }
 
-// cloneTables returns a copy of tables that shares no memory with it.
+// cloneTables returns a copy of tables that shares no memory with it, in
+// three allocations.
 func cloneTables(tables []deps.Table) []deps.Table {
-	out := slices.Clone(tables)
-	for i := range out {
-		out[i].Conjs = slices.Clone(out[i].Conjs)
-		for j := range out[i].Conjs {
-			out[i].Conjs[j] = slices.Clone(out[i].Conjs[j])
+	nconjs, nterms := 0, 0
+	for _, t := range tables {
+		nconjs += len(t.Conjs)
+		for _, c := range t.Conjs {
+			nterms += len(c)
 		}
+	}
+	out := slices.Clone(tables)
+	conjs := make([]deps.Conj, 0, nconjs)
+	terms := make([]deps.Term, 0, nterms)
+	for i := range out {
+		first := len(conjs)
+		for _, c := range out[i].Conjs {
+			start := len(terms)
+			terms = append(terms, c...)
+			conjs = append(conjs, terms[start:len(terms):len(terms)])
+		}
+		out[i].Conjs = conjs[first:len(conjs):len(conjs)]
 	}
 	return out
 }
