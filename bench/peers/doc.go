@@ -3,8 +3,9 @@
 // organisation, and with no cache, on the statements and rows of the
 // project's read benchmarks (package testdata/photos), on SQLite and on
 // PostgreSQL. It is a module of its own so that the peer never becomes a
-// dependency of the library; it holds benchmarks, and a test that the
-// plugins they compare return correct results.
+// dependency of the library. It holds benchmarks, a test that the plugins
+// they compare return correct results in their workload
+// (TestMixedFresh), and one of where the peer does not (TestPeerStaleness).
 //
 // BenchmarkRead measures hits, and misses on rows the plugin has never
 // read, of First by primary key and Find of 100 rows; BenchmarkMemory the
