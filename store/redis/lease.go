@@ -24,6 +24,11 @@ type holder struct {
 	// subscribed is set when the subscription is confirmed, and cleared
 	// when it is made anew.
 	subscribed bool
+	// id names the latest lease taken, in the registry: the instance's id
+	// and a number, new for every attempt, so that a call to Redis held
+	// back by the network, which ends a lease, ends that one only.
+	id    string
+	taken uint64
 	// life is the registry's life while the instance holds a lease, ""
 	// otherwise; the invalidations numbered up to registered were
 	// published before it took it, applied is the last one applied since.
@@ -161,7 +166,7 @@ func (h *holder) apply(s string, acks []string) []string {
 	if gap != "" {
 		h.fence(gap, false)
 	}
-	if m.waitsFor(n.id) {
+	if h.id != "" && m.waitsFor(h.id) {
 		acks = append(acks, m.token)
 	}
 	return acks
@@ -175,7 +180,7 @@ func (h *holder) ack(tokens []string) {
 	}
 	n := h.n
 	args := make([]any, 3, 3+len(tokens))
-	args[0], args[1], args[2] = n.id, n.keys.pending, n.cfg.Lease.Milliseconds()
+	args[0], args[1], args[2] = h.id, n.keys.pending, n.cfg.Lease.Milliseconds()
 	for _, t := range tokens {
 		args = append(args, t)
 	}
@@ -241,11 +246,13 @@ func (h *holder) next() time.Duration {
 func (h *holder) register() {
 	n := h.n
 	n.known.reset()
+	h.taken++
+	h.id = n.id + "." + strconv.FormatUint(h.taken, 36)
 	sent := time.Now()
 	ctx, cancel := n.remote.bounded(context.Background())
 	defer cancel()
 	res, err := registerScript.Run(ctx, n.remote.client, []string{n.keys.registry},
-		n.id, n.cfg.Lease.Milliseconds(), newLife(), n.registryTTL()).StringSlice()
+		h.id, n.cfg.Lease.Milliseconds(), newLife(), n.registryTTL()).StringSlice()
 	var seq uint64
 	if err == nil && len(res) == 2 {
 		seq, err = strconv.ParseUint(res[1], 10, 64)
@@ -271,7 +278,7 @@ func (h *holder) renew() {
 	ctx, cancel := n.remote.bounded(context.Background())
 	defer cancel()
 	res, err := renewScript.Run(ctx, n.remote.client, []string{n.keys.registry},
-		n.id, h.applied, h.life, n.cfg.Lease.Milliseconds(), newLife(), n.registryTTL()).Int64Slice()
+		h.id, h.applied, h.life, n.cfg.Lease.Milliseconds(), newLife(), n.registryTTL()).Int64Slice()
 	if err == nil && len(res) != 2 {
 		err = errNearReply
 	}
@@ -315,7 +322,7 @@ func (h *holder) fence(reason string, resubscribe bool) {
 	h.life, h.behind = "", 0
 	ctx, cancel := n.remote.bounded(context.Background())
 	_ = unregisterScript.Run(ctx, n.remote.client, []string{n.keys.registry, n.keys.open},
-		n.id, n.keys.pending, n.cfg.Lease.Milliseconds()).Err()
+		h.id, n.keys.pending, n.cfg.Lease.Milliseconds()).Err()
 	cancel()
 	if wasTrusted {
 		n.stats.fences.Add(1)

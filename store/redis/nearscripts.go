@@ -45,7 +45,7 @@ local function life(reg, now, candidate, lease, ttl)
   return cur[2], math.max(0, tonumber(cur[3]) + lease - now)
 end
 
--- ack removes id from the instances the invalidation token waits for,
+-- ack removes the lease id from those the invalidation token waits for,
 -- and pushes to its done list when it was the last.
 local function ack(pending, open, token, id, ttl)
   local w = pending .. 'w:' .. token
@@ -58,10 +58,10 @@ local function ack(pending, open, token, id, ttl)
 end
 `
 
-// registerScript gives the instance ARGV[1] a lease of ARGV[2] ms in the
-// registry KEYS[1] and returns {life, seq}: the invalidations it must
-// receive are those numbered above seq. ARGV[3] is a candidate life,
-// ARGV[4] the registry's TTL.
+// registerScript takes the lease ARGV[1] (an instance's id, a dot and a
+// number) for ARGV[2] ms in the registry KEYS[1] and returns {life, seq}:
+// its holder must receive the invalidations numbered above seq. ARGV[3] is
+// a candidate life, ARGV[4] the registry's TTL.
 var registerScript = goredis.NewScript(nearLua + `
 local now = now_ms()
 local lf = life(KEYS[1], now, ARGV[3], tonumber(ARGV[2]), ARGV[4])
@@ -69,7 +69,7 @@ redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + tonumber(ARGV[2]))
 return {lf, redis.call('HGET', KEYS[1], 'seq')}
 `)
 
-// renewScript renews the lease of the instance ARGV[1], which has applied
+// renewScript renews the lease ARGV[1], whose holder has applied
 // the invalidations up to ARGV[2] of the life ARGV[3], for ARGV[4] ms, and
 // returns {2, seq}; or {1, seq} without renewing it if seq invalidations
 // were published, more than it has applied (it must apply them first); or
@@ -91,9 +91,9 @@ redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + lease)
 return {2, seq}
 `)
 
-// unregisterScript ends the lease of the instance ARGV[1] in the registry
-// KEYS[1], and acknowledges for it every invalidation in KEYS[2] (the open
-// ones) that waits for it: it no longer trusts its copies. ARGV[2] is the
+// unregisterScript ends the lease ARGV[1] in the registry KEYS[1], and
+// acknowledges for it every invalidation in KEYS[2] (the open ones) that
+// waits for it: its holder no longer trusts its copies. ARGV[2] is the
 // start of the keys of acknowledgements, ARGV[3] the TTL of a done list.
 var unregisterScript = goredis.NewScript(nearLua + `
 redis.call('HDEL', KEYS[1], 'h:' .. ARGV[1])
@@ -104,7 +104,7 @@ end
 return 0
 `)
 
-// ackScript acknowledges for the instance ARGV[1] the invalidations
+// ackScript acknowledges for the lease ARGV[1] the invalidations
 // ARGV[4:]. KEYS[1], ARGV[2] and ARGV[3] are as in unregisterScript.
 var ackScript = goredis.NewScript(nearLua + `
 for i = 4, #ARGV do
@@ -115,13 +115,13 @@ return 0
 
 // publishScript numbers an invalidation and publishes it, as a notice, on
 // the channel ARGV[3] to every near cache. ARGV[1] is the publishing
-// instance, ARGV[2] the invalidation's token, ARGV[4] what it invalidates,
+// instance, whose leases are named "<ARGV[1]>.<n>", ARGV[2] the invalidation's token, ARGV[4] what it invalidates,
 // ARGV[5] the lease (ms), ARGV[6] a candidate life, ARGV[7] the registry's
 // TTL, ARGV[8] "1" on a Cluster (SPUBLISH), ARGV[9] the start of the keys
 // of acknowledgements. KEYS are the registry and the open set.
 //
-// The notice names the instances it waits for: every other holder of a
-// lease that has not lapsed, and "~", which never acknowledges, during a
+// The notice names the leases it waits for: every other instance's that
+// has not lapsed, and "~", which never acknowledges, during a
 // quarantine. It returns {how many, ms until the last of their leases, or
 // the quarantine, ends, 1 in a quarantine}; when there are any, the
 // waiting set of the token holds them, and the last acknowledgement will
@@ -136,6 +136,7 @@ if left > 0 then
   waits[1], quarantine = '~', 1
 end
 local seq = redis.call('HINCRBY', reg, 'seq', 1)
+local mine = 'h:' .. ARGV[1] .. '.'
 local all = redis.call('HGETALL', reg)
 for i = 1, #all, 2 do
   local f = all[i]
@@ -143,7 +144,7 @@ for i = 1, #all, 2 do
     local rest = tonumber(all[i + 1]) - now
     if rest <= 0 then
       redis.call('HDEL', reg, f)
-    elseif f ~= 'h:' .. ARGV[1] then
+    elseif string.sub(f, 1, #mine) ~= mine then
       waits[#waits + 1] = string.sub(f, 3)
       if rest > left then
         left = rest
