@@ -108,7 +108,7 @@ func TestFaultsThreeInstances(t *testing.T) {
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			srv := testredis.StartServer(t, f.args...)
-			instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() })
+			instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() }, thirdTwoLevel)
 			w := startWorkload(t, instances)
 			time.Sleep(500 * time.Millisecond)
 			f.inject(t, srv, srv.Client())
@@ -121,8 +121,9 @@ func TestFaultsThreeInstances(t *testing.T) {
 
 // openInstances opens three instances of an application on one new SQLite
 // database, each with its own plugin and Redis store on its own client of
-// newClient, sharing a prefix: two on the Redis store, the third two-level.
-func openInstances(t *testing.T, newClient func() goredis.UniversalClient) []*gorm.DB {
+// newClient, sharing a prefix, under the store that layer makes of it for
+// instance i.
+func openInstances(t *testing.T, newClient func() goredis.UniversalClient, layer func(t *testing.T, i int, rs *redis.Store) store.Store) []*gorm.DB {
 	dial, prefix := testdb.Sqlite(t), testredis.Prefix(t)
 	var instances []*gorm.DB
 	for i := range 3 {
@@ -130,16 +131,21 @@ func openInstances(t *testing.T, newClient func() goredis.UniversalClient) []*go
 		require.NoError(t, err)
 		rs, err := redis.New(newClient(), redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf})
 		require.NoError(t, err)
-		var st store.Store = rs
-		if i == 2 {
-			if st, err = redis.NewTwoLevel(rs, memory.Config{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: st})))
+		require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: layer(t, i, rs)})))
 		instances = append(instances, db)
 	}
 	return instances
+}
+
+// thirdTwoLevel is the layer of the fault tests of the Redis store: two
+// instances on it, the third two-level.
+func thirdTwoLevel(t *testing.T, i int, rs *redis.Store) store.Store {
+	if i < 2 {
+		return rs
+	}
+	two, err := redis.NewTwoLevel(rs, memory.Config{})
+	require.NoError(t, err)
+	return two
 }
 
 // workload is writers on the first of three instances and readers on the
@@ -245,7 +251,7 @@ func TestFaultsOnCluster(t *testing.T) {
 	}
 	testdb.RequireService(t, testredis.AddrEnv, "Redis")
 	nodes := testredis.StartCluster(t)
-	instances := openInstances(t, func() goredis.UniversalClient { return testredis.ClusterClientOf(t, nodes) })
+	instances := openInstances(t, func() goredis.UniversalClient { return testredis.ClusterClientOf(t, nodes) }, thirdTwoLevel)
 	w := startWorkload(t, instances)
 	on := func(args ...any) {
 		for _, n := range nodes {
@@ -275,7 +281,7 @@ func TestSentinelFailover(t *testing.T) {
 		t.Skip("fails a master over")
 	}
 	sentinel := testredis.StartSentinel(t)
-	instances := openInstances(t, func() goredis.UniversalClient { return sentinel.FailoverClient(t) })
+	instances := openInstances(t, func() goredis.UniversalClient { return sentinel.FailoverClient(t) }, thirdTwoLevel)
 	w := startWorkload(t, instances)
 	time.Sleep(500 * time.Millisecond)
 	sentinel.Master.Kill()
@@ -344,7 +350,7 @@ func TestPartitionedInstance(t *testing.T) {
 // and for its invalidation (WriteWait), not a Timeout per statement.
 func TestStallCostsAFewTimeouts(t *testing.T) {
 	srv := testredis.StartServer(t)
-	instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() })
+	instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() }, thirdTwoLevel)
 	db := instances[0]
 	require.NoError(t, db.AutoMigrate(&Tally{}, &Counter{}, &widget{}))
 	require.NoError(t, db.Create(&Tally{ID: 1}).Error)

@@ -17,11 +17,15 @@ import (
 // The lease registry is a hash: "srv" is the run_id of the server that
 // wrote it, "life" a random name of this registry, "born" when it was
 // made (ms, by the server's clock), "seq" the number of invalidations
-// published, and "h:<id>" for each instance holding a lease, when its
-// lease lapses. A registry that another server wrote (Redis restarted,
-// failed over), or none at all (lost, evicted, never made), cannot say who
-// holds a lease: it is made anew, and for a lease period every
-// invalidation waits as if an unknown instance did (quarantine).
+// published; and for each lease taken, "h:<id>" when it lapses and
+// "m:<id>" the seq when it was last taken or renewed. A lease is renewed
+// only if its holder has applied the invalidations up to its "m:" (those
+// published before its previous renewal): without applying an
+// invalidation, a lease is renewed once at most after it was published.
+// A registry that another server wrote (Redis restarted, failed over), or
+// none at all (lost, evicted, never made), cannot say who holds a lease:
+// it is made anew, and for a lease period every invalidation waits as if
+// an unknown instance did (quarantine).
 
 // nearLua is the common part of the scripts that read the registry.
 const nearLua = `
@@ -65,16 +69,18 @@ end
 var registerScript = goredis.NewScript(nearLua + `
 local now = now_ms()
 local lf = life(KEYS[1], now, ARGV[3], tonumber(ARGV[2]), ARGV[4])
-redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + tonumber(ARGV[2]))
-return {lf, redis.call('HGET', KEYS[1], 'seq')}
+local seq = redis.call('HGET', KEYS[1], 'seq')
+redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + tonumber(ARGV[2]), 'm:' .. ARGV[1], seq)
+return {lf, seq}
 `)
 
-// renewScript renews the lease ARGV[1], whose holder has applied
-// the invalidations up to ARGV[2] of the life ARGV[3], for ARGV[4] ms, and
-// returns {2, seq}; or {1, seq} without renewing it if seq invalidations
-// were published, more than it has applied (it must apply them first); or
-// {0, 0} if its lease lapsed or the registry is another (it must register
-// anew). ARGV[5] and ARGV[6] are as ARGV[3] and ARGV[4] of registerScript.
+// renewScript renews the lease ARGV[1], whose holder has applied the
+// invalidations up to ARGV[2] of the life ARGV[3], for ARGV[4] ms, and
+// returns {2, seq}; or {1, m} without renewing it if its holder has not
+// applied those up to m, published before the lease's previous renewal;
+// or {0, 0} if the lease lapsed or the registry is another (its holder
+// must take a new one). ARGV[5] and ARGV[6] are as ARGV[3] and ARGV[4] of
+// registerScript.
 var renewScript = goredis.NewScript(nearLua + `
 local now = now_ms()
 local lease = tonumber(ARGV[4])
@@ -83,12 +89,13 @@ local until_ = tonumber(redis.call('HGET', KEYS[1], 'h:' .. ARGV[1]))
 if lf ~= ARGV[3] or not until_ or until_ <= now then
   return {0, 0}
 end
-local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
-if tonumber(ARGV[2]) < seq then
-  return {1, seq}
+local mark = tonumber(redis.call('HGET', KEYS[1], 'm:' .. ARGV[1])) or 0
+if tonumber(ARGV[2]) < mark then
+  return {1, mark}
 end
-redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + lease)
-return {2, seq}
+local seq = redis.call('HGET', KEYS[1], 'seq')
+redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + lease, 'm:' .. ARGV[1], seq)
+return {2, tonumber(seq)}
 `)
 
 // unregisterScript ends the lease ARGV[1] in the registry KEYS[1], and
@@ -96,7 +103,7 @@ return {2, seq}
 // waits for it: its holder no longer trusts its copies. ARGV[2] is the
 // start of the keys of acknowledgements, ARGV[3] the TTL of a done list.
 var unregisterScript = goredis.NewScript(nearLua + `
-redis.call('HDEL', KEYS[1], 'h:' .. ARGV[1])
+redis.call('HDEL', KEYS[1], 'h:' .. ARGV[1], 'm:' .. ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms())
 for _, token in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   ack(ARGV[2], KEYS[2], token, ARGV[1], ARGV[3])
@@ -143,7 +150,7 @@ for i = 1, #all, 2 do
   if string.sub(f, 1, 2) == 'h:' then
     local rest = tonumber(all[i + 1]) - now
     if rest <= 0 then
-      redis.call('HDEL', reg, f)
+      redis.call('HDEL', reg, f, 'm:' .. string.sub(f, 3))
     elseif string.sub(f, 1, #mine) ~= mine then
       waits[#waits + 1] = string.sub(f, 3)
       if rest > left then
@@ -171,6 +178,32 @@ return {#waits, left, quarantine}
 // errNearReply is the error of a script of the protocol whose reply has
 // not the shape it should.
 var errNearReply = errors.New("unexpected reply of a near cache script")
+
+// lapsedScript is run by a writer when the wait for the acknowledgements
+// of the invalidation ARGV[1] timed out: it removes from those it waits
+// for the leases that lapsed (and the quarantine, "~", whose time the wait
+// covered), and returns how long until the last of the others lapses (ms),
+// 0 when none is left. A lease renewed since the invalidation was
+// published may not be renewed again before its holder applied it (see
+// renewScript): the writer waits once more at most. KEYS are the registry
+// and the open set, ARGV[2] the start of the keys of acknowledgements.
+var lapsedScript = goredis.NewScript(nearLua + `
+local w = ARGV[2] .. 'w:' .. ARGV[1]
+local now = now_ms()
+local left = 0
+for _, id in ipairs(redis.call('SMEMBERS', w)) do
+  local until_ = id ~= '~' and tonumber(redis.call('HGET', KEYS[1], 'h:' .. id))
+  if until_ and until_ > now then
+    left = math.max(left, until_ - now)
+  else
+    redis.call('SREM', w, id)
+  end
+end
+if left == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return left
+`)
 
 // What a notice invalidates: the first byte of its body.
 const (

@@ -85,11 +85,12 @@ func (n *Near) publish(ctx context.Context, del []string, body []byte, apply fun
 }
 
 // await waits until the last acknowledgement of the invalidation token is
-// pushed to its done list, or for left, when the last lease it waits for
-// lapses (or the quarantine ends, when quarantine is set) by the clock of
-// Redis, which gave the leases. A BLPOP measures the wait, so Redis' clock alone counts, as it
-// did for the leases; a client whose ReadTimeout is shorter waits in
-// several. After a fault it goes on by this process's clock.
+// pushed to its done list, or every lease it waits for lapsed (and the
+// quarantine ended, when quarantine is set), left from now by the clock of
+// Redis, which gave the leases: BLPOP measures the wait, in several calls
+// when the client's ReadTimeout is shorter. When the wait times out,
+// lapsedScript says whether a lease was renewed since: then it waits for
+// that one. After a fault it goes on by this process's clock.
 func (n *Near) await(ctx context.Context, token string, left time.Duration, quarantine bool) error {
 	r := n.remote
 	start := time.Now()
@@ -99,18 +100,27 @@ func (n *Near) await(ctx context.Context, token string, left time.Duration, quar
 		bctx, cancel := context.WithTimeout(ctx, chunk+r.cfg.Timeout)
 		err := r.client.Do(bctx, "BLPOP", n.keys.done(token), seconds(chunk)).Err()
 		cancel()
-		switch {
-		case err == nil:
-			n.stats.acked.Add(1)
-			return nil
-		case errors.Is(err, goredis.Nil) && chunk < block:
+		if errors.Is(err, goredis.Nil) && chunk < block {
 			block -= chunk
 			continue
-		case errors.Is(err, goredis.Nil):
-			waited := time.Since(start)
-			n.stats.lapsed.Add(1)
-			n.stats.lapseWait.Add(int64(waited))
-			n.logLapse(waited, quarantine)
+		}
+		if errors.Is(err, goredis.Nil) {
+			var ms int64
+			if ms, err = n.lapsed(ctx, token); err == nil && ms == 0 {
+				waited := time.Since(start)
+				n.stats.lapsed.Add(1)
+				n.stats.lapseWait.Add(int64(waited))
+				n.logLapse(waited, quarantine)
+				return nil
+			}
+			if err == nil {
+				block = time.Duration(ms) * time.Millisecond
+				end = time.Now().Add(block)
+				continue
+			}
+		}
+		if err == nil {
+			n.stats.acked.Add(1)
 			return nil
 		}
 		if block = time.Until(end); block <= 0 || ctx.Err() != nil {
@@ -118,6 +128,13 @@ func (n *Near) await(ctx context.Context, token string, left time.Duration, quar
 		}
 		time.Sleep(retryInterval)
 	}
+}
+
+// lapsed runs lapsedScript for token.
+func (n *Near) lapsed(ctx context.Context, token string) (int64, error) {
+	ctx, cancel := n.remote.bounded(ctx)
+	defer cancel()
+	return lapsedScript.Run(ctx, n.remote.client, []string{n.keys.registry, n.keys.open}, token, n.keys.pending).Int64()
 }
 
 // maxBlock is the longest BLPOP the client's ReadTimeout allows, with a
