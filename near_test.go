@@ -440,3 +440,88 @@ func runNearWorker(t *testing.T, spec string) {
 	require.NoError(t, err)
 	fmt.Printf("\n%s%s\n", nearReportTag, b)
 }
+
+// BenchmarkMixedWorkloadInstances runs the workload of BenchmarkMixedWorkload
+// (row-level) on PostgreSQL, each operation through the next of a few
+// instances in turn: one instance on the memory store (each instance's
+// own memory would serve what others' writes changed), and three on
+// today's Redis store and on near caches, on a single node and a Cluster.
+// Besides the hit ratios it reports near-ratio, the share of the lookups
+// that a near cache served from memory.
+func BenchmarkMixedWorkloadInstances(b *testing.B) {
+	const users, perUser = 1000, 10
+	type way struct {
+		name      string
+		instances int
+		store     func(b *testing.B, prefix string) store.Store // nil: memory
+	}
+	ways := []way{{name: "memory-1", instances: 1}}
+	for _, top := range redisTopologies {
+		ways = append(ways,
+			way{"redis-3-" + top.name, 3, func(b *testing.B, prefix string) store.Store {
+				return newRedisStore(b, top.client(b), redis.Config{Prefix: prefix})
+			}},
+			way{"near-3-" + top.name, 3, func(b *testing.B, prefix string) store.Store {
+				n, err := redis.NewNear(newRedisStore(b, top.client(b), redis.Config{Prefix: prefix, Logf: b.Logf}), redis.NearConfig{})
+				require.NoError(b, err)
+				b.Cleanup(func() { require.NoError(b, n.Close()) })
+				return n
+			}})
+	}
+	for _, w := range ways {
+		b.Run(w.name, func(b *testing.B) {
+			dial, prefix := testdb.Postgres(b), testredis.Prefix(b)
+			seed, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+			require.NoError(b, err)
+			seedPhotos(b, seed, users, perUser)
+			dbs := make([]*gorm.DB, w.instances)
+			plugins := make([]*gormcache.Plugin, w.instances)
+			for i := range dbs {
+				cfg := gormcache.Config{CacheAll: true}
+				if w.store != nil {
+					cfg.Store = w.store(b, prefix)
+				}
+				dbs[i], err = gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+				require.NoError(b, err)
+				plugins[i] = gormcache.New(cfg)
+				require.NoError(b, dbs[i].Use(plugins[i]))
+			}
+			work := newMixedWorkload(users, perUser)
+			next := 0
+			op := func() {
+				work.op(b, dbs[next], plugins[next])
+				next = (next + 1) % len(dbs)
+			}
+			for range 20000 { // warm up: the steady state is what matters
+				op()
+			}
+			var before gormcache.Stats
+			var nearBefore uint64
+			for _, p := range plugins {
+				s := p.Stats()
+				before.Hits, before.Misses = before.Hits+s.Hits, before.Misses+s.Misses
+				if n, ok := p.Store().(*redis.Near); ok {
+					nearBefore += n.NearStats().Hits
+				}
+			}
+			work.reads, work.readHits = 0, 0
+			b.ResetTimer()
+			for b.Loop() {
+				op()
+			}
+			b.StopTimer()
+			var hits, misses, near uint64
+			for _, p := range plugins {
+				s := p.Stats()
+				hits, misses = hits+s.Hits, misses+s.Misses
+				if n, ok := p.Store().(*redis.Near); ok {
+					near += n.NearStats().Hits
+				}
+			}
+			hits, misses, near = hits-before.Hits, misses-before.Misses, near-nearBefore
+			b.ReportMetric(float64(hits)/float64(max(1, hits+misses)), "hit-ratio")
+			b.ReportMetric(float64(work.readHits)/float64(max(1, work.reads)), "read-hit-ratio")
+			b.ReportMetric(float64(near)/float64(max(1, hits+misses)), "near-ratio")
+		})
+	}
+}

@@ -64,7 +64,7 @@ func nears(t *testing.T, newClient func(t testing.TB) goredis.UniversalClient, n
 }
 
 // waitTrusted waits until s serves from memory.
-func waitTrusted(t *testing.T, s *redis.Near) {
+func waitTrusted(t testing.TB, s *redis.Near) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !s.NearStats().Trusted {
