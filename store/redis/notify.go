@@ -169,11 +169,11 @@ func (n *Near) logLapse(waited time.Duration, quarantine bool) {
 		n.unloggedLapses.Add(1)
 		return
 	}
-	why := "for an instance that did not acknowledge its invalidation (crashed, paused or cut off) until its lease lapsed"
+	why := "an instance that did not acknowledge its invalidation (crashed, paused or cut off) held a lease until then"
 	if quarantine {
-		why = "a lease period: the registry of leases is new (the first near cache of the prefix, or Redis lost it, was restarted or failed over)"
+		why = "the registry of leases is new (the first near cache of the prefix, or Redis lost it, restarted or failed over), so it waited out a lease"
 	}
-	n.remote.cfg.Logf("gormcache: redis: a write waited %v %s; %d more such writes since the last report",
+	n.remote.cfg.Logf("gormcache: redis: a write waited %v: %s; %d more such writes since the last report",
 		waited.Round(time.Millisecond), why, n.unloggedLapses.Swap(0))
 }
 
