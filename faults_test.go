@@ -249,27 +249,42 @@ func TestFaultsOnCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("injects faults for seconds")
 	}
+	clusterFaults(t, thirdTwoLevel, false,
+		[]any{"CLIENT", "PAUSE", 1000, "WRITE"},
+		[]any{"CLIENT", "PAUSE", 1000, "ALL"},
+		[]any{"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})
+}
+
+// clusterFaults runs the workload of TestFaultsThreeInstances on a Cluster
+// of its own, the instances' stores made by layer, and sends each command
+// of faults to every master in turn, a second apart; with stopMasters it
+// then stops (SIGSTOP) each master, in turn, for a second. It returns the
+// instances.
+func clusterFaults(t *testing.T, layer func(t *testing.T, i int, rs *redis.Store) store.Store, stopMasters bool, faults ...[]any) []*gorm.DB {
 	testdb.RequireService(t, testredis.AddrEnv, "Redis")
 	nodes := testredis.StartCluster(t)
-	instances := openInstances(t, func() goredis.UniversalClient { return testredis.ClusterClientOf(t, nodes) }, thirdTwoLevel)
+	instances := openInstances(t, func() goredis.UniversalClient { return testredis.ClusterClientOf(t, nodes) }, layer)
 	w := startWorkload(t, instances)
-	on := func(args ...any) {
-		for _, n := range nodes {
-			require.NoError(t, n.Client().Do(t.Context(), args...).Err())
-		}
-	}
-	for _, fault := range [][]any{
-		{"CLIENT", "PAUSE", 1000, "WRITE"},
-		{"CLIENT", "PAUSE", 1000, "ALL"},
-		{"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"},
-	} {
+	for _, fault := range faults {
 		time.Sleep(500 * time.Millisecond)
-		on(fault...)
+		for _, n := range nodes {
+			require.NoError(t, n.Client().Do(t.Context(), fault...).Err())
+		}
 		time.Sleep(time.Second)
+	}
+	for _, n := range nodes {
+		if !stopMasters {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+		n.Stop()
+		time.Sleep(time.Second)
+		n.Cont()
 	}
 	w.markHits()
 	time.Sleep(time.Second)
 	w.stop(t)
+	return instances
 }
 
 // TestSentinelFailover kills the master of a Sentinel deployment while the

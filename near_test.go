@@ -67,51 +67,41 @@ func nearHits(in []instance) uint64 {
 // equal the same read around the cache, after writes through random
 // instances.
 func TestNearDifferential(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		for _, top := range redisTopologies {
-			t.Run(top.name, func(t *testing.T) {
-				in := newInstances(t, d, top.client, 3, nearStore)
-				seedDifferential(t, in[0].db)
-				// TestDifferential's steps, each through a random instance.
-				r := rand.New(rand.NewPCG(20261122, uint64(len(d.Name))))
-				instances := rand.New(rand.NewPCG(1, 2))
-				const steps = 2000
-				for step := range steps {
-					at := instances.IntN(len(in))
-					if r.IntN(10) >= 8 {
-						diffWrites[r.IntN(len(diffWrites))](t, in[at].db, r)
-						continue
-					}
-					i, params := r.IntN(len(diffReads)), r.Uint64()
-					got := diffReads[i](t, in[at].db.Clauses(gormcache.Cache()), rand.New(rand.NewPCG(params, 0)))
-					want := diffReads[i](t, in[at].db.Clauses(gormcache.NoCache()), rand.New(rand.NewPCG(params, 0)))
-					if !reflect.DeepEqual(got, want) {
-						t.Fatalf("step %d: read %d through instance %d differs from the database:\ngot  %#v\nwant %#v", step, i, at, got, want)
-					}
-				}
-				var hits, misses uint64
-				for _, x := range in {
-					s := x.p.Stats()
-					hits, misses = hits+s.Hits, misses+s.Misses
-				}
-				t.Logf("%d steps: %d hits (%d from memory), %d misses", steps, hits, nearHits(in), misses)
-				require.NotZero(t, nearHits(in), "no hit was served from memory: the test proves little")
-			})
+	eachInstances(t, 3, nearStore, func(t *testing.T, d testdb.Dialector, in []instance) {
+		seedDifferential(t, in[0].db)
+		// TestDifferential's steps, each through a random instance.
+		r := rand.New(rand.NewPCG(20261122, uint64(len(d.Name))))
+		instances := rand.New(rand.NewPCG(1, 2))
+		const steps = 2000
+		for step := range steps {
+			at := instances.IntN(len(in))
+			if r.IntN(10) >= 8 {
+				diffWrites[r.IntN(len(diffWrites))](t, in[at].db, r)
+				continue
+			}
+			i, params := r.IntN(len(diffReads)), r.Uint64()
+			got := diffReads[i](t, in[at].db.Clauses(gormcache.Cache()), rand.New(rand.NewPCG(params, 0)))
+			want := diffReads[i](t, in[at].db.Clauses(gormcache.NoCache()), rand.New(rand.NewPCG(params, 0)))
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("step %d: read %d through instance %d differs from the database:\ngot  %#v\nwant %#v", step, i, at, got, want)
+			}
 		}
+		var hits, misses uint64
+		for _, x := range in {
+			s := x.p.Stats()
+			hits, misses = hits+s.Hits, misses+s.Misses
+		}
+		t.Logf("%d steps: %d hits (%d from memory), %d misses", steps, hits, nearHits(in), misses)
+		require.NotZero(t, nearHits(in), "no hit was served from memory: the test proves little")
 	})
 }
 
 // TestNearUnderRace races readers and writers of three instances with near
 // caches (see raceInstances).
 func TestNearUnderRace(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		for _, top := range redisTopologies {
-			t.Run(top.name, func(t *testing.T) {
-				in := newInstances(t, d, top.client, 3, nearStore)
-				raceInstances(t, in)
-				require.NotZero(t, nearHits(in), "no hit was served from memory: the test proves little")
-			})
-		}
+	eachInstances(t, 3, nearStore, func(t *testing.T, _ testdb.Dialector, in []instance) {
+		raceInstances(t, in)
+		require.NotZero(t, nearHits(in), "no hit was served from memory: the test proves little")
 	})
 }
 
@@ -147,40 +137,17 @@ func TestNearFaults(t *testing.T) {
 }
 
 // TestNearFaultsOnCluster is TestFaultsOnCluster with every instance on a
-// near cache, and each master, in turn, stopped (SIGSTOP) for a second,
-// as long as a failover would take.
+// near cache, the subscriptions killed too, and each master, in turn,
+// stopped (SIGSTOP) for a second, as long as a failover would take.
 func TestNearFaultsOnCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("injects faults for seconds")
 	}
-	testdb.RequireService(t, testredis.AddrEnv, "Redis")
-	nodes := testredis.StartCluster(t)
-	instances := openInstances(t, func() goredis.UniversalClient { return testredis.ClusterClientOf(t, nodes) }, allNear)
-	w := startWorkload(t, instances)
-	on := func(args ...any) {
-		for _, n := range nodes {
-			require.NoError(t, n.Client().Do(t.Context(), args...).Err())
-		}
-	}
-	for _, fault := range [][]any{
-		{"CLIENT", "PAUSE", 1000, "WRITE"},
-		{"CLIENT", "PAUSE", 1000, "ALL"},
-		{"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"},
-		{"CLIENT", "KILL", "TYPE", "pubsub"},
-	} {
-		time.Sleep(500 * time.Millisecond)
-		on(fault...)
-		time.Sleep(time.Second)
-	}
-	for _, n := range nodes {
-		time.Sleep(500 * time.Millisecond)
-		n.Stop()
-		time.Sleep(time.Second)
-		n.Cont()
-	}
-	w.markHits()
-	time.Sleep(time.Second)
-	w.stop(t)
+	instances := clusterFaults(t, allNear, true,
+		[]any{"CLIENT", "PAUSE", 1000, "WRITE"},
+		[]any{"CLIENT", "PAUSE", 1000, "ALL"},
+		[]any{"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"},
+		[]any{"CLIENT", "KILL", "TYPE", "pubsub"})
 	for i, db := range instances[1:] {
 		s := db.Config.Plugins["gormcache"].(*gormcache.Plugin).Store().(*redis.Near).NearStats()
 		t.Logf("reader %d: %+v", i+1, s)

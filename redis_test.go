@@ -90,36 +90,43 @@ func newInstances(t *testing.T, d testdb.Dialector, client func(t testing.TB) go
 	return out
 }
 
+// eachInstances runs fn as a subtest for every database engine and Redis
+// topology, with n app instances on the stores newStore makes (see
+// newInstances).
+func eachInstances(t *testing.T, n int, newStore func(t testing.TB, client goredis.UniversalClient, prefix string) store.Store,
+	fn func(t *testing.T, d testdb.Dialector, in []instance)) {
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		for _, top := range redisTopologies {
+			t.Run(top.name, func(t *testing.T) { fn(t, d, newInstances(t, d, top.client, n, newStore)) })
+		}
+	})
+}
+
 // TestTwoInstances checks that app instances sharing a Redis share their
 // cache and see each other's writes.
 func TestTwoInstances(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		for _, top := range redisTopologies {
-			t.Run(top.name, func(t *testing.T) {
-				in := newInstances(t, d, top.client, 2, nil)
-				a, b := in[0], in[1]
-				require.NoError(t, a.db.Create(&User{Name: "ada"}).Error)
-				name := func(i instance) string {
-					t.Helper()
-					var u User
-					require.NoError(t, i.db.Clauses(gormcache.Cache()).First(&u, 1).Error)
-					return u.Name
-				}
-
-				require.Equal(t, "ada", name(a)) // a fills
-				hits := b.p.Stats().Hits
-				require.Equal(t, "ada", name(b))
-				if b.p.Stats().Hits != hits+1 {
-					t.Fatalf("b's read of what a cached: got %d hits, want 1", b.p.Stats().Hits-hits)
-				}
-				require.NoError(t, b.db.Model(&User{ID: 1}).Update("name", "lovelace").Error)
-				require.Equal(t, "lovelace", name(a), "a after b's write")
-				require.NoError(t, a.db.Transaction(func(tx *gorm.DB) error {
-					return tx.Model(&User{ID: 1}).Update("name", "ada lovelace").Error
-				}))
-				require.Equal(t, "ada lovelace", name(b), "b after a's write")
-			})
+	eachInstances(t, 2, nil, func(t *testing.T, _ testdb.Dialector, in []instance) {
+		a, b := in[0], in[1]
+		require.NoError(t, a.db.Create(&User{Name: "ada"}).Error)
+		name := func(i instance) string {
+			t.Helper()
+			var u User
+			require.NoError(t, i.db.Clauses(gormcache.Cache()).First(&u, 1).Error)
+			return u.Name
 		}
+
+		require.Equal(t, "ada", name(a)) // a fills
+		hits := b.p.Stats().Hits
+		require.Equal(t, "ada", name(b))
+		if b.p.Stats().Hits != hits+1 {
+			t.Fatalf("b's read of what a cached: got %d hits, want 1", b.p.Stats().Hits-hits)
+		}
+		require.NoError(t, b.db.Model(&User{ID: 1}).Update("name", "lovelace").Error)
+		require.Equal(t, "lovelace", name(a), "a after b's write")
+		require.NoError(t, a.db.Transaction(func(tx *gorm.DB) error {
+			return tx.Model(&User{ID: 1}).Update("name", "ada lovelace").Error
+		}))
+		require.Equal(t, "ada lovelace", name(b), "b after a's write")
 	})
 }
 
@@ -127,13 +134,7 @@ func TestTwoInstances(t *testing.T) {
 // a read through either never returns less than what writes through either
 // had committed before it began.
 func TestTwoInstancesUnderRace(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		for _, top := range redisTopologies {
-			t.Run(top.name, func(t *testing.T) {
-				raceInstances(t, newInstances(t, d, top.client, 2, nil))
-			})
-		}
-	})
+	eachInstances(t, 2, nil, func(t *testing.T, _ testdb.Dialector, in []instance) { raceInstances(t, in) })
 }
 
 // raceInstances races readers and writers of the app instances in, each

@@ -2,7 +2,6 @@ package redis_test
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -317,17 +316,7 @@ func TestNearRestart(t *testing.T) {
 func TestNearCloseReleasesEverything(t *testing.T) {
 	srv := testredis.StartServer(t)
 	admin := srv.Client()
-	clients := func() int {
-		list, err := admin.ClientList(t.Context()).Result()
-		require.NoError(t, err)
-		return strings.Count(list, "\n")
-	}
-	settle := func() int {
-		runtime.GC()
-		time.Sleep(50 * time.Millisecond)
-		return runtime.NumGoroutine()
-	}
-	goroutines, conns := settle(), clients()
+	noneLeft := noLeaks(t, srv)
 	prefix := testredis.Prefix(t)
 	dep := store.Dep{Table: "t"}
 	for range 5 {
@@ -344,14 +333,7 @@ func TestNearCloseReleasesEverything(t *testing.T) {
 		require.NoError(t, s.Close())
 		require.NoError(t, client.Close())
 	}
-	var g int
-	for range 20 {
-		if g = settle(); g <= goroutines {
-			break
-		}
-	}
-	require.LessOrEqual(t, g, goroutines, "goroutines left")
-	require.Equal(t, conns, clients(), "Redis connections left")
+	noneLeft()
 	fields, err := admin.HKeys(t.Context(), prefix+"{*}near").Result()
 	require.NoError(t, err)
 	for _, f := range fields {
