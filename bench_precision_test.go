@@ -21,6 +21,18 @@ import (
 func openPhotos(b *testing.B, d testdb.Dialector, users, perUser int, cfg *gormcache.Config) (*gorm.DB, *gormcache.Plugin) {
 	db, err := gorm.Open(d.Open(b), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: false})
 	require.NoError(b, err)
+	seedPhotos(b, db, users, perUser)
+	if cfg == nil {
+		return db, nil
+	}
+	p := gormcache.New(*cfg)
+	require.NoError(b, db.Use(p))
+	return db, p
+}
+
+// seedPhotos creates the tables of the models in db, and users users, each
+// with perUser photos.
+func seedPhotos(b *testing.B, db *gorm.DB, users, perUser int) {
 	require.NoError(b, db.AutoMigrate(models...))
 	batch := make([]User, 0, 100)
 	for u := 1; u <= users; u++ {
@@ -34,12 +46,6 @@ func openPhotos(b *testing.B, d testdb.Dialector, users, perUser int, cfg *gormc
 			batch = batch[:0]
 		}
 	}
-	if cfg == nil {
-		return db, nil
-	}
-	p := gormcache.New(*cfg)
-	require.NoError(b, db.Use(p))
-	return db, p
 }
 
 // BenchmarkMixedWorkload runs 90% reads (a user's photos by status, a photo
@@ -57,58 +63,75 @@ func BenchmarkMixedWorkload(b *testing.B) {
 		b.Run(prec.name, func(b *testing.B) {
 			const users, perUser = 1000, 10
 			db, p := openPhotos(b, testdb.Dialector{Name: "sqlite"}, users, perUser, &gormcache.Config{CacheAll: true, Precision: prec.p})
-			r := rand.New(rand.NewPCG(1, 2))
-			userZipf := rand.NewZipf(r, 1.1, 1, users-1)
-			photoZipf := rand.NewZipf(r, 1.1, 1, users*perUser-1)
-			var reads, readHits int
-			op := func() {
-				u, ph := 1+userZipf.Uint64(), 1+photoZipf.Uint64()
-				op := r.IntN(100)
-				if op < 90 {
-					// A read is a hit when all its statements (a preload
-					// included) were served by the cache.
-					misses := p.Stats().Misses
-					defer func() {
-						reads++
-						if p.Stats().Misses == misses {
-							readHits++
-						}
-					}()
-				}
-				switch {
-				case op < 30:
-					var ps []Photo
-					require.NoError(b, db.Where("user_id = ? AND status = ?", u, r.IntN(3)).Find(&ps).Error)
-				case op < 60:
-					var p Photo
-					_ = db.First(&p, ph).Error
-				case op < 90:
-					var usr User
-					_ = db.Preload("Photos").First(&usr, u).Error
-				case op < 93:
-					require.NoError(b, db.Model(&Photo{ID: uint(ph)}).Update("status", r.IntN(3)).Error)
-				case op < 96:
-					require.NoError(b, db.Model(&Photo{ID: uint(ph)}).Update("title", fmt.Sprint("t", r.IntN(100))).Error)
-				case op < 98:
-					require.NoError(b, db.Create(&Photo{UserID: uint(u), Title: "new", Status: r.IntN(3)}).Error)
-				default:
-					require.NoError(b, db.Delete(&Photo{}, ph).Error)
-				}
-			}
+			w := newMixedWorkload(users, perUser)
 			for range 20000 { // warm up: the steady state is what matters
-				op()
+				w.op(b, db, p)
 			}
 			before := p.Stats()
-			reads, readHits = 0, 0
+			w.reads, w.readHits = 0, 0
 			b.ResetTimer()
 			for b.Loop() {
-				op()
+				w.op(b, db, p)
 			}
 			s := p.Stats()
 			hits, misses := s.Hits-before.Hits, s.Misses-before.Misses
 			b.ReportMetric(float64(hits)/float64(max(1, hits+misses)), "hit-ratio")
-			b.ReportMetric(float64(readHits)/float64(max(1, reads)), "read-hit-ratio")
+			b.ReportMetric(float64(w.readHits)/float64(max(1, w.reads)), "read-hit-ratio")
 		})
+	}
+}
+
+// mixedWorkload is the workload of BenchmarkMixedWorkload, over users
+// users with perUser photos each.
+type mixedWorkload struct {
+	r                   *rand.Rand
+	userZipf, photoZipf *rand.Zipf
+	reads, readHits     int // the reads of op, and those that hit
+}
+
+func newMixedWorkload(users, perUser int) *mixedWorkload {
+	r := rand.New(rand.NewPCG(1, 2))
+	return &mixedWorkload{
+		r:         r,
+		userZipf:  rand.NewZipf(r, 1.1, 1, uint64(users-1)),
+		photoZipf: rand.NewZipf(r, 1.1, 1, uint64(users*perUser-1)),
+	}
+}
+
+// op runs one operation of the workload on db, whose plugin is p.
+func (w *mixedWorkload) op(b *testing.B, db *gorm.DB, p *gormcache.Plugin) {
+	r := w.r
+	u, ph := 1+w.userZipf.Uint64(), 1+w.photoZipf.Uint64()
+	op := r.IntN(100)
+	if op < 90 {
+		// A read is a hit when all its statements (a preload included)
+		// were served by the cache.
+		misses := p.Stats().Misses
+		defer func() {
+			w.reads++
+			if p.Stats().Misses == misses {
+				w.readHits++
+			}
+		}()
+	}
+	switch {
+	case op < 30:
+		var ps []Photo
+		require.NoError(b, db.Where("user_id = ? AND status = ?", u, r.IntN(3)).Find(&ps).Error)
+	case op < 60:
+		var p Photo
+		_ = db.First(&p, ph).Error
+	case op < 90:
+		var usr User
+		_ = db.Preload("Photos").First(&usr, u).Error
+	case op < 93:
+		require.NoError(b, db.Model(&Photo{ID: uint(ph)}).Update("status", r.IntN(3)).Error)
+	case op < 96:
+		require.NoError(b, db.Model(&Photo{ID: uint(ph)}).Update("title", fmt.Sprint("t", r.IntN(100))).Error)
+	case op < 98:
+		require.NoError(b, db.Create(&Photo{UserID: uint(u), Title: "new", Status: r.IntN(3)}).Error)
+	default:
+		require.NoError(b, db.Delete(&Photo{}, ph).Error)
 	}
 }
 

@@ -13,6 +13,13 @@
 // start) and keeps reading and writing a little so that the pages change:
 //
 //	go run ./examples/blog -serve
+//
+// With -instances it runs as two instances of the blog sharing Redis, each
+// with a near cache (store/redis.Near) that serves hits from its own memory,
+// and shows a write through one invalidating the other's copy before it
+// returns. It starts a redis-server from PATH, or uses the one -redis names:
+//
+//	go run ./examples/blog -instances [-redis host:port]
 package main
 
 import (
@@ -44,8 +51,16 @@ import (
 func main() {
 	serve := flag.Bool("serve", false, "after the demo, serve the admin pages on -addr")
 	addr := flag.String("addr", "127.0.0.1:8080", "the address of the admin pages, with -serve")
+	instances := flag.Bool("instances", false, "run as two instances sharing Redis, each with a near cache")
+	redisAddr := flag.String("redis", "", "the Redis of -instances (default: start a redis-server from PATH)")
 	flag.Parse()
-	if err := run(*serve, *addr); err != nil {
+	var err error
+	if *instances {
+		err = runInstances(*redisAddr)
+	} else {
+		err = run(*serve, *addr)
+	}
+	if err != nil {
 		log.Fatal(err)
 	}
 }
