@@ -361,10 +361,7 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 	now := h.cfg.Now()
 	prefix := h.plugin.Config().Prefix + q.Table
 	sorted := slices.Contains(info.Capabilities, store.CapSort)
-	filter := func(in store.EntryInfo, value []byte) bool {
-		if match != nil && !match(in.Key) && !match(entry.SQL(value)) {
-			return false
-		}
+	filter := func(in store.EntryInfo, _ []byte) bool {
 		if q.State != "" && state(in, now) != q.State {
 			return false
 		}
@@ -374,7 +371,11 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 		return true
 	}
 	opts := store.ListOptions{Cursor: q.Cursor, Limit: q.Limit, Sort: q.Sort, Values: true}
-	if match != nil || q.State != "" || q.Table != "" {
+	if match != nil {
+		var sql entry.SQLReader
+		opts.Match = func(key string, value []byte) bool { return match(key) || match(sql.SQL(value)) }
+	}
+	if q.State != "" || q.Table != "" {
 		opts.Filter = filter
 	}
 	page, err := lister.List(ctx, opts)

@@ -91,13 +91,21 @@ func inlineVars(sql string, vars []string) string {
 	if len(vars) == 0 {
 		return sql
 	}
-	var b strings.Builder
-	b.Grow(len(sql) + 8*len(vars))
-	last, next := 0, 0
+	return inline(sql, vars, placeholders(sql))
+}
+
+// placeholder is a placeholder of a statement: its bytes, and the index of
+// the var it takes (-1 for none).
+type placeholder struct{ start, end, index int }
+
+// placeholders returns the placeholders of sql, in order.
+func placeholders(sql string) []placeholder {
+	var out []placeholder
+	next := 0
 	for lx := sqlscan.NewLexer(sql); ; {
 		t := lx.Next()
 		if t.Kind == sqlscan.EOF || t.Kind == sqlscan.Invalid {
-			break
+			return out
 		}
 		if t.Kind != sqlscan.Param {
 			continue
@@ -111,12 +119,22 @@ func inlineVars(sql string, vars []string) string {
 				i = n - 1
 			}
 		}
-		if i < 0 || i >= len(vars) {
+		out = append(out, placeholder{start: t.Pos, end: t.Pos + len(t.Text), index: i})
+	}
+}
+
+// inline writes each var in place of its placeholder of ps in sql.
+func inline(sql string, vars []string, ps []placeholder) string {
+	var b strings.Builder
+	b.Grow(len(sql) + 8*len(vars))
+	last := 0
+	for _, p := range ps {
+		if p.index < 0 || p.index >= len(vars) {
 			continue
 		}
-		b.WriteString(sql[last:t.Pos])
-		b.WriteString(vars[i])
-		last = t.Pos + len(t.Text)
+		b.WriteString(sql[last:p.start])
+		b.WriteString(vars[p.index])
+		last = p.end
 	}
 	b.WriteString(sql[last:])
 	return b.String()

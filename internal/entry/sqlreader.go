@@ -1,0 +1,42 @@
+package entry
+
+import "github.com/gormcache/gormcache/internal/replay"
+
+// SQLReader returns the SQL of values as SQL does, for many values at once
+// (a search of every entry): it remembers where the placeholders of the
+// statements it has read are, so that the many values of one query shape
+// are lexed once. The zero value is ready to use; it is not safe for
+// concurrent use.
+type SQLReader struct {
+	params map[string][]placeholder
+}
+
+// maxStatements bounds the statements a SQLReader remembers.
+const maxStatements = 10_000
+
+// SQL returns the SQL of a query result's value, with its vars inlined, ""
+// for any other value.
+func (r *SQLReader) SQL(value []byte) string {
+	if len(value) == 0 || value[0] != Version {
+		return ""
+	}
+	texts, _, err := replay.CutTexts(value[1:])
+	if err != nil || len(texts) == 0 {
+		return ""
+	}
+	sql, vars := texts[0], texts[1:]
+	if len(vars) == 0 {
+		return sql
+	}
+	ps, ok := r.params[sql]
+	if !ok {
+		ps = placeholders(sql)
+		if r.params == nil {
+			r.params = map[string][]placeholder{}
+		}
+		if len(r.params) < maxStatements {
+			r.params[sql] = ps
+		}
+	}
+	return inline(sql, vars, ps)
+}
