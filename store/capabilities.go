@@ -19,6 +19,8 @@ const (
 	CapPurge   = "purge"   // Purger
 	CapRows    = "rows"    // SchemeRegistry: row-level invalidation
 	CapHits    = "hits"    // EntryInfo.Hits is counted, and Lister honours SortHits
+	CapTTL     = "ttl"     // TTLSetter
+	CapReport  = "report"  // Reporter
 )
 
 // Info describes a store for people.
@@ -170,4 +172,29 @@ type Purger interface {
 	// Purge removes every entry that has expired or no longer validates,
 	// and returns how many it removed.
 	Purge(ctx context.Context) (removed int, err error)
+}
+
+// TTLSetter is implemented by stores that can change the time an entry has
+// left.
+type TTLSetter interface {
+	// SetTTL makes the entry stored under key expire ttl from now, sooner
+	// or later than it would have, and reports whether there was one. Its
+	// value, dependencies and validity stay as they are. A ttl that is not
+	// positive is an error wrapping ErrInvalidEntry.
+	SetTTL(ctx context.Context, key string, ttl time.Duration) (ok bool, err error)
+}
+
+// Fact is something a store reports about itself, for people: "Eviction
+// policy", "allkeys-lru".
+type Fact struct {
+	Name  string
+	Value string
+}
+
+// Reporter is implemented by stores that report facts about themselves
+// beyond Info: the server they run on, their capacity and what they
+// evicted. Unlike Describe, which every listing asks, a report is for a page
+// that shows the store: it may cost round trips and a bounded scan.
+type Reporter interface {
+	Report(ctx context.Context) ([]Fact, error)
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/maypok86/otter/v2"
+
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -19,6 +21,8 @@ var (
 	_ store.Inspector = (*Store)(nil)
 	_ store.Describer = (*Store)(nil)
 	_ store.Purger    = (*Store)(nil)
+	_ store.TTLSetter = (*Store)(nil)
+	_ store.Reporter  = (*Store)(nil)
 )
 
 // Describe implements store.Describer. It never fails.
@@ -27,12 +31,43 @@ func (s *Store) Describe(context.Context) (store.Info, error) {
 		Kind:     "memory",
 		Location: "process memory",
 		Capabilities: []string{
-			store.CapList, store.CapSort, store.CapInspect,
-			store.CapFlush, store.CapPurge, store.CapRows, store.CapHits,
+			store.CapList, store.CapSort, store.CapInspect, store.CapFlush, store.CapPurge,
+			store.CapRows, store.CapHits, store.CapTTL, store.CapReport,
 		},
 		Entries: s.Len(),
 		Bytes:   s.Bytes(),
 	}, nil
+}
+
+// Report implements store.Reporter: the memory and the entries used, of
+// those Config allows, the entries evicted to make room, and the stamps
+// kept. It never fails.
+func (s *Store) Report(context.Context) ([]store.Fact, error) {
+	const mib = 1 << 20
+	used := s.Bytes()
+	return []store.Fact{
+		{Name: "Memory used", Value: fmt.Sprintf("%.1f MiB of %.1f MiB (MaxBytes), %.0f%%",
+			float64(used)/mib, float64(s.cfg.MaxBytes)/mib, 100*float64(used)/float64(s.cfg.MaxBytes))},
+		{Name: "Entries", Value: fmt.Sprintf("%d of %d (MaxEntries)", s.Len(), s.cfg.MaxEntries)},
+		{Name: "Evicted for room", Value: fmt.Sprintf("%d entries since the store was made", s.evicted.Load())},
+		{Name: "Dependency stamps", Value: fmt.Sprintf("%d of %d (MaxStamps)", s.stamps.EstimatedSize(), s.cfg.MaxStamps)},
+	}, nil
+}
+
+// SetTTL implements store.TTLSetter: the entry, if there is one, is
+// replaced by a copy that expires ttl from now.
+func (s *Store) SetTTL(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: TTL %v is not positive", store.ErrInvalidEntry, ttl)
+	}
+	now := s.clock.Now().UnixNano()
+	_, ok := s.entries.ComputeIfPresent(key, func(cur *entry) (*entry, otter.ComputeOp) {
+		e := &entry{value: cur.value, checks: cur.checks, ttl: ttl, weight: cur.weight,
+			created: cur.created, expires: now + int64(ttl)}
+		e.hits.Store(cur.hits.Load())
+		return e, otter.WriteOp
+	})
+	return ok, nil
 }
 
 // Inspect implements store.Inspector. It sees entries that no longer
@@ -51,7 +86,7 @@ func (s *Store) info(key string, e *entry) store.EntryInfo {
 		Key:     key,
 		Size:    e.size(key),
 		Created: time.Unix(0, e.created),
-		Expires: time.Unix(0, e.created).Add(e.ttl),
+		Expires: time.Unix(0, e.expires),
 		Deps:    make([]store.Dep, len(e.checks)),
 		Stamps:  make([]store.Stamp, len(e.checks)),
 		Current: make([]store.Stamp, len(e.checks)),
@@ -189,7 +224,7 @@ func ranker(order string) (func(string, *entry) int64, byte, error) {
 	case store.SortAge:
 		return func(_ string, e *entry) int64 { return -e.created }, 'a', nil
 	case store.SortTTL:
-		return func(_ string, e *entry) int64 { return e.created + int64(e.ttl) }, 't', nil
+		return func(_ string, e *entry) int64 { return e.expires }, 't', nil
 	case store.SortSize:
 		return func(k string, e *entry) int64 { return -int64(e.size(k)) }, 's', nil
 	case store.SortHits:

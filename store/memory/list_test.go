@@ -307,3 +307,21 @@ func BenchmarkList(b *testing.B) {
 		})
 	}
 }
+
+func TestReport(t *testing.T) {
+	s := newStore(t, memory.Config{MaxBytes: 1 << 20, MaxEntries: 10})
+	fill(t, s, nil, 15)
+	s.CleanUp()
+	facts, err := s.Report(context.Background())
+	require.NoError(t, err)
+	require.Len(t, facts, 4)
+	var kept, evicted int
+	_, err = fmt.Sscanf(facts[1].Value, "%d of 10 (MaxEntries)", &kept)
+	require.NoError(t, err, facts[1].Value)
+	_, err = fmt.Sscanf(facts[2].Value, "%d entries since the store was made", &evicted)
+	require.NoError(t, err, facts[2].Value)
+	require.Equal(t, 15, kept+evicted, "entries kept and evicted")
+	require.GreaterOrEqual(t, evicted, 5)
+	require.Regexp(t, `^\d\.\d MiB of 1\.0 MiB \(MaxBytes\), \d+%$`, facts[0].Value)
+	require.Equal(t, store.Fact{Name: "Dependency stamps", Value: "16 of 1000000 (MaxStamps)"}, facts[3])
+}

@@ -54,6 +54,9 @@ type Store struct {
 
 	schemesMu sync.Mutex
 	schemes   map[string]*registry // table -> its schemes, see schemes.go
+
+	cfg     Config        // with its defaults, for Report
+	evicted atomic.Uint64 // entries evicted for space, for Report
 }
 
 var (
@@ -66,9 +69,10 @@ var (
 type entry struct {
 	value   []byte
 	checks  []check
-	ttl     time.Duration
+	ttl     time.Duration // given to the last Set or SetTTL: otter expires the entry that long after it
 	weight  uint32
 	created int64 // unix nanoseconds by the store's clock, for List and Inspect
+	expires int64 // likewise
 	// hits counts the Gets that returned the entry, for List and Inspect:
 	// a hit costs one atomic add.
 	hits atomic.Int64
@@ -96,6 +100,7 @@ func New(cfg Config) (*Store, error) {
 		minWeight: uint32(cfg.minWeight()),
 		schemes:   map[string]*registry{},
 		clock:     cfg.Clock,
+		cfg:       cfg,
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}
@@ -113,6 +118,11 @@ func New(cfg Config) (*Store, error) {
 			return e.Value.ttl
 		}),
 		Executor: runNow,
+		OnDeletion: func(e otter.DeletionEvent[string, *entry]) {
+			if e.Cause == otter.CauseOverflow {
+				s.evicted.Add(1)
+			}
+		},
 	}
 	if cfg.Clock != nil {
 		entryOpts.Clock = otterClock{cfg.Clock}
@@ -195,12 +205,14 @@ func (s *Store) Set(_ context.Context, key string, e store.Entry, ttl time.Durat
 		s.entries.Invalidate(key)
 		return nil
 	}
+	now := s.clock.Now().UnixNano()
 	s.entries.Set(key, &entry{
 		value:   bytes.Clone(e.Value),
 		checks:  checks,
 		ttl:     ttl,
 		weight:  max(uint32(size), s.minWeight),
-		created: s.clock.Now().UnixNano(),
+		created: now,
+		expires: now + int64(ttl),
 	})
 	return nil
 }

@@ -35,6 +35,7 @@ func (s *Store) Describe(context.Context) (store.Info, error) {
 		Location: s.location(),
 		Capabilities: []string{
 			store.CapList, store.CapInspect, store.CapFlush, store.CapPurge, store.CapRows,
+			store.CapTTL, store.CapReport,
 		},
 		Entries: -1,
 		Bytes:   -1,

@@ -65,3 +65,31 @@ func TestListContext(t *testing.T) {
 	_, err := s.List(ctx, store.ListOptions{Limit: 10})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// TestReport checks the facts of INFO and the count of the store's keys.
+func TestReport(t *testing.T) {
+	for _, top := range topologies {
+		t.Run(top.name, func(t *testing.T) {
+			s := newStore(t, top.client(t), redis.Config{})
+			ctx := t.Context()
+			dep := store.Dep{Table: "posts", Cond: "id=1"}
+			for i := range 3 {
+				require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), store.Entry{Value: []byte("v"), Deps: []store.Dep{dep}, Stamps: stamps(t, s, dep)}, time.Hour))
+			}
+			facts, err := s.Report(ctx)
+			require.NoError(t, err)
+			got := map[string]string{}
+			for _, f := range facts {
+				got[f.Name] = f.Value
+			}
+			require.Regexp(t, `^\d+\.\d+`, got["Redis version"])
+			require.Contains(t, got["Memory used"], "MiB of ")
+			require.NotEmpty(t, got["Eviction policy"])
+			for _, name := range []string{"Evicted keys", "Keyspace hits", "Keyspace misses", "Connected clients", "Keys in db 0"} {
+				require.Regexp(t, `^\d+$`, got[name], name)
+			}
+			require.Equal(t, "3", got["Entries of this store"])
+			require.Equal(t, "1", got["Stamps of this store"])
+		})
+	}
+}
