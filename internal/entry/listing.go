@@ -1,5 +1,7 @@
 package entry
 
+// What a listing of many values reads of each: its SQL and its kind.
+
 import "github.com/gormcache/gormcache/internal/replay"
 
 // SQLReader returns the SQL of values as SQL does, for many values at once
@@ -39,4 +41,21 @@ func (r *SQLReader) SQL(value []byte) string {
 		}
 	}
 	return inline(sql, vars, ps)
+}
+
+// KindOf returns the kind of a value, one of the Kind* kinds, from its
+// first byte: it decodes nothing.
+func KindOf(value []byte) string {
+	if len(value) == 0 {
+		return KindUnknown
+	}
+	switch value[0] {
+	case Version:
+		return KindQuery
+	case RememberedValue:
+		return KindValue
+	case RememberedError:
+		return KindError
+	}
+	return KindUnknown
 }
