@@ -77,9 +77,9 @@ func TestSearch(t *testing.T) {
 		want int
 		glob string
 	}{
-		{"published", 1, "*published*"},      // a word, anywhere in the SQL
-		{"Published", 0, "*Published*"},      // with its case
-		{"greeting", 1, "*greeting*"},        // or in the key
+		{"published", 1, "*published*"}, // a word, anywhere in the SQL
+		{"Published", 0, "*Published*"}, // with its case
+		{"greeting", 1, "*greeting*"},   // or in the key
 		{"published = true", 1, "*published = true*"},
 		{"*FROM `authors`", 1, "*FROM `authors`"}, // a glob, whole
 		{"FROM `authors`", 1, "*FROM `authors`*"},
