@@ -264,6 +264,16 @@ func (h *handler) entryView(in store.EntryInfo, kind, sql string, now time.Time)
 	return v
 }
 
+// withCreated returns in with its Created time, where the store does not
+// know it (Redis), from value when it is a query result, which says when its
+// rows were read.
+func withCreated(in store.EntryInfo, value []byte) store.EntryInfo {
+	if in.Created.IsZero() {
+		in.Created, _ = entry.Created(value)
+	}
+	return in
+}
+
 func state(in store.EntryInfo, now time.Time) string {
 	switch {
 	case in.Expired(now):
@@ -381,7 +391,7 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 		if i < len(page.Values) {
 			value = page.Values[i]
 		}
-		ev := h.entryView(in, entry.KindOf(value), sql.SQL(value), now)
+		ev := h.entryView(withCreated(in, value), entry.KindOf(value), sql.SQL(value), now)
 		ev.Deps = nil
 		if len(ev.SQL) > 300 {
 			ev.SQL = strings.ToValidUTF8(ev.SQL[:300], "") + "…"
@@ -430,7 +440,7 @@ func (h *handler) detail(ctx context.Context, key string) (EntryDetail, error) {
 		return EntryDetail{}, fmt.Errorf("%w: no entry %s (it may have expired or been removed)", errNotFound, clip(key))
 	}
 	c, err := entry.Describe(value)
-	d := EntryDetail{EntryView: h.entryView(in, c.Kind, c.SQL, h.cfg.Now()), Content: Content(c)}
+	d := EntryDetail{EntryView: h.entryView(withCreated(in, value), c.Kind, c.SQL, h.cfg.Now()), Content: Content(c)}
 	if err != nil {
 		d.Error = err.Error()
 	}

@@ -19,10 +19,10 @@ const maxStatements = 10_000
 // SQL returns the SQL of a query result's value, with its vars inlined, ""
 // for any other value.
 func (r *SQLReader) SQL(value []byte) string {
-	if len(value) == 0 || value[0] != Version {
+	if len(value) < header || value[0] != Version {
 		return ""
 	}
-	texts, _, err := replay.CutTexts(value[1:])
+	texts, _, err := replay.CutTexts(value[header:])
 	if err != nil || len(texts) == 0 {
 		return ""
 	}

@@ -2,6 +2,7 @@ package entry_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gormcache/gormcache/internal/entry"
 )
@@ -42,6 +43,23 @@ func TestSQLReader(t *testing.T) {
 	for _, v := range [][]byte{nil, {}, []byte("vhello"), {entry.Version}} {
 		if got := r.SQL(v); got != "" {
 			t.Errorf("%q: got %q, want \"\"", v, got)
+		}
+	}
+}
+
+func TestCreated(t *testing.T) {
+	before := time.Now()
+	v, err := entry.EncodeQuery("SELECT 1", nil, rows{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, ok := entry.Created(v)
+	if !ok || created.Before(before) || created.After(time.Now()) {
+		t.Errorf("got %v, %v; want a time between %v and now", created, ok, before)
+	}
+	for _, v := range [][]byte{nil, []byte("vhello"), {entry.Version, 1}} {
+		if _, ok := entry.Created(v); ok {
+			t.Errorf("%q: got a time", v)
 		}
 	}
 }
