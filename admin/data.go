@@ -305,6 +305,8 @@ type ListView struct {
 	// CountsHits is whether the store counts the hits of each entry
 	// (store.CapHits), and so can sort by them.
 	CountsHits bool `json:"-"`
+	// UsualDir is the direction of the sort unless told.
+	UsualDir string `json:"-"`
 }
 
 // listRequest lists the page of entries the query of r asks for.
@@ -380,7 +382,8 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 		return ListView{}, err
 	}
 	v := ListView{Query: q, Glob: pattern, Next: page.Next, Entries: make([]EntryView, 0, len(page.Entries)),
-		Total: -1, Before: -1, Sorted: slices.Contains(info.Capabilities, store.CapSort), CountsHits: countsHits}
+		Total: -1, Before: -1, Sorted: slices.Contains(info.Capabilities, store.CapSort), CountsHits: countsHits,
+		UsualDir: defaultDir[q.Sort]}
 	if c := page.Count; c != nil {
 		v.Total, v.TotalEstimated, v.Before = c.Total, c.Estimated, c.Before
 	}

@@ -153,6 +153,7 @@ func (h *handler) entriesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	help := "Search finds a word anywhere in the SQL or the key, with its case (published, author_id = 3), " +
 		"or matches both whole with a glob: * any text, ? one character, [abc] one of a set, \\ quotes the next. " +
+		"The usual direction of a sort lists keys from A, the newest, the soonest to expire, the largest and the most read first. " +
 		"An invalid entry was computed before a write it depends on; the next read replaces it."
 	if !h.cfg.ReadOnly {
 		help += " Tick entries, or select all on the page, to delete them together; delete matching deletes every entry the filters select, on every page."
