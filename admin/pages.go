@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -167,17 +168,7 @@ type entriesData struct {
 }
 
 func (h *handler) entryPage(w http.ResponseWriter, r *http.Request) {
-	f, err := query(r)
-	if err != nil {
-		h.fail(w, r, 0, err)
-		return
-	}
-	key, err := oneKey(f)
-	if err != nil {
-		h.fail(w, r, 0, err)
-		return
-	}
-	d, err := h.detail(r.Context(), key)
+	d, f, err := h.entryRequest(r)
 	if err != nil {
 		h.fail(w, r, 0, err)
 		return
@@ -248,20 +239,24 @@ func (h *handler) entriesAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) entryAPI(w http.ResponseWriter, r *http.Request) {
-	f, err := query(r)
-	if err != nil {
-		h.fail(w, r, 0, err)
-		return
-	}
-	key, err := oneKey(f)
-	if err != nil {
-		h.fail(w, r, 0, err)
-		return
-	}
-	d, err := h.detail(r.Context(), key)
+	d, _, err := h.entryRequest(r)
 	if err != nil {
 		h.fail(w, r, 0, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// entryRequest returns the entry the query of r names, and the query.
+func (h *handler) entryRequest(r *http.Request) (EntryDetail, url.Values, error) {
+	f, err := query(r)
+	if err != nil {
+		return EntryDetail{}, nil, err
+	}
+	key, err := oneKey(f)
+	if err != nil {
+		return EntryDetail{}, nil, err
+	}
+	d, err := h.detail(r.Context(), key)
+	return d, f, err
 }
