@@ -25,8 +25,8 @@ const (
 )
 
 // Store is an in-process store.Store and store.Flusher. Its methods never
-// block on I/O, ignore their context and never fail, except Set on an invalid
-// entry.
+// block on I/O, ignore their context and never fail, except Set and SetTTL
+// on invalid input, and List, which stops when its context is done.
 type Store struct {
 	entries *otter.Cache[string, *entry]
 	stamps  *otter.Cache[store.Dep, store.Stamp]
