@@ -11,7 +11,11 @@ require (
 	gorm.io/gorm v1.31.2
 )
 
-require gorm.io/plugin/dbresolver v1.6.2
+require (
+	go.opentelemetry.io/otel v1.46.0
+	go.opentelemetry.io/otel/trace v1.46.0
+	gorm.io/plugin/dbresolver v1.6.2
+)
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

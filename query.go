@@ -136,7 +136,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		p.writeSQL(db, analysis, invalidation.ReasonRawSQL)
 		return
 	case routeBypass:
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassReason(f))
 		orig(db)
 		return
 	}
@@ -152,7 +152,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	}
 	r, err := p.plan(db, mode, opts, pol)
 	if err != nil {
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassKey)
 		orig(db)
 		return
 	}
@@ -212,7 +212,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		p.logError(ctx, err)
 	} else if ok {
 		if r.mode == modeFind && p.decoded.use(db, r.key, value) {
-			p.stats.hit(r.table)
+			p.hit(db, r, value)
 			return
 		}
 		if p.peeks {
@@ -221,7 +221,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		}
 		rs, err := entry.QueryRows(value)
 		if err == nil {
-			p.stats.hit(r.table)
+			p.hit(db, r, value)
 			p.replay(db, r.mode, rs)
 			if r.mode == modeFind {
 				p.decoded.keep(db, r.key, value, rs.ColumnNames())
@@ -238,7 +238,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		// SQL that writes or cannot be analysed (a raw clause.Expr with a
 		// data-modifying subquery), or whose result changes without a write
 		// (a system catalogue, now(), nextval()): never cache it.
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassUncacheable)
 		orig(db)
 		return
 	}
@@ -247,7 +247,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		db.AddError(err)
 		return
 	}
-	p.stats.miss(r.table)
+	p.miss(db, r)
 	p.fetch(db, r, orig)
 }
 
@@ -292,7 +292,7 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	case err != nil:
 		// A result that cannot be replayed, or another caller's failure:
 		// read the database directly.
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassUnreplayed)
 		orig(db)
 		return
 	}
@@ -306,7 +306,7 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	rows := f.rows
 	if rows == nil {
 		if rows, err = entry.QueryRows(f.value); err != nil {
-			p.stats.bypassed.Add(1)
+			p.bypass(db, bypassUnreplayed)
 			orig(db)
 			return
 		}

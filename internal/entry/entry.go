@@ -11,6 +11,7 @@ package entry
 import (
 	"database/sql/driver"
 	"encoding"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"reflect"
@@ -27,12 +28,13 @@ import (
 // The first byte of a value: a query result's format version, or what a
 // Remember value holds.
 const (
-	// Version is the format of query results: the statement's SQL and its
-	// vars, formatted as SQL literals (for people reading the cache), and
-	// the recorded rows. The vars are inlined only when shown: doing it as
-	// the dialect's Explain does would cost every miss microseconds of
-	// regular-expression work.
-	Version byte = 2
+	// Version is the format of query results: when the rows were read
+	// (unix nanoseconds, 8 bytes big-endian, for the age of a hit), the
+	// statement's SQL and its vars, formatted as SQL literals (for people
+	// reading the cache), and the recorded rows. The vars are inlined only
+	// when shown: doing it as the dialect's Explain does would cost every
+	// miss microseconds of regular-expression work.
+	Version byte = 3
 	// RememberedValue is followed by a Remember value, as its codec
 	// encoded it.
 	RememberedValue byte = 'v'
@@ -40,6 +42,10 @@ const (
 	// Remember caches (CacheErrors).
 	RememberedError byte = 'e'
 )
+
+// header is the bytes of a query result before its texts: Version and
+// when the rows were read.
+const header = 1 + 8
 
 // EncodeQuery encodes the value of a query result; rows is a
 // *replay.Rowset or a *replay.Recorder.
@@ -50,8 +56,18 @@ func EncodeQuery(sql string, vars []any, rows encoding.BinaryAppender) ([]byte, 
 		texts[1+i] = formatVar(v)
 	}
 	b := make([]byte, 0, 256+len(sql)+16*len(vars))
-	b = replay.AppendTexts(append(b, Version), texts)
+	b = binary.BigEndian.AppendUint64(append(b, Version), uint64(time.Now().UnixNano()))
+	b = replay.AppendTexts(b, texts)
 	return rows.AppendBinary(b)
+}
+
+// Created returns when the rows of a query result's value were read, and
+// false for any other value.
+func Created(value []byte) (time.Time, bool) {
+	if len(value) < header || value[0] != Version {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(value[1:]))), true
 }
 
 // formatVar formats a statement var as a SQL literal: strings, bytes and
@@ -91,13 +107,21 @@ func inlineVars(sql string, vars []string) string {
 	if len(vars) == 0 {
 		return sql
 	}
-	var b strings.Builder
-	b.Grow(len(sql) + 8*len(vars))
-	last, next := 0, 0
+	return inline(sql, vars, placeholders(sql))
+}
+
+// placeholder is a placeholder of a statement: its bytes, and the index of
+// the var it takes (-1 for none).
+type placeholder struct{ start, end, index int }
+
+// placeholders returns the placeholders of sql, in order.
+func placeholders(sql string) []placeholder {
+	var out []placeholder
+	next := 0
 	for lx := sqlscan.NewLexer(sql); ; {
 		t := lx.Next()
 		if t.Kind == sqlscan.EOF || t.Kind == sqlscan.Invalid {
-			break
+			return out
 		}
 		if t.Kind != sqlscan.Param {
 			continue
@@ -111,12 +135,22 @@ func inlineVars(sql string, vars []string) string {
 				i = n - 1
 			}
 		}
-		if i < 0 || i >= len(vars) {
+		out = append(out, placeholder{start: t.Pos, end: t.Pos + len(t.Text), index: i})
+	}
+}
+
+// inline writes each var in place of its placeholder of ps in sql.
+func inline(sql string, vars []string, ps []placeholder) string {
+	var b strings.Builder
+	b.Grow(len(sql) + 8*len(vars))
+	last := 0
+	for _, p := range ps {
+		if p.index < 0 || p.index >= len(vars) {
 			continue
 		}
-		b.WriteString(sql[last:t.Pos])
-		b.WriteString(vars[i])
-		last = t.Pos + len(t.Text)
+		b.WriteString(sql[last:p.start])
+		b.WriteString(vars[p.index])
+		last = p.end
 	}
 	b.WriteString(sql[last:])
 	return b.String()
@@ -125,10 +159,10 @@ func inlineVars(sql string, vars []string) string {
 // splitEntry returns the SQL, with its vars inlined when inline is set,
 // and the encoded rows of an entry's value.
 func splitEntry(b []byte, inline bool) (sql string, rows []byte, err error) {
-	if len(b) == 0 || b[0] != Version {
+	if len(b) < header || b[0] != Version {
 		return "", nil, fmt.Errorf("gormcache: cache entry of an unknown version")
 	}
-	texts, rows, err := replay.CutTexts(b[1:])
+	texts, rows, err := replay.CutTexts(b[header:])
 	if err != nil {
 		return "", nil, err
 	}

@@ -27,8 +27,8 @@ import (
 const entryOverhead = 176
 
 // Store is an in-process store.Store and store.Flusher. Its methods never
-// block on I/O, ignore their context and never fail, except Set on an invalid
-// entry.
+// block on I/O, ignore their context and never fail, except Set and SetTTL
+// on invalid input, and List, which stops when its context is done.
 type Store struct {
 	entries *otter.Cache[string, *entry]
 	// stamps holds the stamps of the deps that writes renewed. A dep
@@ -64,6 +64,9 @@ type Store struct {
 
 	schemesMu sync.Mutex
 	schemes   map[string]*registry // table -> its schemes, see schemes.go
+
+	cfg     Config        // with its defaults, for Report
+	evicted atomic.Uint64 // entries evicted for space, for Report
 }
 
 var (
@@ -78,8 +81,9 @@ type entry struct {
 	// capacity, holds its checks (see appendChecks): one allocation for
 	// both, sized to its size class, so that cap(value) is what it holds.
 	value   []byte
-	ttl     time.Duration
-	created int64 // unix nanoseconds by the store's clock, for List and Inspect
+	ttl     time.Duration // given to the last Set or SetTTL: otter expires the entry that long after it
+	created int64         // unix nanoseconds by the store's clock, for List and Inspect
+	expires int64         // likewise
 	// hits counts the Gets that returned the entry, for List and Inspect:
 	// a hit costs one atomic add.
 	hits atomic.Int64
@@ -98,7 +102,7 @@ func newEntry(e store.Entry, ttl time.Duration, created int64) *entry {
 	b := append([]byte(nil), make([]byte, n)...)[:0]
 	b = append(b, e.Value...)
 	appendChecks(b[len(b):], e.Deps, e.Stamps)
-	return &entry{value: b, ttl: ttl, created: created}
+	return &entry{value: b, ttl: ttl, created: created, expires: created + int64(ttl)}
 }
 
 // uvarintLen returns the length of n encoded by binary.AppendUvarint.
@@ -172,6 +176,7 @@ func New(cfg Config) (*Store, error) {
 		clock:     cfg.Clock,
 		floors:    make([]atomic.Uint64, floorsFor(cfg.MaxStamps)),
 		floorSeed: maphash.MakeSeed(),
+		cfg:       cfg,
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}
@@ -191,6 +196,11 @@ func New(cfg Config) (*Store, error) {
 			return e.Value.ttl
 		}),
 		Executor: runNow,
+		OnDeletion: func(e otter.DeletionEvent[string, *entry]) {
+			if e.Cause == otter.CauseOverflow {
+				s.evicted.Add(1)
+			}
+		},
 	}
 	if cfg.Clock != nil {
 		entryOpts.Clock = otterClock{cfg.Clock}

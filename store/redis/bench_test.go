@@ -161,7 +161,7 @@ func BenchmarkPlugin(b *testing.B) {
 				ways := []cached{{name: "uncached", db: plain}}
 				for _, c := range dbs {
 					if c.name == "memory" || strings.HasPrefix(c.name, "near-") {
-						require.NoError(b, q.Run(c.db.Clauses(gormcache.Cache())))
+						require.NoError(b, q.Run(c.db.Clauses(gormcache.Cache()), photos.HitRow))
 						ways = append(ways, c)
 					}
 				}
@@ -173,7 +173,7 @@ func BenchmarkPlugin(b *testing.B) {
 							db = db.Clauses(gormcache.Cache())
 						}
 						start := time.Now()
-						if err := q.Run(db); err != nil {
+						if err := q.Run(db, photos.HitRow); err != nil {
 							b.Fatal(err)
 						}
 						spent[i] += time.Since(start)

@@ -316,7 +316,7 @@ func TestNearRestart(t *testing.T) {
 func TestNearCloseReleasesEverything(t *testing.T) {
 	srv := testredis.StartServer(t)
 	admin := srv.Client()
-	noneLeft := noLeaks(t, srv)
+	noneLeft := noLeaks(t, admin)
 	prefix := testredis.Prefix(t)
 	dep := store.Dep{Table: "t"}
 	for range 5 {

@@ -449,7 +449,7 @@ func TestFlushKeepsToItsPrefix(t *testing.T) {
 func TestCloseReleasesEverything(t *testing.T) {
 	srv := testredis.StartServer(t)
 	admin := srv.Client()
-	noneLeft := noLeaks(t, srv)
+	noneLeft := noLeaks(t, admin)
 	for i := range 10 {
 		client := goredis.NewClient(&goredis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
 		s, err := redis.New(client, redis.Config{Prefix: testredis.Prefix(t), Timeout: 50 * time.Millisecond, Logf: t.Logf})
@@ -470,10 +470,10 @@ func TestCloseReleasesEverything(t *testing.T) {
 	noneLeft()
 }
 
-// noLeaks notes the goroutines of the process and the clients of srv, and
-// returns a check that no more of either are left.
-func noLeaks(t *testing.T, srv *testredis.Server) func() {
-	admin := srv.Client()
+// noLeaks notes the goroutines of the process and the clients of the
+// server admin is connected to, and returns a check that no more of either
+// are left.
+func noLeaks(t *testing.T, admin *goredis.Client) func() {
 	clients := func() int {
 		list, err := admin.ClientList(t.Context()).Result()
 		require.NoError(t, err)

@@ -158,3 +158,47 @@ func testTTL(t *testing.T, h Harness) {
 	wantHit(t, s, "renewed", "renewed")
 	wantHit(t, s, "long", "long")
 }
+
+// testSetTTL checks store.TTLSetter: an entry lives for the TTL it was last
+// given, from then, and keeps its validity.
+func testSetTTL(t *testing.T, h Harness) {
+	s, ok := h.Store.(store.TTLSetter)
+	if !ok {
+		t.Skip("not a store.TTLSetter")
+	}
+	ttl, margin := time.Minute, time.Millisecond // shorter than fill's
+	elapse := h.Advance
+	if elapse == nil {
+		ttl, margin = 1500*time.Millisecond, 300*time.Millisecond
+		elapse = time.Sleep
+	}
+	ctx := t.Context()
+	setTTL := func(key string, d time.Duration) {
+		t.Helper()
+		ok, err := s.SetTTL(ctx, key, d)
+		require.NoError(t, err)
+		require.True(t, ok, "SetTTL(%q): no entry", key)
+	}
+	dep := store.Dep{Table: "users"}
+	for _, k := range []string{"longer", "shorter", "invalid"} {
+		fill(t, h.Store, k, k, dep)
+	}
+	fill(t, h.Store, "other", "other", store.Dep{Table: "posts"})
+	setTTL("longer", 100*ttl)
+	setTTL("shorter", ttl)
+	setTTL("invalid", 100*ttl)
+	invalidate(t, h.Store, dep)
+	fill(t, h.Store, "longer", "longer", dep)
+	setTTL("longer", 100*ttl) // again, after a Set
+	wantMiss(t, h.Store, "invalid")
+	elapse(ttl + margin)
+	wantHit(t, h.Store, "longer", "longer")
+	wantMiss(t, h.Store, "shorter")
+	if ok, err := s.SetTTL(ctx, "none", ttl); err != nil || ok {
+		t.Errorf("SetTTL of no entry: got %v, %v; want false, nil", ok, err)
+	}
+	if _, err := s.SetTTL(ctx, "other", 0); !errors.Is(err, store.ErrInvalidEntry) {
+		t.Errorf("SetTTL(0): got %v, want ErrInvalidEntry", err)
+	}
+	wantHit(t, h.Store, "other", "other")
+}

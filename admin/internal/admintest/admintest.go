@@ -149,7 +149,9 @@ func (f *Fixture) Post(t testing.TB, path string, form url.Values) (int, string)
 
 // Entry is an entry as api/entries lists it.
 type Entry struct {
+	ID    string `json:"id"`
 	Key   string `json:"key"`
+	Kind  string `json:"kind"`
 	SQL   string `json:"sql"`
 	State string `json:"state"`
 	Hits  int64  `json:"hits"`
@@ -157,8 +159,11 @@ type Entry struct {
 
 // Page is one page of api/entries.
 type Page struct {
-	Entries []Entry `json:"entries"`
-	Next    string  `json:"next"`
+	Entries        []Entry `json:"entries"`
+	Next           string  `json:"next"`
+	Total          int     `json:"total"`
+	TotalEstimated bool    `json:"total_estimated"`
+	Before         int     `json:"before"`
 }
 
 // Entries returns the page of api/entries that query selects, and fails
