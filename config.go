@@ -49,10 +49,12 @@ type Config struct {
 	// it.
 	Precision Precision
 
-	// ResultMemory bounds the process memory, measured by the size of the
-	// stored values, in which the plugin keeps recent results as Go
-	// values, so that a hit copies one instead of decoding its stored rows
-	// again. Results are kept for slices,
+	// ResultMemory bounds the process memory in which the plugin keeps
+	// recent results as Go values, so that a hit copies one instead of
+	// decoding its stored rows again. A kept result weighs the heap it
+	// holds (its values and everything they refer to, counted as the
+	// allocator rounds; within 20% of what runtime.MemStats sees). A
+	// result is kept by its first hit. Results are kept for slices,
 	// model structs and the scalars Count and Pluck fill, when their types
 	// can be copied exactly: strings, numbers, times, and pointers, slices,
 	// maps and structs of those; a type with an unexported pointer, slice

@@ -4,10 +4,12 @@ import (
 	"database/sql"
 	"errors"
 	"hash/maphash"
+	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 	"gorm.io/gorm"
@@ -27,9 +29,10 @@ import (
 // copy is exactly what a decoding would leave in the destination; otherwise
 // the hit replays.
 
-// decodedOverhead is the weight charged per kept result on top of the size
-// of its value, a rough measure of its reflect values and slices.
-const decodedOverhead = 256
+// decodedOverhead is the memory a kept result holds besides what
+// decodedResult.weigh counts: otter's node and its slot in otter's hash
+// table (measured with runtime.MemStats; see TestResultMemoryBoundsTheHeap).
+const decodedOverhead = 96
 
 // decodedKind is how a kept result is applied to a destination.
 type decodedKind uint8
@@ -46,6 +49,7 @@ const (
 type decodedResult struct {
 	hash     uint64 // maphash of the entry value it was decoded from
 	size     int    // length of that value
+	weight   uint32 // the memory it holds, see weigh
 	destType reflect.Type
 	kind     decodedKind
 	rows     int64 // RowsAffected
@@ -96,10 +100,8 @@ func newDecodedCache(maxBytes int64, stable bool) (*decodedCache, error) {
 	}
 	results, err := otter.New(&otter.Options[string, *decodedResult]{
 		MaximumWeight: uint64(maxBytes),
-		Weigher: func(_ string, d *decodedResult) uint32 {
-			return uint32(min(d.size+decodedOverhead, 1<<31))
-		},
-		Executor: runNow, // results are kept by misses
+		Weigher:       func(_ string, d *decodedResult) uint32 { return d.weight },
+		Executor:      runNow, // results are kept by misses
 	})
 	if err != nil {
 		return nil, err
@@ -136,8 +138,28 @@ func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []str
 		// Hashed only now: a result that cannot be kept is tried again on
 		// every hit that replays it.
 		d.hash = maphash.Bytes(c.seed, value)
+		d.weigh(key)
 		c.results.Set(key, d)
 	}
+}
+
+// weigh sets d.weight to the memory d holds, kept under key: itself, its
+// key, and its values with everything they refer to (see
+// deepcopy.HeapBytes), allocations rounded as the allocator rounds them.
+func (d *decodedResult) weigh(key string) {
+	n := decodedOverhead + deepcopy.AllocSize(int(unsafe.Sizeof(*d))) + deepcopy.AllocSize(len(key))
+	switch d.kind {
+	case decodedScalar:
+		n += deepcopy.HeapBytes(d.value.Addr())
+	case decodedSlice, decodedPtrs:
+		n += deepcopy.HeapBytes(d.value) + deepcopy.AllocSize(8*cap(d.deep))
+	case decodedStruct:
+		n += deepcopy.AllocSize(cap(d.fields) * int(unsafe.Sizeof(decodedField{})))
+		for _, f := range d.fields {
+			n += deepcopy.HeapBytes(f.value.Addr())
+		}
+	}
+	d.weight = uint32(min(n, math.MaxUint32))
 }
 
 func (d *decodedResult) keepScalar(v reflect.Value) bool {

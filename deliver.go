@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
@@ -32,12 +33,16 @@ type change struct {
 	// cascading foreign keys after the commit.
 	base    gorm.ConnPool
 	dialect string
+	// span is that of the statement that asked for the change, for the
+	// span of its delivery (trace.go).
+	span trace.Span
 }
 
 // queue hands c to the plugin's sink after the commit of db's transaction,
 // or at once outside of one.
 func (p *Plugin) queue(db *gorm.DB, c *change) {
 	c.base, c.dialect = unprepared(db.ConnPool), db.Dialector.Name()
+	c.span = trace.SpanFromContext(db.Statement.Context)
 	aftercommit.Deliver(db.Statement.Context, db.Statement.ConnPool, p.deliver, c)
 }
 
@@ -72,6 +77,7 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 	} else {
 		p.countInvalidated(all)
 	}
+	traceDelivery(ctx, changes, all, err)
 	for _, c := range changes {
 		c.event.Err = err
 		if p.cfg.OnInvalidate != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/rowimage"
-	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/store"
 )
 
@@ -28,7 +27,13 @@ const anyRow = "*"
 // row — and the schemes to register before the read.
 type readSet struct {
 	deps    []store.Dep
-	schemes map[string][]string // namespaced table -> schemes
+	schemes []tableSchemesOf
+}
+
+// tableSchemesOf is the schemes a read registers for a (namespaced) table.
+type tableSchemesOf struct {
+	table   string
+	schemes []string
 }
 
 // add records a read of table (namespaced) that only rows matching one of
@@ -39,13 +44,16 @@ func (r *readSet) add(table string, conjs []deps.Conj) {
 		r.deps = append(r.deps, store.Dep{Table: table, Cond: anyRow})
 		return
 	}
-	if r.schemes == nil {
-		r.schemes = map[string][]string{}
+	i := slices.IndexFunc(r.schemes, func(t tableSchemesOf) bool { return t.table == table })
+	if i < 0 {
+		r.schemes = append(r.schemes, tableSchemesOf{table: table})
+		i = len(r.schemes) - 1
 	}
+	ts := &r.schemes[i]
 	for _, c := range conjs {
 		r.deps = append(r.deps, store.Dep{Table: table, Cond: c.Key()})
-		if sc := c.Scheme(); !slices.Contains(r.schemes[table], sc) {
-			r.schemes[table] = append(r.schemes[table], sc)
+		if sc := c.Scheme(); !slices.Contains(ts.schemes, sc) {
+			ts.schemes = append(ts.schemes, sc)
 		}
 	}
 }
@@ -111,21 +119,23 @@ func imageConj(s *schema.Schema, cols []string, img rowimage.Image, columns func
 // store that has no scheme registry, or a model whose policy asks for
 // table-level precision, reads depend on any row of their tables. schemes
 // are the schemes to register per (namespaced) table before the read.
-func (p *Plugin) queryDeps(db *gorm.DB, analysis *sqlscan.Analysis) ([]store.Dep, map[string][]string, error) {
-	stmt := db.Statement
-	r := readSet{deps: []store.Dep{p.global}}
-	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precisionOf(stmt.Schema) == TableLevel {
+func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf, error) {
+	stmt, analysis := db.Statement, rd.analysis
+	// The global dependency, then two per table, often three.
+	r := readSet{deps: make([]store.Dep, 1, 1+3*len(analysis.Reads))}
+	r.deps[0] = p.global
+	if _, ok := p.store.(store.SchemeRegistry); !ok || p.precision(rd.pol) == TableLevel {
 		for _, t := range analysis.Reads {
 			r.add(p.cfg.Prefix+t, nil)
 		}
 		return r.deps, nil, nil
 	}
 	var opts depscan.Options
-	if o := optionsOf(stmt); o != nil && o.owner == stmt {
+	if o := rd.opts; o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
 	opts.Columns = p.columnsFor(stmt.Context, db.Dialector.Name(), unprepared(sourcePool(db)), analysis.Reads)
-	tables, err := depscan.Extract(stmt, analysis, opts)
+	tables, err := p.extractor.Extract(stmt, analysis, opts)
 	if err != nil {
 		return nil, nil, err
 	}

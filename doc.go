@@ -42,6 +42,19 @@
 // makes the next call compute it again, once, however many callers ask at
 // that moment.
 //
+// # Traces and logs
+//
+// With gorm.io/plugin/opentelemetry registered, the span of each cacheable
+// query carries gormcache.cache (hit, miss or bypass), gormcache.bypass_reason
+// (no_cache, transaction, locking, closed, no_key, uncacheable,
+// unreplayable), gormcache.key and, on a hit, gormcache.entry.age_ms, how
+// old the rows it served are. A write's invalidation is a span
+// gormcache.invalidate (the stamps renewed, the tables), under the write's
+// span or, after a commit, under the span of the transaction's first write.
+// The plugin uses the OpenTelemetry API only (trace.go). GORM's logger logs a
+// hit as any query, with its SQL, rows and the time it took, the SQL ending
+// with /* gormcache: hit */.
+//
 // # The house
 //
 // This package is the plugin and everything an application calls: [New] and

@@ -13,6 +13,8 @@ require (
 
 require (
 	github.com/go-sql-driver/mysql v1.7.0
+	go.opentelemetry.io/otel v1.46.0
+	go.opentelemetry.io/otel/trace v1.46.0
 	gorm.io/driver/mysql v1.5.7
 	gorm.io/plugin/dbresolver v1.6.2
 )

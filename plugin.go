@@ -18,6 +18,7 @@ import (
 
 	"github.com/gormcache/gormcache/internal/aftercommit"
 	"github.com/gormcache/gormcache/internal/collation"
+	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/rowimage"
@@ -45,7 +46,10 @@ type Plugin struct {
 	// analyses holds the sqlscan analyses of recent SQL texts: a statement
 	// built again has the same text.
 	analyses *otter.Cache[string, *sqlscan.Analysis]
-	flights  singleflight.Group
+	// extractor proves the dependencies of reads, remembering, per
+	// statement, what depends on its SQL alone.
+	extractor *depscan.Extractor
+	flights   singleflight.Group
 
 	policies  sync.Map // *schema.Schema -> Policy
 	cascades  cascades
@@ -101,6 +105,10 @@ func New(cfg Config) *Plugin {
 		},
 		Executor: runNow,
 	})
+	if p.initErr != nil {
+		return p
+	}
+	p.extractor, p.initErr = depscan.NewExtractor(extractorStatements)
 	return p
 }
 
@@ -127,6 +135,10 @@ func runNow(fn func()) { fn() }
 // GORM's of 120 bytes and 24 tokens weighs 650 bytes, 290 of them tokens.
 // A text longer than maxAnalysedSQL is analysed on every use.
 const (
+	// extractorStatements is the number of statements whose proofs of
+	// dependencies the plugin keeps: an application's read statements.
+	extractorStatements = 4096
+
 	analysesBytes    = 4 << 20
 	analysisOverhead = 128
 	maxAnalysedSQL   = 8 << 10
@@ -270,7 +282,12 @@ func (p *Plugin) policyOf(s *schema.Schema) Policy {
 // precisionOf returns the precision of writes to the table of s, and of
 // reads' dependencies on it.
 func (p *Plugin) precisionOf(s *schema.Schema) Precision {
-	if pol := p.policyOf(s); pol.Precision != DefaultPrecision {
+	return p.precision(p.policyOf(s))
+}
+
+// precision returns the precision of a model whose policy is pol.
+func (p *Plugin) precision(pol Policy) Precision {
+	if pol.Precision != DefaultPrecision {
 		return pol.Precision
 	}
 	if p.cfg.Precision == TableLevel {

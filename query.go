@@ -42,8 +42,10 @@ type read struct {
 	sql      string
 	ttl      time.Duration
 	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
+	opts     *queryOptions     // the statement's, if any
+	pol      Policy            // the model's
 	deps     []store.Dep       // computed on a miss
-	schemes  map[string][]string
+	schemes  []tableSchemesOf
 }
 
 func (p *Plugin) query(db *gorm.DB) { p.serve(db, modeFind, p.origQuery) }
@@ -134,7 +136,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		p.writeSQL(db, analysis, invalidation.ReasonRawSQL)
 		return
 	case routeBypass:
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassReason(f))
 		orig(db)
 		return
 	}
@@ -150,7 +152,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	}
 	r, err := p.plan(db, mode, opts, pol)
 	if err != nil {
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassKey)
 		orig(db)
 		return
 	}
@@ -170,7 +172,7 @@ var errNoIdentity = errors.New("gormcache: the database's identity is unknown")
 // plan computes the key and the TTL of a built statement.
 func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy) (*read, error) {
 	stmt := db.Statement
-	r := &read{mode: mode, table: stmt.Table, sql: stmt.SQL.String(), ttl: p.cfg.TTL}
+	r := &read{mode: mode, table: stmt.Table, sql: stmt.SQL.String(), ttl: p.cfg.TTL, opts: opts, pol: pol}
 	if pol.TTL > 0 {
 		r.ttl = pol.TTL
 	}
@@ -210,7 +212,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		p.logError(ctx, err)
 	} else if ok {
 		if r.mode == modeFind && p.decoded.use(db, r.key, value) {
-			p.stats.hit(r.table)
+			p.hit(db, r, value)
 			return
 		}
 		if p.peeks {
@@ -219,7 +221,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		}
 		rs, err := entry.QueryRows(value)
 		if err == nil {
-			p.stats.hit(r.table)
+			p.hit(db, r, value)
 			p.replay(db, r.mode, rs)
 			if r.mode == modeFind {
 				p.decoded.keep(db, r.key, value, rs.ColumnNames())
@@ -236,16 +238,16 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		// SQL that writes or cannot be analysed (a raw clause.Expr with a
 		// data-modifying subquery), or whose result changes without a write
 		// (a system catalogue, now(), nextval()): never cache it.
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassUncacheable)
 		orig(db)
 		return
 	}
-	r.deps, r.schemes, err = p.queryDeps(db, r.analysis)
+	r.deps, r.schemes, err = p.queryDeps(db, r)
 	if err != nil {
 		db.AddError(err)
 		return
 	}
-	p.stats.miss(r.table)
+	p.miss(db, r)
 	p.fetch(db, r, orig)
 }
 
@@ -290,7 +292,7 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	case err != nil:
 		// A result that cannot be replayed, or another caller's failure:
 		// read the database directly.
-		p.stats.bypassed.Add(1)
+		p.bypass(db, bypassUnreplayed)
 		orig(db)
 		return
 	}
@@ -304,7 +306,7 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	rows := f.rows
 	if rows == nil {
 		if rows, err = entry.QueryRows(f.value); err != nil {
-			p.stats.bypassed.Add(1)
+			p.bypass(db, bypassUnreplayed)
 			orig(db)
 			return
 		}
@@ -330,38 +332,31 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		return nil, errDatabase{err}
 	}
 	var recorded encoding.BinaryAppender
-	var columns []string
 	if r.mode == modeFind {
-		rec, err := p.scan(db, rows)
-		if err != nil {
+		// The decoded result is kept by the first hit (see decoded.go), so
+		// that a result nobody reads again costs its miss nothing more.
+		if recorded, err = p.scan(db, rows); err != nil {
 			return nil, err
 		}
-		recorded, columns = rec, rec.ColumnNames()
 	} else {
 		if f.rows, err = p.record(rows, r.mode); err != nil {
 			return nil, err
 		}
 		recorded = f.rows
 	}
-	if f.value, err = entry.EncodeQuery(r.sql, stmt.Vars, recorded); err != nil {
+	if f.value, err = entry.EncodeQuery(stmt.Vars, recorded); err != nil {
 		// Rows the leader scanned but could not record.
 		return nil, errScanned
 	}
 	if f.stamps == nil {
 		return f, nil
 	}
-	e := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps}
+	e := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps, Text: r.sql}
 	if err := p.store.Set(context.WithoutCancel(ctx), r.key, e, r.ttl); err != nil {
 		p.logError(ctx, err)
 		return f, nil
 	}
 	p.stats.fill(r.table)
-	if r.mode == modeFind && db.RowsAffected > 1 {
-		// Replaying one row costs about what keeping it decoded does: a
-		// result of one row (or none) is kept by its first hit instead,
-		// so that a result nobody reads again costs its miss nothing more.
-		p.decoded.keep(db, r.key, f.value, columns)
-	}
 	return f, nil
 }
 
@@ -445,13 +440,13 @@ func (p *Plugin) record(rows *sql.Rows, mode readMode) (*replay.Rowset, error) {
 // database, so that every write committed after that sees them. It reports
 // false when they could not all be registered: the read must then not be
 // stored.
-func (p *Plugin) registerSchemes(ctx context.Context, schemes map[string][]string) bool {
+func (p *Plugin) registerSchemes(ctx context.Context, schemes []tableSchemesOf) bool {
 	if len(schemes) == 0 {
 		return true
 	}
 	reg := p.store.(store.SchemeRegistry)
-	for table, list := range schemes {
-		if err := reg.AddSchemes(ctx, table, list); err != nil {
+	for _, ts := range schemes {
+		if err := reg.AddSchemes(ctx, ts.table, ts.schemes); err != nil {
 			if !errors.Is(err, store.ErrTooManySchemes) {
 				p.logError(ctx, err)
 			}

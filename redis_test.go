@@ -66,15 +66,23 @@ type instance struct {
 }
 
 // newInstances opens n app instances on one new database of engine d and
-// one Redis, sharing a key prefix, with the shared models migrated.
-func newInstances(t *testing.T, d testdb.Dialector, client func(t testing.TB) goredis.UniversalClient, n int) []instance {
+// one Redis, sharing a key prefix, with the shared models migrated. Each
+// has its own client and the store that newStore makes on it (nil: a
+// Redis store).
+func newInstances(t *testing.T, d testdb.Dialector, client func(t testing.TB) goredis.UniversalClient, n int,
+	newStore func(t testing.TB, client goredis.UniversalClient, prefix string) store.Store) []instance {
 	t.Helper()
+	if newStore == nil {
+		newStore = func(t testing.TB, client goredis.UniversalClient, prefix string) store.Store {
+			return newRedisStore(t, client, redis.Config{Prefix: prefix})
+		}
+	}
 	dial, prefix := d.Open(t), testredis.Prefix(t)
 	out := make([]instance, n)
 	for i := range out {
 		db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 		require.NoError(t, err)
-		p := gormcache.New(gormcache.Config{Store: newRedisStore(t, client(t), redis.Config{Prefix: prefix})})
+		p := gormcache.New(gormcache.Config{Store: newStore(t, client(t), prefix)})
 		require.NoError(t, db.Use(p))
 		out[i] = instance{db: db, p: p}
 	}
@@ -82,36 +90,43 @@ func newInstances(t *testing.T, d testdb.Dialector, client func(t testing.TB) go
 	return out
 }
 
+// eachInstances runs fn as a subtest for every database engine and Redis
+// topology, with n app instances on the stores newStore makes (see
+// newInstances).
+func eachInstances(t *testing.T, n int, newStore func(t testing.TB, client goredis.UniversalClient, prefix string) store.Store,
+	fn func(t *testing.T, d testdb.Dialector, in []instance)) {
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		for _, top := range redisTopologies {
+			t.Run(top.name, func(t *testing.T) { fn(t, d, newInstances(t, d, top.client, n, newStore)) })
+		}
+	})
+}
+
 // TestTwoInstances checks that app instances sharing a Redis share their
 // cache and see each other's writes.
 func TestTwoInstances(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		for _, top := range redisTopologies {
-			t.Run(top.name, func(t *testing.T) {
-				in := newInstances(t, d, top.client, 2)
-				a, b := in[0], in[1]
-				require.NoError(t, a.db.Create(&User{Name: "ada"}).Error)
-				name := func(i instance) string {
-					t.Helper()
-					var u User
-					require.NoError(t, i.db.Clauses(gormcache.Cache()).First(&u, 1).Error)
-					return u.Name
-				}
-
-				require.Equal(t, "ada", name(a)) // a fills
-				hits := b.p.Stats().Hits
-				require.Equal(t, "ada", name(b))
-				if b.p.Stats().Hits != hits+1 {
-					t.Fatalf("b's read of what a cached: got %d hits, want 1", b.p.Stats().Hits-hits)
-				}
-				require.NoError(t, b.db.Model(&User{ID: 1}).Update("name", "lovelace").Error)
-				require.Equal(t, "lovelace", name(a), "a after b's write")
-				require.NoError(t, a.db.Transaction(func(tx *gorm.DB) error {
-					return tx.Model(&User{ID: 1}).Update("name", "ada lovelace").Error
-				}))
-				require.Equal(t, "ada lovelace", name(b), "b after a's write")
-			})
+	eachInstances(t, 2, nil, func(t *testing.T, _ testdb.Dialector, in []instance) {
+		a, b := in[0], in[1]
+		require.NoError(t, a.db.Create(&User{Name: "ada"}).Error)
+		name := func(i instance) string {
+			t.Helper()
+			var u User
+			require.NoError(t, i.db.Clauses(gormcache.Cache()).First(&u, 1).Error)
+			return u.Name
 		}
+
+		require.Equal(t, "ada", name(a)) // a fills
+		hits := b.p.Stats().Hits
+		require.Equal(t, "ada", name(b))
+		if b.p.Stats().Hits != hits+1 {
+			t.Fatalf("b's read of what a cached: got %d hits, want 1", b.p.Stats().Hits-hits)
+		}
+		require.NoError(t, b.db.Model(&User{ID: 1}).Update("name", "lovelace").Error)
+		require.Equal(t, "lovelace", name(a), "a after b's write")
+		require.NoError(t, a.db.Transaction(func(tx *gorm.DB) error {
+			return tx.Model(&User{ID: 1}).Update("name", "ada lovelace").Error
+		}))
+		require.Equal(t, "ada lovelace", name(b), "b after a's write")
 	})
 }
 
@@ -119,71 +134,73 @@ func TestTwoInstances(t *testing.T) {
 // a read through either never returns less than what writes through either
 // had committed before it began.
 func TestTwoInstancesUnderRace(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		for _, top := range redisTopologies {
-			t.Run(top.name, func(t *testing.T) {
-				const rows, writesPerRow, readers = 4, 40, 4
-				in := newInstances(t, d, top.client, 2)
-				for i := 1; i <= rows; i++ {
-					require.NoError(t, in[0].db.Create(&Counter{ID: uint(i)}).Error)
-				}
-				var committed [rows + 1]atomic.Int64
-				var tl tally
-				done := make(chan struct{})
+	eachInstances(t, 2, nil, func(t *testing.T, _ testdb.Dialector, in []instance) { raceInstances(t, in) })
+}
 
-				var writers sync.WaitGroup
-				for id := 1; id <= rows; id++ {
-					writers.Go(func() {
-						for v := int64(1); v <= writesPerRow; v++ {
-							db := in[(id+int(v))%2].db // alternate instances
-							err := db.Model(&Counter{ID: uint(id)}).Update("version", v).Error
-							if err != nil {
-								t.Errorf("write: %v", err)
-								return
-							}
-							committed[id].Store(v)
-							time.Sleep(time.Millisecond) // for reads to hit in between
-						}
-					})
-				}
-				var wg sync.WaitGroup
-				for r := range readers {
-					wg.Go(func() {
-						db := in[r%2].db
-						// After the writes, a few more reads, which hit: a
-						// busy machine may leave no time for hits between
-						// writes.
-						after := 0
-						for i := 0; ; i++ {
-							select {
-							case <-done:
-								if after++; after > 10 {
-									return
-								}
-							default:
-							}
-							if !readCounters(t, db, i, 1+(i/2+r)%rows, committed[:], &tl) {
-								return
-							}
-						}
-					})
-				}
-				writers.Wait()
-				close(done)
-				wg.Wait()
+// raceInstances races readers and writers of the app instances in, each
+// writer alternating between them: a read through any never returns less
+// than what writes through any had committed before it began, and every
+// instance hits.
+func raceInstances(t *testing.T, in []instance) {
+	const rows, writesPerRow, readers = 4, 40, 4
+	for i := 1; i <= rows; i++ {
+		require.NoError(t, in[0].db.Create(&Counter{ID: uint(i)}).Error)
+	}
+	var committed [rows + 1]atomic.Int64
+	var tl tally
+	done := make(chan struct{})
 
-				sa, sb := in[0].p.Stats(), in[1].p.Stats()
-				t.Logf("%d reads; instance a: %d hits, %d misses; instance b: %d hits, %d misses",
-					tl.reads.Load(), sa.Hits, sa.Misses, sb.Hits, sb.Misses)
-				if n := tl.stale.Load(); n != 0 {
-					t.Fatalf("%d stale reads", n)
+	var writers sync.WaitGroup
+	for id := 1; id <= rows; id++ {
+		writers.Go(func() {
+			for v := int64(1); v <= writesPerRow; v++ {
+				db := in[(id+int(v))%len(in)].db // alternate instances
+				err := db.Model(&Counter{ID: uint(id)}).Update("version", v).Error
+				if err != nil {
+					t.Errorf("write: %v", err)
+					return
 				}
-				if sa.Hits == 0 || sb.Hits == 0 {
-					t.Fatal("an instance never hit the cache: the test proves nothing")
+				committed[id].Store(v)
+				time.Sleep(time.Millisecond) // for reads to hit in between
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	for r := range max(readers, len(in)) {
+		wg.Go(func() {
+			db := in[r%len(in)].db
+			// After the writes, a few more reads, which hit: a busy
+			// machine may leave no time for hits between writes.
+			after := 0
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					if after++; after > 10 {
+						return
+					}
+				default:
 				}
-			})
+				if !readCounters(t, db, i, 1+(i/2+r)%rows, committed[:], &tl) {
+					return
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(done)
+	wg.Wait()
+
+	t.Logf("%d reads", tl.reads.Load())
+	for i, x := range in {
+		s := x.p.Stats()
+		t.Logf("instance %d: %d hits, %d misses", i, s.Hits, s.Misses)
+		if s.Hits == 0 {
+			t.Errorf("instance %d never hit the cache: the test proves nothing", i)
 		}
-	})
+	}
+	if n := tl.stale.Load(); n != 0 {
+		t.Fatalf("%d stale reads", n)
+	}
 }
 
 // TestRedisOutage stops the Redis server mid-run: every query still

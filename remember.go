@@ -241,9 +241,9 @@ func Forget(db *gorm.DB, key string) error {
 // recall is one Remember call, resolved.
 type recall struct {
 	ctx         context.Context
-	key         string              // namespaced: rememberKey
-	deps        []store.Dep         // p.global, keyDep, then the caller's
-	schemes     map[string][]string // to register before fn runs
+	key         string           // namespaced: rememberKey
+	deps        []store.Dep      // p.global, keyDep, then the caller's
+	schemes     []tableSchemesOf // to register before fn runs
 	ttl         time.Duration
 	codec       Codec
 	cacheErrors []error
@@ -301,7 +301,7 @@ func (p *Plugin) keyDep(key string) store.Dep { return store.Dep{Table: key} }
 // conjunction. A value that cannot be proven (a DependsOnRows on a float or time
 // column, a store without a scheme registry) widens to any row of the table.
 // Every value also depends on its tables as a whole.
-func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, map[string][]string, error) {
+func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, []tableSchemesOf, error) {
 	var r readSet
 	_, precise := p.store.(store.SchemeRegistry)
 	for _, v := range values {

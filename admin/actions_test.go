@@ -63,8 +63,9 @@ func TestBulkDeleteBadInput(t *testing.T) {
 		want int
 		msg  string
 	}{
-		{"api/delete", url.Values{}, 400, "no key"},
-		{"delete", url.Values{}, 400, "no key"},
+		{"api/delete", url.Values{}, 400, "no id (or key)"},
+		{"delete", url.Values{}, 400, "no id (or key)"},
+		{"api/delete", url.Values{"id": {"!"}}, 400, `id "!": not the base64url of a key`},
 		{"api/delete", url.Values{"key": tooMany}, 400, "501 keys: at most 500 at once"},
 		{"delete", url.Values{"key": tooMany, "confirm": {"yes"}}, 400, "501 keys: at most 500 at once"},
 		{"api/delete", url.Values{"key": {f.Key, ""}}, 400, "an empty key"},
@@ -157,7 +158,10 @@ func TestInvalidateObjectBadInput(t *testing.T) {
 		{post("pk", "99999999999999999999"), `pk "99999999999999999999": not a value of Post.ID`},
 		{post("pk", "0"), `pk "0": a zero primary key names no row`},
 		{post("pk", "1", "pk.id", "1"), "give pk or pk.id, not both"},
-		{post("pk.title", "Hello"), `pk.title: *blog.Post has no primary-key column "title"; give pk.id`},
+		{post("pk.title", "Hello"), `"pk.title": *blog.Post has no primary-key column "title"; give pk.id`},
+		{post("pk", "0x10"), `pk "0x10": not a decimal number, the primary key of Post.ID (uint)`},
+		{post("pk", "1e3"), `pk "1e3": not a value of Post.ID`},
+		{post("pk", strings.Repeat("9", 5000)), `… (5000 bytes)`},
 		{tag("pk", "1"), "pk: *blog.Tag has a primary key of 2 columns; give pk.post_id, pk.name"},
 		{tag("pk.post_id", "1"), "pk.name: want one value of the primary-key column name of *blog.Tag"},
 		{tag("pk.post_id", "4294967297", "pk.name", "go"), `pk.post_id "4294967297": out of the range of Tag.PostID (uint32)`},

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +80,8 @@ type handler struct {
 	tables []string
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
+	// allowed is the method of each path, for the 405 of another.
+	allowed map[string]string
 }
 
 type model struct {
@@ -161,28 +164,45 @@ func New(cfg Config) http.Handler {
 }
 
 func (h *handler) routes() {
-	static, _ := fs.Sub(assets, "static")
 	h.mux = http.NewServeMux()
-	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	h.mux.HandleFunc("GET /{$}", h.storesPage)
-	h.mux.HandleFunc("GET /entries", h.entriesPage)
-	h.mux.HandleFunc("GET /entry", h.entryPage)
-	h.mux.HandleFunc("GET /actions", h.actionsPage)
-	for name, a := range h.actions() {
-		h.mux.HandleFunc("POST /"+name, h.actionPage(name, a))
-		h.mux.HandleFunc("POST /api/"+name, h.actionAPI(a))
+	h.allowed = map[string]string{}
+	handle := func(method, path string, fn http.HandlerFunc) {
+		h.mux.HandleFunc(method+" "+path, fn)
+		if path == "/{$}" {
+			path = "/"
+		}
+		h.allowed[path] = method
 	}
-	h.mux.HandleFunc("GET /api/store", h.storeAPI)
-	h.mux.HandleFunc("GET /api/entries", h.entriesAPI)
-	h.mux.HandleFunc("GET /api/entry", h.entryAPI)
+	handle("GET", "/{$}", h.storesPage)
+	handle("GET", "/entries", h.entriesPage)
+	handle("GET", "/entry", h.entryPage)
+	handle("GET", "/actions", h.actionsPage)
+	for name, a := range h.actions() {
+		handle("POST", "/"+name, h.actionPage(name, a))
+		handle("POST", "/api/"+name, h.actionAPI(a))
+	}
+	handle("GET", "/api/store", h.storeAPI)
+	handle("GET", "/api/entries", h.entriesAPI)
+	handle("GET", "/api/entry", h.entryAPI)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if method, ok := h.allowed[r.URL.Path]; ok {
+			if method == http.MethodGet {
+				method = "GET, HEAD"
+			}
+			w.Header().Set("Allow", method)
+			h.fail(w, r, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: use %s", r.Method, strings.TrimPrefix(r.URL.Path, "/"), method))
+			return
+		}
 		h.fail(w, r, http.StatusNotFound, errors.New("no such page"))
 	})
 }
 
 // secure sets the headers of every answer and refuses requests that
-// Authorize does not allow.
+// Authorize does not allow, except for the stylesheet, which the pages
+// that refuse them use too.
 func (h *handler) secure(next http.Handler) http.Handler {
+	static, _ := fs.Sub(assets, "static")
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
@@ -190,6 +210,10 @@ func (h *handler) secure(next http.Handler) http.Handler {
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
+		if strings.HasPrefix(r.URL.Path, "/static/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			files.ServeHTTP(w, r)
+			return
+		}
 		if h.cfg.Authorize == nil {
 			h.fail(w, r, http.StatusForbidden, errNoAuthorize)
 			return

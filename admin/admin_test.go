@@ -23,13 +23,21 @@ import (
 
 func TestClosedByDefault(t *testing.T) {
 	f := admintest.New(t, admin.Config{})
-	for _, path := range []string{"", "entries", "api/store", "static/admin.css"} {
+	for _, path := range []string{"", "entries", "api/store", "entry?id=eA"} {
 		resp, body := f.Do(t, http.MethodGet, path, nil)
 		if got, want := resp.StatusCode, http.StatusForbidden; got != want {
 			t.Errorf("GET %s: got %v, want %v", path, got, want)
 		}
 		require.Contains(t, body, "Authorize", path)
+		require.NotContains(t, body, `href="entries"`, "a refused page links to pages refused too")
 	}
+	// The refusal is styled: the stylesheet is served to anyone.
+	_, body := f.Do(t, http.MethodGet, "entries", nil)
+	require.Contains(t, body, `<link rel="stylesheet" href="static/admin.css">`)
+	resp, body := f.Do(t, http.MethodGet, "static/admin.css", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Content-Type"), "text/css")
+	require.Contains(t, body, "@media")
 	for _, m := range []struct {
 		path string
 		form url.Values
@@ -65,9 +73,15 @@ func TestUnauthorized(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "an unauthorized delete removed the entry")
 
 	g := admintest.New(t, admin.Config{Realm: "gormcache", Authorize: func(*http.Request) bool { return false }})
-	resp, _ = g.Do(t, http.MethodGet, "", nil)
+	resp, body := g.Do(t, http.MethodGet, "", nil)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Contains(t, resp.Header.Get("WWW-Authenticate"), `Basic realm="gormcache"`)
+	require.Contains(t, body, `id="retry"`, "a way to sign in again")
+	require.NotContains(t, body, "<nav>")
+	// Below the mount point, the stylesheet is found all the same.
+	resp, body = g.Do(t, http.MethodGet, "no/such/page", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, body, `href="../../static/admin.css"`)
 }
 
 func TestPages(t *testing.T) {
@@ -84,7 +98,7 @@ func TestPages(t *testing.T) {
 		{"actions", `name="pk.post_id"`, "text/html"},
 		{"", "Statistics per table", "text/html"},
 		{"entries?sort=hits", `<option value="hits" selected>`, "text/html"},
-		{"entries", `type="checkbox" name="key"`, "text/html"},
+		{"entries", `type="checkbox" name="id"`, "text/html"},
 		{"api/entries?sort=hits", `"hits": 0`, "application/json"},
 		{"api/store", `"table_stats"`, "application/json"},
 		{"static/admin.css", "body", "text/css"},
@@ -124,7 +138,17 @@ func TestBadInput(t *testing.T) {
 		{"GET", "api/entries?cursor=" + url.QueryEscape("eGV5"), nil, 400},
 		{"GET", "api/entries?sort=age&cursor=" + url.QueryEscape("aw"), nil, 400},
 		{"GET", "api/entries?q=" + url.QueryEscape("[abc"), nil, 400},
-		{"GET", "entries?q=" + url.QueryEscape("a\\"), nil, 400},
+		{"GET", "entries?q=" + url.QueryEscape("*a\\"), nil, 400},
+		{"GET", "api/entries?q=" + strings.Repeat("x", store.MaxGlobLen+1), nil, 400},
+		{"GET", "api/entries?q=%zz", nil, 400},
+		{"GET", "entries?table=posts&q=%2", nil, 400},
+		{"GET", "api/entry?key=%zz", nil, 400},
+		{"GET", "api/store?%zz", nil, 400},
+		{"GET", "api/entry?id=" + url.QueryEscape("!!"), nil, 400},
+		{"GET", "api/entry?id=eA&id=eQ", nil, 400},
+		{"GET", "api/entries?dir=up", nil, 400},
+		{"GET", "api/entries?page=0", nil, 400},
+		{"GET", "api/entries?state=expired", nil, 400},
 		{"GET", "api/entries?limit=100000", nil, 400},
 		{"GET", "api/entries?limit=0", nil, 400},
 		{"GET", "api/entries?limit=x", nil, 400},
@@ -133,7 +157,11 @@ func TestBadInput(t *testing.T) {
 		{"GET", "api/entries?sort=visits", nil, 400},
 		{"GET", "api/entries?state=stale", nil, 400},
 		{"GET", "no/such/page", nil, 404},
-		{"GET", "flush", nil, 404},
+		{"GET", "flush", nil, 405},
+		{"GET", "api/delete", nil, 405},
+		{"POST", "entries", url.Values{}, 405},
+		{"POST", "api/store", url.Values{}, 405},
+		{"PUT", "", url.Values{}, 405},
 		{"POST", "api/delete", url.Values{"key": {"nope"}}, 404},
 		{"POST", "delete", url.Values{}, 400},
 		{"POST", "api/invalidate", url.Values{"table": {"nosuch"}}, 400},
@@ -148,6 +176,10 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	require.Equal(t, "valid", f.State(t, f.Key), "bad input changed nothing")
+	resp, _ := f.Do(t, http.MethodGet, "api/flush", nil)
+	require.Equal(t, "POST", resp.Header.Get("Allow"))
+	resp, _ = f.Do(t, http.MethodPost, "entries", url.Values{})
+	require.Equal(t, "GET, HEAD", resp.Header.Get("Allow"))
 }
 
 func TestReadOnly(t *testing.T) {
@@ -168,6 +200,14 @@ func TestReadOnly(t *testing.T) {
 	_, body = f.Get(t, "entries")
 	require.NotContains(t, body, `action="delete"`)
 	require.NotContains(t, body, `type="checkbox"`)
+	// Neither the links nor the help of what it refuses.
+	for _, path := range []string{"", "entries", "entry?key=" + url.QueryEscape(f.Key), "no/such/page"} {
+		_, body := f.Get(t, path)
+		for _, refused := range []string{`href="actions"`, `href="../../actions"`, "delete-matching", "select-all", "Tick entries",
+			`action="ttl"`, "Delete the entry, or invalidate"} {
+			require.NotContains(t, body, refused, path)
+		}
+	}
 	require.Equal(t, "valid", f.State(t, f.Key))
 	require.Equal(t, "valid", f.State(t, "fn:greeting"))
 }
@@ -218,7 +258,7 @@ func TestActions(t *testing.T) {
 	require.Len(t, f.Entries(t, "state=invalid").Entries, 1)
 	status, body = f.Post(t, "api/purge", nil)
 	require.Equal(t, http.StatusOK, status)
-	require.Contains(t, body, "Purged 1 entries")
+	require.Contains(t, body, "Purged 1 entry that had expired or no longer validated.")
 
 	status, _ = f.Post(t, "api/invalidate", url.Values{"table": {"authors"}})
 	require.Equal(t, http.StatusOK, status)
@@ -309,7 +349,8 @@ func TestTableStats(t *testing.T) {
 
 	_, body = f.Get(t, "")
 	require.Contains(t, body, `id="table-stats"`)
-	require.Contains(t, body, fmt.Sprintf("<tr><td>posts</td><td>75.0%%</td><td>3</td><td>1</td><td>1</td><td>%d</td></tr>",
+	require.Contains(t, body, fmt.Sprintf(`<tr><td data-label="Table">posts</td><td data-label="Hit ratio">75.0%%</td>`+
+		`<td data-label="Hits">3</td><td data-label="Misses">1</td><td data-label="Fills">1</td><td data-label="Invalidations">%d</td></tr>`,
 		int(after["posts"]["invalidated"])))
 }
 
@@ -332,7 +373,7 @@ func TestSortByHits(t *testing.T) {
 	require.Equal(t, want, got)
 
 	_, body := f.Get(t, "entries?sort=hits")
-	require.Contains(t, body, `<td class="hits">2</td>`)
+	require.Contains(t, body, `<td class="hits" data-label="Hits">2</td>`)
 	require.Less(t, strings.Index(body, authors), strings.Index(body, f.Key), "the most hit entry first")
 	_, body = f.Get(t, "entry?key="+url.QueryEscape(authors))
 	require.Contains(t, body, `<td id="hits">2</td>`)

@@ -59,6 +59,27 @@ func TestRedisStore(t *testing.T) {
 		}
 	}
 
+	// The store page: what INFO says, and the store's own keys.
+	_, body = f.Get(t, "")
+	for _, fact := range []string{"Redis version", "Uptime", "Memory used", "Eviction policy", "Evicted keys",
+		"Keyspace hits", "Keyspace misses", "Connected clients", "<tr><th>Entries of this store</th><td>3</td></tr>"} {
+		require.Contains(t, body, fact)
+	}
+	// One page lists the three entries: their count is exact.
+	page := f.Entries(t, "")
+	require.Equal(t, 3, page.Total)
+	require.False(t, page.TotalEstimated)
+
+	// Change the TTL of an entry.
+	status, body = f.Post(t, "api/ttl", url.Values{"id": {admin.ID(f.Key)}, "ttl": {"90s"}})
+	require.Equal(t, http.StatusOK, status, body)
+	var d struct {
+		TTLMs int64 `json:"ttl_ms"`
+	}
+	_, body = f.Get(t, "api/entry?id="+admin.ID(f.Key))
+	require.NoError(t, json.Unmarshal([]byte(body), &d))
+	require.InDelta(t, 90_000, d.TTLMs, 5000)
+
 	// Invalidate the published post's row, then delete two entries at once.
 	status, body = f.Post(t, "api/invalidate-object", url.Values{"model": {"*blog.Post"}, "pk": {"1"}})
 	require.Equal(t, http.StatusOK, status, body)
@@ -67,4 +88,8 @@ func TestRedisStore(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"removed": 2`)
 	require.Len(t, f.AllEntries(t, ""), 1)
+	status, body = f.Post(t, "api/delete-matching", url.Values{"q": {"authors"}})
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"removed": 1`)
+	require.Empty(t, f.AllEntries(t, ""))
 }

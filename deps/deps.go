@@ -89,7 +89,12 @@ func (c Conj) Scheme() string {
 // names and values query-escaped so that distinct conjunctions have
 // distinct keys. It is "" for the empty Conj.
 func (c Conj) Key() string {
+	n := 0
+	for _, t := range c {
+		n += len(t.Column) + len(t.Value) + 2
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for i, t := range c {
 		if i > 0 {
 			b.WriteByte('&')

@@ -3,10 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
-	"regexp"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -23,6 +19,8 @@ const (
 	CapPurge   = "purge"   // Purger
 	CapRows    = "rows"    // SchemeRegistry: row-level invalidation
 	CapHits    = "hits"    // EntryInfo.Hits is counted, and Lister honours SortHits
+	CapTTL     = "ttl"     // TTLSetter
+	CapReport  = "report"  // Reporter
 )
 
 // Info describes a store for people.
@@ -49,6 +47,8 @@ type Describer interface {
 // EntryInfo is what a store knows about an entry besides its value.
 type EntryInfo struct {
 	Key string
+	// Text is the Entry.Text the entry was stored with.
+	Text string
 	// Size is the number of bytes the entry holds in the store, its value
 	// and bookkeeping included.
 	Size int
@@ -59,8 +59,9 @@ type EntryInfo struct {
 	// Deps and Stamps are those the entry was stored with.
 	Deps   []Dep
 	Stamps []Stamp
-	// Current holds the current stamp of each dep, 0 where the dep has
-	// none. Reading it never creates a stamp.
+	// Current holds the current stamp of each dep (what Get compares
+	// Stamps with), 0 where the dep has none. Reading it never creates a
+	// stamp.
 	Current []Stamp
 	// Valid is true when every stamp of Stamps equals its Current one, that
 	// is when Get would return the entry (if it has not expired).
@@ -104,13 +105,23 @@ type ListOptions struct {
 	// runs: under SortHits an entry read between two pages may move across
 	// the cursor and be listed twice or not at all.
 	Sort string
-	// Filter, when set, keeps the entries it returns true for. It is
-	// called with the store's lock-free view of the entry: it must not
-	// retain or modify value, and must not call the store.
+	// Match, when set, keeps the entries it returns true for, given their
+	// key, text (Entry.Text) and value alone: a store calls it before it
+	// gathers what Filter is given, which costs more (the current stamps).
+	// It must not retain or modify value, and must not call the store.
+	Match func(key, text string, value []byte) bool
+	// Filter, when set, keeps the entries it returns true for among those
+	// Match kept. It is called with the store's lock-free view of the
+	// entry: it must not retain or modify value, and must not call the
+	// store.
 	Filter func(info EntryInfo, value []byte) bool
 	// Values asks for the value of each listed entry, in ListPage.Values.
 	// A store that cannot return them leaves ListPage.Values nil.
 	Values bool
+	// Reverse lists in the opposite of Sort's order (by key: from the last
+	// key to the first). A store without CapSort ignores it. A cursor is
+	// only valid for the same Reverse.
+	Reverse bool
 }
 
 // ListPage is one page of a listing.
@@ -124,6 +135,21 @@ type ListPage struct {
 	// ListOptions.Values was set. They may be the store's own: the caller
 	// must not modify them.
 	Values [][]byte
+	// Count says, when the store can tell, how many entries the listing
+	// selects; nil when it cannot.
+	Count *ListCount
+}
+
+// ListCount is how many entries a listing selects (those its Filter keeps,
+// at the time of the page), and where a page stands among them.
+type ListCount struct {
+	// Total is the number of entries selected.
+	Total int
+	// Before is the number of them listed before the page, -1 when unknown.
+	Before int
+	// Estimated says that Total (and Before) are extrapolated from the part
+	// of the store the listing has read, as a SCAN-based store does.
+	Estimated bool
 }
 
 // ErrBadCursor is wrapped by the error List returns for a cursor it did not
@@ -151,61 +177,27 @@ type Purger interface {
 	Purge(ctx context.Context) (removed int, err error)
 }
 
-// ErrBadGlob is wrapped by the error CompileGlob returns for a pattern that
-// is not a valid glob.
-var ErrBadGlob = errors.New("store: invalid glob")
+// TTLSetter is implemented by stores that can change the time an entry has
+// left.
+type TTLSetter interface {
+	// SetTTL makes the entry stored under key expire ttl from now, sooner
+	// or later than it would have, and reports whether there was one. Its
+	// value, dependencies and validity stay as they are. A ttl that is not
+	// positive is an error wrapping ErrInvalidEntry.
+	SetTTL(ctx context.Context, key string, ttl time.Duration) (ok bool, err error)
+}
 
-// CompileGlob returns a matcher for pattern in the glob syntax of Redis's
-// MATCH, anchored at both ends: * matches any run of characters (slashes
-// included), ? any one character, [abc] and [a-z] one of a set ([^abc]
-// negated), and \ quotes the next character.
-func CompileGlob(pattern string) (func(string) bool, error) {
-	p := []rune(pattern)
-	var re strings.Builder
-	re.WriteString(`^(?s:`)
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
-		case '*':
-			re.WriteString(`.*`)
-		case '?':
-			re.WriteString(`.`)
-		case '\\':
-			if i+1 == len(p) {
-				return nil, fmt.Errorf("%w %q: it ends with \\", ErrBadGlob, pattern)
-			}
-			i++
-			re.WriteString(regexp.QuoteMeta(string(p[i])))
-		case '[':
-			end := slices.Index(p[i+1:], ']')
-			if end < 0 {
-				return nil, fmt.Errorf("%w %q: [ without ]", ErrBadGlob, pattern)
-			}
-			set := p[i+1 : i+1+end]
-			re.WriteByte('[')
-			if len(set) > 0 && (set[0] == '^' || set[0] == '!') {
-				re.WriteByte('^')
-				set = set[1:]
-			}
-			if len(set) == 0 {
-				return nil, fmt.Errorf("%w %q: empty []", ErrBadGlob, pattern)
-			}
-			for j, c := range set {
-				if c == '-' && j > 0 && j < len(set)-1 {
-					re.WriteByte('-')
-					continue
-				}
-				re.WriteString(regexp.QuoteMeta(string(c)))
-			}
-			re.WriteByte(']')
-			i += end + 1
-		default:
-			re.WriteString(regexp.QuoteMeta(string(p[i])))
-		}
-	}
-	re.WriteString(`)$`)
-	m, err := regexp.Compile(re.String())
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrBadGlob, pattern, err)
-	}
-	return m.MatchString, nil
+// Fact is something a store reports about itself, for people: "Eviction
+// policy", "allkeys-lru".
+type Fact struct {
+	Name  string
+	Value string
+}
+
+// Reporter is implemented by stores that report facts about themselves
+// beyond Info: the server they run on, their capacity and what they
+// evicted. Unlike Describe, which every listing asks, a report is for a page
+// that shows the store: it may cost round trips and a bounded scan.
+type Reporter interface {
+	Report(ctx context.Context) ([]Fact, error)
 }

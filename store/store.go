@@ -51,6 +51,11 @@ type Entry struct {
 	Value  []byte
 	Deps   []Dep
 	Stamps []Stamp // Stamps[i] belongs to Deps[i]
+	// Text says what the value is, for people: a query result's SQL, its
+	// placeholders kept. Many entries share one text (one statement, many
+	// vars), so a store may keep a single copy of it for all of them. Get
+	// does not return it; listings do, in EntryInfo.Text.
+	Text string
 }
 
 // ErrInvalidEntry is returned by Set for an entry whose Deps and Stamps differ
@@ -66,8 +71,11 @@ type Store interface {
 	// ok is false otherwise; an entry found invalid may be removed.
 	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
 
-	// Stamps returns the current stamp of each dep, in order, creating a
-	// fresh stamp for every dep that has none.
+	// Stamps returns the current stamp of each dep, in order. A dep that
+	// has none gets one, or shares one that the store renews for the deps
+	// sharing it whenever one of them could otherwise return to a stamp it
+	// had (the memory store's floors): either way, after Invalidate(d) d's
+	// stamp is one it never had.
 	Stamps(ctx context.Context, deps []Dep) ([]Stamp, error)
 
 	// Set stores e under key for ttl, replacing any previous entry.
@@ -118,11 +126,12 @@ var ErrTooManySchemes = errors.New("store: too many schemes for one table")
 // miss one.
 type SchemeRegistry interface {
 	// AddSchemes registers schemes for table, under the table's current
-	// stamp (created if missing). A reader calls it after Stamps and
+	// stamp (as Stamps returns it). A reader calls it after Stamps and
 	// before it reads the database.
 	AddSchemes(ctx context.Context, table string, schemes []string) error
 
 	// Schemes returns the schemes registered for table under its current
-	// stamp; none when the table has no stamp.
+	// stamp; none when the table has no stamp, or none registered under
+	// it.
 	Schemes(ctx context.Context, table string) ([]string, error)
 }

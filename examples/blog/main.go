@@ -10,9 +10,17 @@
 //
 // With -serve it then serves the admin pages on
 // http://127.0.0.1:8080/cache/ (user admin, a random password printed on
-// start) and keeps reading and writing a little so that the pages change:
+// start), and Prometheus metrics on /metrics behind the same password, and
+// keeps reading and writing a little so that the pages change:
 //
 //	go run ./examples/blog -serve
+//
+// With -instances it runs as two instances of the blog sharing Redis, each
+// with a near cache (store/redis.Near) that serves hits from its own memory,
+// and shows a write through one invalidating the other's copy before it
+// returns. It starts a redis-server from PATH, or uses the one -redis names:
+//
+//	go run ./examples/blog -instances [-redis host:port]
 package main
 
 import (
@@ -44,8 +52,16 @@ import (
 func main() {
 	serve := flag.Bool("serve", false, "after the demo, serve the admin pages on -addr")
 	addr := flag.String("addr", "127.0.0.1:8080", "the address of the admin pages, with -serve")
+	instances := flag.Bool("instances", false, "run as two instances sharing Redis, each with a near cache")
+	redisAddr := flag.String("redis", "", "the Redis of -instances (default: start a redis-server from PATH)")
 	flag.Parse()
-	if err := run(*serve, *addr); err != nil {
+	var err error
+	if *instances {
+		err = runInstances(*redisAddr)
+	} else {
+		err = run(*serve, *addr)
+	}
+	if err != nil {
 		log.Fatal(err)
 	}
 }
@@ -147,21 +163,25 @@ func run(serve bool, addr string) error {
 // goroutine reads and writes posts.
 func serveAdmin(db *gorm.DB, cache *gormcache.Plugin, addr string) error {
 	password := rand.Text()
+	const realm = "gormcache demo"
+	authorized := func(r *http.Request) bool {
+		user, pass, ok := r.BasicAuth()
+		return ok && user == "admin" && subtle.ConstantTimeCompare([]byte(pass), []byte(password)) == 1
+	}
 	h := admin.New(admin.Config{
-		Plugin: cache,
-		Authorize: func(r *http.Request) bool {
-			user, pass, ok := r.BasicAuth()
-			return ok && user == "admin" && subtle.ConstantTimeCompare([]byte(pass), []byte(password)) == 1
-		},
-		Realm:  "gormcache demo",
-		Models: blog.Models(),
-		DB:     db, // offers "invalidate object" by primary key
+		Plugin:    cache,
+		Authorize: authorized,
+		Realm:     realm,
+		Models:    blog.Models(),
+		DB:        db, // offers "invalidate object" by primary key
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.NewCollector(cache, metrics.Options{}))
 	mux := http.NewServeMux()
 	mux.Handle("/cache/", http.StripPrefix("/cache", h))
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The metrics name the tables and count what the cache does: behind
+	// the same password (a Prometheus scrape config gives it as basic_auth).
+	mux.Handle("/metrics", requireAuth(authorized, realm, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -172,11 +192,24 @@ func serveAdmin(db *gorm.DB, cache *gormcache.Plugin, addr string) error {
 		srv.Shutdown(context.Background())
 	}()
 	fmt.Println()
-	fmt.Printf("Admin pages: http://%s/cache/ (user admin, password %s); Prometheus metrics:\nhttp://%s/metrics. Ctrl-C stops.\n", addr, password, addr)
+	fmt.Printf("Admin pages: http://%s/cache/ and Prometheus metrics: http://%s/metrics\n(user admin, password %s). Ctrl-C stops.\n", addr, addr, password)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// requireAuth serves next to the requests authorized allows, and asks the
+// others for a password of realm.
+func requireAuth(authorized func(*http.Request) bool, realm string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r) {
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q, charset=\"UTF-8\"", realm))
+			http.Error(w, "not authorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // traffic reads posts by author and by id every half second, and now and

@@ -3,6 +3,7 @@ package deepcopy
 import (
 	"math/big"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -127,5 +128,50 @@ func TestCycleFails(t *testing.T) {
 	dst := reflect.New(reflect.TypeFor[*node]()).Elem()
 	if c.Copy(dst, reflect.ValueOf(loop)) {
 		t.Error("copied a cycle")
+	}
+}
+
+func TestHeapBytes(t *testing.T) {
+	type inner struct {
+		S string
+		B []byte
+	}
+	type outer struct {
+		N    int
+		T    time.Time
+		P    *inner
+		L    []inner
+		M    map[string]int
+		Any  any
+		Flat [4]int
+	}
+	s17 := strings.Repeat("x", 17)
+	tests := []struct {
+		name string
+		v    any
+		want int
+	}{
+		{"int", 7, 0},
+		{"time", time.Now(), 0},
+		{"string of 17 bytes", s17, 32},
+		{"empty string", "", 0},
+		{"nil pointer", (*inner)(nil), 0},
+		{"pointer to a struct of a string and bytes", &inner{S: "abc", B: make([]byte, 3, 100)}, 48 + 8 + 112},
+		{"struct", outer{P: &inner{}, L: make([]inner, 2), Any: 5, Flat: [4]int{1}}, 48 + 80 + 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := HeapBytes(reflect.ValueOf(tt.v)); got != tt.want {
+				t.Errorf("HeapBytes: got %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAllocSize(t *testing.T) {
+	for n, want := range map[int]int{0: 0, 1: 8, 9: 16, 17: 32, 100: 112, 129: 144, 300: 320, 1000: 1024, 5000: 5120, 40000: 40960} {
+		if got := AllocSize(n); got != want {
+			t.Errorf("AllocSize(%d): got %d, want %d", n, got, want)
+		}
 	}
 }

@@ -66,3 +66,31 @@ func BenchmarkExtractAnalysed(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExtractor measures an Extractor on statements it has read
+// before with other values: a miss of a statement the application runs
+// often. Each iteration gives the statement new values (a new id), as
+// misses on new rows do.
+func BenchmarkExtractor(b *testing.B) {
+	for _, bm := range benchStatements(b) {
+		b.Run(bm.name, func(b *testing.B) {
+			x, err := depscan.NewExtractor(100)
+			if err != nil {
+				b.Fatal(err)
+			}
+			a := sqlscan.Analyze(bm.stmt.SQL.String())
+			stmt := bm.stmt
+			b.ReportAllocs()
+			i := 1000
+			for b.Loop() {
+				i++
+				if n, ok := stmt.Vars[0].(int); ok {
+					stmt.Vars[0] = n%1000 + i
+				}
+				if _, err := x.Extract(stmt, &a, depscan.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

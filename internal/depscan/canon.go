@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -99,11 +100,12 @@ func CanonFor(v any, field *schema.Field, col *collation.Column) (string, bool) 
 	}
 	switch cls {
 	case classInt:
+		var buf [24]byte
 		switch x := v.(type) {
 		case int64:
-			return "i" + strconv.FormatInt(x, 10), true
+			return string(strconv.AppendInt(append(buf[:0], 'i'), x, 10)), true
 		case uint64:
-			return "i" + strconv.FormatUint(x, 10), true
+			return string(strconv.AppendUint(append(buf[:0], 'i'), x, 10)), true
 		}
 	case classString:
 		if s, ok := v.(string); ok {
@@ -214,9 +216,25 @@ func callValue(v driver.Valuer) (value driver.Value, err error) {
 	return v.Value()
 }
 
+// classes caches classOf: a field's class never changes, and finding it
+// costs reflection.
+var classes sync.Map // *schema.Field -> class
+
 // classOf returns the class of the column field describes.
 func classOf(field *schema.Field) class {
-	if field == nil || field.Serializer != nil || field.FieldType == nil {
+	if field == nil {
+		return classNone
+	}
+	if c, ok := classes.Load(field); ok {
+		return c.(class)
+	}
+	c := findClass(field)
+	classes.Store(field, c)
+	return c
+}
+
+func findClass(field *schema.Field) class {
+	if field.Serializer != nil || field.FieldType == nil {
 		return classNone
 	}
 	t := field.FieldType

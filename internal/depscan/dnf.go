@@ -23,6 +23,7 @@ type atom struct {
 	cmp  collation.Column
 	val  string // canonical value
 	raw  any    // the value, to carry it across column equalities
+	slot int    // its operand's slot, 0 for a literal (see operand)
 	occ2 int
 	col2 string
 	f2   *schema.Field

@@ -123,4 +123,10 @@
 // more than its result: about 1.5µs and 6 allocations for a query by
 // primary key or by two columns, 5µs for one relation join
 // (BenchmarkExtractAnalysed; BenchmarkExtract adds sqlscan.Analyze).
+//
+// The plugin calls it through an Extractor, which keeps, per statement,
+// what the proof owes to the SQL alone and where each placeholder's value
+// went: for new values of a statement without joins it encodes them and
+// puts them in place, checking that they lead the proof the same way (see
+// Extractor), in a fifth of the time (BenchmarkExtractor).
 package depscan

@@ -36,6 +36,7 @@ type operand struct {
 	qual string // the column's qualifier, normalized; "" when unqualified
 	name string // the column's name, normalized
 	val  any
+	slot int // 1 + the index in Statement.Vars of a placeholder's value; 0 for a literal
 }
 
 // or parses a condition.
@@ -178,7 +179,7 @@ func (q *query) tuple() (dnf, bool) {
 }
 
 // row reads a parenthesized row of n values onto vals.
-func (q *query) row(vals []any, n int) ([]any, bool) {
+func (q *query) row(vals []operand, n int) ([]operand, bool) {
 	if q.peek().Kind != sqlscan.LParen {
 		return vals, false
 	}
@@ -194,7 +195,7 @@ func (q *query) row(vals []any, n int) ([]any, bool) {
 		if !ok || v.col {
 			return vals, false
 		}
-		vals = append(vals, v.val)
+		vals = append(vals, v)
 	}
 	if q.peek().Kind != sqlscan.RParen {
 		return vals, false
@@ -222,7 +223,7 @@ func (q *query) atom() (dnf, bool) {
 		if !q.boundary() {
 			return nil, false
 		}
-		return q.term(l, nil), true
+		return q.term(l, operand{}), true
 	case l.col && t.Keyword == sqlscan.KwIn:
 		q.i++
 		vals, ok := q.list()
@@ -235,7 +236,7 @@ func (q *query) atom() (dnf, bool) {
 }
 
 // list reads a parenthesized list of values.
-func (q *query) list() ([]any, bool) {
+func (q *query) list() ([]operand, bool) {
 	if q.peek().Kind != sqlscan.LParen {
 		return nil, false
 	}
@@ -246,7 +247,7 @@ func (q *query) list() ([]any, bool) {
 		if !ok || v.col {
 			return nil, false
 		}
-		vals = append(vals, v.val)
+		vals = append(vals, v)
 		if q.peek().Kind != sqlscan.Comma {
 			break
 		}
@@ -266,7 +267,7 @@ func (q *query) operand() (operand, bool) {
 	switch t.Kind {
 	case sqlscan.Param:
 		q.i++
-		return operand{val: q.vars[t.v]}, true
+		return operand{val: q.vars[t.v], slot: t.v + 1}, true
 	case sqlscan.Number:
 		if n, err := strconv.ParseInt(t.Text, 10, 64); err == nil && digits(t.Text) {
 			q.i++
@@ -402,15 +403,15 @@ func (q *query) equal(l, r operand) dnf {
 		return q.single(atom{occ: o1, col: column(f1), f: f1, cmp: q.compare(o1, f1),
 			occ2: o2, col2: column(f2), f2: f2, cmp2: q.compare(o2, f2)})
 	case l.col:
-		return q.term(l, r.val)
+		return q.term(l, r)
 	case r.col:
-		return q.term(r, l.val)
+		return q.term(r, l)
 	}
 	return truth
 }
 
-// term returns what c = v proves; v nil stands for NULL, IS NULL.
-func (q *query) term(c operand, v any) dnf {
+// term returns what c = v proves; a v of nil stands for NULL, IS NULL.
+func (q *query) term(c operand, v operand) dnf {
 	a, ok := q.value(c, v)
 	if !ok {
 		return truth
@@ -420,7 +421,7 @@ func (q *query) term(c operand, v any) dnf {
 
 // in returns what c IN (vals) proves: one conjunction per distinct value,
 // nothing for a list longer than MaxIn or with a value Canon refuses.
-func (q *query) in(c operand, vals []any) dnf {
+func (q *query) in(c operand, vals []operand) dnf {
 	if len(vals) > q.maxIn {
 		return truth
 	}
@@ -446,17 +447,22 @@ next:
 // whose comparisons may ignore case (unless Options.Columns tells how),
 // or v is NULL for a column that a LEFT JOIN makes NULL when no row
 // matches (except in that join's own ON condition).
-func (q *query) value(c operand, v any) (atom, bool) {
+func (q *query) value(c operand, v operand) (atom, bool) {
 	o, f := q.resolve(c)
 	if f == nil {
 		return atom{}, false
 	}
 	cmp := q.compare(o, f)
-	val, ok := q.canon(v, f, cmp)
+	val, ok := q.canon(v.val, f, cmp)
 	if !ok || val[0] == 's' && !q.exact && q.columns == nil || val == "n" && q.occs[o].left && q.ctx != o {
+		if v.slot > 0 {
+			q.refused = true
+		}
 		return atom{}, false
 	}
-	return atom{occ: o, col: column(f), f: f, cmp: cmp, val: val, raw: v, occ2: -1}, true
+	a := atom{occ: o, col: column(f), f: f, cmp: cmp, val: val, raw: v.val, slot: v.slot, occ2: -1}
+	q.made = append(q.made, a)
+	return a, true
 }
 
 // compare returns how the database compares the column f of occurrence o,

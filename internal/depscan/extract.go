@@ -53,9 +53,16 @@ type Options struct {
 // Extract lexes nothing and costs a few microseconds for a typical
 // statement.
 func Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) ([]deps.Table, error) {
+	out, _, err := extract(stmt, a, opts, false)
+	return out, err
+}
+
+// extract is Extract, which also returns the template of its proof when
+// withTemplate is set.
+func extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options, withTemplate bool) ([]deps.Table, *template, error) {
 	track, err := resolveFields(stmt.Schema, opts.Fields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]deps.Table, len(a.Reads))
 	for i, name := range a.Reads {
@@ -66,12 +73,25 @@ func Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) ([]deps.Ta
 		if q.parse(a) {
 			out = q.tables(out)
 		}
-		putQuery(q)
+		defer putQuery(q)
+		fill(out)
+		if withTemplate {
+			return out, q.newTemplate(out), nil
+		}
+		return out, nil, nil
 	}
+	fill(out)
+	if withTemplate {
+		return out, &template{nvars: len(stmt.Vars), tables: cloneTables(out), bindable: true}, nil
+	}
+	return out, nil, nil
+}
+
+// fill gives the tables without conjunctions the empty one: any row.
+func fill(out []deps.Table) {
 	for i := range out {
 		if len(out[i].Conjs) == 0 {
 			out[i].Conjs = []deps.Conj{{}}
 		}
 	}
-	return out, nil
 }

@@ -62,7 +62,13 @@ type query struct {
 	arena   []atom    // the atoms of single
 	conjs   []conj    // the conjunctions of single
 	scratch []atom    // the atoms of a projection
-	vals    []any     // the values of an IN list or a tuple
+	vals    []operand // the values of an IN list or a tuple
+	// made holds every atom of a column and a value, in order, and
+	// refused tells that a placeholder's value was refused as a term:
+	// what an Extractor needs to tell whether other values of the same
+	// placeholders would prove the same terms (see template.go).
+	made    []atom
+	refused bool
 	cols    []operand // the columns of a tuple
 }
 
@@ -94,8 +100,9 @@ func putQuery(q *query) {
 	clear(q.scratch)
 	clear(q.vals)
 	clear(q.cols)
+	clear(q.made)
 	*q = query{toks: q.toks[:0], occs: q.occs[:0], rels: q.rels[:0], arena: q.arena[:0],
-		conjs: q.conjs[:0], scratch: q.scratch[:0], vals: q.vals[:0], cols: q.cols[:0]}
+		conjs: q.conjs[:0], scratch: q.scratch[:0], vals: q.vals[:0], cols: q.cols[:0], made: q.made[:0]}
 	queries.Put(q)
 }
 

@@ -253,9 +253,6 @@ func (r *Recorder) record() error {
 	return nil
 }
 
-// ColumnNames returns the names of the columns.
-func (r *Recorder) ColumnNames() []string { return columnNames(r.cols) }
-
 func columnNames(cols []Column) []string {
 	names := make([]string, len(cols))
 	for i, c := range cols {

@@ -9,25 +9,27 @@ import (
 // Defaults of the fields of Config.
 const (
 	defaultMaxBytes   = 64 << 20
-	defaultMaxEntries = 100_000
+	defaultMaxEntries = 1_000_000
 	defaultMaxStamps  = 1_000_000
 )
 
 // Config configures a Store. The zero value is ready to use.
 type Config struct {
-	// MaxBytes bounds the approximate memory held by entries: keys, values,
+	// MaxBytes bounds the memory held by entries: keys, values,
 	// dependencies and bookkeeping, but not stamps. An entry larger than
 	// MaxBytes is not kept. Default 64 MiB.
 	MaxBytes int64
 
 	// MaxEntries bounds the number of entries. Every entry is charged at
 	// least MaxBytes/MaxEntries bytes, which keeps both bounds with one
-	// weighted cache (see the package doc). Default 100_000.
+	// weighted cache (see the package doc). Default 1_000_000.
 	MaxEntries int
 
-	// MaxStamps bounds the number of dependency stamps kept, each about
-	// 60 bytes plus the strings of its Dep. Evicting a stamp invalidates
-	// the entries that recorded it. Default 1_000_000.
+	// MaxStamps bounds the number of dependency stamps that writes store,
+	// each about 100 bytes with the strings of its Dep. Evicting a stamp
+	// invalidates the entries that recorded it, and some of those that
+	// recorded no stamp of their own (see the package doc). Default
+	// 1_000_000.
 	MaxStamps int
 
 	// Clock is the time source of TTLs. Default: the system clock. A fake

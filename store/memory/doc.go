@@ -11,10 +11,15 @@
 // entry's hit count (which List and Inspect report, and List sorts by), and
 // one copy of the value, its only allocation; the caller owns the copy. Peek (store.Peeker) is Get without
 // the copy, allocating nothing, for callers that never modify what they
-// read. Set copies the value and the dependencies, so the caller may reuse
-// its slices. Stamps allocates the slice it returns; creating a stamp is an
-// atomic increment. Invalidate and Delete are one removal per dependency or
-// key, whatever the number of entries. Writes also run otter's upkeep of
+// read. Set copies the value and the dependencies into one allocation, so
+// the caller may reuse its slices, and keeps one copy of each distinct
+// Entry.Text for every entry that has it (unique.Make: the SQL of a
+// statement, shared by all its results). Stamps allocates the slice it returns
+// and stores nothing: a dependency that no write has renewed has the stamp
+// of its floor, one of a fixed array of stamps shared by hash, so a cache
+// of a million rows keeps no stamp for them. Invalidate stores a new stamp
+// per dependency, Delete removes one entry per key, whatever the number of
+// entries. Writes also run otter's upkeep of
 // its eviction policy in the calling goroutine (otter's default is a new
 // goroutine per write, which costs a store written once per cache miss
 // more). No operation waits for I/O.
@@ -22,22 +27,27 @@
 // # What the options cost
 //
 // MaxBytes and MaxEntries are kept by one cache weighted in bytes, whose
-// total weight stays under MaxBytes. An entry weighs its approximate size
-// (key, value, dependencies, some 185 bytes of bookkeeping) but at least
-// MaxBytes/MaxEntries, so the cache never holds more than MaxEntries entries,
-// and large entries are bounded by their real size. The price of one cache
-// for two bounds: with entries smaller than MaxBytes/MaxEntries, the store is
-// full before it holds MaxBytes. With the defaults (64 MiB, 100_000 entries)
-// that floor is 672 bytes. An entry larger than MaxBytes is not kept.
+// total weight stays under MaxBytes. An entry weighs the heap it holds (key,
+// value, dependencies and 176 bytes of bookkeeping, measured; not its
+// text, which entries share; within a few
+// percent of what runtime.MemStats sees) but at least MaxBytes/MaxEntries, so
+// the cache never holds more than MaxEntries entries, and large entries are
+// bounded by their real size. The price of one cache for two bounds: with
+// entries smaller than MaxBytes/MaxEntries, the store is full before it
+// holds MaxBytes. With the defaults (64 MiB, 1,000,000 entries) that floor
+// is 68 bytes, below any entry the plugin stores. An entry larger than
+// MaxBytes is not kept.
 //
-// MaxStamps bounds the stamps, which are not counted in MaxBytes: each costs
-// about 60 bytes plus the strings of its Dep, so the default (1_000_000)
-// allows for some 60 MiB and the strings. An evicted stamp only costs hits:
-// the entries that recorded it no longer validate (from the next
-// invalidation of anything on: until then nothing they read has changed),
-// and the stamp created next for its Dep is a new one. A MaxStamps too
-// small for the dependencies of the entries in use therefore shows as
-// misses, never as stale reads.
+// MaxStamps bounds the stamps that writes store, which are not counted in
+// MaxBytes: each costs about 100 bytes with the strings of its Dep, so the
+// default (1,000,000) allows for some 100 MiB, reached only by writes to a
+// million distinct rows that cached reads depend on. The floors cost 8 bytes
+// per 16 of MaxStamps (512 KiB by default). An evicted stamp only costs
+// hits: before it goes, its floor is renewed, so the entries that recorded
+// it, and those that recorded the floor for another dependency of the same
+// bucket, no longer validate (from the next invalidation of anything on:
+// until then nothing they read has changed). A MaxStamps too small for the
+// writes in use therefore shows as misses, never as stale reads.
 //
 // Entries expire their TTL after their latest Set, by Config.Clock.
 // Expired entries are never returned; otter removes them during writes and

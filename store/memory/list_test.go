@@ -81,6 +81,75 @@ func TestListPages(t *testing.T) {
 	require.Len(t, odd, 125)
 }
 
+// TestListCount checks the count of selected entries and the position of
+// each page, in both directions, with Match and Filter.
+func TestListCount(t *testing.T) {
+	s := newStore(t, memory.Config{})
+	fill(t, s, nil, 100)
+	s.CleanUp()
+	odd := func(key, _ string, _ []byte) bool { return key[len(key)-1]%2 == 1 }
+	for _, opts := range []store.ListOptions{
+		{Limit: 7},
+		{Limit: 7, Reverse: true},
+		{Limit: 10, Sort: store.SortSize, Match: odd},
+		{Limit: 10, Sort: store.SortAge, Reverse: true, Filter: func(in store.EntryInfo, _ []byte) bool { return odd(in.Key, "", nil) }},
+	} {
+		want := 100
+		if opts.Match != nil || opts.Filter != nil {
+			want = 50
+		}
+		var keys []string
+		for {
+			page, err := s.List(context.Background(), opts)
+			require.NoError(t, err)
+			require.Equal(t, &store.ListCount{Total: want, Before: len(keys)}, page.Count)
+			for _, e := range page.Entries {
+				keys = append(keys, e.Key)
+			}
+			if page.Next == "" {
+				break
+			}
+			opts.Cursor = page.Next
+		}
+		require.Len(t, keys, want)
+		if opts.Sort == store.SortKey {
+			sorted := slices.IsSorted(keys)
+			if opts.Reverse {
+				slices.Reverse(keys)
+				require.True(t, slices.IsSorted(keys), "keys not in reverse order")
+			} else {
+				require.True(t, sorted, "keys not sorted")
+			}
+		}
+	}
+	_, err := s.List(context.Background(), store.ListOptions{Cursor: listFirst(t, s, store.ListOptions{Limit: 1}).Next, Reverse: true})
+	require.ErrorIs(t, err, store.ErrBadCursor, "a cursor of the other direction")
+}
+
+func listFirst(t *testing.T, s *memory.Store, opts store.ListOptions) store.ListPage {
+	t.Helper()
+	page, err := s.List(context.Background(), opts)
+	require.NoError(t, err)
+	return page
+}
+
+// TestListContext checks that a listing stops when its context is done,
+// within a few thousand entries.
+func TestListContext(t *testing.T) {
+	s := newStore(t, memory.Config{})
+	fill(t, s, nil, 5000)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	_, err := s.List(ctx, store.ListOptions{Match: func(string, string, []byte) bool {
+		if calls++; calls == 10 {
+			cancel()
+		}
+		return true
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Less(t, calls, 2500)
+}
+
 func TestListValues(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, memory.Config{})
@@ -114,13 +183,13 @@ func TestListValidity(t *testing.T) {
 			t.Errorf("%s valid: got %v, want %v", e.Key, got, want)
 		}
 	}
-	// Inspecting and listing create no stamp: the entry stays invalid.
+	// Inspecting shows the stamp the write gave the dep.
 	info, value, ok, err := s.Inspect(ctx, "k00001")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Len(t, value, 1)
 	require.False(t, info.Valid)
-	require.Equal(t, store.Stamp(0), info.Current[1])
+	require.NotEqual(t, info.Stamps[1], info.Current[1])
 
 	n, err := s.Purge(ctx)
 	require.NoError(t, err)
@@ -237,4 +306,24 @@ func BenchmarkList(b *testing.B) {
 			b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/page")
 		})
 	}
+}
+
+func TestReport(t *testing.T) {
+	s := newStore(t, memory.Config{MaxBytes: 1 << 20, MaxEntries: 10})
+	fill(t, s, nil, 15)
+	// Reads store no stamps: only the three deps written have one.
+	require.NoError(t, s.Invalidate(t.Context(), store.Dep{Table: "t"}, store.Dep{Table: "t", Cond: "id=1"}, store.Dep{Table: "u"}))
+	s.CleanUp()
+	facts, err := s.Report(context.Background())
+	require.NoError(t, err)
+	require.Len(t, facts, 4)
+	var kept, evicted int
+	_, err = fmt.Sscanf(facts[1].Value, "%d of 10 (MaxEntries)", &kept)
+	require.NoError(t, err, facts[1].Value)
+	_, err = fmt.Sscanf(facts[2].Value, "%d entries since the store was made", &evicted)
+	require.NoError(t, err, facts[2].Value)
+	require.Equal(t, 15, kept+evicted, "entries kept and evicted")
+	require.GreaterOrEqual(t, evicted, 5)
+	require.Equal(t, store.Fact{Name: "Stamps of written dependencies", Value: "3 of 1000000 (MaxStamps)"}, facts[3])
+	require.Regexp(t, `^\d\.\d MiB of 1\.0 MiB \(MaxBytes\), \d+%$`, facts[0].Value)
 }

@@ -6,54 +6,68 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
+	"iter"
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
+	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 
 	"github.com/gormcache/gormcache/store"
 )
 
-// Bookkeeping bytes, measured with runtime.MemStats on amd64 (Go 1.26,
-// otter 2.4): per entry, the entry struct, otter's node and hash table slot;
-// per dependency of an entry, its Dep and stamp, not counting the strings.
-const (
-	entryOverhead = 184
-	depOverhead   = 40
-)
+// entryOverhead is the memory an entry holds besides its key and its value
+// and checks: the entry struct, otter's node and its slot in otter's hash
+// table. Measured with runtime.MemStats on amd64 (Go 1.26, otter 2.4; see
+// TestBytesMeasureTheHeap).
+const entryOverhead = 176
 
 // Store is an in-process store.Store and store.Flusher. Its methods never
-// block on I/O, ignore their context and never fail, except Set on an invalid
-// entry.
+// block on I/O, ignore their context and never fail, except Set and SetTTL
+// on invalid input, and List, which stops when its context is done.
 type Store struct {
 	entries *otter.Cache[string, *entry]
-	stamps  *otter.Cache[store.Dep, store.Stamp]
+	// stamps holds the stamps of the deps that writes renewed. A dep
+	// without one has the stamp of its floor (see floors).
+	stamps *otter.Cache[store.Dep, store.Stamp]
+	// floors are the stamps of the deps without a stamp of their own, one
+	// per bucket of deps (by hash). Reading a dep never stores anything:
+	// a cache of a million rows costs no stamp until a write renews one.
+	// A floor changes when a stamp of its bucket is evicted (MaxStamps),
+	// before the stamp leaves, so that a dep whose stamp is gone never
+	// reads a floor an entry may have recorded before the write that gave
+	// it that stamp; and at Flush.
+	floors    []atomic.Uint64
+	floorSeed maphash.Seed
 
 	clock     Clock  // Config.Clock, or the system clock
 	maxSize   uint64 // the size of the largest entry kept
 	minWeight uint32 // MaxBytes/MaxEntries, see Config.MaxEntries
 
-	// lastStamp is the stamp handed out last. Stamps come from this
-	// counter, so they never repeat, for any Dep, and that is why evicting
-	// a stamp (MaxStamps) can only invalidate: the stamp created after it
+	// lastStamp is the stamp handed out last. Stamps and floors come from
+	// this counter, so they never repeat, for any Dep, and that is why
+	// evicting a stamp can only invalidate: the floor its Dep reads after
 	// differs from every stamp an entry may have recorded. The counter
 	// starts at a random value below 1<<63, not at 0, so that a restarted
 	// process does not hand out the low numbers its predecessor did.
 	lastStamp atomic.Uint64
-	// newStamp is the ComputeIfAbsent function of stamps, made once so
-	// that Stamps does not allocate a closure per call.
-	newStamp func() (store.Stamp, bool)
-	// generation counts the Invalidate and Flush calls that have deleted
+	// generation counts the Invalidate and Flush calls that have renewed
 	// their stamps. An entry whose stamps were all current at a generation
 	// is still valid while the generation stays the same: no stamp was
-	// deleted since. (A stamp evicted by MaxStamps does not count: its
+	// renewed since. (A floor renewed by an eviction does not count: its
 	// entries stay correct until a write, which calls Invalidate.)
 	generation atomic.Uint64
 
 	schemesMu sync.Mutex
 	schemes   map[string]*registry // table -> its schemes, see schemes.go
+
+	cfg     Config        // with its defaults, for Report
+	evicted atomic.Uint64 // entries evicted for space, for Report
 }
 
 var (
@@ -64,11 +78,15 @@ var (
 
 // entry is a value with the stamps it must still see to be valid.
 type entry struct {
-	value   []byte
-	checks  []check
-	ttl     time.Duration
-	weight  uint32
+	// value is the entry's value. The memory past its length, up to its
+	// capacity, holds its checks (see appendChecks): one allocation for
+	// both, sized to its size class, so that cap(value) is what it holds.
+	value []byte
+	// text is the entry's Entry.Text, one copy for every entry with the
+	// same text (the zero Handle for none).
+	text    unique.Handle[string]
 	created int64 // unix nanoseconds by the store's clock, for List and Inspect
+	expires int64 // likewise: when the last Set or SetTTL said otter should drop the entry
 	// hits counts the Gets that returned the entry, for List and Inspect:
 	// a hit costs one atomic add.
 	hits atomic.Int64
@@ -77,12 +95,87 @@ type entry struct {
 	validAt atomic.Uint64
 }
 
-// check is a dependency of an entry and the stamp it had before the
-// entry's value was computed.
-type check struct {
-	dep   store.Dep
-	stamp store.Stamp
+// newEntry returns an entry of a copy of e's value and its checks.
+func newEntry(e store.Entry, ttl time.Duration, created int64) *entry {
+	var text unique.Handle[string]
+	if e.Text != "" {
+		text = unique.Make(e.Text)
+	}
+	n := len(e.Value) + uvarintLen(len(e.Deps))
+	for _, d := range e.Deps {
+		n += uvarintLen(len(d.Table)) + len(d.Table) + uvarintLen(len(d.Cond)) + len(d.Cond) + 8
+	}
+	// append rounds the capacity up to the size class of the allocation.
+	b := append([]byte(nil), make([]byte, n)...)[:0]
+	b = append(b, e.Value...)
+	appendChecks(b[len(b):], e.Deps, e.Stamps)
+	return &entry{value: b, text: text, created: created, expires: created + int64(ttl)}
 }
+
+// textOf returns the Entry.Text e was stored with.
+func (e *entry) textOf() string {
+	if e.text == (unique.Handle[string]{}) {
+		return ""
+	}
+	return e.text.Value()
+}
+
+// uvarintLen returns the length of n encoded by binary.AppendUvarint.
+func uvarintLen(n int) int {
+	return (bits.Len64(uint64(n)|1) + 6) / 7
+}
+
+// appendChecks appends the number of deps, then each dep and its stamp.
+func appendChecks(b []byte, deps []store.Dep, stamps []store.Stamp) []byte {
+	b = binary.AppendUvarint(b, uint64(len(deps)))
+	for i, d := range deps {
+		b = binary.AppendUvarint(b, uint64(len(d.Table)))
+		b = append(b, d.Table...)
+		b = binary.AppendUvarint(b, uint64(len(d.Cond)))
+		b = append(b, d.Cond...)
+		b = binary.LittleEndian.AppendUint64(b, uint64(stamps[i]))
+	}
+	return b
+}
+
+// checks yields the deps of e and the stamps they had before its value was
+// computed. The deps' strings are e's memory, which is never modified.
+func (e *entry) checks() iter.Seq2[store.Dep, store.Stamp] {
+	return func(yield func(store.Dep, store.Stamp) bool) {
+		b := e.value[len(e.value):cap(e.value)]
+		n, k := binary.Uvarint(b)
+		b = b[k:]
+		str := func() string {
+			l, k := binary.Uvarint(b)
+			b = b[k:]
+			if l == 0 {
+				return ""
+			}
+			s := unsafe.String(&b[0], l)
+			b = b[l:]
+			return s
+		}
+		for range n {
+			d := store.Dep{Table: str(), Cond: str()}
+			st := store.Stamp(binary.LittleEndian.Uint64(b))
+			b = b[8:]
+			if !yield(d, st) {
+				return
+			}
+		}
+	}
+}
+
+// numChecks returns the number of deps of e.
+func (e *entry) numChecks() int {
+	n, _ := binary.Uvarint(e.value[len(e.value):cap(e.value)])
+	return int(n)
+}
+
+// stampsPerFloor is the number of stamps MaxStamps allows per floor: an
+// evicted stamp invalidates the entries that recorded the floor of its
+// bucket, some stampsPerFloor/MaxStamps of those that recorded a floor.
+const stampsPerFloor = 16
 
 // New returns a store configured by cfg, or an error prefixed "memory:" if a
 // field of cfg is out of range.
@@ -96,6 +189,9 @@ func New(cfg Config) (*Store, error) {
 		minWeight: uint32(cfg.minWeight()),
 		schemes:   map[string]*registry{},
 		clock:     cfg.Clock,
+		floors:    make([]atomic.Uint64, floorsFor(cfg.MaxStamps)),
+		floorSeed: maphash.MakeSeed(),
+		cfg:       cfg,
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}
@@ -103,16 +199,23 @@ func New(cfg Config) (*Store, error) {
 	var seed [8]byte
 	rand.Read(seed[:]) // never fails
 	s.lastStamp.Store(binary.LittleEndian.Uint64(seed[:]) >> 1)
-	s.newStamp = func() (store.Stamp, bool) { return store.Stamp(s.lastStamp.Add(1)), false }
+	s.renewFloors()
 	s.generation.Store(1)
 
 	entryOpts := &otter.Options[string, *entry]{
 		MaximumWeight: uint64(cfg.MaxBytes),
-		Weigher:       func(_ string, e *entry) uint32 { return e.weight },
+		Weigher: func(key string, e *entry) uint32 {
+			return max(uint32(min(e.size(key), math.MaxUint32)), s.minWeight)
+		},
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *entry]) time.Duration {
-			return e.Value.ttl
+			return time.Duration(e.Value.expires - s.clock.Now().UnixNano())
 		}),
 		Executor: runNow,
+		OnDeletion: func(e otter.DeletionEvent[string, *entry]) {
+			if e.Cause == otter.CauseOverflow {
+				s.evicted.Add(1)
+			}
+		},
 	}
 	if cfg.Clock != nil {
 		entryOpts.Clock = otterClock{cfg.Clock}
@@ -120,10 +223,51 @@ func New(cfg Config) (*Store, error) {
 	if s.entries, err = otter.New(entryOpts); err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
-	if s.stamps, err = otter.New(&otter.Options[store.Dep, store.Stamp]{MaximumSize: cfg.MaxStamps, Executor: runNow}); err != nil {
+	stampOpts := &otter.Options[store.Dep, store.Stamp]{
+		MaximumSize: cfg.MaxStamps,
+		// Under the lock of the stamp's bucket, while readers still find
+		// the stamp: they read the new floor once it is gone.
+		OnAtomicDeletion: func(e otter.DeletionEvent[store.Dep, store.Stamp]) {
+			if e.Cause == otter.CauseOverflow {
+				s.floor(e.Key).Store(s.lastStamp.Add(1))
+			}
+		},
+		Executor: runNow,
+	}
+	if s.stamps, err = otter.New(stampOpts); err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
 	return s, nil
+}
+
+// floorsFor returns the number of floors for maxStamps stamps: a power of
+// two, at least 1024.
+func floorsFor(maxStamps int) int {
+	n := 1024
+	for n < maxStamps/stampsPerFloor {
+		n *= 2
+	}
+	return n
+}
+
+// floor returns the floor of d's bucket.
+func (s *Store) floor(d store.Dep) *atomic.Uint64 {
+	return &s.floors[maphash.Comparable(s.floorSeed, d)&uint64(len(s.floors)-1)]
+}
+
+// renewFloors gives every floor a stamp never handed out before.
+func (s *Store) renewFloors() {
+	for i := range s.floors {
+		s.floors[i].Store(s.lastStamp.Add(1))
+	}
+}
+
+// stamp returns the current stamp of d: its own, or its floor's.
+func (s *Store) stamp(d store.Dep) store.Stamp {
+	if st, ok := s.stamps.GetIfPresent(d); ok {
+		return st
+	}
+	return store.Stamp(s.floor(d).Load())
 }
 
 // runNow is the Executor of the store's otter caches: it runs their
@@ -153,7 +297,13 @@ func (s *Store) Peek(_ context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	e.hits.Add(1)
-	return e.value, true, nil
+	return e.ownValue(), true, nil
+}
+
+// ownValue returns e's value with no room to append to: appending to it
+// must not write over the checks.
+func (e *entry) ownValue() []byte {
+	return e.value[:len(e.value):len(e.value)]
 }
 
 // remove deletes e from key unless a Set has replaced it since.
@@ -166,12 +316,13 @@ func (s *Store) remove(key string, e *entry) {
 	})
 }
 
-// Stamps returns the current stamps of deps, creating those missing.
-// Concurrent calls for one Dep agree on its stamp.
+// Stamps returns the current stamps of deps. It stores nothing: a dep that
+// no write has renewed has the stamp of its floor, which concurrent calls
+// agree on as they do on a stamp of its own.
 func (s *Store) Stamps(_ context.Context, deps []store.Dep) ([]store.Stamp, error) {
 	stamps := make([]store.Stamp, len(deps))
 	for i, d := range deps {
-		stamps[i], _ = s.stamps.ComputeIfAbsent(d, s.newStamp)
+		stamps[i] = s.stamp(d)
 	}
 	return stamps, nil
 }
@@ -185,23 +336,12 @@ func (s *Store) Set(_ context.Context, key string, e store.Entry, ttl time.Durat
 	if len(e.Deps) != len(e.Stamps) {
 		return fmt.Errorf("%w: %d deps and %d stamps", store.ErrInvalidEntry, len(e.Deps), len(e.Stamps))
 	}
-	size := uint64(entryOverhead + len(key) + len(e.Value))
-	checks := make([]check, len(e.Deps))
-	for i, d := range e.Deps {
-		checks[i] = check{dep: d, stamp: e.Stamps[i]}
-		size += uint64(depOverhead + len(d.Table) + len(d.Cond))
-	}
-	if size > s.maxSize {
+	n := newEntry(e, ttl, s.clock.Now().UnixNano())
+	if uint64(n.size(key)) > s.maxSize {
 		s.entries.Invalidate(key)
 		return nil
 	}
-	s.entries.Set(key, &entry{
-		value:   bytes.Clone(e.Value),
-		checks:  checks,
-		ttl:     ttl,
-		weight:  max(uint32(size), s.minWeight),
-		created: s.clock.Now().UnixNano(),
-	})
+	s.entries.Set(key, n)
 	return nil
 }
 
@@ -213,13 +353,12 @@ func (s *Store) Delete(_ context.Context, keys ...string) error {
 	return nil
 }
 
-// Invalidate deletes the stamps of deps; the next Stamps call creates new
-// ones.
+// Invalidate gives each of deps a stamp never handed out before.
 func (s *Store) Invalidate(_ context.Context, deps ...store.Dep) error {
 	for _, d := range deps {
-		s.stamps.Invalidate(d)
+		s.stamps.Set(d, store.Stamp(s.lastStamp.Add(1)))
 	}
-	// After the deletions: a check that starts at the new generation sees
+	// After the renewals: a check that starts at the new generation sees
 	// them.
 	s.generation.Add(1)
 	return nil
@@ -228,6 +367,9 @@ func (s *Store) Invalidate(_ context.Context, deps ...store.Dep) error {
 // Flush removes every entry and stamp. An entry stored during the Flush with
 // stamps taken before it never validates.
 func (s *Store) Flush(context.Context) error {
+	// The floors first: a dep whose stamp is gone must not read a floor
+	// from before.
+	s.renewFloors()
 	s.stamps.InvalidateAll()
 	s.generation.Add(1)
 	s.entries.InvalidateAll()

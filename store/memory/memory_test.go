@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -162,52 +163,67 @@ func TestInvalidRemoved(t *testing.T) {
 
 // TestStampEviction checks that evicting stamps (MaxStamps) costs hits and
 // never validates an entry: neither one stored with stale stamps, nor one
-// whose stamp was evicted and created again.
+// whose dep lost the stamp a write gave it.
 func TestStampEviction(t *testing.T) {
 	const maxStamps, n = 64, 200
 	s := newStore(t, memory.Config{MaxStamps: maxStamps})
 	ctx := t.Context()
 	dep := func(i int) store.Dep { return store.Dep{Table: "t", Cond: fmt.Sprintf("id=%d", i)} }
-	recorded := make([]store.Stamp, n)
 	for i := range n {
 		st, err := s.Stamps(ctx, []store.Dep{dep(i)})
 		require.NoError(t, err)
-		recorded[i] = st[0]
 		if i%2 == 1 {
-			// Odd entries are stale: a write invalidated their dep after
-			// the reader took the stamp.
+			// Odd entries are stale: a write renewed their dep after the
+			// reader took the stamp.
 			require.NoError(t, s.Invalidate(ctx, dep(i)))
 		}
 		e := store.Entry{Value: []byte("v"), Deps: []store.Dep{dep(i)}, Stamps: st}
 		require.NoError(t, s.Set(ctx, fmt.Sprint(i), e, time.Hour))
 	}
+	// Writes to other rows evict the stamps of the odd deps, and with
+	// them the floors of some even ones.
 	for i := range 20 * maxStamps {
-		_, err := s.Stamps(ctx, []store.Dep{{Table: "churn", Cond: fmt.Sprint(i)}})
-		require.NoError(t, err)
+		require.NoError(t, s.Invalidate(ctx, store.Dep{Table: "churn", Cond: fmt.Sprint(i)}))
 	}
 	s.CleanUp()
 	if got := s.StampCount(); got > maxStamps {
 		t.Fatalf("stamps after churn: got %d, want at most %d", got, maxStamps)
 	}
 
-	misses := 0
+	hits := 0
 	for i := range n {
-		// Recreate the evicted stamps first: they must be new ones.
-		st, err := s.Stamps(ctx, []store.Dep{dep(i)})
-		require.NoError(t, err)
 		_, ok, err := s.Get(ctx, fmt.Sprint(i))
 		require.NoError(t, err)
-		switch {
-		case ok && i%2 == 1:
+		if ok && i%2 == 1 {
 			t.Errorf("Get of stale entry %d: got a hit, want a miss", i)
-		case ok && st[0] != recorded[i]:
-			t.Errorf("Get of entry %d: got a hit with its stamp renewed from %v to %v, want a miss", i, recorded[i], st[0])
-		case !ok:
-			misses++
+		}
+		if ok {
+			hits++
 		}
 	}
-	if misses < n-maxStamps {
-		t.Errorf("misses: got %d, want at least %d after evicting stamps", misses, n-maxStamps)
+	if hits == n/2 {
+		t.Errorf("hits: got %d, every fresh entry, want fewer: evictions renew floors", hits)
+	}
+}
+
+// TestReadsStoreNoStamps checks that taking the stamps of deps no write
+// renewed stores nothing, and that a write stores the stamp of its dep.
+func TestReadsStoreNoStamps(t *testing.T) {
+	s := newStore(t, memory.Config{})
+	keys := fillN(t, s, 1000, 10)
+	if got := s.StampCount(); got != 0 {
+		t.Errorf("stamps after %d entries were stored: got %d, want 0", len(keys), got)
+	}
+	require.NoError(t, s.Invalidate(t.Context(), store.Dep{Table: "t", Cond: "id=3"}))
+	s.CleanUp()
+	if got := s.StampCount(); got != 1 {
+		t.Errorf("stamps after one write: got %d, want 1", got)
+	}
+	if _, ok, _ := s.Get(t.Context(), keys[3]); ok {
+		t.Errorf("Get of the entry the write renewed: got a hit, want a miss")
+	}
+	if _, ok, _ := s.Get(t.Context(), keys[4]); !ok {
+		t.Errorf("Get of another entry: got a miss, want a hit")
 	}
 }
 
@@ -278,4 +294,46 @@ func BenchmarkSet(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// TestBytesMeasureTheHeap checks that Bytes, which MaxBytes bounds, is the
+// heap the entries hold, within 20%: entries of small and larger values,
+// each with the dependencies the plugin records for a row.
+func TestBytesMeasureTheHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 100,000 entries")
+	}
+	for _, size := range []int{40, 150, 1000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			const n = 100_000
+			// The MaxEntries floor, 64 bytes, weighs no entry.
+			s := newStore(t, memory.Config{MaxBytes: 1 << 30, MaxEntries: 1 << 24})
+			ctx := t.Context()
+			value := []byte(strings.Repeat("v", size))
+			before := heapAfterGC()
+			for i := range n {
+				k := fmt.Sprintf("gormcache:%022d", i)
+				deps := []store.Dep{{Table: "gormcache:*"}, {Table: "users"}, {Table: "users", Cond: fmt.Sprintf("id=i%d", i)}}
+				stamps, err := s.Stamps(ctx, deps)
+				require.NoError(t, err)
+				require.NoError(t, s.Set(ctx, k, store.Entry{Value: value, Deps: deps, Stamps: stamps}, time.Hour))
+			}
+			s.CleanUp()
+			grown := float64(heapAfterGC() - before)
+			require.Equal(t, n, s.Len())
+			t.Logf("Bytes %d, heap grown by %.0f", s.Bytes(), grown)
+			if got := float64(s.Bytes()); got < 0.8*grown || got > 1.2*grown {
+				t.Errorf("Bytes: got %.0f, want within 20%% of the heap the entries hold, %.0f", got, grown)
+			}
+		})
+	}
+}
+
+// heapAfterGC returns the bytes of live heap objects after a full
+// collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -23,7 +23,7 @@ type registry struct {
 func (s *Store) AddSchemes(_ context.Context, table string, schemes []string) error {
 	s.schemesMu.Lock()
 	defer s.schemesMu.Unlock()
-	stamp, _ := s.stamps.ComputeIfAbsent(store.Dep{Table: table}, s.newStamp)
+	stamp := s.stamp(store.Dep{Table: table})
 	reg := s.schemes[table]
 	if reg == nil || reg.stamp != stamp {
 		reg = &registry{stamp: stamp}
@@ -43,10 +43,7 @@ func (s *Store) AddSchemes(_ context.Context, table string, schemes []string) er
 
 // Schemes implements store.SchemeRegistry.
 func (s *Store) Schemes(_ context.Context, table string) ([]string, error) {
-	stamp, ok := s.stamps.GetIfPresent(store.Dep{Table: table})
-	if !ok {
-		return nil, nil
-	}
+	stamp := s.stamp(store.Dep{Table: table})
 	s.schemesMu.Lock()
 	defer s.schemesMu.Unlock()
 	reg := s.schemes[table]

@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/internal/testredis"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
 	"github.com/gormcache/gormcache/store/redis"
@@ -83,8 +85,11 @@ func BenchmarkStore(b *testing.B) {
 
 // BenchmarkPlugin measures the reads of package photos through the plugin on
 // PostgreSQL against the same reads uncached: a hit with the memory store, with the
-// Redis store on a single node and on a Cluster, and with the two-level
-// store. Redis is on loopback, so a round trip costs tens of microseconds.
+// Redis store on a single node and on a Cluster, with the two-level store
+// and with the near cache. Redis is on loopback, so a round trip costs tens
+// of microseconds. "paired" runs the uncached read, the memory hit and the
+// near hits back to back in every iteration, in a random order, and reports
+// their ratios, steadier than figures of separate runs on a shared machine.
 func BenchmarkPlugin(b *testing.B) {
 	dial := testdb.Postgres(b)
 	plain, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
@@ -115,6 +120,9 @@ func BenchmarkPlugin(b *testing.B) {
 		two, err := redis.NewTwoLevel(newStore(b, client, redis.Config{}), memory.Config{})
 		require.NoError(b, err)
 		add("twolevel-"+top.name, two, rt)
+		near := newNear(b, client, redis.Config{}, redis.NearConfig{Lease: redis.DefaultLease})
+		waitTrusted(b, near)
+		add("near-"+top.name, near, rt)
 	}
 
 	for _, q := range photos.Queries {
@@ -149,7 +157,87 @@ func BenchmarkPlugin(b *testing.B) {
 					}
 				})
 			}
+			b.Run("paired", func(b *testing.B) {
+				ways := []cached{{name: "uncached", db: plain}}
+				for _, c := range dbs {
+					if c.name == "memory" || strings.HasPrefix(c.name, "near-") {
+						require.NoError(b, q.Run(c.db.Clauses(gormcache.Cache()), photos.HitRow))
+						ways = append(ways, c)
+					}
+				}
+				spent := make([]time.Duration, len(ways))
+				for b.Loop() {
+					for _, i := range rand.Perm(len(ways)) {
+						db := ways[i].db
+						if i > 0 {
+							db = db.Clauses(gormcache.Cache())
+						}
+						start := time.Now()
+						if err := q.Run(db, photos.HitRow); err != nil {
+							b.Fatal(err)
+						}
+						spent[i] += time.Since(start)
+					}
+				}
+				// ways: uncached, memory, then a near cache per topology.
+				for i, w := range ways[2:] {
+					b.ReportMetric(float64(spent[2+i])/float64(spent[1]), w.name+"/memory")
+					b.ReportMetric(float64(spent[0])/float64(spent[2+i]), "uncached/"+w.name)
+				}
+				b.ReportMetric(float64(spent[0])/float64(spent[1]), "uncached/memory")
+			})
 		})
+	}
+}
+
+// BenchmarkPluginWrite measures an update by primary key on PostgreSQL
+// through the plugin, with the Redis store (today's), and with a near
+// cache alone and with two other instances' near caches alive, and counts
+// the writer's round trips to Redis: a write reads the table's schemes,
+// then invalidates.
+func BenchmarkPluginWrite(b *testing.B) {
+	dial := testdb.Postgres(b)
+	plain, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+	require.NoError(b, err)
+	photos.Seed(b, plain)
+	for _, top := range topologies {
+		for _, way := range []struct {
+			name   string
+			others int // near caches of other instances; -1 for none at all
+		}{{"redis", -1}, {"near-alone", 0}, {"near-3-instances", 2}} {
+			b.Run(top.name+"/"+way.name, func(b *testing.B) {
+				client := top.client(b)
+				rt := countRoundTrips(client)
+				cfg := redis.Config{Prefix: testredis.Prefix(b)}
+				var st store.Store
+				if way.others < 0 {
+					st = newStore(b, client, cfg)
+				} else {
+					near := newNear(b, client, cfg, redis.NearConfig{Lease: redis.DefaultLease})
+					waitTrusted(b, near)
+					for range way.others {
+						waitTrusted(b, newNear(b, top.client(b), cfg, redis.NearConfig{Lease: redis.DefaultLease}))
+					}
+					st = near
+				}
+				db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
+				require.NoError(b, err)
+				require.NoError(b, db.Use(gormcache.New(gormcache.Config{Store: st})))
+				// Cached reads register the schemes a write matches; a
+				// first write waits out a new registry of leases.
+				require.NoError(b, db.Clauses(gormcache.Cache()).First(&photos.Photo{}, 1).Error)
+				require.NoError(b, db.Clauses(gormcache.Cache()).Where("user_id = ? AND status = ?", 1, 1).Find(&[]photos.Photo{}).Error)
+				require.NoError(b, db.Model(&photos.Photo{ID: 1}).Update("status", 1).Error)
+				before := rt.n.Load()
+				i := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					i++
+					require.NoError(b, db.Model(&photos.Photo{ID: uint(1 + i%photos.Rows)}).Update("status", i%3).Error)
+				}
+				b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+			})
+		}
 	}
 }
 

@@ -66,6 +66,125 @@
 // another process until it expires, but it is never served once its stamps
 // changed. Flush, which renews the epoch, invalidates all copies everywhere.
 //
+// # Near caches
+//
+// Near keeps TwoLevel's copies and serves them with no round trip: a hit
+// is a lookup in process memory, as with the memory store, yet the promise
+// holds across instances. A read never returns data older than a write,
+// through any instance's GORM, whose call returned before the read began.
+// The mechanism is leases with acknowledged invalidations (Gray and
+// Cheriton, SOSP 1989; Redis' client-side caching with tracking, made
+// strict):
+//
+//   - An instance subscribes to the invalidations of its prefix, then takes
+//     a lease (NearConfig.Lease, 2s by default) in a registry in Redis, and
+//     renews it every quarter lease. It serves from memory only while the
+//     subscription is live and the lease holds, and stops a tenth of a lease
+//     before the lease could lapse, counted from when it sent the renewal.
+//     Pub/sub runs on the client given to New (SPUBLISH and SSUBSCRIBE on a
+//     Cluster). The registry, the channel and the acknowledgements all live
+//     in the epoch's slot, so each script runs on one node.
+//   - A write's invalidation deletes its stamps, then publishes a notice:
+//     the hashes of the stamp keys, a sequence number and the leases it
+//     waits for, which are every other instance's lease that has not lapsed.
+//     It returns once all of those acknowledged the notice, or once the last
+//     of them lapsed by Redis' clock, which also dated the leases: a BLPOP
+//     on a list that the last acknowledgement pushes to. An instance drops
+//     the stamps, then acknowledges, with one script call per batch of
+//     notices.
+//   - A lease is renewed only if its holder applied every notice published
+//     before its previous renewal. A holder that has not applied a notice
+//     can therefore renew its lease at most once after the notice was
+//     published. A writer whose wait timed out checks the registry for such
+//     a renewal and waits for that lease too.
+//   - A copy is served from memory when every stamp it recorded is known
+//     current. Stamps are learned from reads of Redis (a Stamps call, a
+//     validation, a fetch) that began after the last notice about them was
+//     applied, and a notice makes them unknown.
+//   - An instance stops trusting its copies (it fences itself) when its lease
+//     was not renewed in time, its subscription was lost (go-redis
+//     resubscribes, and the notices sent meanwhile are lost), a sequence
+//     number is missing, a notice comes from another registry, or a renewal
+//     waits too long for notices. Fencing forgets every stamp known. The
+//     instance then gives its lease up, which acknowledges every notice that
+//     waits for it, since it no longer trusts what they change. Until it
+//     has subscribed again and taken a new lease, it validates in Redis, as
+//     TwoLevel does. The log says when it stops and starts again, and why.
+//     NearStats counts hits, validations, fences, renewals, acknowledged
+//     writes and lapsed waits.
+//
+// Why no read is stale. Let a write W return, and a later read on instance I
+// serve a copy from memory. W deleted the stamps before it published its
+// notice N. If I applied N before the read, the stamps it knows were read
+// after N was applied, so after the deletion: they are new stamps, which
+// the copy did not record. Otherwise I did not acknowledge N, and there are
+// two cases. In the first, N named I's lease and W waited until that lease
+// lapsed in Redis. I stopped trusting it before then, thanks to the margin.
+// I could not renew it twice without applying N, and W waited for the one
+// renewal it could have. In the second, N named no lease of I's, so I took
+// its lease after N was published. I subscribed before that, and forgot
+// every stamp it knew when it took the lease. N was either published
+// before the subscription, so the deletion came before anything I read
+// later, or published after it, so I received N before any later notice
+// and would have applied it before the read. The registry itself may be
+// wrong: a server restarted or promoted by a failover may restore an old
+// one, and FLUSHALL or eviction may lose it. So every registry records
+// the run_id of the server that wrote it. Scripts run on another server,
+// or finding no registry, make a new one with a new life, and every write
+// waits a whole lease after that (a quarantine): every lease given before
+// has lapsed by then. Instances see the new life in the next notice or
+// renewal and take a new lease.
+//
+// Bounds assumed. Every clock involved (this process's monotonic and wall
+// clocks, and the clock of the Redis master that dates the leases and
+// times the BLPOP) runs within 5% of real time: an instance trusts a lease
+// for 0.9 Lease after it sent the renewal, and Redis keeps it for Lease
+// after it received it. NTP keeps clock rates within 0.05%. Redis' clock
+// must not step forward while leases run (NTP slewing, not stepping), as
+// its own key expiry also requires. An instance checks both its monotonic
+// and wall clocks, so a process or virtual machine suspended longer than
+// its lease stops trusting its copies once either clock shows the time that
+// passed.
+//
+// What it costs. A hit on a copy known current costs no round trip; any
+// other lookup costs what TwoLevel's does. Stamps, Set, Delete and the
+// schemes cost what the Store's do. An invalidation costs today's round
+// trip plus one publication: on a single node both go in one pipeline, and
+// on a Cluster the publication goes after the deletion, since it must
+// follow it. When other instances hold leases, it costs one more round trip
+// to wait for their acknowledgements:
+//
+//	Invalidate                    single node   Cluster
+//	no other instance holds one   1             2
+//	others hold leases            2             3
+//
+// Each instance renews its lease with one script call every quarter lease,
+// acknowledges each batch of notices with one, and keeps a connection
+// outside the pool for its subscription. A write holds a pooled connection
+// while it waits. The waits are:
+//
+//   - an instance that crashed, is paused (SIGSTOP, a stalled VM) or is cut
+//     off from Redis delays writes by at most a lease, until its lease
+//     lapses (measured: 494-504 ms with a lease of 500 ms). NearStats.Lapsed
+//     and LapseWait count these waits, and the log reports them every 10s;
+//   - an instance that lost its subscription gives its lease up as soon as
+//     go-redis has resubscribed (1-20 ms measured), which acknowledges for
+//     it: the writes meanwhile wait that long;
+//   - the first writes after a registry is made wait a lease. That happens
+//     for the first Near store of a prefix, and after Redis lost, restored
+//     or failed over its registry. Flush keeps the registry;
+//   - when Redis does not take an invalidation, the write tries again for
+//     max(WriteWait, Lease), not WriteWait: instances that cannot reach
+//     Redis either stop trusting within a lease (see Faults).
+//
+// Limits. Every instance that writes under the prefix must use a Near
+// store: a plain Store's or TwoLevel's invalidations publish no notice, so
+// they would leave near caches serving what they changed until the copies
+// expire. Delete removes this instance's copies only; other instances'
+// copies go when their stamps change or their TTL ends, as with TwoLevel.
+// A partition that cuts a writer off Redis is the limit below; a partition
+// that cuts a reader off costs writes at most a lease.
+//
 // # Faults
 //
 // Every call is bounded by Config.Timeout and returns Redis errors: the
@@ -76,7 +195,8 @@
 //
 // A write's invalidation (Invalidate) that Redis does not take is tried
 // again every 10 ms until Config.WriteWait (three Timeouts by default) has
-// passed: the write's call returns only then, so while Redis is out for
+// passed, or the lease of a Near store if longer: the write's call returns
+// only then, so while Redis is out for
 // less than that, no instance can serve what the write changed once Redis
 // answers. Then it is queued, up to Config.RetryQueue stamps, for a retrier
 // that tries every 10 ms, and delivers within that once Redis answers. Until

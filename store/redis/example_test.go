@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"log"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"gorm.io/driver/sqlite"
@@ -46,4 +47,25 @@ func ExampleNewTwoLevel() {
 		log.Fatal(err)
 	}
 	_ = gormcache.New(gormcache.Config{Store: s})
+}
+
+// A near cache serves hits from process memory with no round trip, and a
+// write through any instance returns only once every other instance's near
+// cache dropped what it changed. Every instance writing under the prefix
+// uses one.
+func ExampleNewNear() {
+	rdb := goredis.NewUniversalClient(&goredis.UniversalOptions{
+		Addrs:                 []string{"localhost:6379"}, // several: a Cluster
+		ContextTimeoutEnabled: true,
+	})
+	remote, err := redis.New(rdb, redis.Config{Prefix: "app1:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	near, err := redis.NewNear(remote, redis.NearConfig{Lease: 2 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer near.Close() // gives the lease up
+	_ = gormcache.New(gormcache.Config{Store: near})
 }

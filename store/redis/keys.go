@@ -12,6 +12,10 @@ import (
 //	P {*}epoch          the epoch
 //	P {<table>}         the stamp of store.Dep{Table: table}, and the table's schemes
 //	P {<table>}?<cond>  the stamp of store.Dep{Table: table, Cond: cond}
+//	P {*}near           the lease registry of the Near stores (also the name of their channel)
+//	P {*}near:open      the invalidations that wait for acknowledgements
+//	P {*}near:w:<token> the instances one invalidation waits for
+//	P {*}near:d:<token> where its last acknowledgement is pushed
 //
 // Every key starts with P and a brace, which no prefix holds: the pattern
 // P{* matches the keys of this store and of no store whose prefix starts
@@ -25,8 +29,12 @@ import (
 // dependency of every entry (the one InvalidateAll renews) when its Prefix
 // is empty, so that validating a hit asks one Cluster node fewer.
 //
-// Every key is a hash. An entry's holds its value in the field "v", and
-// for each dependency, the stamp recorded for it (16 hex digits) in a field
+// The keys of the Near stores share the epoch's slot, so that their
+// scripts and sharded channel work on one Cluster node (see near.go).
+//
+// Every key of an entry, a stamp or the epoch is a hash. An entry's holds
+// its value in the field "v", its text (store.Entry.Text), if any, in the
+// field "t", and for each dependency, the stamp recorded for it (16 hex digits) in a field
 // named after the dependency's stamp key. A stamp's, and the epoch's, holds
 // its raw value in the field "s" (a decimal number); the table stamp's also
 // holds a field "c:<scheme>" for each scheme of the table, so that the
@@ -36,11 +44,31 @@ const (
 	entryPrefix  = "{}e:"
 	epochName    = "{*}epoch"
 	valueField   = "v" // of an entry: its value
+	textField    = "t" // of an entry: its text
 	stampField   = "s" // of a stamp or the epoch: its raw value
 	schemePrefix = "c:"
+	nearRegistry = "{*}near"
 )
 
 func (s *Store) entryKey(key string) string { return s.cfg.Prefix + entryPrefix + key }
+
+// nearKeys are the keys of the Near stores of a prefix.
+type nearKeys struct {
+	registry string // a hash: "h:<id>" for each lease, and its life (see notify.go)
+	channel  string // where invalidations are published
+	open     string // a sorted set of tokens, by when they stop waiting
+	pending  string // the start of the keys of one invalidation's acknowledgements
+}
+
+func newNearKeys(prefix string) nearKeys {
+	r := prefix + nearRegistry
+	return nearKeys{registry: r, channel: r, open: r + ":open", pending: r + ":"}
+}
+
+// waiting is the set of the instances the invalidation token waits for;
+// done the list its last acknowledgement pushes to.
+func (k nearKeys) waiting(token string) string { return k.pending + "w:" + token }
+func (k nearKeys) done(token string) string    { return k.pending + "d:" + token }
 
 // pauseGuard returns the key, in the slot of key, that validate expires:
 // one that never exists (stamp keys end with their brace or a '?').

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +35,7 @@ func (s *Store) Describe(context.Context) (store.Info, error) {
 		Location: s.location(),
 		Capabilities: []string{
 			store.CapList, store.CapInspect, store.CapFlush, store.CapPurge, store.CapRows,
+			store.CapTTL, store.CapReport,
 		},
 		Entries: -1,
 		Bytes:   -1,
@@ -99,14 +102,14 @@ func (s *Store) inspect(ctx context.Context, keys []string) ([]inspected, error)
 		if !ok {
 			continue
 		}
-		in := store.EntryInfo{Key: strings.TrimPrefix(k, s.cfg.Prefix+entryPrefix), Size: len(k), Hits: -1}
+		in := store.EntryInfo{Key: strings.TrimPrefix(k, s.cfg.Prefix+entryPrefix), Text: fields[textField], Size: len(k), Hits: -1}
 		if ttl := ttls[i].Val(); ttl > 0 {
 			in.Expires = now.Add(ttl)
 		}
 		fieldNames := make([]string, 0, len(fields)-1)
 		for f, v := range fields {
 			in.Size += len(f) + len(v)
-			if f != valueField {
+			if f != valueField && f != textField {
 				fieldNames = append(fieldNames, f)
 			}
 		}
@@ -179,7 +182,14 @@ const maxListScans = 10
 // entries), or the listing ends: a page may hold fewer
 // than Limit entries, even none, and still have a Next. It lists in Redis's
 // order, whatever opts.Sort, may list an entry twice, and costs two more
-// round trips per SCAN call to read the entries.
+// round trips per SCAN call to read the entries. It stops with ctx's error
+// when ctx is done.
+//
+// Its ListPage.Count is exact when one page lists everything, else an
+// estimate on a single node (or Sentinel): the entries a page selected,
+// divided by the part of Redis's hash table its SCAN calls went through,
+// which the cursor tells. On a Redis Cluster, whose cursors also name slots
+// on Redis 7.4 and later, it has none.
 func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPage, error) {
 	limit := opts.Limit
 	if limit <= 0 {
@@ -200,7 +210,11 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 	sctx, cancel := s.bounded(ctx)
 	defer cancel()
 	var page store.ListPage
+	start := at
 	for scans := 0; at.node < len(nodes) && len(page.Entries) < limit && scans < maxListScans; scans++ {
+		if err := ctx.Err(); err != nil {
+			return store.ListPage{}, err
+		}
 		keys, next, err := nodes[at.node].Scan(sctx, at.scan, s.entryKeys(), int64(limit)).Result()
 		if err != nil {
 			return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
@@ -221,7 +235,8 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 			return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
 		}
 		for _, f := range found {
-			if f.value != nil && (opts.Filter == nil || opts.Filter(f.info, f.value)) {
+			if f.value != nil && (opts.Match == nil || opts.Match(f.info.Key, f.info.Text, f.value)) &&
+				(opts.Filter == nil || opts.Filter(f.info, f.value)) {
 				page.Entries = append(page.Entries, f.info)
 				if opts.Values {
 					page.Values = append(page.Values, f.value)
@@ -232,7 +247,34 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 	if at.node < len(nodes) {
 		page.Next = at.String()
 	}
+	page.Count = s.count(start, at, len(nodes), len(page.Entries))
 	return page, nil
+}
+
+// count returns the ListCount of a page that went from cursor start to end
+// through n nodes and selected found entries.
+func (s *Store) count(start, end cursor, n, found int) *store.ListCount {
+	from, to := progress(start, n), progress(end, n)
+	switch _, cluster := s.client.(*goredis.ClusterClient); {
+	case from == 0 && to == 1:
+		return &store.ListCount{Total: found}
+	case cluster || to <= from:
+		return nil
+	}
+	total := float64(found) / (to - from)
+	return &store.ListCount{Total: int(math.Round(total)), Before: int(math.Round(from * total)), Estimated: true}
+}
+
+// progress returns how far through a listing of n nodes c is, from 0 to
+// 1: the nodes done, and the part of the current node's hash table SCAN
+// has gone through, which its cursor holds bit-reversed (SCAN increments
+// the reversed cursor, so that a table that grows or shrinks meanwhile
+// loses no key).
+func progress(c cursor, n int) float64 {
+	if c.node >= n {
+		return 1
+	}
+	return (float64(c.node) + float64(bits.Reverse64(c.scan))/(1<<64)) / float64(n)
 }
 
 // sortedNodes is nodes in an order that stays the same from page to page.

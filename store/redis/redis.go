@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,10 @@ type Store struct {
 	retry      retrier
 	identities identities
 	outages    outages
+
+	// near is the Near store over this one, if any: every invalidation
+	// then goes through its protocol (see notify.go).
+	near atomic.Pointer[Near]
 }
 
 var (
@@ -234,7 +239,7 @@ func (s *Store) fetchSharded(ctx context.Context, key string, full bool) (found,
 	}
 	f := found{value: []byte(value), checks: make([]check, 0, len(fields)-1)}
 	for field, recorded := range fields {
-		if field == valueField {
+		if field == valueField || field == textField {
 			continue
 		}
 		st, ok := parseStamp(recorded)
@@ -367,13 +372,16 @@ func (s *Store) Set(ctx context.Context, key string, e store.Entry, ttl time.Dur
 	if !ok {
 		return s.Delete(ctx, key)
 	}
-	return s.set(ctx, key, e.Value, checks, ttl)
+	return s.set(ctx, key, e.Value, e.Text, checks, ttl)
 }
 
-// set stores value with checks under key for ttl.
-func (s *Store) set(ctx context.Context, key string, value []byte, checks []check, ttl time.Duration) error {
-	fields := make([]any, 0, 2+2*len(checks))
+// set stores value and text with checks under key for ttl.
+func (s *Store) set(ctx context.Context, key string, value []byte, text string, checks []check, ttl time.Duration) error {
+	fields := make([]any, 0, 4+2*len(checks))
 	fields = append(fields, valueField, value)
+	if text != "" {
+		fields = append(fields, textField, text)
+	}
 	for _, c := range checks {
 		fields = append(fields, c.key, formatStamp(c.stamp))
 	}
@@ -464,17 +472,23 @@ func (s *Store) Invalidate(ctx context.Context, deps ...store.Dep) error {
 	for i, d := range deps {
 		keys[i] = s.stampKey(d)
 	}
-	deadline := time.Now().Add(s.cfg.WriteWait)
+	wait := s.cfg.WriteWait
+	if n := s.near.Load(); n != nil {
+		// Near caches trust their copies until their leases lapse.
+		wait = max(wait, n.cfg.Lease)
+	}
+	deadline := time.Now().Add(wait)
 	for {
-		bctx, cancel := s.bounded(ctx)
-		err := s.del(bctx, keys)
-		cancel()
+		err := s.deleteStamps(ctx, keys)
 		var refused goredis.Error
 		switch {
 		case err == nil:
 			return nil
 		case errors.As(err, &refused) && s.bump(ctx) == nil:
 			s.cfg.Logf("gormcache: redis: Redis refused to delete %d stamps (%v): the epoch is renewed instead", len(keys), err)
+			if n := s.near.Load(); n != nil {
+				return n.invalidate(ctx, keys, false)
+			}
 			return nil
 		case time.Now().Add(retryInterval).After(deadline) || ctx.Err() != nil:
 			s.retry.add(keys)
@@ -482,6 +496,30 @@ func (s *Store) Invalidate(ctx context.Context, deps ...store.Dep) error {
 		}
 		time.Sleep(retryInterval)
 	}
+}
+
+// deleteStamps deletes the stamp keys keys, in one round trip; with a Near
+// store, it delivers their invalidation to every near cache, and waits for
+// them (see notify.go).
+func (s *Store) deleteStamps(ctx context.Context, keys []string) error {
+	if n := s.near.Load(); n != nil {
+		return n.invalidate(ctx, keys, true)
+	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
+	return s.del(ctx, keys)
+}
+
+// renewEpoch is bump, and with a Near store, has every near cache forget
+// the stamps it knows, which the epoch was part of, and waits for them.
+func (s *Store) renewEpoch(ctx context.Context) error {
+	if err := s.bump(ctx); err != nil {
+		return err
+	}
+	if n := s.near.Load(); n != nil {
+		return n.reset(ctx)
+	}
+	return nil
 }
 
 // bump renews the epoch, as Invalidate renews a stamp: by deleting it.
@@ -510,15 +548,23 @@ func (s *Store) Close() error {
 }
 
 // Flush renews the epoch, which invalidates every entry at once, then
-// deletes every key of the store (entries, stamps, the epoch), found with
+// deletes every key of the store (entries, stamps, the epoch; not the
+// lease registry of near caches), found with
 // SCAN on every master. Each Redis command is bounded by Config.Timeout,
 // not the whole Flush, which takes time in proportion to the keys of the
 // Redis nodes, not only the store's.
 func (s *Store) Flush(ctx context.Context) error {
-	if err := s.bump(ctx); err != nil {
+	if err := s.renewEpoch(ctx); err != nil {
 		return fmt.Errorf("gormcache: redis: flush: %w", err)
 	}
+	// The lease registry of the near caches stays: losing it would make
+	// the next writes wait a lease (see nearscripts.go).
+	registry := s.cfg.Prefix + nearRegistry
 	err := s.scan(ctx, s.ownKeys(), func(keys []string) error {
+		keys = slices.DeleteFunc(keys, func(k string) bool { return k == registry })
+		if len(keys) == 0 {
+			return nil
+		}
 		ctx, cancel := s.bounded(ctx)
 		defer cancel()
 		return s.del(ctx, keys)

@@ -449,17 +449,7 @@ func TestFlushKeepsToItsPrefix(t *testing.T) {
 func TestCloseReleasesEverything(t *testing.T) {
 	srv := testredis.StartServer(t)
 	admin := srv.Client()
-	clients := func() int {
-		list, err := admin.ClientList(t.Context()).Result()
-		require.NoError(t, err)
-		return strings.Count(list, "\n")
-	}
-	settle := func() int {
-		runtime.GC()
-		time.Sleep(50 * time.Millisecond)
-		return runtime.NumGoroutine()
-	}
-	goroutines, conns := settle(), clients()
+	noneLeft := noLeaks(t, admin)
 	for i := range 10 {
 		client := goredis.NewClient(&goredis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
 		s, err := redis.New(client, redis.Config{Prefix: testredis.Prefix(t), Timeout: 50 * time.Millisecond, Logf: t.Logf})
@@ -477,12 +467,33 @@ func TestCloseReleasesEverything(t *testing.T) {
 		require.NoError(t, s.Close())
 		require.NoError(t, client.Close())
 	}
-	var g int
-	for range 20 {
-		if g = settle(); g <= goroutines {
-			break
-		}
+	noneLeft()
+}
+
+// noLeaks notes the goroutines of the process and the clients of the
+// server admin is connected to, and returns a check that no more of either
+// are left.
+func noLeaks(t *testing.T, admin *goredis.Client) func() {
+	clients := func() int {
+		list, err := admin.ClientList(t.Context()).Result()
+		require.NoError(t, err)
+		return strings.Count(list, "\n")
 	}
-	require.LessOrEqual(t, g, goroutines, "goroutines left")
-	require.Equal(t, conns, clients(), "Redis connections left")
+	settle := func() int {
+		runtime.GC()
+		time.Sleep(50 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	goroutines, conns := settle(), clients()
+	return func() {
+		t.Helper()
+		var g int
+		for range 20 {
+			if g = settle(); g <= goroutines {
+				break
+			}
+		}
+		require.LessOrEqual(t, g, goroutines, "goroutines left")
+		require.Equal(t, conns, clients(), "Redis connections left")
+	}
 }

@@ -109,7 +109,7 @@ func (r *retrier) run() {
 		if renew {
 			// Renewing the epoch covers every invalidation queued before:
 			// no entry stored with stamps read before validates after it.
-			err = r.s.bump(context.Background())
+			err = r.s.renewEpoch(context.Background())
 		} else if len(batch) > 0 {
 			err = r.deliver(batch)
 		}
@@ -157,7 +157,5 @@ func (r *retrier) deliver(batch []pending) error {
 	for _, p := range batch {
 		keys = append(keys, p.keys...)
 	}
-	ctx, cancel := r.s.bounded(context.Background())
-	defer cancel()
-	return r.s.del(ctx, keys)
+	return r.s.deleteStamps(context.Background(), keys)
 }

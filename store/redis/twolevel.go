@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -20,11 +21,15 @@ import (
 type TwoLevel struct {
 	remote *Store
 	local  *memory.Store
+	// known, in a Near store, learns the stamps that reads of Redis find
+	// current; nil otherwise.
+	known *known
 }
 
 var (
 	_ store.Store   = (*TwoLevel)(nil)
 	_ store.Flusher = (*TwoLevel)(nil)
+	_ store.Peeker  = (*TwoLevel)(nil)
 )
 
 // NewTwoLevel returns a two-level store over remote, with copies kept in a
@@ -49,11 +54,18 @@ func (t *TwoLevel) Close() error { return t.local.Close() }
 // is still current: from the copy in memory after one round trip that reads
 // the stamps, else as Store.Get does.
 func (t *TwoLevel) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	v, ok, err := t.Peek(ctx, key)
+	return bytes.Clone(v), ok, err
+}
+
+// Peek is Get without the copy: it implements store.Peeker.
+func (t *TwoLevel) Peek(ctx context.Context, key string) ([]byte, bool, error) {
 	if t.remote.retry.degraded.Load() {
 		return nil, false, nil
 	}
-	if b, ok, _ := t.local.Get(ctx, key); ok {
+	if b, ok, _ := t.local.Peek(ctx, key); ok {
 		if checks, value, ok := decodeCopy(b); ok {
+			g := t.known.begin()
 			dials, trusted := t.remote.trusted(ctx)
 			if !trusted {
 				return nil, false, nil
@@ -65,6 +77,7 @@ func (t *TwoLevel) Get(ctx context.Context, key string) ([]byte, bool, error) {
 				return nil, false, fmt.Errorf("gormcache: redis: get: %w", err)
 			}
 			if valid && t.remote.current(dials) {
+				t.known.learn(g, checks)
 				return value, true, nil
 			}
 		}
@@ -72,10 +85,12 @@ func (t *TwoLevel) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		// stored by another process.
 		_ = t.local.Delete(ctx, key)
 	}
+	g := t.known.begin()
 	f, ok, err := t.remote.fetch(ctx, key, true)
 	if err != nil || !ok {
 		return nil, false, err
 	}
+	t.known.learn(g, f.checks)
 	if f.ttl > 0 {
 		_ = t.local.Set(ctx, key, store.Entry{Value: encodeCopy(f.checks, f.value)}, f.ttl)
 	}
@@ -97,7 +112,7 @@ func (t *TwoLevel) Set(ctx context.Context, key string, e store.Entry, ttl time.
 		return t.Delete(ctx, key)
 	}
 	_ = t.local.Set(ctx, key, store.Entry{Value: encodeCopy(checks, e.Value)}, ttl)
-	return t.remote.set(ctx, key, e.Value, checks, ttl)
+	return t.remote.set(ctx, key, e.Value, e.Text, checks, ttl)
 }
 
 // Delete removes the entries stored under keys from both levels.
@@ -119,41 +134,75 @@ func (t *TwoLevel) Flush(ctx context.Context) error {
 	return err
 }
 
-// A copy is: the number of checks, each check as the length of its stamp
-// key, the key and the stamp (big endian), then the value.
+// A copy is: the number n of checks; for each check the hash of its stamp
+// key (keyHash) and its stamp, 8 bytes each (big endian); for each check the
+// length of its stamp key and the key; then the value. The hashes and
+// stamps come first, at fixed offsets, for Near's hits (known.vouch), which
+// read nothing else but the value.
 
 func encodeCopy(checks []check, value []byte) []byte {
 	n := binary.MaxVarintLen64 + len(value)
 	for _, c := range checks {
-		n += binary.MaxVarintLen64 + len(c.key) + 8
+		n += 16 + binary.MaxVarintLen64 + len(c.key)
 	}
 	b := make([]byte, 0, n)
 	b = binary.AppendUvarint(b, uint64(len(checks)))
 	for _, c := range checks {
-		b = binary.AppendUvarint(b, uint64(len(c.key)))
-		b = append(b, c.key...)
+		b = binary.BigEndian.AppendUint64(b, keyHash(c.key))
 		b = binary.BigEndian.AppendUint64(b, uint64(c.stamp))
 	}
+	for _, c := range checks {
+		b = binary.AppendUvarint(b, uint64(len(c.key)))
+		b = append(b, c.key...)
+	}
 	return append(b, value...)
+}
+
+// copyStamps splits the copy b into its number of checks, their hashes and
+// stamps (see stampAt), and the rest: the keys and the value.
+func copyStamps(b []byte) (n int, stamps, rest []byte, ok bool) {
+	u, w := binary.Uvarint(b)
+	if w <= 0 || u > uint64(len(b)-w)/16 {
+		return 0, nil, nil, false
+	}
+	n = int(u)
+	return n, b[w : w+16*n], b[w+16*n:], true
+}
+
+// stampAt returns the hash and the stamp of check i of stamps.
+func stampAt(stamps []byte, i int) (uint64, store.Stamp) {
+	return binary.BigEndian.Uint64(stamps[16*i:]), store.Stamp(binary.BigEndian.Uint64(stamps[16*i+8:]))
+}
+
+// copyValue returns the value of a copy of n checks whose rest (after
+// copyStamps) is rest: a slice of it.
+func copyValue(n int, rest []byte) ([]byte, bool) {
+	for range n {
+		l, w := binary.Uvarint(rest)
+		if w <= 0 || l > uint64(len(rest)-w) {
+			return nil, false
+		}
+		rest = rest[w+int(l):]
+	}
+	return rest, true
 }
 
 // decodeCopy returns the checks and the value of a copy; the value is a
 // slice of b.
 func decodeCopy(b []byte) ([]check, []byte, bool) {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)) {
+	n, stamps, rest, ok := copyStamps(b)
+	if !ok {
 		return nil, nil, false
 	}
-	b = b[w:]
 	checks := make([]check, n)
 	for i := range checks {
-		l, w := binary.Uvarint(b)
-		if w <= 0 || l > uint64(len(b)-w) || len(b)-w-int(l) < 8 {
+		_, checks[i].stamp = stampAt(stamps, i)
+		l, w := binary.Uvarint(rest)
+		if w <= 0 || l > uint64(len(rest)-w) {
 			return nil, nil, false
 		}
-		b = b[w:]
-		checks[i] = check{key: string(b[:l]), stamp: store.Stamp(binary.BigEndian.Uint64(b[l:]))}
-		b = b[l+8:]
+		checks[i].key = string(rest[w : w+int(l)])
+		rest = rest[w+int(l):]
 	}
-	return checks, b, true
+	return checks, rest, true
 }

@@ -51,6 +51,38 @@ func testEntries(t *testing.T, newHarness func(t *testing.T) Harness) {
 		}
 	})
 
+	t.Run("Text", func(t *testing.T) {
+		// Get returns the value alone; listings report the text, the same
+		// for entries sharing it, and none for an entry without one.
+		s := newHarness(t).Store
+		texts := map[string]string{"a": "SELECT * FROM t WHERE id = ?", "b": "SELECT * FROM t WHERE id = ?", "c": ""}
+		for key, text := range texts {
+			set(t, s, key, store.Entry{Value: []byte("v" + key), Text: text})
+			wantHit(t, s, key, "v"+key)
+		}
+		if in, ok := s.(store.Inspector); ok {
+			for key, text := range texts {
+				info, value, found, err := in.Inspect(t.Context(), key)
+				require.NoError(t, err)
+				require.True(t, found, key)
+				require.Equal(t, text, info.Text, key)
+				require.Equal(t, "v"+key, string(value), key)
+			}
+		}
+		if l, ok := s.(store.Lister); ok {
+			page, err := l.List(t.Context(), store.ListOptions{Limit: 100, Match: func(key, text string, value []byte) bool {
+				require.Equal(t, texts[key], text, key)
+				require.Equal(t, "v"+key, string(value), key)
+				return true
+			}})
+			require.NoError(t, err)
+			require.Len(t, page.Entries, len(texts))
+			for _, e := range page.Entries {
+				require.Equal(t, texts[e.Key], e.Text, e.Key)
+			}
+		}
+	})
+
 	t.Run("Copies", func(t *testing.T) {
 		s := newHarness(t).Store
 		deps := []store.Dep{{Table: "users"}, {Table: "users", Cond: "id=1"}}
@@ -157,4 +189,48 @@ func testTTL(t *testing.T, h Harness) {
 	wantMiss(t, s, "no deps")
 	wantHit(t, s, "renewed", "renewed")
 	wantHit(t, s, "long", "long")
+}
+
+// testSetTTL checks store.TTLSetter: an entry lives for the TTL it was last
+// given, from then, and keeps its validity.
+func testSetTTL(t *testing.T, h Harness) {
+	s, ok := h.Store.(store.TTLSetter)
+	if !ok {
+		t.Skip("not a store.TTLSetter")
+	}
+	ttl, margin := time.Minute, time.Millisecond // shorter than fill's
+	elapse := h.Advance
+	if elapse == nil {
+		ttl, margin = 1500*time.Millisecond, 300*time.Millisecond
+		elapse = time.Sleep
+	}
+	ctx := t.Context()
+	setTTL := func(key string, d time.Duration) {
+		t.Helper()
+		ok, err := s.SetTTL(ctx, key, d)
+		require.NoError(t, err)
+		require.True(t, ok, "SetTTL(%q): no entry", key)
+	}
+	dep := store.Dep{Table: "users"}
+	for _, k := range []string{"longer", "shorter", "invalid"} {
+		fill(t, h.Store, k, k, dep)
+	}
+	fill(t, h.Store, "other", "other", store.Dep{Table: "posts"})
+	setTTL("longer", 100*ttl)
+	setTTL("shorter", ttl)
+	setTTL("invalid", 100*ttl)
+	invalidate(t, h.Store, dep)
+	fill(t, h.Store, "longer", "longer", dep)
+	setTTL("longer", 100*ttl) // again, after a Set
+	wantMiss(t, h.Store, "invalid")
+	elapse(ttl + margin)
+	wantHit(t, h.Store, "longer", "longer")
+	wantMiss(t, h.Store, "shorter")
+	if ok, err := s.SetTTL(ctx, "none", ttl); err != nil || ok {
+		t.Errorf("SetTTL of no entry: got %v, %v; want false, nil", ok, err)
+	}
+	if _, err := s.SetTTL(ctx, "other", 0); !errors.Is(err, store.ErrInvalidEntry) {
+		t.Errorf("SetTTL(0): got %v, want ErrInvalidEntry", err)
+	}
+	wantHit(t, h.Store, "other", "other")
 }

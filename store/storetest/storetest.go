@@ -46,6 +46,7 @@ type Harness struct {
 func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Run("Entries", func(t *testing.T) { testEntries(t, newHarness) })
 	t.Run("TTL", func(t *testing.T) { testTTL(t, newHarness(t)) })
+	t.Run("SetTTL", func(t *testing.T) { testSetTTL(t, newHarness(t)) })
 	t.Run("Stamps", func(t *testing.T) { testStamps(t, newHarness) })
 	t.Run("Validation", func(t *testing.T) { testValidation(t, newHarness) })
 	t.Run("Flush", func(t *testing.T) { testFlush(t, newHarness(t).Store) })

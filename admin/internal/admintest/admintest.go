@@ -88,7 +88,7 @@ func NewOn(t testing.TB, s store.Store, cfg admin.Config) *Fixture {
 	f := &Fixture{DB: db, Plugin: p, Srv: srv}
 	// The store's own listing: the admin may refuse this test's requests.
 	opts := store.ListOptions{
-		Filter: func(_ store.EntryInfo, v []byte) bool { return strings.Contains(entry.SQL(v), "published") },
+		Filter: func(in store.EntryInfo, v []byte) bool { return strings.Contains(entry.SQL(in.Text, v), "published") },
 	}
 	var found []store.EntryInfo
 	for {
@@ -149,7 +149,9 @@ func (f *Fixture) Post(t testing.TB, path string, form url.Values) (int, string)
 
 // Entry is an entry as api/entries lists it.
 type Entry struct {
+	ID    string `json:"id"`
 	Key   string `json:"key"`
+	Kind  string `json:"kind"`
 	SQL   string `json:"sql"`
 	State string `json:"state"`
 	Hits  int64  `json:"hits"`
@@ -157,8 +159,11 @@ type Entry struct {
 
 // Page is one page of api/entries.
 type Page struct {
-	Entries []Entry `json:"entries"`
-	Next    string  `json:"next"`
+	Entries        []Entry `json:"entries"`
+	Next           string  `json:"next"`
+	Total          int     `json:"total"`
+	TotalEstimated bool    `json:"total_estimated"`
+	Before         int     `json:"before"`
 }
 
 // Entries returns the page of api/entries that query selects, and fails

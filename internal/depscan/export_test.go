@@ -1,0 +1,17 @@
+package depscan
+
+import (
+	"gorm.io/gorm"
+
+	"github.com/gormcache/gormcache/internal/sqlscan"
+)
+
+// Binds reports whether x answers stmt from the template of its statement.
+func (x *Extractor) Binds(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) bool {
+	t, ok := x.templates.GetIfPresent(keyOf(stmt, a, opts))
+	if !ok {
+		return false
+	}
+	_, ok = t.bind(stmt.Vars)
+	return ok
+}

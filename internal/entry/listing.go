@@ -1,0 +1,55 @@
+package entry
+
+// What a listing of many values reads of each: its SQL and its kind.
+
+// SQLReader returns the SQL of values as SQL does, for many values at once
+// (a search of every entry): it remembers where the placeholders of the
+// statements it has read are, so that the many values of one query shape
+// are lexed once. The zero value is ready to use; it is not safe for
+// concurrent use.
+type SQLReader struct {
+	params map[string][]placeholder
+}
+
+// maxStatements bounds the statements a SQLReader remembers.
+const maxStatements = 10_000
+
+// SQL returns the SQL of a query result, its text with the vars of its
+// value inlined, "" for any other value.
+func (r *SQLReader) SQL(text string, value []byte) string {
+	vars, _, err := splitEntry(value)
+	if err != nil {
+		return ""
+	}
+	if len(vars) == 0 {
+		return text
+	}
+	ps, ok := r.params[text]
+	if !ok {
+		ps = placeholders(text)
+		if r.params == nil {
+			r.params = map[string][]placeholder{}
+		}
+		if len(r.params) < maxStatements {
+			r.params[text] = ps
+		}
+	}
+	return inline(text, vars, ps)
+}
+
+// KindOf returns the kind of a value, one of the Kind* kinds, from its
+// first byte: it decodes nothing.
+func KindOf(value []byte) string {
+	if len(value) == 0 {
+		return KindUnknown
+	}
+	switch value[0] {
+	case Version:
+		return KindQuery
+	case RememberedValue:
+		return KindValue
+	case RememberedError:
+		return KindError
+	}
+	return KindUnknown
+}

@@ -1,0 +1,342 @@
+package redis_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gormcache/gormcache/internal/testredis"
+	"github.com/gormcache/gormcache/store"
+	"github.com/gormcache/gormcache/store/redis"
+	"github.com/gormcache/gormcache/store/storetest"
+)
+
+// testLease is the lease of the near caches of the tests: short, so that
+// what waits for one (a quarantine, a paused instance) waits little.
+const testLease = 400 * time.Millisecond
+
+// newNear returns a near cache over a new store on client (see newStore),
+// closed in t.Cleanup.
+func newNear(t testing.TB, client goredis.UniversalClient, cfg redis.Config, near redis.NearConfig) *redis.Near {
+	t.Helper()
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Second
+	}
+	if near.Lease == 0 {
+		near.Lease = testLease
+	}
+	n, err := redis.NewNear(newStore(t, client, cfg), near)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, n.Close()) })
+	return n
+}
+
+func TestConformanceNear(t *testing.T) {
+	for _, top := range topologies {
+		t.Run(top.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) storetest.Harness {
+				// A short lease: each subtest's first write waits for one
+				// (its registry of leases is new, see the package doc).
+				return storetest.Harness{Store: newNear(t, top.client(t), redis.Config{}, redis.NearConfig{Lease: 100 * time.Millisecond})}
+			})
+		})
+	}
+}
+
+// nears returns n near caches on clients of their own from newClient,
+// sharing a prefix, once each serves from memory.
+func nears(t *testing.T, newClient func(t testing.TB) goredis.UniversalClient, n int, near redis.NearConfig) []*redis.Near {
+	t.Helper()
+	prefix := testredis.Prefix(t)
+	out := make([]*redis.Near, n)
+	for i := range out {
+		out[i] = newNear(t, newClient(t), redis.Config{Prefix: prefix, Logf: t.Logf}, near)
+	}
+	for _, s := range out {
+		waitTrusted(t, s)
+	}
+	return out
+}
+
+// waitTrusted waits until s serves from memory.
+func waitTrusted(t testing.TB, s *redis.Near) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.NearStats().Trusted {
+		if time.Now().After(deadline) {
+			t.Fatal("the near cache does not serve from memory after 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestNearInstances fills an entry through one of three near caches, hits
+// it from memory in the others, and invalidates it through the third: once
+// Invalidate returned, none serves it.
+func TestNearInstances(t *testing.T) {
+	for _, top := range topologies {
+		t.Run(top.name, func(t *testing.T) {
+			in := nears(t, top.client, 3, redis.NearConfig{})
+			a, b, c := in[0], in[1], in[2]
+			ctx := t.Context()
+			dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+			for round := range 3 {
+				st := stamps(t, a, dep)
+				value := fmt.Sprint("v", round)
+				require.NoError(t, a.Set(ctx, "k", store.Entry{Value: []byte(value), Deps: []store.Dep{dep}, Stamps: st}, time.Minute))
+				for _, s := range in {
+					for range 3 {
+						v, ok, err := s.Get(ctx, "k")
+						require.NoError(t, err)
+						require.True(t, ok)
+						require.Equal(t, value, string(v))
+					}
+				}
+				require.NoError(t, c.Invalidate(ctx, dep))
+				for i, s := range in {
+					if v, ok, _ := s.Get(ctx, "k"); ok {
+						t.Fatalf("round %d: instance %d served %q after the invalidation returned", round, i, v)
+					}
+				}
+			}
+			for i, s := range in {
+				st := s.NearStats()
+				t.Logf("instance %d: %+v", i, st)
+				require.NotZero(t, st.Hits, "instance %d never served from memory", i)
+			}
+			require.NotZero(t, c.NearStats().Acked, "the writer never waited for acknowledgements")
+			_ = b
+		})
+	}
+}
+
+// TestNearRoundTrips counts the round trips of the writer's Invalidate and
+// of a near hit: an invalidation costs today's one round trip plus one
+// publication, in it on a single node, after it on a Cluster; with other
+// instances alive, one more to wait for their acknowledgements.
+func TestNearRoundTrips(t *testing.T) {
+	deps := []store.Dep{{Table: "users", Cond: "id=7"}, {Table: "posts", Cond: "user_id=7"}}
+	for _, top := range topologies {
+		t.Run(top.name, func(t *testing.T) {
+			alone := 1
+			if top.name == "cluster" {
+				alone = 2 // the deletion, then the publication
+			}
+			for _, tt := range []struct {
+				name   string
+				others int
+				want   int
+			}{{"alone", 0, alone}, {"two others alive", 2, alone + 1}} {
+				t.Run(tt.name, func(t *testing.T) {
+					client := top.client(t)
+					rt := countRoundTrips(client)
+					prefix := testredis.Prefix(t)
+					w := newNear(t, client, redis.Config{Prefix: prefix}, redis.NearConfig{})
+					waitTrusted(t, w)
+					for range tt.others {
+						waitTrusted(t, newNear(t, top.client(t), redis.Config{Prefix: prefix}, redis.NearConfig{}))
+					}
+					ctx := t.Context()
+					// The first write waits out the new registry's quarantine.
+					require.NoError(t, w.Invalidate(ctx, deps...))
+					st := stamps(t, w, deps...)
+					require.NoError(t, w.Set(ctx, "k", store.Entry{Value: []byte("k"), Deps: deps, Stamps: st}, time.Minute))
+					// The least of three counts: the instance's goroutine
+					// renews its lease on the same client now and then.
+					hit, inv := int64(1<<62), int64(1<<62)
+					for range 3 {
+						hit = min(hit, rt.during(func() { wantHit(t, w, "k") }))
+						inv = min(inv, rt.during(func() { require.NoError(t, w.Invalidate(ctx, deps...)) }))
+						require.NoError(t, w.Set(ctx, "k", store.Entry{Value: []byte("k"), Deps: deps, Stamps: stamps(t, w, deps...)}, time.Minute))
+					}
+					if hit != 0 {
+						t.Errorf("near hit: got %d round trips, want 0", hit)
+					}
+					if inv != int64(tt.want) {
+						t.Errorf("Invalidate: got %d round trips, want %d", inv, tt.want)
+					}
+					if s := w.NearStats(); tt.others > 0 && s.Acked < 3 {
+						t.Errorf("got %d invalidations acknowledged, want 3: %+v", s.Acked, s)
+					}
+				})
+			}
+		})
+	}
+}
+
+// faultLease is the lease of the near caches of the fault tests, whose
+// Timeout is faultTimeout.
+const (
+	faultTimeout = 100 * time.Millisecond
+	faultLease   = 500 * time.Millisecond
+)
+
+// nearOn returns a near cache on a new client of addr, with the fault
+// tests' Timeout and lease.
+func nearOn(t *testing.T, addr, prefix string) *redis.Near {
+	t.Helper()
+	client := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = client.Close() })
+	n, err := redis.NewNear(newStore(t, client, redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf}),
+		redis.NearConfig{Lease: faultLease})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, n.Close()) })
+	return n
+}
+
+// fillAll stores key, depending on dep, through the first of in, and
+// waits until each of in serves it from memory: after a fault, an instance
+// may stop trusting its copies, or renew the epoch (which invalidates the
+// entry), some time after the others.
+func fillAll(t *testing.T, key string, dep store.Dep, in ...*redis.Near) {
+	t.Helper()
+	ctx := t.Context()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := stamps(t, in[0], dep)
+		require.NoError(t, in[0].Set(ctx, key, store.Entry{Value: []byte(key), Deps: []store.Dep{dep}, Stamps: st}, time.Minute))
+		served := 0
+		for _, s := range in {
+			_, _, _ = s.Get(ctx, key) // learns the stamps, if it did not yet
+			before := s.NearStats().Hits
+			if v, ok, err := s.Get(ctx, key); err == nil && ok && string(v) == key && s.NearStats().Hits > before {
+				served++
+			}
+		}
+		if served == len(in) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%d of %d instances serve from memory after 5s", served, len(in))
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestNearCutOffInstance cuts one of three instances off Redis, as a paused
+// process or a stalled client would be, while another writes: the write
+// waits at most a lease, and the cut-off instance serves nothing stale,
+// then or once the cut heals; it serves from memory again after.
+func TestNearCutOffInstance(t *testing.T) {
+	srv := testredis.StartServer(t)
+	proxy := testredis.NewProxy(t, srv.Addr)
+	prefix := testredis.Prefix(t)
+	writer, cut, other := nearOn(t, srv.Addr, prefix), nearOn(t, proxy.Addr, prefix), nearOn(t, srv.Addr, prefix)
+	dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+	ctx := t.Context()
+	require.NoError(t, writer.Invalidate(ctx, dep)) // waits out the new registry
+	fillAll(t, "k", dep, writer, cut, other)
+
+	proxy.Cut()
+	start := time.Now()
+	require.NoError(t, writer.Invalidate(ctx, dep))
+	took := time.Since(start)
+	t.Logf("the write waited %v for the cut-off instance (lease %v)", took.Round(time.Millisecond), faultLease)
+	require.Less(t, took, faultLease+faultTimeout, "the write waited longer than a lease")
+	require.NotZero(t, writer.NearStats().Lapsed, "the write did not wait for the cut-off instance's lease")
+	for name, s := range map[string]*redis.Near{"cut-off": cut, "other": other, "writer": writer} {
+		if v, ok, _ := s.Get(ctx, "k"); ok {
+			t.Errorf("%s instance served %q after the write returned", name, v)
+		}
+	}
+
+	proxy.Heal()
+	for name, s := range map[string]*redis.Near{"cut-off": cut, "other": other} {
+		if v, ok, _ := s.Get(ctx, "k"); ok {
+			t.Errorf("%s instance served %q after the cut healed", name, v)
+		}
+	}
+	fillAll(t, "k2", dep, writer, cut, other)
+	require.NotZero(t, cut.NearStats().Fences, "the cut-off instance never stopped trusting its copies")
+}
+
+// TestNearSubscriptionKilled kills the subscriptions of the near caches
+// (CLIENT KILL TYPE pubsub) before a write: no instance serves what it
+// changed, the write does not wait for a lease, and hits from memory
+// resume once the instances subscribed again.
+func TestNearSubscriptionKilled(t *testing.T) {
+	srv := testredis.StartServer(t)
+	prefix := testredis.Prefix(t)
+	in := []*redis.Near{nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix)}
+	dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+	ctx := t.Context()
+	require.NoError(t, in[0].Invalidate(ctx, dep))
+	for round := range 3 {
+		fillAll(t, "k", dep, in...)
+		require.NoError(t, srv.Client().Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err())
+		start := time.Now()
+		require.NoError(t, in[0].Invalidate(ctx, dep))
+		t.Logf("round %d: the write returned after %v", round, time.Since(start).Round(time.Microsecond))
+		for i, s := range in {
+			if v, ok, _ := s.Get(ctx, "k"); ok {
+				t.Fatalf("round %d: instance %d served %q after the write returned", round, i, v)
+			}
+		}
+	}
+	for i, s := range in[1:] {
+		require.NotZero(t, s.NearStats().Fences, "instance %d never stopped trusting its copies", i+1)
+	}
+}
+
+// TestNearRestart kills and restarts Redis under three near caches: a write
+// after the restart is served by none of them, and hits from memory resume.
+func TestNearRestart(t *testing.T) {
+	for _, args := range [][]string{nil, {"--appendonly", "no"}} {
+		t.Run(fmt.Sprint(args), func(t *testing.T) {
+			srv := testredis.StartServer(t, args...)
+			prefix := testredis.Prefix(t)
+			in := []*redis.Near{nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix)}
+			dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+			ctx := t.Context()
+			require.NoError(t, in[0].Invalidate(ctx, dep))
+			fillAll(t, "k", dep, in...)
+			if args != nil {
+				require.NoError(t, srv.Client().Save(ctx).Err())
+			}
+			srv.Kill()
+			srv.Restart()
+			start := time.Now()
+			require.NoError(t, in[0].Invalidate(ctx, dep))
+			t.Logf("the first write after the restart returned after %v", time.Since(start).Round(time.Millisecond))
+			for i, s := range in {
+				if v, ok, _ := s.Get(ctx, "k"); ok {
+					t.Fatalf("instance %d served %q after the write returned", i, v)
+				}
+			}
+			fillAll(t, "k", dep, in...)
+		})
+	}
+}
+
+// TestNearCloseReleasesEverything opens near caches, uses them, and closes
+// them and their clients: no goroutine, Redis connection or lease of
+// theirs is left.
+func TestNearCloseReleasesEverything(t *testing.T) {
+	srv := testredis.StartServer(t)
+	admin := srv.Client()
+	noneLeft := noLeaks(t, admin)
+	prefix := testredis.Prefix(t)
+	dep := store.Dep{Table: "t"}
+	for range 5 {
+		client := goredis.NewClient(&goredis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
+		s, err := redis.New(client, redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf})
+		require.NoError(t, err)
+		n, err := redis.NewNear(s, redis.NearConfig{Lease: faultLease})
+		require.NoError(t, err)
+		waitTrusted(t, n)
+		require.NoError(t, n.Set(t.Context(), "k", store.Entry{Value: []byte("k"), Deps: []store.Dep{dep}, Stamps: stamps(t, n, dep)}, time.Minute))
+		wantHit(t, n, "k")
+		require.NoError(t, n.Invalidate(t.Context(), dep))
+		require.NoError(t, n.Close())
+		require.NoError(t, s.Close())
+		require.NoError(t, client.Close())
+	}
+	noneLeft()
+	fields, err := admin.HKeys(t.Context(), prefix+"{*}near").Result()
+	require.NoError(t, err)
+	for _, f := range fields {
+		require.False(t, strings.HasPrefix(f, "h:"), "a lease is left in the registry: %q", f)
+	}
+}
