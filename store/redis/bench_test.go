@@ -32,7 +32,7 @@ func BenchmarkStore(b *testing.B) {
 	for _, top := range topologies {
 		b.Run(top.name, func(b *testing.B) {
 			client := top.client(b)
-			rt := countRoundTrips(client)
+			rt := testredis.CountRoundTrips(client)
 			remote := newStore(b, client, redis.Config{})
 			two, err := redis.NewTwoLevel(newStore(b, client, redis.Config{}), memory.Config{})
 			require.NoError(b, err)
@@ -40,13 +40,13 @@ func BenchmarkStore(b *testing.B) {
 				b.Helper()
 				require.NoError(b, op()) // loads scripts and slots
 				b.ReportAllocs()
-				before := rt.n.Load()
+				before := rt.Load()
 				for b.Loop() {
 					if err := op(); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+				b.ReportMetric(float64(rt.Load()-before)/float64(b.N), "roundtrips/op")
 			}
 			b.Run("Ping", func(b *testing.B) { run(b, func() error { return client.Ping(ctx).Err() }) })
 			for _, st := range []struct {
@@ -100,10 +100,10 @@ func BenchmarkPlugin(b *testing.B) {
 		name string
 		db   *gorm.DB
 		p    *gormcache.Plugin
-		rt   *roundTrips // nil without Redis
+		rt   *testredis.RoundTrips // nil without Redis
 	}
 	var dbs []cached
-	add := func(name string, s store.Store, rt *roundTrips) {
+	add := func(name string, s store.Store, rt *testredis.RoundTrips) {
 		db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 		require.NoError(b, err)
 		p := gormcache.New(gormcache.Config{Store: s})
@@ -115,7 +115,7 @@ func BenchmarkPlugin(b *testing.B) {
 	add("memory", mem, nil)
 	for _, top := range topologies {
 		client := top.client(b)
-		rt := countRoundTrips(client)
+		rt := testredis.CountRoundTrips(client)
 		add("redis-"+top.name, newStore(b, client, redis.Config{}), rt)
 		two, err := redis.NewTwoLevel(newStore(b, client, redis.Config{}), memory.Config{})
 		require.NoError(b, err)
@@ -141,7 +141,7 @@ func BenchmarkPlugin(b *testing.B) {
 					hits, misses := c.p.Stats().Hits, c.p.Stats().Misses
 					var before int64
 					if c.rt != nil {
-						before = c.rt.n.Load()
+						before = c.rt.Load()
 					}
 					b.ReportAllocs()
 					for b.Loop() {
@@ -153,7 +153,7 @@ func BenchmarkPlugin(b *testing.B) {
 						b.Fatalf("got %d hits and %d misses in %d reads, want hits only", s.Hits-hits, s.Misses-misses, b.N)
 					}
 					if c.rt != nil {
-						b.ReportMetric(float64(c.rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+						b.ReportMetric(float64(c.rt.Load()-before)/float64(b.N), "roundtrips/op")
 					}
 				})
 			}
@@ -207,7 +207,7 @@ func BenchmarkPluginWrite(b *testing.B) {
 		}{{"redis", -1}, {"near-alone", 0}, {"near-3-instances", 2}} {
 			b.Run(top.name+"/"+way.name, func(b *testing.B) {
 				client := top.client(b)
-				rt := countRoundTrips(client)
+				rt := testredis.CountRoundTrips(client)
 				cfg := redis.Config{Prefix: testredis.Prefix(b)}
 				var st store.Store
 				if way.others < 0 {
@@ -228,14 +228,14 @@ func BenchmarkPluginWrite(b *testing.B) {
 				require.NoError(b, db.Clauses(gormcache.Cache()).First(&photos.Photo{}, 1).Error)
 				require.NoError(b, db.Clauses(gormcache.Cache()).Where("user_id = ? AND status = ?", 1, 1).Find(&[]photos.Photo{}).Error)
 				require.NoError(b, db.Model(&photos.Photo{ID: 1}).Update("status", 1).Error)
-				before := rt.n.Load()
+				before := rt.Load()
 				i := 0
 				b.ReportAllocs()
 				for b.Loop() {
 					i++
 					require.NoError(b, db.Model(&photos.Photo{ID: uint(1 + i%photos.Rows)}).Update("status", i%3).Error)
 				}
-				b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+				b.ReportMetric(float64(rt.Load()-before)/float64(b.N), "roundtrips/op")
 			})
 		}
 	}

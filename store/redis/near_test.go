@@ -133,7 +133,7 @@ func TestNearRoundTrips(t *testing.T) {
 			}{{"alone", 0, alone}, {"two others alive", 2, alone + 1}} {
 				t.Run(tt.name, func(t *testing.T) {
 					client := top.client(t)
-					rt := countRoundTrips(client)
+					rt := testredis.CountRoundTrips(client)
 					prefix := testredis.Prefix(t)
 					w := newNear(t, client, redis.Config{Prefix: prefix}, redis.NearConfig{})
 					waitTrusted(t, w)
@@ -149,8 +149,8 @@ func TestNearRoundTrips(t *testing.T) {
 					// renews its lease on the same client now and then.
 					hit, inv := int64(1<<62), int64(1<<62)
 					for range 3 {
-						hit = min(hit, rt.during(func() { wantHit(t, w, "k") }))
-						inv = min(inv, rt.during(func() { require.NoError(t, w.Invalidate(ctx, deps...)) }))
+						hit = min(hit, rt.During(func() { wantHit(t, w, "k") }))
+						inv = min(inv, rt.During(func() { require.NoError(t, w.Invalidate(ctx, deps...)) }))
 						require.NoError(t, w.Set(ctx, "k", store.Entry{Value: []byte("k"), Deps: deps, Stamps: stamps(t, w, deps...)}, time.Minute))
 					}
 					if hit != 0 {
