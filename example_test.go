@@ -47,7 +47,7 @@ func ExampleNew() {
 	db.Where("shop_id = ?", 1).Find(&orders)
 	fmt.Printf("%+v\n", cache.Stats())
 	// Output:
-	// {Hits:1 Misses:1 Fills:1 Invalidated:0 Bypassed:0 Errors:0}
+	// {Hits:1 ScopeHits:0 Misses:1 Fills:1 Invalidated:0 Bypassed:0 Errors:0}
 }
 
 func ExampleCache() {

@@ -37,9 +37,9 @@ type Collector struct {
 	plugin  *gormcache.Plugin
 	timeout time.Duration
 
-	hits, misses, fills, invalidated, bypassed, errors   *prometheus.Desc
-	tableHits, tableMisses, tableFills, tableInvalidated *prometheus.Desc
-	entries, bytes                                       *prometheus.Desc
+	hits, scopeHits, misses, fills, invalidated, bypassed, errors *prometheus.Desc
+	tableHits, tableMisses, tableFills, tableInvalidated          *prometheus.Desc
+	entries, bytes                                                *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -63,6 +63,7 @@ func NewCollector(p *gormcache.Plugin, opts Options) *Collector {
 		plugin:           p,
 		timeout:          opts.DescribeTimeout,
 		hits:             desc("hits_total", "Queries and Remember calls answered from the cache."),
+		scopeHits:        desc("scope_hits_total", "Hits answered by a request scope, with no store call."),
 		misses:           desc("misses_total", "Cacheable queries and Remember calls that went to the database or ran their function."),
 		fills:            desc("fills_total", "Results stored after a miss."),
 		invalidated:      desc("invalidations_total", "Dependency stamps renewed by writes and by the Invalidate functions."),
@@ -80,7 +81,7 @@ func NewCollector(p *gormcache.Plugin, opts Options) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.hits, c.misses, c.fills, c.invalidated, c.bypassed, c.errors,
+		c.hits, c.scopeHits, c.misses, c.fills, c.invalidated, c.bypassed, c.errors,
 		c.tableHits, c.tableMisses, c.tableFills, c.tableInvalidated,
 		c.entries, c.bytes,
 	} {
@@ -97,6 +98,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	s := c.plugin.Stats()
 	counter(c.hits, s.Hits)
+	counter(c.scopeHits, s.ScopeHits)
 	counter(c.misses, s.Misses)
 	counter(c.fills, s.Fills)
 	counter(c.invalidated, s.Invalidated)

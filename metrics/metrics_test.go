@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,11 @@ func TestCollector(t *testing.T) {
 		var u User
 		require.NoError(t, db.Clauses(gormcache.Cache()).First(&u, 1).Error)
 	}
+	scoped := db.WithContext(gormcache.WithRequestScope(context.Background()))
+	for range 2 { // a hit of the store, then of the scope
+		var u User
+		require.NoError(t, scoped.Clauses(gormcache.Cache()).First(&u, 1).Error)
+	}
 
 	c := metrics.NewCollector(p, metrics.Options{ConstLabels: prometheus.Labels{"db": "main"}})
 	reg := prometheus.NewPedanticRegistry()
@@ -55,10 +61,11 @@ func TestCollector(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]float64{
-		"gormcache_hits_total":                      2,
+		"gormcache_hits_total":                      4,
+		"gormcache_scope_hits_total":                1,
 		"gormcache_misses_total":                    1,
 		"gormcache_fills_total":                     1,
-		"gormcache_table_hits_total{table=users}":   2,
+		"gormcache_table_hits_total{table=users}":   4,
 		"gormcache_table_misses_total{table=users}": 1,
 		"gormcache_store_entries":                   1,
 	} {
