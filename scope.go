@@ -29,30 +29,33 @@ import (
 // store that loses its registry cannot make a write miss a kept answer.
 
 // WithRequestScope returns a context carrying a new request scope, or ctx
-// itself when it carries one already. Queries run with it
-// (db.WithContext(ctx)) and Remember calls on such a db are then answered
-// once — from the store, or from the database or fn on a miss — and a
-// statement answered once in the scope is answered again from the scope,
-// with no store call, until a write invalidates it.
+// itself when it carries one already. Cacheable queries run with it
+// (db.WithContext(ctx)), and Remember calls on such a db, are answered once
+// as usual — from the store, or on a miss from the database or fn — and a
+// statement answered once in the scope is then answered from the scope's
+// memory, with no store call, until an invalidation drops it.
 //
 // Within a scope a read returns what the first answer to its statement
 // returned, like a repeatable-read snapshot of the cached answers, except
-// for the writes, invalidations and Forget calls the same Plugin delivers
-// in this process, from any goroutine or scope: each one drops from every
-// scope the answers it changes before the call that made it returns (a
-// transaction's when it commits), so a request always reads its own
-// writes. Writes made through other processes sharing the store are not
-// seen by a scope until it ends, although the store itself sees them: that
-// is what a scope trades for sparing the round trips. Reads inside
-// transactions bypass scopes as they bypass the cache; NoCache still
-// reads the database.
+// for what the same Plugin invalidates in this process — writes through
+// GORM, the Invalidate functions, Forget — whoever calls them: each
+// invalidation drops from every scope the answers it changes before the
+// call that made it returns (a transaction's, when it commits), so that a
+// request always reads its own writes, and those of the other requests of
+// the process. Writes through other processes sharing the store, or
+// through another Plugin, are seen by the store at once, but by a scope's
+// answers only when the scope ends: that is what a scope trades for the
+// round trips it spares. An answer that a write raced (one its
+// invalidation reached while it was looked up) is served, as the store
+// gave it, but not kept. Reads inside a transaction bypass scopes as they
+// bypass the cache.
 //
-// Each answer is handed to its caller as a store hit is: decoded again or
-// deep-copied, never shared. A scope keeps up to [Config.ScopeMemory] of
-// answers per Plugin, then keeps no more (it still serves what it has). It
-// is safe for concurrent use by the goroutines that share ctx, and lasts
-// as long as ctx is referenced: make one per request or unit of work,
-// never a long-lived one.
+// Each caller is handed its own copy of an answer, decoded or deep-copied
+// as a store hit is. A scope keeps up to [Config.ScopeMemory] of answers
+// per Plugin, then keeps no more and serves those it has. It is safe for
+// concurrent use by the goroutines that share ctx, and lasts as long as
+// ctx is referenced: make one per request or unit of work, never a
+// long-lived one.
 func WithRequestScope(ctx context.Context) context.Context {
 	if _, ok := ctx.Value(scopeKey{}).(*requestScope); ok {
 		return ctx
