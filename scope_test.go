@@ -126,6 +126,24 @@ func (e *scopeEnv) scoped() *gorm.DB {
 	return e.db.WithContext(gormcache.WithRequestScope(context.Background()))
 }
 
+// wantScope reads the name of user id through db, and fails unless it is
+// want, answered by the request scope: with no store call.
+func (e *scopeEnv) wantScope(t *testing.T, db *gorm.DB, id uint, want, what string) {
+	t.Helper()
+	if n := e.calls(func() { require.Equal(t, want, name(t, db, id), what) }); n != 0 {
+		t.Errorf("%s: got %d store calls, want 0", what, n)
+	}
+}
+
+// wantStore is wantScope for a read answered by the store or the
+// database: with store calls.
+func (e *scopeEnv) wantStore(t *testing.T, db *gorm.DB, id uint, want, what string) {
+	t.Helper()
+	if n := e.calls(func() { require.Equal(t, want, name(t, db, id), what) }); n == 0 {
+		t.Errorf("%s: got no store call", what)
+	}
+}
+
 // name reads the name of user id through db.
 func name(t *testing.T, db *gorm.DB, id uint) string {
 	t.Helper()
@@ -292,9 +310,7 @@ func TestRequestScopeReadsItsOwnWrites(t *testing.T) {
 
 		require.NoError(t, scoped.Model(&User{ID: 1}).Update("name", "lovelace").Error)
 		require.Equal(t, "lovelace", name(t, scoped, 1))
-		if n := e.calls(func() { require.Equal(t, "grace", name(t, scoped, 2)) }); n != 0 {
-			t.Errorf("a row the write did not change: got %d store calls, want 0", n)
-		}
+		e.wantScope(t, scoped, 2, "grace", "a row the write did not change")
 		if n := e.calls(func() { require.Equal(t, "a1,a2,a3", photos()) }); n != 0 {
 			t.Errorf("a table the write did not change: got %d store calls, want 0", n)
 		}
@@ -333,21 +349,13 @@ func TestRequestScopesApart(t *testing.T) {
 		e := newScopeEnv(t, b, gormcache.Config{})
 		a, other := e.scoped(), e.scoped()
 		require.Equal(t, "ada", name(t, a, 1))
-		if n := e.calls(func() { require.Equal(t, "ada", name(t, other, 1)) }); n == 0 {
-			t.Error("another scope's first read: got no store call")
-		}
-		if n := e.calls(func() { require.Equal(t, "ada", name(t, e.db, 1)) }); n == 0 {
-			t.Error("a read without a scope: got no store call")
-		}
+		e.wantStore(t, other, 1, "ada", "another scope's first read")
+		e.wantStore(t, e.db, 1, "ada", "a read without a scope")
 		require.Equal(t, "grace", name(t, other, 2))
 
 		require.NoError(t, a.Model(&User{ID: 1}).Update("name", "lovelace").Error)
-		if n := e.calls(func() { require.Equal(t, "lovelace", name(t, other, 1)) }); n == 0 {
-			t.Error("the other scope's answer the write changed: got no store call")
-		}
-		if n := e.calls(func() { require.Equal(t, "grace", name(t, other, 2)) }); n != 0 {
-			t.Errorf("the other scope's answer the write did not change: got %d store calls, want 0", n)
-		}
+		e.wantStore(t, other, 1, "lovelace", "the other scope's answer the write changed")
+		e.wantScope(t, other, 2, "grace", "the other scope's answer the write did not change")
 	})
 }
 
@@ -498,9 +506,7 @@ func TestRequestScopeBypassedInTransactions(t *testing.T) {
 		require.Equal(t, before.Hits, after.Hits)
 		require.Equal(t, before.Misses, after.Misses)
 		require.Equal(t, before.Bypassed+3, after.Bypassed)
-		if n := e.calls(func() { require.Equal(t, "grace", name(t, scoped, 2)) }); n == 0 {
-			t.Error("a read in the scope after the transaction read it: got no store call")
-		}
+		e.wantStore(t, scoped, 2, "grace", "a read in the scope after the transaction read it")
 	})
 }
 
@@ -600,12 +606,8 @@ func TestRequestScopeFallsBehind(t *testing.T) {
 		for range 4100 { // more than the log holds, of an unrelated table
 			require.NoError(t, gormcache.InvalidateTable(e.db, "elsewhere"))
 		}
-		if n := e.calls(func() { require.Equal(t, "ada", name(t, scoped, 1)) }); n == 0 {
-			t.Error("a scope behind the log: got no store call")
-		}
-		if n := e.calls(func() { require.Equal(t, "ada", name(t, scoped, 1)) }); n != 0 {
-			t.Errorf("the repeat: got %d store calls, want 0", n)
-		}
+		e.wantStore(t, scoped, 1, "ada", "a scope behind the log")
+		e.wantScope(t, scoped, 1, "ada", "the repeat")
 	})
 }
 
