@@ -120,7 +120,7 @@ func (s *scopes) newCache(limit int64) *scopeCache {
 		limit:   limit,
 		seen:    s.log.position(),
 		answers: map[string]*scopedAnswer{},
-		byDep:   map[store.Dep][]string{},
+		byDep:   map[store.Dep][]*scopedAnswer{},
 	}
 }
 
@@ -235,13 +235,22 @@ type scopeCache struct {
 	seen    uint64 // the log position up to which answers were dropped
 	size    int64  // the weight of answers
 	answers map[string]*scopedAnswer
-	byDep   map[store.Dep][]string // the keys of the answers depending on a dependency
+	// byDep lists the answers that depend on a dependency, and, until
+	// they are compacted away, answers dropped since they were listed:
+	// dropping one answer costs no search through the long lists (a
+	// table's, Config.Prefix's global one).
+	byDep map[store.Dep][]*scopedAnswer
+	// listed counts the elements of byDep's lists; live those of answers
+	// not dropped.
+	listed, live int
 }
 
 type scopedAnswer struct {
-	value  []byte // never modified
-	deps   []store.Dep
-	weight int64
+	key     string
+	value   []byte // never modified
+	deps    []store.Dep
+	weight  int64
+	dropped bool
 }
 
 // The weight of a kept answer: its value, key and dependencies, and what
@@ -287,10 +296,16 @@ func (c *scopeCache) keep(key string, value []byte, deps []store.Dep, since uint
 	if _, ok := c.log.each(since, func(d store.Dep) { renewed = renewed || slices.Contains(deps, d) }); !ok || renewed {
 		return
 	}
-	c.answers[key] = &scopedAnswer{value: value, deps: deps, weight: weight}
+	a := &scopedAnswer{key: key, value: value, deps: deps, weight: weight}
+	c.answers[key] = a
 	c.size += weight
 	for _, d := range deps {
-		c.byDep[d] = append(c.byDep[d], key)
+		c.byDep[d] = append(c.byDep[d], a)
+	}
+	c.listed += len(deps)
+	c.live += len(deps)
+	if c.listed > 2*c.live+64 {
+		c.compact()
 	}
 }
 
@@ -301,33 +316,38 @@ func (c *scopeCache) catchUp() {
 		return
 	}
 	to, ok := c.log.each(c.seen, func(d store.Dep) {
-		keys := c.byDep[d]
-		delete(c.byDep, d)
-		for _, key := range keys {
-			c.drop(key)
+		list := c.byDep[d]
+		for _, a := range list {
+			c.drop(a)
 		}
+		delete(c.byDep, d)
+		c.listed -= len(list)
 	})
 	if !ok {
 		clear(c.answers)
 		clear(c.byDep)
-		c.size = 0
+		c.size, c.listed, c.live = 0, 0, 0
 	}
 	c.seen = to
 }
 
-func (c *scopeCache) drop(key string) {
-	a, ok := c.answers[key]
-	if !ok {
+func (c *scopeCache) drop(a *scopedAnswer) {
+	if a.dropped {
 		return
 	}
-	delete(c.answers, key)
+	a.dropped = true
+	delete(c.answers, a.key)
 	c.size -= a.weight
-	for _, d := range a.deps {
-		keys := slices.DeleteFunc(c.byDep[d], func(k string) bool { return k == key })
-		if len(keys) == 0 {
-			delete(c.byDep, d)
-		} else {
-			c.byDep[d] = keys
+	c.live -= len(a.deps)
+}
+
+// compact lists the answers not dropped only.
+func (c *scopeCache) compact() {
+	clear(c.byDep)
+	for _, a := range c.answers {
+		for _, d := range a.deps {
+			c.byDep[d] = append(c.byDep[d], a)
 		}
 	}
+	c.listed = c.live
 }
