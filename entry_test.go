@@ -28,15 +28,17 @@ func TestEntrySQL(t *testing.T) {
 		page, err := s.(store.Lister).List(t.Context(), store.ListOptions{Limit: 100})
 		require.NoError(t, err)
 		var values [][]byte
+		var texts []string
 		for _, in := range page.Entries {
-			_, value, found, err := s.(store.Inspector).Inspect(t.Context(), in.Key)
+			got, value, found, err := s.(store.Inspector).Inspect(t.Context(), in.Key)
 			require.NoError(t, err)
 			if found {
-				values = append(values, value)
+				values, texts = append(values, value), append(texts, got.Text)
 			}
 		}
 		require.Len(t, values, 1)
-		sql := entry.SQL(values[0])
+		require.Equal(t, page.Entries[0].Text, texts[0], "List and Inspect disagree on the entry's text")
+		sql := entry.SQL(texts[0], values[0])
 		for _, want := range []string{
 			"name = 'o''hara'", "IN (1,2)", "email <> 'x@y'", "name <> 'what? $1'",
 		} {
@@ -44,7 +46,7 @@ func TestEntrySQL(t *testing.T) {
 				t.Errorf("got %s, want it to contain %s", sql, want)
 			}
 		}
-		content, err := entry.Describe(values[0])
+		content, err := entry.Describe(texts[0], values[0])
 		require.NoError(t, err)
 		require.Equal(t, sql, content.SQL)
 	})

@@ -404,14 +404,14 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		}
 		recorded = f.rows
 	}
-	if f.value, err = entry.EncodeQuery(r.sql, stmt.Vars, recorded); err != nil {
+	if f.value, err = entry.EncodeQuery(stmt.Vars, recorded); err != nil {
 		// Rows the leader scanned but could not record.
 		return nil, errScanned
 	}
 	if f.stamps == nil {
 		return f, nil
 	}
-	e := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps}
+	e := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps, Text: r.sql}
 	if err := p.store.Set(context.WithoutCancel(ctx), r.key, e, r.ttl); err != nil {
 		p.logError(ctx, err)
 		return f, nil

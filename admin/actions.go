@@ -332,7 +332,7 @@ func (h *handler) inspect(ctx context.Context, key string) (found, bool, error) 
 	if err != nil || !ok {
 		return found{}, false, err
 	}
-	return found{key: key, info: in, kind: entry.KindOf(value), sql: entry.SQL(value), shown: shown(key)}, true, nil
+	return found{key: key, info: in, kind: entry.KindOf(value), sql: entry.SQL(in.Text, value), shown: shown(key)}, true, nil
 }
 
 // goneNote says how many of the entries to delete no longer exist.

@@ -334,7 +334,7 @@ func (h *handler) selection(q ListQuery) (store.ListOptions, string, error) {
 			return opts, "", fmt.Errorf("%w: search: %w", errBadRequest, err)
 		}
 		var sql entry.SQLReader
-		opts.Match = func(key string, value []byte) bool { return match(key) || match(sql.SQL(value)) }
+		opts.Match = func(key, text string, value []byte) bool { return match(key) || match(sql.SQL(text, value)) }
 	}
 	if q.State != "" || q.Table != "" {
 		now := h.cfg.Now()
@@ -394,7 +394,7 @@ func (h *handler) list(ctx context.Context, q ListQuery) (ListView, error) {
 		if i < len(page.Values) {
 			value = page.Values[i]
 		}
-		ev := h.entryView(withCreated(in, value), entry.KindOf(value), sql.SQL(value), now)
+		ev := h.entryView(withCreated(in, value), entry.KindOf(value), sql.SQL(in.Text, value), now)
 		ev.Deps = nil
 		if len(ev.SQL) > 300 {
 			ev.SQL = strings.ToValidUTF8(ev.SQL[:300], "") + "…"
@@ -442,7 +442,7 @@ func (h *handler) detail(ctx context.Context, key string) (EntryDetail, error) {
 	if !ok {
 		return EntryDetail{}, fmt.Errorf("%w: no entry %s (it may have expired or been removed)", errNotFound, clip(key))
 	}
-	c, err := entry.Describe(value)
+	c, err := entry.Describe(in.Text, value)
 	d := EntryDetail{EntryView: h.entryView(withCreated(in, value), c.Kind, c.SQL, h.cfg.Now()), Content: Content(c)}
 	if err != nil {
 		d.Error = err.Error()

@@ -47,6 +47,8 @@ type Describer interface {
 // EntryInfo is what a store knows about an entry besides its value.
 type EntryInfo struct {
 	Key string
+	// Text is the Entry.Text the entry was stored with.
+	Text string
 	// Size is the number of bytes the entry holds in the store, its value
 	// and bookkeeping included.
 	Size int
@@ -104,10 +106,10 @@ type ListOptions struct {
 	// the cursor and be listed twice or not at all.
 	Sort string
 	// Match, when set, keeps the entries it returns true for, given their
-	// key and value alone: a store calls it before it gathers what Filter
-	// is given, which costs more (the current stamps). It must not retain
-	// or modify value, and must not call the store.
-	Match func(key string, value []byte) bool
+	// key, text (Entry.Text) and value alone: a store calls it before it
+	// gathers what Filter is given, which costs more (the current stamps).
+	// It must not retain or modify value, and must not call the store.
+	Match func(key, text string, value []byte) bool
 	// Filter, when set, keeps the entries it returns true for among those
 	// Match kept. It is called with the store's lock-free view of the
 	// entry: it must not retain or modify value, and must not call the

@@ -51,6 +51,11 @@ type Entry struct {
 	Value  []byte
 	Deps   []Dep
 	Stamps []Stamp // Stamps[i] belongs to Deps[i]
+	// Text says what the value is, for people: a query result's SQL, its
+	// placeholders kept. Many entries share one text (one statement, many
+	// vars), so a store may keep a single copy of it for all of them. Get
+	// does not return it; listings do, in EntryInfo.Text.
+	Text string
 }
 
 // ErrInvalidEntry is returned by Set for an entry whose Deps and Stamps differ

@@ -3,9 +3,10 @@
 // read them back for people.
 //
 // A value's first byte says what it is: a query result (Version), whose
-// value holds the statement's SQL, its vars formatted as SQL literals and
-// the rows as the driver returned them; or a Remember value (RememberedValue)
-// or error (RememberedError).
+// value holds the statement's vars formatted as SQL literals and the rows
+// as the driver returned them (its SQL is the entry's store.Entry.Text,
+// which stores keep apart from values and share between entries); or a
+// Remember value (RememberedValue) or error (RememberedError).
 package entry
 
 import (
@@ -30,11 +31,13 @@ import (
 const (
 	// Version is the format of query results: when the rows were read
 	// (unix nanoseconds, 8 bytes big-endian, for the age of a hit), the
-	// statement's SQL and its vars, formatted as SQL literals (for people
-	// reading the cache), and the recorded rows. The vars are inlined only
+	// statement's vars, formatted as SQL literals (for people reading the
+	// cache), and the recorded rows. The vars are inlined in the SQL only
 	// when shown: doing it as the dialect's Explain does would cost every
-	// miss microseconds of regular-expression work.
-	Version byte = 3
+	// miss microseconds of regular-expression work. (Version 3 held the
+	// SQL too: 60 to 200 bytes of every entry, the same for all the
+	// entries of a statement.)
+	Version byte = 4
 	// RememberedValue is followed by a Remember value, as its codec
 	// encoded it.
 	RememberedValue byte = 'v'
@@ -47,15 +50,15 @@ const (
 // when the rows were read.
 const header = 1 + 8
 
-// EncodeQuery encodes the value of a query result; rows is a
-// *replay.Rowset or a *replay.Recorder.
-func EncodeQuery(sql string, vars []any, rows encoding.BinaryAppender) ([]byte, error) {
-	texts := make([]string, 1+len(vars))
-	texts[0] = sql
+// EncodeQuery encodes the value of a query result of a statement with
+// vars; rows is a *replay.Rowset or a *replay.Recorder. The statement's SQL
+// is stored beside it, as the entry's store.Entry.Text.
+func EncodeQuery(vars []any, rows encoding.BinaryAppender) ([]byte, error) {
+	texts := make([]string, len(vars))
 	for i, v := range vars {
-		texts[1+i] = formatVar(v)
+		texts[i] = formatVar(v)
 	}
-	b := make([]byte, 0, 256+len(sql)+16*len(vars))
+	b := make([]byte, 0, 256+16*len(vars))
 	b = binary.BigEndian.AppendUint64(append(b, Version), uint64(time.Now().UnixNano()))
 	b = replay.AppendTexts(b, texts)
 	return rows.AppendBinary(b)
@@ -156,30 +159,19 @@ func inline(sql string, vars []string, ps []placeholder) string {
 	return b.String()
 }
 
-// splitEntry returns the SQL, with its vars inlined when inline is set,
-// and the encoded rows of an entry's value.
-func splitEntry(b []byte, inline bool) (sql string, rows []byte, err error) {
+// splitEntry returns the vars, formatted as SQL literals, and the encoded
+// rows of a query result's value.
+func splitEntry(b []byte) (vars []string, rows []byte, err error) {
 	if len(b) < header || b[0] != Version {
-		return "", nil, fmt.Errorf("gormcache: cache entry of an unknown version")
+		return nil, nil, fmt.Errorf("gormcache: cache entry of an unknown version")
 	}
-	texts, rows, err := replay.CutTexts(b[header:])
-	if err != nil {
-		return "", nil, err
-	}
-	if len(texts) == 0 {
-		return "", nil, replay.ErrCorrupt
-	}
-	sql = texts[0]
-	if inline {
-		sql = inlineVars(sql, texts[1:])
-	}
-	return sql, rows, nil
+	return replay.CutTexts(b[header:])
 }
 
 // QueryRows decodes the rows of a query result's value; they keep
 // references into b.
 func QueryRows(b []byte) (*replay.Rowset, error) {
-	_, rows, err := splitEntry(b, false)
+	_, rows, err := splitEntry(b)
 	if err != nil {
 		return nil, err
 	}
@@ -209,10 +201,10 @@ type Content struct {
 	Text string
 }
 
-// Describe decodes a value stored by the plugin: a query result, or a
-// Remember value or error. It fails for a query result that does not
-// decode.
-func Describe(value []byte) (Content, error) {
+// Describe decodes a value stored by the plugin, and its text (the
+// entry's store.Entry.Text): a query result, or a Remember value or error.
+// It fails for a query result that does not decode.
+func Describe(text string, value []byte) (Content, error) {
 	if len(value) == 0 {
 		return Content{Kind: KindUnknown}, nil
 	}
@@ -225,7 +217,7 @@ func Describe(value []byte) (Content, error) {
 	default:
 		return Content{Kind: KindUnknown, Text: printable(value)}, nil
 	}
-	sql, encoded, err := splitEntry(value, true)
+	vars, encoded, err := splitEntry(value)
 	if err != nil {
 		return Content{}, err
 	}
@@ -233,7 +225,7 @@ func Describe(value []byte) (Content, error) {
 	if err != nil {
 		return Content{}, fmt.Errorf("gormcache: decoding a cached result: %w", err)
 	}
-	c := Content{Kind: KindQuery, SQL: sql, Columns: make([]string, len(rs.Columns))}
+	c := Content{Kind: KindQuery, SQL: inlineVars(text, vars), Columns: make([]string, len(rs.Columns))}
 	for i, col := range rs.Columns {
 		c.Columns[i] = col.Name
 	}
@@ -248,15 +240,15 @@ func Describe(value []byte) (Content, error) {
 	return c, nil
 }
 
-// SQL returns the SQL of a query result's value, with its vars inlined, ""
-// for any other value. It decodes no rows: it is cheap enough to call for
-// every entry of a store.
-func SQL(value []byte) string {
-	sql, _, err := splitEntry(value, true)
+// SQL returns the SQL of a query result, its text with the vars of its
+// value inlined, "" for any other value. It decodes no rows: it is cheap
+// enough to call for every entry of a store.
+func SQL(text string, value []byte) string {
+	vars, _, err := splitEntry(value)
 	if err != nil {
 		return ""
 	}
-	return sql
+	return inlineVars(text, vars)
 }
 
 func formatValue(v driver.Value) string {

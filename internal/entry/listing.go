@@ -2,8 +2,6 @@ package entry
 
 // What a listing of many values reads of each: its SQL and its kind.
 
-import "github.com/gormcache/gormcache/internal/replay"
-
 // SQLReader returns the SQL of values as SQL does, for many values at once
 // (a search of every entry): it remembers where the placeholders of the
 // statements it has read are, so that the many values of one query shape
@@ -16,31 +14,27 @@ type SQLReader struct {
 // maxStatements bounds the statements a SQLReader remembers.
 const maxStatements = 10_000
 
-// SQL returns the SQL of a query result's value, with its vars inlined, ""
-// for any other value.
-func (r *SQLReader) SQL(value []byte) string {
-	if len(value) < header || value[0] != Version {
+// SQL returns the SQL of a query result, its text with the vars of its
+// value inlined, "" for any other value.
+func (r *SQLReader) SQL(text string, value []byte) string {
+	vars, _, err := splitEntry(value)
+	if err != nil {
 		return ""
 	}
-	texts, _, err := replay.CutTexts(value[header:])
-	if err != nil || len(texts) == 0 {
-		return ""
-	}
-	sql, vars := texts[0], texts[1:]
 	if len(vars) == 0 {
-		return sql
+		return text
 	}
-	ps, ok := r.params[sql]
+	ps, ok := r.params[text]
 	if !ok {
-		ps = placeholders(sql)
+		ps = placeholders(text)
 		if r.params == nil {
 			r.params = map[string][]placeholder{}
 		}
 		if len(r.params) < maxStatements {
-			r.params[sql] = ps
+			r.params[text] = ps
 		}
 	}
-	return inline(sql, vars, ps)
+	return inline(text, vars, ps)
 }
 
 // KindOf returns the kind of a value, one of the Kind* kinds, from its

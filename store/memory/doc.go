@@ -12,7 +12,9 @@
 // one copy of the value, its only allocation; the caller owns the copy. Peek (store.Peeker) is Get without
 // the copy, allocating nothing, for callers that never modify what they
 // read. Set copies the value and the dependencies into one allocation, so
-// the caller may reuse its slices. Stamps allocates the slice it returns
+// the caller may reuse its slices, and keeps one copy of each distinct
+// Entry.Text for every entry that has it (unique.Make: the SQL of a
+// statement, shared by all its results). Stamps allocates the slice it returns
 // and stores nothing: a dependency that no write has renewed has the stamp
 // of its floor, one of a fixed array of stamps shared by hash, so a cache
 // of a million rows keeps no stamp for them. Invalidate stores a new stamp
@@ -26,7 +28,8 @@
 //
 // MaxBytes and MaxEntries are kept by one cache weighted in bytes, whose
 // total weight stays under MaxBytes. An entry weighs the heap it holds (key,
-// value, dependencies and 176 bytes of bookkeeping, measured; within a few
+// value, dependencies and 176 bytes of bookkeeping, measured; not its
+// text, which entries share; within a few
 // percent of what runtime.MemStats sees) but at least MaxBytes/MaxEntries, so
 // the cache never holds more than MaxEntries entries, and large entries are
 // bounded by their real size. The price of one cache for two bounds: with

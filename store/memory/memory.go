@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/maypok86/otter/v2"
@@ -80,10 +81,12 @@ type entry struct {
 	// value is the entry's value. The memory past its length, up to its
 	// capacity, holds its checks (see appendChecks): one allocation for
 	// both, sized to its size class, so that cap(value) is what it holds.
-	value   []byte
-	ttl     time.Duration // given to the last Set or SetTTL: otter expires the entry that long after it
-	created int64         // unix nanoseconds by the store's clock, for List and Inspect
-	expires int64         // likewise
+	value []byte
+	// text is the entry's Entry.Text, one copy for every entry with the
+	// same text (the zero Handle for none).
+	text    unique.Handle[string]
+	created int64 // unix nanoseconds by the store's clock, for List and Inspect
+	expires int64 // likewise: when the last Set or SetTTL said otter should drop the entry
 	// hits counts the Gets that returned the entry, for List and Inspect:
 	// a hit costs one atomic add.
 	hits atomic.Int64
@@ -94,6 +97,10 @@ type entry struct {
 
 // newEntry returns an entry of a copy of e's value and its checks.
 func newEntry(e store.Entry, ttl time.Duration, created int64) *entry {
+	var text unique.Handle[string]
+	if e.Text != "" {
+		text = unique.Make(e.Text)
+	}
 	n := len(e.Value) + uvarintLen(len(e.Deps))
 	for _, d := range e.Deps {
 		n += uvarintLen(len(d.Table)) + len(d.Table) + uvarintLen(len(d.Cond)) + len(d.Cond) + 8
@@ -102,7 +109,15 @@ func newEntry(e store.Entry, ttl time.Duration, created int64) *entry {
 	b := append([]byte(nil), make([]byte, n)...)[:0]
 	b = append(b, e.Value...)
 	appendChecks(b[len(b):], e.Deps, e.Stamps)
-	return &entry{value: b, ttl: ttl, created: created, expires: created + int64(ttl)}
+	return &entry{value: b, text: text, created: created, expires: created + int64(ttl)}
+}
+
+// textOf returns the Entry.Text e was stored with.
+func (e *entry) textOf() string {
+	if e.text == (unique.Handle[string]{}) {
+		return ""
+	}
+	return e.text.Value()
 }
 
 // uvarintLen returns the length of n encoded by binary.AppendUvarint.
@@ -193,7 +208,7 @@ func New(cfg Config) (*Store, error) {
 			return max(uint32(min(e.size(key), math.MaxUint32)), s.minWeight)
 		},
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *entry]) time.Duration {
-			return e.Value.ttl
+			return time.Duration(e.Value.expires - s.clock.Now().UnixNano())
 		}),
 		Executor: runNow,
 		OnDeletion: func(e otter.DeletionEvent[string, *entry]) {

@@ -32,8 +32,9 @@ import (
 // The keys of the Near stores share the epoch's slot, so that their
 // scripts and sharded channel work on one Cluster node (see near.go).
 //
-// Every key of an entry, a stamp or the epoch is a hash. An entry's holds its value in the field "v", and
-// for each dependency, the stamp recorded for it (16 hex digits) in a field
+// Every key of an entry, a stamp or the epoch is a hash. An entry's holds
+// its value in the field "v", its text (store.Entry.Text), if any, in the
+// field "t", and for each dependency, the stamp recorded for it (16 hex digits) in a field
 // named after the dependency's stamp key. A stamp's, and the epoch's, holds
 // its raw value in the field "s" (a decimal number); the table stamp's also
 // holds a field "c:<scheme>" for each scheme of the table, so that the
@@ -43,6 +44,7 @@ const (
 	entryPrefix  = "{}e:"
 	epochName    = "{*}epoch"
 	valueField   = "v" // of an entry: its value
+	textField    = "t" // of an entry: its text
 	stampField   = "s" // of a stamp or the epoch: its raw value
 	schemePrefix = "c:"
 	nearRegistry = "{*}near"

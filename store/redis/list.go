@@ -102,14 +102,14 @@ func (s *Store) inspect(ctx context.Context, keys []string) ([]inspected, error)
 		if !ok {
 			continue
 		}
-		in := store.EntryInfo{Key: strings.TrimPrefix(k, s.cfg.Prefix+entryPrefix), Size: len(k), Hits: -1}
+		in := store.EntryInfo{Key: strings.TrimPrefix(k, s.cfg.Prefix+entryPrefix), Text: fields[textField], Size: len(k), Hits: -1}
 		if ttl := ttls[i].Val(); ttl > 0 {
 			in.Expires = now.Add(ttl)
 		}
 		fieldNames := make([]string, 0, len(fields)-1)
 		for f, v := range fields {
 			in.Size += len(f) + len(v)
-			if f != valueField {
+			if f != valueField && f != textField {
 				fieldNames = append(fieldNames, f)
 			}
 		}
@@ -235,7 +235,7 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 			return store.ListPage{}, fmt.Errorf("gormcache: redis: list: %w", err)
 		}
 		for _, f := range found {
-			if f.value != nil && (opts.Match == nil || opts.Match(f.info.Key, f.value)) &&
+			if f.value != nil && (opts.Match == nil || opts.Match(f.info.Key, f.info.Text, f.value)) &&
 				(opts.Filter == nil || opts.Filter(f.info, f.value)) {
 				page.Entries = append(page.Entries, f.info)
 				if opts.Values {

@@ -239,7 +239,7 @@ func (s *Store) fetchSharded(ctx context.Context, key string, full bool) (found,
 	}
 	f := found{value: []byte(value), checks: make([]check, 0, len(fields)-1)}
 	for field, recorded := range fields {
-		if field == valueField {
+		if field == valueField || field == textField {
 			continue
 		}
 		st, ok := parseStamp(recorded)
@@ -372,13 +372,16 @@ func (s *Store) Set(ctx context.Context, key string, e store.Entry, ttl time.Dur
 	if !ok {
 		return s.Delete(ctx, key)
 	}
-	return s.set(ctx, key, e.Value, checks, ttl)
+	return s.set(ctx, key, e.Value, e.Text, checks, ttl)
 }
 
-// set stores value with checks under key for ttl.
-func (s *Store) set(ctx context.Context, key string, value []byte, checks []check, ttl time.Duration) error {
-	fields := make([]any, 0, 2+2*len(checks))
+// set stores value and text with checks under key for ttl.
+func (s *Store) set(ctx context.Context, key string, value []byte, text string, checks []check, ttl time.Duration) error {
+	fields := make([]any, 0, 4+2*len(checks))
 	fields = append(fields, valueField, value)
+	if text != "" {
+		fields = append(fields, textField, text)
+	}
 	for _, c := range checks {
 		fields = append(fields, c.key, formatStamp(c.stamp))
 	}

@@ -32,7 +32,7 @@ for i = 1, #e, 2 do
   local f, recorded = e[i], e[i + 1]
   if f == 'v' then
     value = recorded
-  else
+  elseif f ~= 't' then
     epoch = epoch or redis.call('HGET', KEYS[2], 's')
     local raw = epoch and redis.call('HGET', f, 's')
     if not raw or string.sub(redis.sha1hex(raw .. ':' .. epoch), 1, 16) ~= recorded then

@@ -112,7 +112,7 @@ func (t *TwoLevel) Set(ctx context.Context, key string, e store.Entry, ttl time.
 		return t.Delete(ctx, key)
 	}
 	_ = t.local.Set(ctx, key, store.Entry{Value: encodeCopy(checks, e.Value)}, ttl)
-	return t.remote.set(ctx, key, e.Value, checks, ttl)
+	return t.remote.set(ctx, key, e.Value, e.Text, checks, ttl)
 }
 
 // Delete removes the entries stored under keys from both levels.

@@ -51,6 +51,38 @@ func testEntries(t *testing.T, newHarness func(t *testing.T) Harness) {
 		}
 	})
 
+	t.Run("Text", func(t *testing.T) {
+		// Get returns the value alone; listings report the text, the same
+		// for entries sharing it, and none for an entry without one.
+		s := newHarness(t).Store
+		texts := map[string]string{"a": "SELECT * FROM t WHERE id = ?", "b": "SELECT * FROM t WHERE id = ?", "c": ""}
+		for key, text := range texts {
+			set(t, s, key, store.Entry{Value: []byte("v" + key), Text: text})
+			wantHit(t, s, key, "v"+key)
+		}
+		if in, ok := s.(store.Inspector); ok {
+			for key, text := range texts {
+				info, value, found, err := in.Inspect(t.Context(), key)
+				require.NoError(t, err)
+				require.True(t, found, key)
+				require.Equal(t, text, info.Text, key)
+				require.Equal(t, "v"+key, string(value), key)
+			}
+		}
+		if l, ok := s.(store.Lister); ok {
+			page, err := l.List(t.Context(), store.ListOptions{Limit: 100, Match: func(key, text string, value []byte) bool {
+				require.Equal(t, texts[key], text, key)
+				require.Equal(t, "v"+key, string(value), key)
+				return true
+			}})
+			require.NoError(t, err)
+			require.Len(t, page.Entries, len(texts))
+			for _, e := range page.Entries {
+				require.Equal(t, texts[e.Key], e.Text, e.Key)
+			}
+		}
+	})
+
 	t.Run("Copies", func(t *testing.T) {
 		s := newHarness(t).Store
 		deps := []store.Dep{{Table: "users"}, {Table: "users", Cond: "id=1"}}

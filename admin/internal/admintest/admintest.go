@@ -88,7 +88,7 @@ func NewOn(t testing.TB, s store.Store, cfg admin.Config) *Fixture {
 	f := &Fixture{DB: db, Plugin: p, Srv: srv}
 	// The store's own listing: the admin may refuse this test's requests.
 	opts := store.ListOptions{
-		Filter: func(_ store.EntryInfo, v []byte) bool { return strings.Contains(entry.SQL(v), "published") },
+		Filter: func(in store.EntryInfo, v []byte) bool { return strings.Contains(entry.SQL(in.Text, v), "published") },
 	}
 	var found []store.EntryInfo
 	for {
