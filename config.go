@@ -66,7 +66,7 @@ type Config struct {
 	ResultMemory int64
 
 	// ScopeMemory bounds the answers one request scope keeps for the
-	// plugin (see WithRequestScope): the bytes of their stored values,
+	// plugin (see [WithRequestScope]): the bytes of their stored values,
 	// keys and dependencies, plus a fixed overhead per answer. Once it is
 	// reached the scope keeps no more answers and serves those it has. A
 	// scope holds at most this much for as long as its request lasts, so

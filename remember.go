@@ -149,6 +149,10 @@ func CacheErrors(targets ...error) RememberOption {
 // returned it, shared by the waiters, and not cached; the failure is logged
 // and counted in Stats.Errors.
 //
+// With db's context in a request scope ([WithRequestScope]), a value or
+// cached error remembered once in the scope is returned again from the
+// scope, decoded anew, with no store call, as a query's answer is.
+//
 // Inside a transaction (db comes from db.Begin or db.Transaction), Remember
 // neither reads nor fills the cache: it calls fn, like a query would read the
 // database. A store failure degrades to calling fn, logged and counted in
