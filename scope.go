@@ -43,9 +43,10 @@ import (
 // call that made it returns (a transaction's, when it commits), so that a
 // request always reads its own writes, and those of the other requests of
 // the process. Writes through other processes sharing the store, or
-// through another Plugin, are seen by the store at once, but by a scope's
-// answers only when the scope ends: that is what a scope trades for the
-// round trips it spares. An answer that a write raced (one its
+// through another Plugin, are seen at once by the store, and so by the
+// statements a scope has not answered yet, but not by the answers it
+// keeps, until it ends: that is what a scope trades for the round trips it
+// spares. An answer that a write raced (one its
 // invalidation reached while it was looked up) is served, as the store
 // gave it, but not kept. Reads inside a transaction bypass scopes as they
 // bypass the cache.
@@ -55,8 +56,11 @@ import (
 // per Plugin, then keeps no more and serves those it has. It is safe for
 // concurrent use by the goroutines that share ctx, and lasts as long as
 // ctx is referenced: make one per request or unit of work, never a
-// long-lived one.
+// long-lived one. A nil ctx is taken as context.Background().
 func WithRequestScope(ctx context.Context) context.Context {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if _, ok := ctx.Value(scopeKey{}).(*requestScope); ok {
 		return ctx
 	}

@@ -636,3 +636,14 @@ func TestRequestScopeHandler(t *testing.T) {
 		}
 	})
 }
+
+// TestWithRequestScope checks that a context keeps the scope it carries,
+// and that a nil one is taken as context.Background().
+func TestWithRequestScope(t *testing.T) {
+	ctx := gormcache.WithRequestScope(context.Background())
+	require.Equal(t, ctx, gormcache.WithRequestScope(ctx))
+	//nolint:staticcheck // SA1012: a nil context, on purpose
+	scoped := gormcache.WithRequestScope(nil)
+	require.NotNil(t, scoped)
+	require.Equal(t, scoped, gormcache.WithRequestScope(scoped))
+}
