@@ -168,6 +168,23 @@ func TestNearRoundTrips(t *testing.T) {
 	}
 }
 
+// TestNearReport checks that a near cache reports the facts of Redis and
+// the state of its lease, for the admin's store page.
+func TestNearReport(t *testing.T) {
+	n := nears(t, topologies[0].client, 1, redis.NearConfig{})[0]
+	facts, err := n.Report(t.Context())
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, f := range facts {
+		got[f.Name] = f.Value
+	}
+	require.Regexp(t, `^\d+\.\d+`, got["Redis version"])
+	require.Equal(t, "serving hits from memory: it holds its lease", got["Near cache of this instance"])
+	require.Regexp(t, `^400ms, renewed [1-9]\d* times, \d+ renewals failed; stopped trusting its copies \d+ times$`, got["Lease"])
+	require.Contains(t, got, "Lookups")
+	require.Contains(t, got, "Invalidations")
+}
+
 // faultLease is the lease of the near caches of the fault tests, whose
 // Timeout is faultTimeout.
 const (
