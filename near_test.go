@@ -130,10 +130,41 @@ func TestNearFaults(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 			f.inject(t, srv, srv.Client())
 			w.markHits()
-			time.Sleep(time.Second) // after the fault, hits resume
+			waitNearHits(t, instances)
 			w.stop(t)
 		})
 	}
+}
+
+// TestNearSentinelFailover is TestSentinelFailover with every instance on
+// a near cache: the promoted replica is another server, whose registry of
+// leases is new.
+func TestNearSentinelFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fails a master over")
+	}
+	w, instances := failSentinelOver(t, allNear)
+	waitNearHits(t, instances)
+	w.stop(t)
+}
+
+// waitNearHits waits until the readers of a fault test (every instance
+// but the first) serve hits from memory again, for at most 10s.
+func waitNearHits(t *testing.T, instances []*gorm.DB) {
+	t.Helper()
+	hits := func() uint64 {
+		var n uint64
+		for _, db := range instances[1:] {
+			n += db.Config.Plugins["gormcache"].(*gormcache.Plugin).Store().(*redis.Near).NearStats().Hits
+		}
+		return n
+	}
+	start, before := time.Now(), hits()
+	for hits() == before {
+		require.Less(t, time.Since(start), 10*time.Second, "no hit from memory in 10s after the fault")
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("hits from memory resumed %v after the fault", time.Since(start).Round(time.Millisecond))
 }
 
 // TestNearFaultsOnCluster is TestFaultsOnCluster with every instance on a
