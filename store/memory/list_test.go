@@ -311,6 +311,8 @@ func BenchmarkList(b *testing.B) {
 func TestReport(t *testing.T) {
 	s := newStore(t, memory.Config{MaxBytes: 1 << 20, MaxEntries: 10})
 	fill(t, s, nil, 15)
+	// Reads store no stamp; each dependency a write renews gets one.
+	require.NoError(t, s.Invalidate(context.Background(), store.Dep{Table: "t", Cond: "id=1"}, store.Dep{Table: "t", Cond: "id=2"}, store.Dep{Table: "t"}))
 	s.CleanUp()
 	facts, err := s.Report(context.Background())
 	require.NoError(t, err)
@@ -323,5 +325,5 @@ func TestReport(t *testing.T) {
 	require.Equal(t, 15, kept+evicted, "entries kept and evicted")
 	require.GreaterOrEqual(t, evicted, 5)
 	require.Regexp(t, `^\d\.\d MiB of 1\.0 MiB \(MaxBytes\), \d+%$`, facts[0].Value)
-	require.Equal(t, store.Fact{Name: "Dependency stamps", Value: "16 of 1000000 (MaxStamps)"}, facts[3])
+	require.Equal(t, store.Fact{Name: "Stamps stored by writes", Value: "3 of 1000000 (MaxStamps)"}, facts[3])
 }
