@@ -41,7 +41,7 @@ func (s *Store) Describe(context.Context) (store.Info, error) {
 
 // Report implements store.Reporter: the memory and the entries used, of
 // those Config allows, the entries evicted to make room, and the stamps
-// kept. It never fails.
+// that writes stored (reads store none). It never fails.
 func (s *Store) Report(context.Context) ([]store.Fact, error) {
 	const mib = 1 << 20
 	used := s.Bytes()
@@ -50,7 +50,7 @@ func (s *Store) Report(context.Context) ([]store.Fact, error) {
 			float64(used)/mib, float64(s.cfg.MaxBytes)/mib, 100*float64(used)/float64(s.cfg.MaxBytes))},
 		{Name: "Entries", Value: fmt.Sprintf("%d of %d (MaxEntries)", s.Len(), s.cfg.MaxEntries)},
 		{Name: "Evicted for room", Value: fmt.Sprintf("%d entries since the store was made", s.evicted.Load())},
-		{Name: "Stamps of written dependencies", Value: fmt.Sprintf("%d of %d (MaxStamps)", s.stamps.EstimatedSize(), s.cfg.MaxStamps)},
+		{Name: "Stamps stored by writes", Value: fmt.Sprintf("%d of %d (MaxStamps)", s.stamps.EstimatedSize(), s.cfg.MaxStamps)},
 	}, nil
 }
 
@@ -62,7 +62,7 @@ func (s *Store) SetTTL(_ context.Context, key string, ttl time.Duration) (bool, 
 	}
 	now := s.clock.Now().UnixNano()
 	_, ok := s.entries.ComputeIfPresent(key, func(cur *entry) (*entry, otter.ComputeOp) {
-		e := &entry{value: cur.value, text: cur.text, created: cur.created, expires: now + int64(ttl)}
+		e := &entry{value: cur.value, ttl: ttl, created: cur.created, expires: now + int64(ttl)}
 		e.hits.Store(cur.hits.Load())
 		return e, otter.WriteOp
 	})
@@ -84,7 +84,6 @@ func (s *Store) info(key string, e *entry) store.EntryInfo {
 	n := e.numChecks()
 	in := store.EntryInfo{
 		Key:     key,
-		Text:    e.textOf(),
 		Size:    e.size(key),
 		Created: time.Unix(0, e.created),
 		Expires: time.Unix(0, e.expires),
@@ -210,7 +209,7 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 }
 
 func (s *Store) keep(opts store.ListOptions, key string, e *entry) bool {
-	return (opts.Match == nil || opts.Match(key, e.textOf(), e.ownValue())) &&
+	return (opts.Match == nil || opts.Match(key, e.ownValue())) &&
 		(opts.Filter == nil || opts.Filter(s.info(key, e), e.ownValue()))
 }
 
