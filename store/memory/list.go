@@ -62,7 +62,7 @@ func (s *Store) SetTTL(_ context.Context, key string, ttl time.Duration) (bool, 
 	}
 	now := s.clock.Now().UnixNano()
 	_, ok := s.entries.ComputeIfPresent(key, func(cur *entry) (*entry, otter.ComputeOp) {
-		e := &entry{value: cur.value, ttl: ttl, created: cur.created, expires: now + int64(ttl)}
+		e := &entry{value: cur.value, text: cur.text, created: cur.created, expires: now + int64(ttl)}
 		e.hits.Store(cur.hits.Load())
 		return e, otter.WriteOp
 	})
@@ -84,6 +84,7 @@ func (s *Store) info(key string, e *entry) store.EntryInfo {
 	n := e.numChecks()
 	in := store.EntryInfo{
 		Key:     key,
+		Text:    e.textOf(),
 		Size:    e.size(key),
 		Created: time.Unix(0, e.created),
 		Expires: time.Unix(0, e.expires),
@@ -209,7 +210,7 @@ func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.ListPag
 }
 
 func (s *Store) keep(opts store.ListOptions, key string, e *entry) bool {
-	return (opts.Match == nil || opts.Match(key, e.ownValue())) &&
+	return (opts.Match == nil || opts.Match(key, e.textOf(), e.ownValue())) &&
 		(opts.Filter == nil || opts.Filter(s.info(key, e), e.ownValue()))
 }
 

@@ -87,12 +87,12 @@ func TestListCount(t *testing.T) {
 	s := newStore(t, memory.Config{})
 	fill(t, s, nil, 100)
 	s.CleanUp()
-	odd := func(key string, _ []byte) bool { return key[len(key)-1]%2 == 1 }
+	odd := func(key, _ string, _ []byte) bool { return key[len(key)-1]%2 == 1 }
 	for _, opts := range []store.ListOptions{
 		{Limit: 7},
 		{Limit: 7, Reverse: true},
 		{Limit: 10, Sort: store.SortSize, Match: odd},
-		{Limit: 10, Sort: store.SortAge, Reverse: true, Filter: func(in store.EntryInfo, _ []byte) bool { return odd(in.Key, nil) }},
+		{Limit: 10, Sort: store.SortAge, Reverse: true, Filter: func(in store.EntryInfo, _ []byte) bool { return odd(in.Key, "", nil) }},
 	} {
 		want := 100
 		if opts.Match != nil || opts.Filter != nil {
@@ -140,7 +140,7 @@ func TestListContext(t *testing.T) {
 	fill(t, s, nil, 5000)
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	_, err := s.List(ctx, store.ListOptions{Match: func(string, []byte) bool {
+	_, err := s.List(ctx, store.ListOptions{Match: func(string, string, []byte) bool {
 		if calls++; calls == 10 {
 			cancel()
 		}
@@ -311,8 +311,8 @@ func BenchmarkList(b *testing.B) {
 func TestReport(t *testing.T) {
 	s := newStore(t, memory.Config{MaxBytes: 1 << 20, MaxEntries: 10})
 	fill(t, s, nil, 15)
-	// Reads store no stamp; each dependency a write renews gets one.
-	require.NoError(t, s.Invalidate(context.Background(), store.Dep{Table: "t", Cond: "id=1"}, store.Dep{Table: "t", Cond: "id=2"}, store.Dep{Table: "t"}))
+	// Reads store no stamps: only the three deps written have one.
+	require.NoError(t, s.Invalidate(t.Context(), store.Dep{Table: "t"}, store.Dep{Table: "t", Cond: "id=1"}, store.Dep{Table: "u"}))
 	s.CleanUp()
 	facts, err := s.Report(context.Background())
 	require.NoError(t, err)
@@ -324,6 +324,6 @@ func TestReport(t *testing.T) {
 	require.NoError(t, err, facts[2].Value)
 	require.Equal(t, 15, kept+evicted, "entries kept and evicted")
 	require.GreaterOrEqual(t, evicted, 5)
-	require.Regexp(t, `^\d\.\d MiB of 1\.0 MiB \(MaxBytes\), \d+%$`, facts[0].Value)
 	require.Equal(t, store.Fact{Name: "Stamps stored by writes", Value: "3 of 1000000 (MaxStamps)"}, facts[3])
+	require.Regexp(t, `^\d\.\d MiB of 1\.0 MiB \(MaxBytes\), \d+%$`, facts[0].Value)
 }
