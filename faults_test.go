@@ -295,8 +295,18 @@ func TestSentinelFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fails a master over")
 	}
+	w, _ := failSentinelOver(t, thirdTwoLevel)
+	time.Sleep(2 * time.Second) // after the failover, hits resume
+	w.stop(t)
+}
+
+// failSentinelOver runs the workload of TestFaultsThreeInstances on a
+// Sentinel deployment of its own, the instances' stores made by layer,
+// kills the master and returns once the Sentinel has promoted the replica,
+// with the workload's hits marked.
+func failSentinelOver(t *testing.T, layer func(t *testing.T, i int, rs *redis.Store) store.Store) (*workload, []*gorm.DB) {
 	sentinel := testredis.StartSentinel(t)
-	instances := openInstances(t, func() goredis.UniversalClient { return sentinel.FailoverClient(t) }, thirdTwoLevel)
+	instances := openInstances(t, func() goredis.UniversalClient { return sentinel.FailoverClient(t) }, layer)
 	w := startWorkload(t, instances)
 	time.Sleep(500 * time.Millisecond)
 	sentinel.Master.Kill()
@@ -306,8 +316,7 @@ func TestSentinelFailover(t *testing.T) {
 		}
 	}
 	w.markHits()
-	time.Sleep(2 * time.Second) // after the failover, hits resume
-	w.stop(t)
+	return w, instances
 }
 
 // TestPartitionedInstance cuts one instance off Redis while another still

@@ -165,8 +165,12 @@
 //
 //   - an instance that crashed, is paused (SIGSTOP, a stalled VM) or is cut
 //     off from Redis delays writes by at most a lease, until its lease
-//     lapses (measured: 494-504 ms with a lease of 500 ms). NearStats.Lapsed
-//     and LapseWait count these waits, and the log reports them every 10s;
+//     lapses, plus a round trip and up to a tick of Redis' timer: Redis
+//     ends a BLPOP that times out at its next tick, 1000/hz ms (100 ms
+//     at the default hz of 10) (measured: 494-531 ms with a lease of
+//     500 ms; 611 ms under the race detector on a loaded machine).
+//     NearStats.Lapsed and LapseWait count these waits, and the log
+//     reports them every 10s;
 //   - an instance that lost its subscription gives its lease up as soon as
 //     go-redis has resubscribed (1-20 ms measured), which acknowledges for
 //     it: the writes meanwhile wait that long;
