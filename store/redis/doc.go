@@ -111,7 +111,8 @@
 //     has subscribed again and taken a new lease, it validates in Redis, as
 //     TwoLevel does. The log says when it stops and starts again, and why.
 //     NearStats counts hits, validations, fences, renewals, acknowledged
-//     writes and lapsed waits.
+//     writes and lapsed waits; package metrics (a module of its own)
+//     exports them to Prometheus.
 //
 // Why no read is stale. Let a write W return, and a later read on instance I
 // serve a copy from memory. W deleted the stamps before it published its
