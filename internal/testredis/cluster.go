@@ -198,7 +198,6 @@ func (a admins) role(ctx context.Context, node *Server) Role {
 	if err != nil {
 		return Role{err: err}
 	}
-	bad := Role{err: fmt.Errorf("ROLE of %s: unexpected reply %v", node.Addr, reply)}
 	switch kind, _ := reply[0].(string); {
 	case kind == "master" && len(reply) == 3:
 		var r Role
@@ -212,7 +211,7 @@ func (a admins) role(ctx context.Context, node *Server) Role {
 	case kind == "slave" && len(reply) == 5:
 		return Role{Master: fmt.Sprintf("%v:%v", reply[1], reply[2]), inSync: reply[3] == "connected"}
 	}
-	return bad
+	return Role{err: fmt.Errorf("ROLE of %s: unexpected reply %v", node.Addr, reply)}
 }
 
 // poll calls check every 20ms until it returns nil or within has passed,
