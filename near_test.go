@@ -148,6 +148,21 @@ func TestNearSentinelFailover(t *testing.T) {
 	w.stop(t)
 }
 
+// TestNearClusterFailover is TestClusterFailover with every instance on a
+// near cache: after each master is failed over, the readers serve hits
+// from memory again.
+func TestNearClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fails three masters over")
+	}
+	w, instances := failClusterOver(t, allNear, func(instances []*gorm.DB) { waitNearHits(t, instances) })
+	waitNearHits(t, instances)
+	w.stop(t)
+	for i, db := range instances[1:] {
+		t.Logf("reader %d: %+v", i+1, db.Config.Plugins["gormcache"].(*gormcache.Plugin).Store().(*redis.Near).NearStats())
+	}
+}
+
 // waitNearHits waits until the readers of a fault test (every instance
 // but the first) serve hits from memory again, for at most 10s.
 func waitNearHits(t *testing.T, instances []*gorm.DB) {
