@@ -65,6 +65,16 @@ type Config struct {
 	// its rows.
 	ResultMemory int64
 
+	// ScopeMemory bounds the answers one request scope keeps for the
+	// plugin (see [WithRequestScope]): the bytes of their stored values,
+	// keys and dependencies, plus a fixed overhead per answer. Once it is
+	// reached the scope keeps no more answers and serves those it has. A
+	// scope holds at most this much for as long as its request lasts, so
+	// the memory of scopes is bounded by ScopeMemory times the requests in
+	// flight. Default: DefaultScopeMemory; negative makes scopes keep
+	// nothing, so that every read goes to the store as without one.
+	ScopeMemory int64
+
 	// TrustUnparsedExec, when set, makes a raw Exec whose written tables
 	// cannot be determined invalidate nothing. Default: such an Exec
 	// invalidates everything the plugin has cached, which is always safe.
@@ -84,6 +94,9 @@ type Config struct {
 	// not use the database. Default: nil.
 	OnInvalidate func(ctx context.Context, e invalidation.Event)
 }
+
+// DefaultScopeMemory is Config.ScopeMemory when it is zero.
+const DefaultScopeMemory = 1 << 20
 
 // DefaultMaxWriteRows is Config.MaxWriteRows when it is zero.
 const DefaultMaxWriteRows = 1000

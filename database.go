@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"sync"
 	"time"
 
@@ -18,8 +19,8 @@ import (
 // schema it names. Instances of one application, reading one database,
 // agree on its identity and share their entries.
 //
-// The identity is read from the database once per *gorm.DB (its
-// gorm.Config), through the pool a miss reads, by identityQueries:
+// The identity is read from the database once per connection pool, the
+// one a miss reads (the source's, with read replicas), by identityQueries:
 //
 //   - SQLite: the file of the main database; an in-memory database is
 //     this process's own;
@@ -40,7 +41,11 @@ const retryIdentityAfter = time.Second
 
 // databases remembers the identity of each database the plugin reads.
 type databases struct {
-	m sync.Map // *gorm.Config -> identity (string), or time.Time of a failure
+	// m holds, by pool, the identity (string) or the time of a failure
+	// (time.Time). Not by *gorm.DB nor gorm.Config: GORM copies both on
+	// every session (db.WithContext), which would read the identity again,
+	// and keep it, once per request.
+	m sync.Map
 	// local names what only this process can read: an in-memory database.
 	localOnce sync.Once
 	local     string
@@ -49,7 +54,12 @@ type databases struct {
 // identity returns the identity of the database db reads, hashed, and false
 // when it cannot be read now: the read must then bypass the cache.
 func (p *Plugin) identity(db *gorm.DB) (string, bool) {
-	if v, ok := p.databases.m.Load(db.Config); ok {
+	pool := unprepared(sourcePool(db))
+	var key any = pool
+	if t := reflect.TypeOf(pool); t == nil || !t.Comparable() {
+		key = db.Config // a pool that cannot be a map key: once per session
+	}
+	if v, ok := p.databases.m.Load(key); ok {
 		switch v := v.(type) {
 		case string:
 			return v, true
@@ -59,19 +69,19 @@ func (p *Plugin) identity(db *gorm.DB) (string, bool) {
 			}
 		}
 	}
-	id, err := p.readIdentity(db)
+	id, err := p.readIdentity(db, pool)
 	if err != nil {
-		p.databases.m.Store(db.Config, time.Now())
+		p.databases.m.Store(key, time.Now())
 		p.logError(db.Statement.Context, err)
 		return "", false
 	}
 	sum := sha256.Sum256([]byte(db.Dialector.Name() + "\x00" + id))
 	hashed := db.Dialector.Name() + "@" + hex.EncodeToString(sum[:8])
-	p.databases.m.Store(db.Config, hashed)
+	p.databases.m.Store(key, hashed)
 	return hashed, true
 }
 
-func (p *Plugin) readIdentity(db *gorm.DB) (string, error) {
+func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 	query, ok := identityQueries[db.Dialector.Name()]
 	if !ok {
 		return "", nil
@@ -79,7 +89,7 @@ func (p *Plugin) readIdentity(db *gorm.DB) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(db.Statement.Context), 10*time.Second)
 	defer cancel()
 	var id string
-	if err := unprepared(sourcePool(db)).QueryRowContext(ctx, query).Scan(&id); err != nil {
+	if err := pool.QueryRowContext(ctx, query).Scan(&id); err != nil {
 		return "", errors.Join(errors.New("gormcache: reading which database this is"), err)
 	}
 	if id == "" { // an in-memory SQLite database

@@ -58,8 +58,9 @@ func tablesChange(statement string, tables []string, reason invalidation.Reason)
 }
 
 // deliver is the plugin's sink: it computes the dependencies of the changes
-// of one transaction (or one statement), renews them with one store call,
-// and reports each change to Config.OnInvalidate. Each table's schemes are
+// of one transaction (or one statement), renews them with one store call
+// and in request scopes (scope.go), and reports each change to
+// Config.OnInvalidate. Each table's schemes are
 // read once, however many changes touch it, and once the store fails to
 // tell one table's, the others' are not asked for: a stalled store costs a
 // transaction one failed read, whatever its number of statements.
@@ -77,6 +78,7 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 	} else {
 		p.countInvalidated(all)
 	}
+	p.scopes.log.append(all)
 	traceDelivery(ctx, changes, all, err)
 	for _, c := range changes {
 		c.event.Err = err
@@ -155,8 +157,9 @@ type tableSchemes struct {
 	known bool
 }
 
-// schemesOf returns the schemes registered for table: none when the store
-// has no registry (its reads depend on any row), unknown when it fails.
+// schemesOf returns the schemes registered for table, and those of the
+// answers request scopes keep: none when the store has no registry (its
+// reads depend on any row), unknown when it fails.
 func (p *Plugin) schemesOf(ctx context.Context, table string) tableSchemes {
 	reg, ok := p.store.(store.SchemeRegistry)
 	if !ok {
@@ -167,18 +170,20 @@ func (p *Plugin) schemesOf(ctx context.Context, table string) tableSchemes {
 		p.logError(ctx, err)
 		return tableSchemes{}
 	}
-	return tableSchemes{list: list, known: true}
+	return tableSchemes{list: p.scopes.withSchemes(p.cfg.Prefix+table, list), known: true}
 }
 
 // invalidate renews deps at once, outside any transaction (Remember's
 // Forget, and the store's own retries report through logError).
 func (p *Plugin) invalidate(ctx context.Context, deps []store.Dep) {
 	deps = dedupe(deps)
-	if err := p.store.Invalidate(context.WithoutCancel(ctx), deps...); err != nil {
+	err := p.store.Invalidate(context.WithoutCancel(ctx), deps...)
+	if err != nil {
 		p.logError(ctx, err)
-		return
+	} else {
+		p.countInvalidated(deps)
 	}
-	p.countInvalidated(deps)
+	p.scopes.log.append(deps)
 }
 
 func dedupe(deps []store.Dep) []store.Dep {

@@ -42,24 +42,47 @@
 // makes the next call compute it again, once, however many callers ask at
 // that moment.
 //
+// # Request scopes
+//
+// With the Redis store every hit is a round trip, and a request often runs
+// the same queries several times (the current user, its settings, a lookup
+// table). [WithRequestScope] (or the [RequestScopeHandler] middleware)
+// puts a request scope in a context: within it, a statement answered once,
+// by the store or the database, is answered again from the scope's memory,
+// with no store call, and so is a [Remember] call. Within a scope a read
+// returns what the first answer to its statement returned — a
+// repeatable-read snapshot of the cached answers — except that every
+// invalidation the plugin delivers in this process, from any request,
+// drops from every scope the answers it changes before the write's call
+// returns: a request always reads its own writes, and the writes of the
+// other requests of the process. What a scope trades: the writes of other
+// processes sharing the store reach it only when it ends. Reads inside a
+// transaction bypass it, callers never share what it hands out (it is
+// decoded or copied as a hit is), and [Config.ScopeMemory] bounds what it
+// keeps. Worth it with Redis and many repeats per request; with the memory
+// store a hit costs about what a scope's does.
+//
 // # Traces and logs
 //
 // With gorm.io/plugin/opentelemetry registered, the span of each cacheable
 // query carries gormcache.cache (hit, miss or bypass), gormcache.bypass_reason
 // (no_cache, transaction, locking, closed, no_key, uncacheable,
 // unreplayable), gormcache.key and, on a hit, gormcache.entry.age_ms, how
-// old the rows it served are. A write's invalidation is a span
+// old the rows it served are, and gormcache.request_scope, whether a
+// request scope served them. A write's invalidation is a span
 // gormcache.invalidate (the stamps renewed, the tables), under the write's
 // span or, after a commit, under the span of the transaction's first write.
 // The plugin uses the OpenTelemetry API only (trace.go). GORM's logger logs a
 // hit as any query, with its SQL, rows and the time it took, the SQL ending
-// with /* gormcache: hit */.
+// with /* gormcache: hit */ (/* gormcache: scope hit */ for a request
+// scope's).
 //
 // # The house
 //
 // This package is the plugin and everything an application calls: [New] and
 // [Config], the per-query options, the model [Policy], the Invalidate
-// functions, [Remember], [Plugin.Stats] and [Plugin.TableStats]. The other
+// functions, [Remember], [WithRequestScope], [Plugin.Stats] and
+// [Plugin.TableStats]. The other
 // public packages are what a user may hold or implement: store (the [store.Store]
 // contract, with store/memory, the default, and store/redis), deps (what an
 // entry depends on, to inspect it), invalidation (what a write invalidated
@@ -72,8 +95,9 @@
 //
 // A read goes: GORM's query callback, replaced by the plugin's, gathers the
 // statement's facts and decides its route (query.go): GORM's own callback
-// for what is not cached, or the key; the store's entry on a hit, replayed
-// or copied; on a miss, the dependencies and their stamps, one database
+// for what is not cached, or the key; the request scope's answer, if it
+// keeps one (scope.go); the store's entry on a hit, replayed or copied; on
+// a miss, the dependencies and their stamps, one database
 // read shared by concurrent misses, the result stored (query.go, depset.go,
 // decoded.go).
 //
@@ -82,5 +106,6 @@
 // and queue a change — rows before and after, or the tables written — on
 // the transaction; right after the commit the changes are resolved against
 // the schemes registered then and the cascading foreign keys, and renewed in
-// one store call (deliver.go, cascades.go).
+// one store call and then in request scopes (deliver.go, cascades.go,
+// scope.go).
 package gormcache

@@ -1,6 +1,8 @@
 package gormcache_test
 
 import (
+	"context"
+	"database/sql"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -498,6 +500,57 @@ func TestDatabasesDoNotShareRows(t *testing.T) {
 				var w widget
 				require.NoError(t, db.First(&w, 1).Error)
 				require.Equal(t, want, w.Name, "an application got another database's row")
+			}
+		}
+	})
+}
+
+// queryCounter is a connection pool that counts the queries it runs.
+type queryCounter struct {
+	*sql.DB
+	queries atomic.Int64
+}
+
+func (q *queryCounter) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	q.queries.Add(1)
+	return q.DB.QueryContext(ctx, query, args...)
+}
+
+func (q *queryCounter) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	q.queries.Add(1)
+	return q.DB.QueryRowContext(ctx, query, args...)
+}
+
+func (q *queryCounter) GetDBConn() (*sql.DB, error) { return q.DB, nil }
+
+// TestNewSessionsHitWithoutTheDatabase checks that a hit through a new
+// session (db.WithContext, as every request makes) reads nothing of the
+// database: the identity of the database a key names is read once per
+// pool, not once per session.
+func TestNewSessionsHitWithoutTheDatabase(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		db, err := gorm.Open(b.Open(t), &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		pool, ok := db.ConnPool.(*sql.DB)
+		require.True(t, ok, "the dialector's pool is a %T", db.ConnPool)
+		counter := &queryCounter{DB: pool}
+		db.ConnPool, db.Statement.ConnPool = counter, counter
+		require.NoError(t, db.Use(gormcache.New(gormcache.Config{Store: b.store.new(t), CacheAll: true})))
+		require.NoError(t, db.AutoMigrate(&widget{}))
+		require.NoError(t, db.Create(&widget{Name: "x"}).Error)
+		require.NoError(t, db.First(&widget{}, 1).Error)
+		for _, session := range []func() *gorm.DB{
+			func() *gorm.DB { return db.WithContext(context.Background()) },
+			func() *gorm.DB { return db.Session(&gorm.Session{PrepareStmt: true}) },
+		} {
+			before := counter.queries.Load()
+			for range 3 {
+				var w widget
+				require.NoError(t, session().First(&w, 1).Error)
+				require.Equal(t, "x", w.Name)
+			}
+			if n := counter.queries.Load() - before; n != 0 {
+				t.Errorf("hits through new sessions: got %d queries of the database, want 0", n)
 			}
 		}
 	})

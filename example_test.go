@@ -21,12 +21,16 @@ func (Country) CachePolicy() gormcache.Policy {
 	return gormcache.Policy{CacheAll: true, TTL: 24 * time.Hour}
 }
 
-// servedBy runs read and says whether the cache or the database answered.
+// servedBy runs read and says whether a request scope, the cache or the
+// database answered.
 func servedBy(db *gorm.DB, read func()) string {
 	p := db.Config.Plugins["gormcache"].(*gormcache.Plugin)
-	hits := p.Stats().Hits
+	before := p.Stats()
 	read()
-	if p.Stats().Hits > hits {
+	switch after := p.Stats(); {
+	case after.ScopeHits > before.ScopeHits:
+		return "the request scope"
+	case after.Hits > before.Hits:
 		return "the cache"
 	}
 	return "the database"
@@ -47,7 +51,7 @@ func ExampleNew() {
 	db.Where("shop_id = ?", 1).Find(&orders)
 	fmt.Printf("%+v\n", cache.Stats())
 	// Output:
-	// {Hits:1 Misses:1 Fills:1 Invalidated:0 Bypassed:0 Errors:0}
+	// {Hits:1 ScopeHits:0 Misses:1 Fills:1 Invalidated:0 Bypassed:0 Errors:0}
 }
 
 func ExampleCache() {

@@ -287,6 +287,46 @@ func clusterFaults(t *testing.T, layer func(t *testing.T, i int, rs *redis.Store
 	return instances
 }
 
+// TestClusterFailover promotes the replica of each master of a Cluster,
+// in turn, with CLUSTER FAILOVER, while the workload of
+// TestFaultsThreeInstances runs on it: the promoted replicas are other
+// servers, and the writes during a handover wait or queue their
+// invalidations, so no instance may serve what they changed.
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fails three masters over")
+	}
+	w, _ := failClusterOver(t, thirdTwoLevel, func([]*gorm.DB) {})
+	time.Sleep(time.Second) // after the failovers, hits resume
+	w.stop(t)
+}
+
+// failClusterOver runs the workload of TestFaultsThreeInstances on a
+// Cluster of its own with a replica per master, the instances' stores made
+// by layer, and promotes the replica of each master in turn, calling after
+// once each failover has settled. It returns with the workload's hits
+// marked.
+func failClusterOver(t *testing.T, layer func(t *testing.T, i int, rs *redis.Store) store.Store, after func([]*gorm.DB)) (*workload, []*gorm.DB) {
+	nodes := testredis.StartClusterWithReplicas(t)
+	var replicas []*testredis.Server
+	for _, n := range nodes {
+		if testredis.RoleOf(t, n).Master != "" {
+			replicas = append(replicas, n)
+		}
+	}
+	require.Len(t, replicas, 3)
+	instances := openInstances(t, func() goredis.UniversalClient { return testredis.ClusterClientOf(t, nodes) }, layer)
+	w := startWorkload(t, instances)
+	for _, r := range replicas {
+		time.Sleep(500 * time.Millisecond)
+		took, forced := testredis.Failover(t, nodes, r)
+		t.Logf("%s promoted in %v (forced: %v)", r.Addr, took.Round(time.Millisecond), forced)
+		after(instances)
+	}
+	w.markHits()
+	return w, instances
+}
+
 // TestSentinelFailover kills the master of a Sentinel deployment while the
 // workload of TestFaultsThreeInstances runs on it: writes during the
 // failover wait or queue their invalidations, and the promoted replica is
@@ -295,8 +335,18 @@ func TestSentinelFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fails a master over")
 	}
+	w, _ := failSentinelOver(t, thirdTwoLevel)
+	time.Sleep(2 * time.Second) // after the failover, hits resume
+	w.stop(t)
+}
+
+// failSentinelOver runs the workload of TestFaultsThreeInstances on a
+// Sentinel deployment of its own, the instances' stores made by layer,
+// kills the master and returns once the Sentinel has promoted the replica,
+// with the workload's hits marked.
+func failSentinelOver(t *testing.T, layer func(t *testing.T, i int, rs *redis.Store) store.Store) (*workload, []*gorm.DB) {
 	sentinel := testredis.StartSentinel(t)
-	instances := openInstances(t, func() goredis.UniversalClient { return sentinel.FailoverClient(t) }, thirdTwoLevel)
+	instances := openInstances(t, func() goredis.UniversalClient { return sentinel.FailoverClient(t) }, layer)
 	w := startWorkload(t, instances)
 	time.Sleep(500 * time.Millisecond)
 	sentinel.Master.Kill()
@@ -306,8 +356,7 @@ func TestSentinelFailover(t *testing.T) {
 		}
 	}
 	w.markHits()
-	time.Sleep(2 * time.Second) // after the failover, hits resume
-	w.stop(t)
+	return w, instances
 }
 
 // TestPartitionedInstance cuts one instance off Redis while another still

@@ -50,6 +50,7 @@ type Plugin struct {
 	// statement, what depends on its SQL alone.
 	extractor *depscan.Extractor
 	flights   singleflight.Group
+	scopes    scopes // what request scopes share
 
 	policies  sync.Map // *schema.Schema -> Policy
 	cascades  cascades
@@ -83,6 +84,9 @@ func New(cfg Config) *Plugin {
 	}
 	if p.cfg.ResultMemory == 0 {
 		p.cfg.ResultMemory = DefaultResultMemory
+	}
+	if p.cfg.ScopeMemory == 0 {
+		p.cfg.ScopeMemory = DefaultScopeMemory
 	}
 	p.store = cfg.Store
 	if p.store == nil {

@@ -204,28 +204,30 @@ func shapeOf(stmt *gorm.Statement, mode readMode) string {
 	return reflect.TypeOf(stmt.Dest).String()
 }
 
-// lookup serves r from the store, or from the database on a miss.
+// lookup serves r from the request scope, from the store, or from the
+// database on a miss.
 func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	ctx := db.Statement.Context
+	sc := p.scopeOf(ctx)
+	var since uint64
+	if sc != nil {
+		if value, ok := sc.get(r.key); ok && p.answer(db, r, value, true) == nil {
+			p.hit(db, r, value, true)
+			return
+		}
+		if p.scoped(db, r) {
+			since = sc.position()
+		} else {
+			sc = nil
+		}
+	}
 	value, ok, err := p.get(ctx, r.key)
 	if err != nil {
 		p.logError(ctx, err)
 	} else if ok {
-		if r.mode == modeFind && p.decoded.use(db, r.key, value) {
-			p.hit(db, r, value)
-			return
-		}
-		if p.peeks {
-			// Replayed []byte values reach Scanners, which may modify them.
-			value = bytes.Clone(value)
-		}
-		rs, err := entry.QueryRows(value)
-		if err == nil {
-			p.hit(db, r, value)
-			p.replay(db, r.mode, rs)
-			if r.mode == modeFind {
-				p.decoded.keep(db, r.key, value, rs.ColumnNames())
-			}
+		if err := p.answer(db, r, value, p.peeks || sc != nil); err == nil {
+			p.hit(db, r, value, false)
+			sc.keep(r.key, value, r.deps, since)
 			return
 		}
 		p.logError(ctx, err)
@@ -234,21 +236,71 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	if r.analysis == nil {
 		r.analysis = p.analyze(r.sql)
 	}
-	if !r.analysis.ReadOnly || r.analysis.Unknown || r.analysis.Volatile {
-		// SQL that writes or cannot be analysed (a raw clause.Expr with a
-		// data-modifying subquery), or whose result changes without a write
-		// (a system catalogue, now(), nextval()): never cache it.
+	if !cacheable(r.analysis) {
 		p.bypass(db, bypassUncacheable)
 		orig(db)
 		return
 	}
-	r.deps, r.schemes, err = p.queryDeps(db, r)
-	if err != nil {
-		db.AddError(err)
-		return
+	if r.deps == nil {
+		if r.deps, r.schemes, err = p.queryDeps(db, r); err != nil {
+			db.AddError(err)
+			return
+		}
 	}
 	p.miss(db, r)
-	p.fetch(db, r, orig)
+	value = p.fetch(db, r, orig)
+	sc.keep(r.key, value, r.deps, since)
+}
+
+// cacheable reports whether the result of SQL analysed as a can be cached:
+// not SQL that writes or cannot be analysed (a raw clause.Expr with a
+// data-modifying subquery), nor SQL whose result changes without a write
+// (a system catalogue, now(), nextval()).
+func cacheable(a *sqlscan.Analysis) bool {
+	return a.ReadOnly && !a.Unknown && !a.Volatile
+}
+
+// scoped prepares r to be kept in a request scope: it computes its
+// dependencies before the lookup (a miss would after it), and adds their
+// schemes to those every delivery uses. It reports false when r cannot be
+// kept.
+func (p *Plugin) scoped(db *gorm.DB, r *read) bool {
+	if r.analysis == nil {
+		r.analysis = p.analyze(r.sql)
+	}
+	if !cacheable(r.analysis) {
+		return false
+	}
+	deps, schemes, err := p.queryDeps(db, r)
+	if err != nil {
+		return false
+	}
+	r.deps, r.schemes = deps, schemes
+	return p.scopes.addSchemes(schemes)
+}
+
+// answer serves db from value, the entry value stored for r, as it serves
+// a hit: it copies the result kept decoded for it, or replays its rows.
+// shared tells that value is not the caller's to modify (a store's Peek,
+// a request scope's). It fails when value cannot be decoded.
+func (p *Plugin) answer(db *gorm.DB, r *read, value []byte, shared bool) error {
+	if r.mode == modeFind && p.decoded.use(db, r.key, value) {
+		return nil
+	}
+	rows := value
+	if shared {
+		// Replayed []byte values reach Scanners, which may modify them.
+		rows = bytes.Clone(value)
+	}
+	rs, err := entry.QueryRows(rows)
+	if err != nil {
+		return err
+	}
+	p.replay(db, r.mode, rs)
+	if r.mode == modeFind {
+		p.decoded.keep(db, r.key, value, rs.ColumnNames())
+	}
+	return nil
 }
 
 // flight is the outcome of one database read shared by concurrent misses.
@@ -273,8 +325,10 @@ var errScanned = errors.New("gormcache: the result was not recorded")
 // fetch runs r against the database once for all concurrent misses of its
 // key, stores the result, and serves it. The leader of a Find-like read
 // scans the database rows into its destination while recording them; the
-// other callers replay the recording.
-func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
+// other callers replay the recording. It returns the entry value db was
+// served, or nil when db was served otherwise (an error, or the database
+// read directly).
+func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 	// Whatever answers this read from the database reads the source.
 	db.Statement.ConnPool = sourcePool(db)
 	leader := false
@@ -286,32 +340,38 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	switch {
 	case leader && errors.As(err, &dbErr):
 		db.AddError(dbErr.err)
-		return
+		return nil
 	case leader && r.mode == modeFind:
-		return // fill scanned the rows into db
+		if err != nil {
+			return nil // rows scanned into db, but not recorded
+		}
+		return v.(*flight).value // fill scanned the rows into db
 	case err != nil:
 		// A result that cannot be replayed, or another caller's failure:
 		// read the database directly.
 		p.bypass(db, bypassUnreplayed)
 		orig(db)
-		return
+		return nil
 	}
 	f := v.(*flight)
 	if !leader && !p.stillValid(db.Statement.Context, r.deps, f.stamps) {
 		// A write was invalidated after the shared read took its stamps:
 		// its rows may predate a write that committed before this call.
 		orig(db)
-		return
+		return nil
 	}
 	rows := f.rows
 	if rows == nil {
-		if rows, err = entry.QueryRows(f.value); err != nil {
+		// The waiters share f.value, and replayed []byte values reach
+		// Scanners, which may modify them.
+		if rows, err = entry.QueryRows(bytes.Clone(f.value)); err != nil {
 			p.bypass(db, bypassUnreplayed)
 			orig(db)
-			return
+			return nil
 		}
 	}
 	p.replay(db, r.mode, rows)
+	return f.value
 }
 
 // fill reads the database and stores the result with the stamps taken

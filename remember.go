@@ -1,6 +1,7 @@
 package gormcache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,6 +149,10 @@ func CacheErrors(targets ...error) RememberOption {
 // returned it, shared by the waiters, and not cached; the failure is logged
 // and counted in Stats.Errors.
 //
+// With db's context in a request scope ([WithRequestScope]), a value or
+// cached error remembered once in the scope is returned again from the
+// scope, decoded anew, with no store call, as a query's answer is.
+//
 // Inside a transaction (db comes from db.Begin or db.Transaction), Remember
 // neither reads nor fills the cache: it calls fn, like a query would read the
 // database. A store failure degrades to calling fn, logged and counted in
@@ -172,9 +177,34 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 		p.stats.bypassed.Add(1)
 		return call(c.ctx, fn)
 	}
-	if v, hit, cachedErr := lookupRemembered[T](p, c); hit {
-		p.stats.hit("")
-		return v, cachedErr
+	sc := p.scopeOf(c.ctx)
+	var since uint64
+	if sc != nil {
+		if value, ok := sc.get(c.key); ok {
+			// Each caller decodes a copy of its own: a codec may keep
+			// references into what it decodes.
+			if v, hit, cachedErr := rememberedOf[T](p, c, bytes.Clone(value)); hit {
+				p.stats.scopeHit("")
+				return v, cachedErr
+			}
+		}
+		if p.scopes.addSchemes(c.schemes) {
+			since = sc.position()
+		} else {
+			sc = nil
+		}
+	}
+	value, ok, err := p.store.Get(c.ctx, c.key)
+	if err != nil {
+		p.logError(c.ctx, err)
+	} else if ok {
+		if v, hit, cachedErr := rememberedOf[T](p, c, value); hit {
+			p.stats.hit("")
+			if sc != nil {
+				sc.keep(c.key, bytes.Clone(value), c.deps, since)
+			}
+			return v, cachedErr
+		}
 	}
 	p.stats.miss("")
 	for {
@@ -191,6 +221,7 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 			return zero, c.ctx.Err()
 		}
 		if leader {
+			sc.keep(c.key, f.entry, c.deps, since)
 			if f.err != nil {
 				return zero, f.err
 			}
@@ -205,6 +236,7 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 			// before this call began.
 			return call(c.ctx, fn)
 		}
+		sc.keep(c.key, f.entry, c.deps, since)
 		if f.err != nil {
 			return zero, f.err
 		}
@@ -373,23 +405,15 @@ func primaryKeyConjs(ctx context.Context, s *schema.Schema, rv reflect.Value, co
 // rememberFlight is the outcome of one fn call shared by concurrent misses.
 type rememberFlight struct {
 	value    any    // decoded from entry when it is set, else as fn returned it
-	entry    []byte // the encoded value; nil when it could not be encoded
+	entry    []byte // the entry value: fn's value or cached error, encoded; nil when there is none
 	err      error
 	canceled bool          // fn failed after its caller's context ended
 	stamps   []store.Stamp // taken before fn; nil when the store failed
 }
 
-// lookupRemembered returns the value, or the CacheErrors target, cached
-// under c.key; hit is false on a miss.
-func lookupRemembered[T any](p *Plugin, c *recall) (v T, hit bool, cachedErr error) {
-	value, ok, err := p.store.Get(c.ctx, c.key)
-	if err != nil {
-		p.logError(c.ctx, err)
-		return v, false, nil
-	}
-	if !ok {
-		return v, false, nil
-	}
+// rememberedOf returns the value, or the CacheErrors target, that value,
+// the entry cached under c.key, holds; hit is false when c cannot use it.
+func rememberedOf[T any](p *Plugin, c *recall, value []byte) (v T, hit bool, cachedErr error) {
 	if len(value) > 0 && value[0] == entry.RememberedError {
 		for _, target := range c.cacheErrors {
 			if target.Error() == string(value[1:]) {
@@ -398,7 +422,7 @@ func lookupRemembered[T any](p *Plugin, c *recall) (v T, hit bool, cachedErr err
 		}
 		return v, false, nil // this caller does not cache that error
 	}
-	v, err = decodeRemembered[T](c.codec, value)
+	v, err := decodeRemembered[T](c.codec, value)
 	if err != nil {
 		p.logError(c.ctx, fmt.Errorf("gormcache: Remember %q: decoding the cached %T: %w", c.key, v, err))
 		return v, false, nil
@@ -421,7 +445,8 @@ func fillRemembered[T any](p *Plugin, c *recall, fn func(context.Context) (T, er
 		f.err, f.canceled = err, c.ctx.Err() != nil
 		for _, target := range c.cacheErrors {
 			if errors.Is(err, target) {
-				p.storeRemembered(c, f.stamps, append([]byte{entry.RememberedError}, target.Error()...))
+				f.entry = append([]byte{entry.RememberedError}, target.Error()...)
+				p.storeRemembered(c, f.stamps, f.entry)
 				break
 			}
 		}

@@ -13,6 +13,9 @@ import (
 type Stats struct {
 	// Hits counts queries and Remember calls answered from the cache.
 	Hits uint64
+	// ScopeHits counts the Hits a request scope answered, with no store
+	// call (see WithRequestScope).
+	ScopeHits uint64
 	// Misses counts cacheable queries that went to the database, and
 	// Remember calls that ran their function.
 	Misses uint64
@@ -76,9 +79,9 @@ func (p *Plugin) TableStats() map[string]TableStats {
 }
 
 type counters struct {
-	hits, misses, fills, invalidated, bypassed, errors atomic.Uint64
-	tables                                             sync.Map // table -> *tableCounters
-	ntables                                            atomic.Int64
+	hits, scopeHits, misses, fills, invalidated, bypassed, errors atomic.Uint64
+	tables                                                        sync.Map // table -> *tableCounters
+	ntables                                                       atomic.Int64
 }
 
 type tableCounters struct {
@@ -116,6 +119,12 @@ func (c *counters) hit(table string) {
 	}
 }
 
+// scopeHit counts a hit of table that a request scope answered.
+func (c *counters) scopeHit(table string) {
+	c.scopeHits.Add(1)
+	c.hit(table)
+}
+
 func (c *counters) miss(table string) {
 	c.misses.Add(1)
 	if table != "" {
@@ -144,6 +153,7 @@ func (p *Plugin) countInvalidated(deps []store.Dep) {
 func (c *counters) snapshot() Stats {
 	return Stats{
 		Hits:        c.hits.Load(),
+		ScopeHits:   c.scopeHits.Load(),
 		Misses:      c.misses.Load(),
 		Fills:       c.fills.Load(),
 		Invalidated: c.invalidated.Load(),

@@ -19,7 +19,8 @@ import (
 // carries the outcome (attribute gormcache.cache: hit, miss or bypass), why
 // a query bypassed the cache (gormcache.bypass_reason), the key
 // (gormcache.key) and, on a hit, how old the entry's rows are
-// (gormcache.entry.age_ms). The invalidation a write causes is a span of its
+// (gormcache.entry.age_ms) and whether a request scope answered it
+// (gormcache.request_scope). The invalidation a write causes is a span of its
 // own, gormcache.invalidate, started when it is delivered: under the span of
 // the write's statement, or for a transaction, right after its commit,
 // under the span of the first statement that asked for it. It carries the
@@ -28,8 +29,8 @@ import (
 // costs a context lookup.
 //
 // GORM's logger logs a hit as it logs every statement, with its SQL, rows
-// and the time the callback chain took; the SQL ends with hitComment, so
-// that a log says what the cache served.
+// and the time the callback chain took; the SQL ends with hitComment (or
+// scopeHitComment), so that a log says what the cache served.
 
 // Attributes of the spans.
 const (
@@ -37,6 +38,7 @@ const (
 	attrReason      = attribute.Key("gormcache.bypass_reason")
 	attrKey         = attribute.Key("gormcache.key")
 	attrAge         = attribute.Key("gormcache.entry.age_ms")
+	attrScope       = attribute.Key("gormcache.request_scope")
 	attrInvalidated = attribute.Key("gormcache.invalidated")
 	attrChanges     = attribute.Key("gormcache.changes")
 	attrTables      = attribute.Key("gormcache.tables")
@@ -54,8 +56,11 @@ const (
 )
 
 // hitComment ends the SQL GORM logs (and its tracing plugin records) for a
-// query the cache served.
-const hitComment = " /* gormcache: hit */"
+// query the cache served; scopeHitComment for one a request scope served.
+const (
+	hitComment      = " /* gormcache: hit */"
+	scopeHitComment = " /* gormcache: scope hit */"
+)
 
 // otelQuery is the callback gorm.io/plugin/opentelemetry registers after
 // GORM's query: with it, a statement has a span of its own.
@@ -77,12 +82,18 @@ func querySpan(db *gorm.DB) trace.Span {
 }
 
 // hit counts a hit of r, whose value is value, marks the SQL GORM logs,
-// and tells the statement's span.
-func (p *Plugin) hit(db *gorm.DB, r *read, value []byte) {
-	p.stats.hit(r.table)
-	db.Statement.SQL.WriteString(hitComment)
+// and tells the statement's span; scoped tells a request scope answered it.
+func (p *Plugin) hit(db *gorm.DB, r *read, value []byte, scoped bool) {
+	comment := hitComment
+	if scoped {
+		p.stats.scopeHit(r.table)
+		comment = scopeHitComment
+	} else {
+		p.stats.hit(r.table)
+	}
+	db.Statement.SQL.WriteString(comment)
 	if span := querySpan(db); span != nil {
-		attrs := []attribute.KeyValue{attrCache.String("hit"), attrKey.String(r.key)}
+		attrs := []attribute.KeyValue{attrCache.String("hit"), attrKey.String(r.key), attrScope.Bool(scoped)}
 		if created, ok := entry.Created(value); ok {
 			attrs = append(attrs, attrAge.Int64(time.Since(created).Milliseconds()))
 		}

@@ -61,7 +61,7 @@ func benchSearch(b *testing.B, s store.Store) {
 	in, value, ok, err := s.(store.Inspector).Inspect(ctx, f.Key)
 	require.NoError(b, err)
 	require.True(b, ok)
-	e := store.Entry{Value: value, Deps: in.Deps, Stamps: in.Stamps}
+	e := store.Entry{Value: value, Deps: in.Deps, Stamps: in.Stamps, Text: in.Text}
 	var g errgroup.Group
 	g.SetLimit(32)
 	for w := range 32 {

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,10 +22,7 @@ import (
 // TestRedisStore runs the admin on the Redis store, which lists in its own
 // order and counts no hits.
 func TestRedisStore(t *testing.T) {
-	s, err := redis.New(testredis.Client(t), redis.Config{Prefix: testredis.Prefix(t), Timeout: 5 * time.Second, Logf: t.Logf})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Flush(context.Background())) })
-	f := admintest.NewOn(t, s, admin.Config{Authorize: admintest.Allow})
+	f := onRedis(t)
 
 	status, body := f.Get(t, "api/store")
 	require.Equal(t, http.StatusOK, status, body)
@@ -92,4 +90,27 @@ func TestRedisStore(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"removed": 1`)
 	require.Empty(t, f.AllEntries(t, ""))
+}
+
+// TestRedisTotalEstimated checks that a count of entries the Redis store
+// extrapolates from part of its keys is said to be an estimate.
+func TestRedisTotalEstimated(t *testing.T) {
+	f := onRedis(t)
+	for i := range 500 {
+		set(t, f, fmt.Sprintf("extra%03d", i), "vx")
+	}
+	page := f.Entries(t, "limit=10")
+	require.True(t, page.TotalEstimated, "500 entries, a page of 10")
+	require.InDelta(t, 503, page.Total, 300)
+	_, body := f.Get(t, "entries?limit=10")
+	require.Contains(t, body, `about <strong id="total">`)
+	require.Contains(t, body, "(an estimate: this store lists with SCAN")
+}
+
+// onRedis returns the admin's fixture on a Redis store of its own prefix.
+func onRedis(t *testing.T) *admintest.Fixture {
+	s, err := redis.New(testredis.Client(t), redis.Config{Prefix: testredis.Prefix(t), Timeout: 5 * time.Second, Logf: t.Logf})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Flush(context.Background())) })
+	return admintest.NewOn(t, s, admin.Config{Authorize: admintest.Allow})
 }

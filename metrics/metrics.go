@@ -2,12 +2,23 @@
 //
 //	reg.MustRegister(metrics.NewCollector(cache, metrics.Options{}))
 //
-// The collector reads Plugin.Stats, Plugin.TableStats and, when the store
-// describes itself (store.Describer), its size, on every scrape; it keeps no
-// state of its own. Every statistic only grows, so each is a counter: take
-// the hit ratio with rate(), for instance
+// The collector reads Plugin.Stats, Plugin.TableStats, when the store
+// describes itself (store.Describer) its size, and when it is a near cache
+// (a *redis.Near, see NearStatser) its lease state and counters, on every
+// scrape; it keeps no state of its own. Every statistic but the sizes and
+// the near cache's state only grows, so each is a counter: take the hit
+// ratio with rate(), for instance
 //
 //	rate(gormcache_hits_total[5m]) / (rate(gormcache_hits_total[5m]) + rate(gormcache_misses_total[5m]))
+//
+// and the share of lookups a near cache served from memory with
+//
+//	rate(gormcache_near_hits_total[5m]) / (rate(gormcache_near_hits_total[5m]) + rate(gormcache_near_validations_total[5m]))
+//
+// An instance whose gormcache_near_trusted stays 0, or whose
+// gormcache_near_fences_total keeps growing, validates every hit in Redis;
+// gormcache_near_writes_lapsed_total growing says writes wait for an
+// instance that does not acknowledge (crashed, paused, cut off).
 package metrics
 
 import (
@@ -37,9 +48,10 @@ type Collector struct {
 	plugin  *gormcache.Plugin
 	timeout time.Duration
 
-	hits, misses, fills, invalidated, bypassed, errors   *prometheus.Desc
-	tableHits, tableMisses, tableFills, tableInvalidated *prometheus.Desc
-	entries, bytes                                       *prometheus.Desc
+	hits, scopeHits, misses, fills, invalidated, bypassed, errors *prometheus.Desc
+	tableHits, tableMisses, tableFills, tableInvalidated          *prometheus.Desc
+	entries, bytes                                                *prometheus.Desc
+	near                                                          near
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -63,6 +75,7 @@ func NewCollector(p *gormcache.Plugin, opts Options) *Collector {
 		plugin:           p,
 		timeout:          opts.DescribeTimeout,
 		hits:             desc("hits_total", "Queries and Remember calls answered from the cache."),
+		scopeHits:        desc("scope_hits_total", "Hits answered by a request scope, with no store call."),
 		misses:           desc("misses_total", "Cacheable queries and Remember calls that went to the database or ran their function."),
 		fills:            desc("fills_total", "Results stored after a miss."),
 		invalidated:      desc("invalidations_total", "Dependency stamps renewed by writes and by the Invalidate functions."),
@@ -74,29 +87,33 @@ func NewCollector(p *gormcache.Plugin, opts Options) *Collector {
 		tableInvalidated: desc("table_invalidations_total", "Dependency stamps of table renewed.", "table"),
 		entries:          desc("store_entries", "Entries the store holds, expired and invalid ones not yet removed included."),
 		bytes:            desc("store_bytes", "Memory the store's entries hold."),
+		near:             newNear(desc),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.hits, c.misses, c.fills, c.invalidated, c.bypassed, c.errors,
+		c.hits, c.scopeHits, c.misses, c.fills, c.invalidated, c.bypassed, c.errors,
 		c.tableHits, c.tableMisses, c.tableFills, c.tableInvalidated,
 		c.entries, c.bytes,
 	} {
 		ch <- d
 	}
+	c.near.describe(ch)
 }
 
 // Collect implements prometheus.Collector. The store's size is reported
 // only when the store describes itself and knows it (a Redis store does
-// not: counting would scan every key).
+// not: counting would scan every key). The near cache's metrics are
+// reported only when the store is a NearStatser.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	s := c.plugin.Stats()
 	counter(c.hits, s.Hits)
+	counter(c.scopeHits, s.ScopeHits)
 	counter(c.misses, s.Misses)
 	counter(c.fills, s.Fills)
 	counter(c.invalidated, s.Invalidated)
@@ -107,6 +124,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.tableMisses, t.Misses, table)
 		counter(c.tableFills, t.Fills, table)
 		counter(c.tableInvalidated, t.Invalidated, table)
+	}
+	if n, ok := c.plugin.Store().(NearStatser); ok {
+		c.near.collect(ch, n.NearStats())
 	}
 	d, ok := c.plugin.Store().(store.Describer)
 	if !ok {

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -245,50 +244,4 @@ func (s *Sentinel) MasterAddr(t testing.TB) string {
 		t.Fatalf("testredis: the Sentinel's master: %v", err)
 	}
 	return net.JoinHostPort(addr[0], addr[1])
-}
-
-// StartCluster starts a Redis Cluster of three masters of its own (no
-// replicas), killed in t.Cleanup, and returns its servers, so that a test
-// may pause or kill them without disturbing the tests that share the
-// Cluster make test starts.
-func StartCluster(t testing.TB) []*Server {
-	t.Helper()
-	var nodes []*Server
-	var addrs []string
-	for range 3 {
-		s := StartServer(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "2000")
-		nodes = append(nodes, s)
-		addrs = append(addrs, s.Addr)
-	}
-	args := append([]string{"--cluster", "create"}, addrs...)
-	out, err := exec.Command("redis-cli", append(args, "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("testredis: redis-cli --cluster create: %v: %s", err, out)
-	}
-	for _, n := range nodes {
-		c := n.Client()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			info, err := c.ClusterInfo(t.Context()).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("testredis: the Cluster is not ok after 10s: %v %s", err, info)
-			}
-		}
-	}
-	return nodes
-}
-
-// ClusterClientOf returns a client of the Cluster whose nodes StartCluster
-// started, closed in t.Cleanup.
-func ClusterClientOf(t testing.TB, nodes []*Server) *goredis.ClusterClient {
-	var addrs []string
-	for _, n := range nodes {
-		addrs = append(addrs, n.Addr)
-	}
-	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
 }

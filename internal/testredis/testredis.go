@@ -1,6 +1,7 @@
 // Package testredis gives tests clients of the Redis servers that
 // scripts/test.sh (make test) starts, and Redis servers of their own for
-// tests that stop, restart or slow down a server.
+// tests that stop, restart or slow down a server, or fail a master over
+// (Sentinel, or a Cluster with a replica per master).
 //
 // The script exports the address of a standalone server as
 // GORMCACHE_REDIS_ADDR and those of a three-master Cluster as

@@ -41,7 +41,7 @@ func (s *Store) Describe(context.Context) (store.Info, error) {
 
 // Report implements store.Reporter: the memory and the entries used, of
 // those Config allows, the entries evicted to make room, and the stamps
-// kept. It never fails.
+// that writes stored (reads store none). It never fails.
 func (s *Store) Report(context.Context) ([]store.Fact, error) {
 	const mib = 1 << 20
 	used := s.Bytes()
@@ -50,7 +50,7 @@ func (s *Store) Report(context.Context) ([]store.Fact, error) {
 			float64(used)/mib, float64(s.cfg.MaxBytes)/mib, 100*float64(used)/float64(s.cfg.MaxBytes))},
 		{Name: "Entries", Value: fmt.Sprintf("%d of %d (MaxEntries)", s.Len(), s.cfg.MaxEntries)},
 		{Name: "Evicted for room", Value: fmt.Sprintf("%d entries since the store was made", s.evicted.Load())},
-		{Name: "Stamps of written dependencies", Value: fmt.Sprintf("%d of %d (MaxStamps)", s.stamps.EstimatedSize(), s.cfg.MaxStamps)},
+		{Name: "Stamps stored by writes", Value: fmt.Sprintf("%d of %d (MaxStamps)", s.stamps.EstimatedSize(), s.cfg.MaxStamps)},
 	}, nil
 }
 

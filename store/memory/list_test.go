@@ -324,6 +324,6 @@ func TestReport(t *testing.T) {
 	require.NoError(t, err, facts[2].Value)
 	require.Equal(t, 15, kept+evicted, "entries kept and evicted")
 	require.GreaterOrEqual(t, evicted, 5)
-	require.Equal(t, store.Fact{Name: "Stamps of written dependencies", Value: "3 of 1000000 (MaxStamps)"}, facts[3])
+	require.Equal(t, store.Fact{Name: "Stamps stored by writes", Value: "3 of 1000000 (MaxStamps)"}, facts[3])
 	require.Regexp(t, `^\d\.\d MiB of 1\.0 MiB \(MaxBytes\), \d+%$`, facts[0].Value)
 }

@@ -23,6 +23,8 @@ var (
 	_ store.Reporter  = (*Store)(nil)
 	_ store.TTLSetter = (*TwoLevel)(nil)
 	_ store.Reporter  = (*TwoLevel)(nil)
+	_ store.TTLSetter = (*Near)(nil)
+	_ store.Reporter  = (*Near)(nil)
 )
 
 // SetTTL implements store.TTLSetter with PEXPIRE, in one round trip.
@@ -196,4 +198,33 @@ func (t *TwoLevel) SetTTL(ctx context.Context, key string, ttl time.Duration) (b
 // Report is Store.Report.
 func (t *TwoLevel) Report(ctx context.Context) ([]store.Fact, error) {
 	return t.remote.Report(ctx)
+}
+
+// SetTTL is TwoLevel.SetTTL: the entry in Redis and this instance's copy
+// get the TTL; other instances' copies keep theirs, which changes when
+// they expire, never what they serve.
+func (n *Near) SetTTL(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return n.two.SetTTL(ctx, key, ttl)
+}
+
+// Report is Store.Report, followed by the state and counters of this
+// instance's near cache (see NearStats).
+func (n *Near) Report(ctx context.Context) ([]store.Fact, error) {
+	facts, err := n.remote.Report(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := n.NearStats()
+	state := "validating hits in Redis: it holds no lease now"
+	if s.Trusted {
+		state = "serving hits from memory: it holds its lease"
+	}
+	return append(facts,
+		store.Fact{Name: "Near cache of this instance", Value: state},
+		store.Fact{Name: "Lease", Value: fmt.Sprintf("%v, renewed %d times, %d renewals failed; stopped trusting its copies %d times",
+			n.cfg.Lease, s.Renewals, s.RenewalFailures, s.Fences)},
+		store.Fact{Name: "Lookups", Value: fmt.Sprintf("%d served from memory, %d validated in Redis", s.Hits, s.Validated)},
+		store.Fact{Name: "Invalidations", Value: fmt.Sprintf("%d applied; %d published, %d acknowledged by every lease holder, %d waited %v for a lease to lapse",
+			s.Applied, s.Published, s.Acked, s.Lapsed, s.LapseWait.Round(time.Millisecond))},
+	), nil
 }

@@ -27,9 +27,11 @@ type NearConfig struct {
 	// it, and the instance stops trusting its copies a tenth of it before
 	// it lapses (see the package doc). It is also the longest a write
 	// waits for an instance that does not acknowledge its invalidation
-	// (crashed, paused, cut off), and the least it waits when Redis does
-	// not take the invalidation. It should be many times the Store's
-	// Timeout, which bounds each renewal. Default DefaultLease (2s).
+	// (crashed, paused, cut off), but for a round trip and a tick of
+	// Redis' timer (see the package doc), and the least it waits when
+	// Redis does not take the invalidation. It should be many times the
+	// Store's Timeout, which bounds each renewal. Default DefaultLease
+	// (2s).
 	Lease time.Duration
 
 	// Local configures the memory store of the copies. Its MaxStamps

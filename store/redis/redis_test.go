@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,46 +152,12 @@ func TestEvictionWarning(t *testing.T) {
 	}
 }
 
-// roundTrips is a go-redis hook that counts round trips: one per command,
-// and one per pipeline or transaction, which a Cluster client sends to
-// every node involved at once.
-type roundTrips struct{ n atomic.Int64 }
-
-func countRoundTrips(c goredis.UniversalClient) *roundTrips {
-	r := &roundTrips{}
-	c.AddHook(r)
-	return r
-}
-
-func (r *roundTrips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (r *roundTrips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (r *roundTrips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
-// during returns the round trips fn makes.
-func (r *roundTrips) during(fn func()) int64 {
-	before := r.n.Load()
-	fn()
-	return r.n.Load() - before
-}
-
 func TestRoundTrips(t *testing.T) {
 	deps := []store.Dep{{Table: "users"}, {Table: "users", Cond: "id=7"}, {Table: "posts", Cond: "user_id=7"}}
 	for _, top := range topologies {
 		t.Run(top.name, func(t *testing.T) {
 			client := top.client(t)
-			rt := countRoundTrips(client)
+			rt := testredis.CountRoundTrips(client)
 			s := newStore(t, client, redis.Config{})
 			two, err := redis.NewTwoLevel(newStore(t, client, redis.Config{}), memory.Config{})
 			require.NoError(t, err)
@@ -237,7 +202,7 @@ func TestRoundTrips(t *testing.T) {
 					}
 					for _, step := range steps {
 						var err error
-						got := rt.during(func() { err = step.fn() })
+						got := rt.During(func() { err = step.fn() })
 						require.NoError(t, err, step.op)
 						if got != int64(step.want) {
 							t.Errorf("%s: got %d round trips, want %d", step.op, got, step.want)

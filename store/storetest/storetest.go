@@ -14,7 +14,8 @@
 // protocol: an entry validates only with the current stamps of all its
 // dependencies, a renewed stamp never comes back, and fills racing with
 // invalidations never serve a value older than the last invalidation that
-// finished before the read began.
+// finished before the read began. A store that describes itself
+// (store.Describer) must implement every capability it names.
 package storetest
 
 import (
@@ -52,6 +53,44 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	t.Run("Flush", func(t *testing.T) { testFlush(t, newHarness(t).Store) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newHarness) })
 	t.Run("Schemes", func(t *testing.T) { testSchemes(t, newHarness) })
+	t.Run("Capabilities", func(t *testing.T) { testCapabilities(t, newHarness(t).Store) })
+}
+
+// testCapabilities checks that a store.Describer implements the interface
+// of every capability it names: tools such as the admin pages offer what
+// Info.Capabilities names, then assert the interface.
+func testCapabilities(t *testing.T, s store.Store) {
+	d, ok := s.(store.Describer)
+	if !ok {
+		t.Skip("not a store.Describer")
+	}
+	info, err := d.Describe(t.Context())
+	require.NoError(t, err)
+	for _, c := range info.Capabilities {
+		var ok bool
+		switch c {
+		case store.CapList, store.CapSort, store.CapHits:
+			_, ok = s.(store.Lister)
+		case store.CapInspect:
+			_, ok = s.(store.Inspector)
+		case store.CapFlush:
+			_, ok = s.(store.Flusher)
+		case store.CapPurge:
+			_, ok = s.(store.Purger)
+		case store.CapRows:
+			_, ok = s.(store.SchemeRegistry)
+		case store.CapTTL:
+			_, ok = s.(store.TTLSetter)
+		case store.CapReport:
+			_, ok = s.(store.Reporter)
+		default:
+			t.Errorf("Describe names capability %q, which package store does not define", c)
+			continue
+		}
+		if !ok {
+			t.Errorf("Describe names capability %q, but %T lacks its interface", c, s)
+		}
+	}
 }
 
 // ttl is the TTL of entries whose subtest is not about expiry.
