@@ -378,3 +378,26 @@ func TestSortByHits(t *testing.T) {
 	_, body = f.Get(t, "entry?key="+url.QueryEscape(authors))
 	require.Contains(t, body, `<td id="hits">2</td>`)
 }
+
+// TestScopeHits shows the hits request scopes answered, in the page and
+// the JSON API.
+func TestScopeHits(t *testing.T) {
+	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
+	ctx := gormcache.WithRequestScope(t.Context())
+	for range 3 {
+		var posts []blog.Post
+		require.NoError(t, f.DB.WithContext(ctx).Clauses(gormcache.Cache()).Where("published = ?", true).Find(&posts).Error)
+	}
+	require.EqualValues(t, 2, f.Plugin.Stats().ScopeHits)
+	status, body := f.Get(t, "api/store")
+	require.Equal(t, http.StatusOK, status, body)
+	var v struct {
+		Stats struct {
+			ScopeHits uint64 `json:"scope_hits"`
+		} `json:"stats"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	require.EqualValues(t, 2, v.Stats.ScopeHits)
+	_, body = f.Get(t, "")
+	require.Contains(t, body, `<td id="scope-hits">2</td>`)
+}

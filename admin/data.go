@@ -59,7 +59,9 @@ type Fact struct {
 
 // Stats are the plugin's counters (gormcache.Stats), overall.
 type Stats struct {
-	Hits        uint64  `json:"hits"`
+	Hits uint64 `json:"hits"`
+	// ScopeHits are the Hits that request scopes answered.
+	ScopeHits   uint64  `json:"scope_hits"`
 	Misses      uint64  `json:"misses"`
 	Fills       uint64  `json:"fills"`
 	Invalidated uint64  `json:"invalidated"`
@@ -97,7 +99,7 @@ func (h *handler) storeView(ctx context.Context) (StoreView, error) {
 		Entries:      info.Entries,
 		Bytes:        info.Bytes,
 		Facts:        []Fact{},
-		Stats: Stats{Hits: st.Hits, Misses: st.Misses, Fills: st.Fills, Invalidated: st.Invalidated,
+		Stats: Stats{Hits: st.Hits, ScopeHits: st.ScopeHits, Misses: st.Misses, Fills: st.Fills, Invalidated: st.Invalidated,
 			Bypassed: st.Bypassed, Errors: st.Errors, HitRatio: st.HitRatio()},
 		TableStats: []TableStats{},
 		Tables:     h.tables,

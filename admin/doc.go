@@ -79,7 +79,7 @@
 //		 "default_ttl": "10m0s", "default_ttl_ms": 600000,
 //		 "capabilities": ["list", "sort", ...], "entries": 3, "bytes": 2048,
 //		 "facts": [{"name": "Memory used", "value": "0.1 MiB of 64.0 MiB (MaxBytes), 0%"}, ...],
-//		 "stats": {"hits": 3, "misses": 3, "fills": 3, "invalidated": 7,
+//		 "stats": {"hits": 3, "scope_hits": 1, "misses": 3, "fills": 3, "invalidated": 7,
 //		           "bypassed": 0, "errors": 0, "hit_ratio": 0.5},
 //		 "table_stats": [{"table": "posts", "hits": 3, "misses": 1, "fills": 1,
 //		                  "invalidated": 2, "hit_ratio": 0.75}, ...],
