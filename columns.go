@@ -49,6 +49,17 @@ func (p *Plugin) columnsFor(ctx context.Context, dialect string, pool gorm.ConnP
 	return p.columnOf
 }
 
+// readColumns is columnsFor of the tables a read of db reads, loaded
+// through the pool a write of it would use; nil, without looking that pool
+// up, on dialects whose columns need no catalogue.
+func (p *Plugin) readColumns(db *gorm.DB, tables []string) func(modelTable, column string) collation.Column {
+	dialect := db.Dialector.Name()
+	if !comparesColumns(dialect) {
+		return nil
+	}
+	return p.columnsFor(db.Statement.Context, dialect, unprepared(sourcePool(db)), tables)
+}
+
 // columnOf returns how the column of a model's table compares. A table
 // of another database (db.table) is not the one the catalogue was read
 // for: nothing is proven on it.

@@ -134,7 +134,7 @@ func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf
 	if o := rd.opts; o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
-	opts.Columns = p.columnsFor(stmt.Context, db.Dialector.Name(), unprepared(sourcePool(db)), analysis.Reads)
+	opts.Columns = p.readColumns(db, analysis.Reads)
 	tables, err := p.extractor.Extract(stmt, analysis, opts)
 	if err != nil {
 		return nil, nil, err

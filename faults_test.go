@@ -105,15 +105,25 @@ func TestFaultsThreeInstances(t *testing.T) {
 	if testing.Short() {
 		t.Skip("injects faults for seconds")
 	}
+	eachFault(t, faults, thirdTwoLevel, func(*testing.T, []*gorm.DB) {
+		time.Sleep(time.Second) // after the fault, hits resume
+	})
+}
+
+// eachFault runs, for each of faults, a subtest of its own Redis server
+// and the workload of startWorkload on instances whose stores layer
+// makes: it injects the fault, then calls resume until hits must have
+// resumed, and checks every read.
+func eachFault(t *testing.T, faults []fault, layer func(t *testing.T, i int, rs *redis.Store) store.Store, resume func(*testing.T, []*gorm.DB)) {
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			srv := testredis.StartServer(t, f.args...)
-			instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() }, thirdTwoLevel)
+			instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() }, layer)
 			w := startWorkload(t, instances)
 			time.Sleep(500 * time.Millisecond)
 			f.inject(t, srv, srv.Client())
 			w.markHits()
-			time.Sleep(time.Second) // after the fault, hits resume
+			resume(t, instances)
 			w.stop(t)
 		})
 	}

@@ -122,18 +122,7 @@ func TestNearFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("injects faults for seconds")
 	}
-	for _, f := range nearFaults {
-		t.Run(f.name, func(t *testing.T) {
-			srv := testredis.StartServer(t, f.args...)
-			instances := openInstances(t, func() goredis.UniversalClient { return srv.Client() }, allNear)
-			w := startWorkload(t, instances)
-			time.Sleep(500 * time.Millisecond)
-			f.inject(t, srv, srv.Client())
-			w.markHits()
-			waitNearHits(t, instances)
-			w.stop(t)
-		})
-	}
+	eachFault(t, nearFaults, allNear, waitNearHits)
 }
 
 // TestNearSentinelFailover is TestSentinelFailover with every instance on

@@ -362,7 +362,7 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, []tableSc
 		table := sqlscan.ModelTable(s.Table)
 		var conjs []deps.Conj
 		if precise && p.precisionOf(s) != TableLevel {
-			columns := p.columnsFor(db.Statement.Context, db.Dialector.Name(), unprepared(sourcePool(db)), []string{table})
+			columns := p.readColumns(db, []string{table})
 			if !isRows {
 				conjs = primaryKeyConjs(db.Statement.Context, s, reflect.ValueOf(model), columns)
 			} else if value, ok := canon(columns, s, f, c.value); ok {
