@@ -101,7 +101,7 @@ func newDecodedCache(maxBytes int64, stable bool) (*decodedCache, error) {
 	results, err := otter.New(&otter.Options[string, *decodedResult]{
 		MaximumWeight: uint64(maxBytes),
 		Weigher:       func(_ string, d *decodedResult) uint32 { return d.weight },
-		Executor:      runNow, // results are kept by misses
+		Executor:      runNow, // results are kept by first hits
 	})
 	if err != nil {
 		return nil, err
