@@ -41,7 +41,7 @@ func TestConformanceNear(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) storetest.Harness {
 				// A short lease: each subtest's first write waits for one
 				// (its registry of leases is new, see the package doc).
-				return storetest.Harness{Store: newNear(t, top.client(t), redis.Config{}, redis.NearConfig{Lease: 100 * time.Millisecond})}
+				return storetest.Harness{Store: newNear(t, warm(t, top.client(t)), redis.Config{}, redis.NearConfig{Lease: 100 * time.Millisecond})}
 			})
 		})
 	}
