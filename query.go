@@ -109,7 +109,7 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		return
 	}
 	stmt := db.Statement
-	_, internal := db.Get(rowimage.InternalKey)
+	internal := rowimage.Internal(stmt.Context)
 	f := readFacts{internal: internal, raw: stmt.SQL.Len() > 0, dryRun: db.DryRun,
 		inTx: aftercommit.InTransaction(stmt.ConnPool), closed: p.closed.Load()}
 	var analysis *sqlscan.Analysis
@@ -317,6 +317,14 @@ type errDatabase struct{ err error }
 func (e errDatabase) Error() string { return e.err.Error() }
 func (e errDatabase) Unwrap() error { return e.err }
 
+// isDatabaseError reports whether err is an errDatabase, as fill returns
+// them: unwrapped, so that a miss need not move a target for errors.As to
+// the heap.
+func isDatabaseError(err error) bool {
+	_, ok := err.(errDatabase)
+	return ok
+}
+
 // errScanned is what fill returns to the waiters of a read whose rows
 // reached the leader's destination but cannot be shared: the database
 // failed while they were read, or they cannot be recorded.
@@ -336,10 +344,9 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 		leader = true
 		return p.fill(db, r)
 	})
-	var dbErr errDatabase
 	switch {
-	case leader && errors.As(err, &dbErr):
-		db.AddError(dbErr.err)
+	case leader && isDatabaseError(err):
+		db.AddError(errors.Unwrap(err))
 		return nil
 	case leader && r.mode == modeFind:
 		if err != nil {
@@ -412,7 +419,11 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		return f, nil
 	}
 	e := store.Entry{Value: f.value, Deps: r.deps, Stamps: f.stamps, Text: r.sql}
-	if err := p.store.Set(context.WithoutCancel(ctx), r.key, e, r.ttl); err != nil {
+	if ctx.Done() != nil {
+		// The entry outlives a cancelled read: it is the database's answer.
+		ctx = context.WithoutCancel(ctx)
+	}
+	if err := p.store.Set(ctx, r.key, e, r.ttl); err != nil {
 		p.logError(ctx, err)
 		return f, nil
 	}

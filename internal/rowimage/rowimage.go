@@ -27,9 +27,18 @@ import (
 // of the model field, as Go typed it.
 type Image map[string]any
 
-// InternalKey marks the statements the write path runs itself (reading row
-// images), so that the read path leaves them alone.
-const InternalKey = "gormcache:internal"
+// internalKey is the context key that marks the statements the write path
+// runs itself (reading row images), so that the read path leaves them
+// alone. A context value rather than a GORM setting: reading a statement's
+// settings costs every read an allocation (a sync.Map initialises on first
+// use), a context lookup nothing.
+type internalKey struct{}
+
+// Internal reports whether ctx is the context of a statement the write path
+// runs itself.
+func Internal(ctx context.Context) bool {
+	return ctx != nil && ctx.Value(internalKey{}) != nil
+}
 
 // ValueImages returns the images of the model values in rv (see Values).
 func ValueImages(ctx context.Context, s *schema.Schema, rv reflect.Value) []Image {
@@ -83,7 +92,10 @@ var (
 // whatever the model declares, so that a model field the table lacks
 // cannot fail it.
 func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, error) {
-	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: db.Statement.Context}).Set(InternalKey, true)
+	ctx := context.WithValue(db.Statement.Context, internalKey{}, true)
+	// A statement of its own (Table), before it is modified: a new
+	// session's next call starts a new statement.
+	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: ctx}).Table(s.Table)
 	tx.Statement.ConnPool = pool
 	tx.Statement.Unscoped = true // where already holds the write's scopes
 	tx.Statement.AddClause(where)
@@ -91,7 +103,7 @@ func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where,
 		tx.Statement.AddClause(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
 	rows := reflect.New(reflect.SliceOf(s.ModelType))
-	q := tx.Table(s.Table).Select("*").Limit(limit + 1)
+	q := tx.Select("*").Limit(limit + 1)
 	if textual(db.Dialector.Name(), pool) {
 		dry := q.Session(&gorm.Session{DryRun: true}).Find(rows.Interface())
 		if sql, ok := withIntegers(dry.Statement.SQL.String(), dry.Statement.Vars); ok && dry.Error == nil {
