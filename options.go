@@ -1,6 +1,7 @@
 package gormcache
 
 import (
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -11,6 +12,10 @@ import (
 // gorm.Statement.Settings, which GORM copies into the statements that
 // preload associations: options set on a query reach its preloads.
 const settingsKey = "gormcache:options"
+
+// optionsApplied is set once any statement of the process has been given
+// an Option: until then no statement's Settings hold options.
+var optionsApplied atomic.Bool
 
 // queryOptions are the per-query settings collected from Option clauses.
 // A value stored in Settings is never modified: Option.ModifyStatement stores
@@ -76,6 +81,7 @@ func (Option) MergeClause(*clause.Clause) {}
 // ModifyStatement implements gorm.StatementModifier: it records the option in
 // the statement's settings.
 func (o Option) ModifyStatement(stmt *gorm.Statement) {
+	optionsApplied.Store(true)
 	var next queryOptions
 	if prev, ok := stmt.Settings.Load(settingsKey); ok {
 		next = *prev.(*queryOptions)
@@ -89,6 +95,11 @@ func (o Option) ModifyStatement(stmt *gorm.Statement) {
 }
 
 func optionsOf(stmt *gorm.Statement) *queryOptions {
+	if !optionsApplied.Load() {
+		// No statement has options: leave Settings untouched, since the
+		// first use of a statement's sync.Map allocates.
+		return nil
+	}
 	if v, ok := stmt.Settings.Load(settingsKey); ok {
 		return v.(*queryOptions)
 	}
