@@ -116,7 +116,7 @@ func Record(rows *sql.Rows, limit int) (*Rowset, error) {
 		return nil, err
 	}
 	rs := &Rowset{Columns: cols}
-	row, ptrs := scanTargets(len(cols))
+	row, ptrs := scanTargets(len(cols), nil, nil)
 	for n := 0; (limit <= 0 || n < limit) && rows.Next(); n++ {
 		if err := rs.record(rows, ptrs, row); err != nil {
 			return nil, err
@@ -167,11 +167,16 @@ func columnsNamed(rows *sql.Rows) ([]Column, error) {
 	return cols, nil
 }
 
-// scanTargets returns a row of n values and pointers to each, to scan into.
-// Scanning into *any hands over the driver's value unchanged (a []byte is
-// copied), which is what replaying needs.
-func scanTargets(n int) (row, ptrs []any) {
-	row, ptrs = make([]any, n), make([]any, n)
+// scanTargets returns a row of n values and pointers to each, to scan into,
+// in rowBuf and ptrBuf when they hold n values. Scanning into *any hands
+// over the driver's value unchanged (a []byte is copied), which is what
+// replaying needs.
+func scanTargets(n int, rowBuf, ptrBuf []any) (row, ptrs []any) {
+	if n <= len(rowBuf) && n <= len(ptrBuf) {
+		row, ptrs = rowBuf[:n], ptrBuf[:n]
+	} else {
+		row, ptrs = make([]any, n), make([]any, n)
+	}
 	for i := range row {
 		ptrs[i] = &row[i]
 	}
@@ -206,7 +211,20 @@ type Recorder struct {
 	err  error  // why the rows cannot be recorded; they are still scanned
 	row  []any
 	ptrs []any
+
+	// Room for the scan targets and the first values of a result of up to
+	// inlineColumns columns, so that recording a row or a few costs the
+	// miss one allocation, not one per slice and more as vals grows.
+	rowBuf, ptrBuf [inlineColumns]any
+	valBuf         [inlineValues]byte
 }
+
+// The scan targets and the bytes of encoded values a Recorder holds in
+// itself.
+const (
+	inlineColumns = 16
+	inlineValues  = 256
+)
 
 // NewRecorder starts recording rows. With types false it records the
 // columns' names only, not their types (which database/sql computes for
@@ -225,7 +243,8 @@ func NewRecorder(rows *sql.Rows, types bool) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{Rows: rows, cols: cols, err: err}
-	r.row, r.ptrs = scanTargets(len(cols))
+	r.vals = r.valBuf[:0]
+	r.row, r.ptrs = scanTargets(len(cols), r.rowBuf[:], r.ptrBuf[:])
 	return r, nil
 }
 
