@@ -263,6 +263,18 @@ func formatValue(v driver.Value) string {
 		return v.Format(time.RFC3339Nano)
 	case int64:
 		return strconv.FormatInt(v, 10)
+	case int:
+		// Statement vars are the Go values a query was given, often an int
+		// or a uint key: formatted as fmt.Sprint would, without its cost.
+		return strconv.Itoa(v)
+	case uint:
+		return strconv.FormatUint(uint64(v), 10)
+	case uint64:
+		return strconv.FormatUint(v, 10)
+	case int32:
+		return strconv.FormatInt(int64(v), 10)
+	case uint32:
+		return strconv.FormatUint(uint64(v), 10)
 	case float64:
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	case bool:
