@@ -279,20 +279,30 @@ func BenchmarkStamps(b *testing.B) {
 
 // BenchmarkSet stores entries under 1,000 keys in turn, each replacing the
 // entry stored 1,000 calls before: the store's work on a miss.
+// BenchmarkSet stores entries over 1,000 keys in turn (overwrite), and
+// under a new key every time (new), as a cache miss on a key never seen
+// before does: the store grows by an entry per Set.
 func BenchmarkSet(b *testing.B) {
-	s, e := newBenchEntry(b)
-	ctx := context.Background()
-	keys := make([]string, 1000)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("key%d", i)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if err := s.Set(ctx, keys[i%len(keys)], e, time.Hour); err != nil {
-			b.Fatal(err)
-		}
-		i++
+	for _, tc := range []struct {
+		name string
+		keys int
+	}{{"overwrite", 1000}, {"new", 1 << 20}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, e := newBenchEntry(b)
+			ctx := context.Background()
+			keys := make([]string, tc.keys)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("key%d", i)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := s.Set(ctx, keys[i%len(keys)], e, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }
 
