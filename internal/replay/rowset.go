@@ -116,7 +116,7 @@ func Record(rows *sql.Rows, limit int) (*Rowset, error) {
 		return nil, err
 	}
 	rs := &Rowset{Columns: cols}
-	row, ptrs := scanTargets(len(cols), nil, nil)
+	row, ptrs := scanTargets(len(cols))
 	for n := 0; (limit <= 0 || n < limit) && rows.Next(); n++ {
 		if err := rs.record(rows, ptrs, row); err != nil {
 			return nil, err
@@ -168,15 +168,11 @@ func columnsNamed(rows *sql.Rows) ([]Column, error) {
 }
 
 // scanTargets returns a row of n values and pointers to each, to scan into,
-// in rowBuf and ptrBuf when they hold n values. Scanning into *any hands
-// over the driver's value unchanged (a []byte is copied), which is what
-// replaying needs.
-func scanTargets(n int, rowBuf, ptrBuf []any) (row, ptrs []any) {
-	if n <= len(rowBuf) && n <= len(ptrBuf) {
-		row, ptrs = rowBuf[:n], ptrBuf[:n]
-	} else {
-		row, ptrs = make([]any, n), make([]any, n)
-	}
+// in one allocation. Scanning into *any hands over the driver's value
+// unchanged (a []byte is copied), which is what replaying needs.
+func scanTargets(n int) (row, ptrs []any) {
+	both := make([]any, 2*n)
+	row, ptrs = both[:n:n], both[n:]
 	for i := range row {
 		ptrs[i] = &row[i]
 	}
@@ -211,20 +207,12 @@ type Recorder struct {
 	err  error  // why the rows cannot be recorded; they are still scanned
 	row  []any
 	ptrs []any
-
-	// Room for the scan targets and the first values of a result of up to
-	// inlineColumns columns, so that recording a row or a few costs the
-	// miss one allocation, not one per slice and more as vals grows.
-	rowBuf, ptrBuf [inlineColumns]any
-	valBuf         [inlineValues]byte
 }
 
-// The scan targets and the bytes of encoded values a Recorder holds in
-// itself.
-const (
-	inlineColumns = 16
-	inlineValues  = 256
-)
+// bytesPerColumn is the room a Recorder makes for the encoding of each
+// column of its first row: most rows of a few columns fit, so a result of
+// one row grows its buffer once.
+const bytesPerColumn = 24
 
 // NewRecorder starts recording rows. With types false it records the
 // columns' names only, not their types (which database/sql computes for
@@ -243,8 +231,8 @@ func NewRecorder(rows *sql.Rows, types bool) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{Rows: rows, cols: cols, err: err}
-	r.vals = r.valBuf[:0]
-	r.row, r.ptrs = scanTargets(len(cols), r.rowBuf[:], r.ptrBuf[:])
+	r.vals = make([]byte, 0, bytesPerColumn*len(cols))
+	r.row, r.ptrs = scanTargets(len(cols))
 	return r, nil
 }
 
