@@ -27,14 +27,16 @@ var ErrUnsupported = errors.New("replay: unsupported result")
 type Column struct {
 	Name         string
 	DatabaseType string
-	scanType     uint8 // index into scanTypes
-	Nullable     bool
-	HasNullable  bool
 	Length       int64
-	HasLength    bool
 	Precision    int64
 	Scale        int64
-	HasDecimal   bool
+	// The small fields last, packed: a recording holds a Column per
+	// column of its result (64 bytes, not the 80 of declaration order).
+	scanType    uint8 // index into scanTypes
+	Nullable    bool
+	HasNullable bool
+	HasLength   bool
+	HasDecimal  bool
 }
 
 // ScanType returns the Go type the driver suggested for scanning the column,
