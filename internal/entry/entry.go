@@ -55,10 +55,17 @@ const header = 1 + 8
 // is stored beside it, as the entry's store.Entry.Text.
 func EncodeQuery(vars []any, rows encoding.BinaryAppender) ([]byte, error) {
 	texts := make([]string, len(vars))
+	size := header + binary.MaxVarintLen64
 	for i, v := range vars {
 		texts[i] = formatVar(v)
+		size += binary.MaxVarintLen64 + len(texts[i])
 	}
-	b := make([]byte, 0, 256+16*len(vars))
+	if r, ok := rows.(interface{ EncodedLen() int }); ok {
+		size += r.EncodedLen()
+	} else {
+		size += 256
+	}
+	b := make([]byte, 0, size)
 	b = binary.BigEndian.AppendUint64(append(b, Version), uint64(time.Now().UnixNano()))
 	b = replay.AppendTexts(b, texts)
 	return rows.AppendBinary(b)

@@ -270,6 +270,14 @@ func columnNames(cols []Column) []string {
 	return names
 }
 
+// EncodedLen returns the length of what AppendBinary appends, so that a
+// caller can make room for it at once (a result of many rows would
+// otherwise be copied as the buffer grows).
+func (r *Recorder) EncodedLen() int {
+	var head [512]byte
+	return len(appendHeader(head[:0], r.cols, r.n)) + len(r.vals)
+}
+
 // AppendBinary appends the encoding of a Rowset of the rows scanned so far,
 // or fails with why they could not be recorded.
 func (r *Recorder) AppendBinary(b []byte) ([]byte, error) {
