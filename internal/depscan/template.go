@@ -178,8 +178,17 @@ func (t *template) bind(vars []any) ([]deps.Table, bool) {
 	return out, true
 }
 
+// smallTables is the memory of a copy of tables as small as most a
+// statement proves (a table and a conjunction of a few terms: a read by
+// key, a filter), in one allocation.
+type smallTables struct {
+	tables [1]deps.Table
+	conjs  [1]deps.Conj
+	terms  [2]deps.Term
+}
+
 // cloneTables returns a copy of tables that shares no memory with it, in
-// three allocations.
+// one allocation when it fits a smallTables, else three.
 func cloneTables(tables []deps.Table) []deps.Table {
 	nconjs, nterms := 0, 0
 	for _, t := range tables {
@@ -188,9 +197,19 @@ func cloneTables(tables []deps.Table) []deps.Table {
 			nterms += len(c)
 		}
 	}
-	out := slices.Clone(tables)
-	conjs := make([]deps.Conj, 0, nconjs)
-	terms := make([]deps.Term, 0, nterms)
+	var out []deps.Table
+	var conjs []deps.Conj
+	var terms []deps.Term
+	var small smallTables
+	if len(tables) <= len(small.tables) && nconjs <= len(small.conjs) && nterms <= len(small.terms) {
+		s := new(smallTables)
+		out = append(s.tables[:0], tables...)
+		conjs, terms = s.conjs[:0], s.terms[:0]
+	} else {
+		out = slices.Clone(tables)
+		conjs = make([]deps.Conj, 0, nconjs)
+		terms = make([]deps.Term, 0, nterms)
+	}
 	for i := range out {
 		first := len(conjs)
 		for _, c := range out[i].Conjs {
