@@ -74,9 +74,17 @@ func (p *Plugin) columnOf(modelTable, column string) collation.Column {
 // as the database compares that column when columns (from columnsFor)
 // tells it.
 func canon(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field, v any) (string, bool) {
+	return depscan.CanonFor(v, f, comparison(columns, s, f))
+}
+
+// comparison returns how the database compares the column of f, a field
+// of the model s, as columns (from columnsFor) tells it, for
+// depscan.CanonFor; nil, depscan.Canon's comparison, when columns is nil
+// or f is.
+func comparison(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field) *collation.Column {
 	if columns == nil || f == nil {
-		return depscan.Canon(v, f)
+		return nil
 	}
 	col := columns(s.Table, strings.ToLower(f.DBName))
-	return depscan.CanonFor(v, f, &col)
+	return &col
 }

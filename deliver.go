@@ -186,12 +186,20 @@ func (p *Plugin) invalidate(ctx context.Context, deps []store.Dep) {
 	p.scopes.log.append(deps)
 }
 
+// dedupe removes the repeated dependencies of deps, in place, keeping the
+// first of each in order; the result has no room to append into deps. The
+// few of most writes are compared pairwise, sparing them a map.
 func dedupe(deps []store.Dep) []store.Dep {
-	if len(deps) < 2 {
-		return deps
+	out := deps[:0]
+	if len(deps) <= 16 {
+		for _, d := range deps {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+		return slices.Clip(out)
 	}
 	seen := make(map[store.Dep]struct{}, len(deps))
-	out := deps[:0:0]
 	for _, d := range deps {
 		if _, ok := seen[d]; !ok {
 			seen[d] = struct{}{}

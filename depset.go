@@ -66,49 +66,66 @@ func (r *readSet) add(table string, conjs []deps.Conj) {
 // tells how the database compares the table's columns (MySQL; nil
 // elsewhere).
 func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image, schemes tableSchemes,
-	columns func(modelTable, column string) collation.Column) (deps []store.Dep, rows int) {
+	columns func(modelTable, column string) collation.Column) (renewed []store.Dep, rows int) {
 	t := p.cfg.Prefix + table
-	whole := []store.Dep{{Table: t}}
 	if !schemes.known {
-		return whole, -1
+		return []store.Dep{{Table: t}}, -1
 	}
-	deps = []store.Dep{{Table: t, Cond: anyRow}}
+	renewed = make([]store.Dep, 1, 1+len(schemes.list)*len(images))
+	renewed[0] = store.Dep{Table: t, Cond: anyRow}
+	var conj deps.Conj
 	for _, scheme := range schemes.list {
-		cols := strings.Split(scheme, ",")
+		cols := schemeColumns(s, scheme, columns)
 		for _, img := range images {
-			conj, member, ok := imageConj(s, cols, img, columns)
-			if !ok {
-				return whole, -1
+			var member, ok bool
+			if conj, member, ok = imageConj(cols, img, conj[:0]); !ok {
+				return []store.Dep{{Table: t}}, -1
 			}
 			if member {
-				deps = append(deps, store.Dep{Table: t, Cond: conj.Key()})
+				renewed = append(renewed, store.Dep{Table: t, Cond: conj.Key()})
 			}
 		}
 	}
-	deps = dedupe(deps)
-	return deps, len(deps) - 1
+	renewed = dedupe(renewed)
+	return renewed, len(renewed) - 1
 }
 
-// imageConj returns the conjunction of scheme cols that img belongs to.
-// member is false when img belongs to none: its value for a column on which
-// only IS NULL can be tracked (a time, a float) is not NULL. ok is false
-// when img cannot be placed: the caller invalidates the whole table.
-func imageConj(s *schema.Schema, cols []string, img rowimage.Image, columns func(modelTable, column string) collation.Column) (conj deps.Conj, member, ok bool) {
-	conj = make(deps.Conj, 0, len(cols))
+// schemeColumn is a column of a scheme, with what placing an image in the
+// scheme needs of it: its field in the model (nil: none) and how the
+// database compares it (see comparison). They are looked up once per
+// scheme, however many images a write has.
+type schemeColumn struct {
+	name  string
+	field *schema.Field
+	cmp   *collation.Column
+}
+
+func schemeColumns(s *schema.Schema, scheme string, columns func(modelTable, column string) collation.Column) []schemeColumn {
+	names := strings.Split(scheme, ",")
+	cols := make([]schemeColumn, len(names))
+	for i, name := range names {
+		f := depscan.Field(s, name)
+		cols[i] = schemeColumn{name: name, field: f, cmp: comparison(columns, s, f)}
+	}
+	return cols
+}
+
+// imageConj appends to conj the terms of the conjunction of the scheme of
+// cols that img belongs to. member is false when img belongs to none: its
+// value for a column on which only IS NULL can be tracked (a time, a float)
+// is not NULL. ok is false when img cannot be placed: the caller
+// invalidates the whole table.
+func imageConj(cols []schemeColumn, img rowimage.Image, conj deps.Conj) (_ deps.Conj, member, ok bool) {
 	for _, col := range cols {
-		v, present := img[col]
+		v, present := img[col.name]
 		if !present {
-			return nil, false, false
+			return conj, false, false
 		}
-		f := depscan.Field(s, col)
-		canon, ok := canon(columns, s, f, v)
+		value, ok := depscan.CanonFor(v, col.field, col.cmp)
 		if !ok {
-			if f != nil && !depscan.Equatable(f) {
-				return nil, false, true
-			}
-			return nil, false, false
+			return conj, false, col.field != nil && !depscan.Equatable(col.field)
 		}
-		conj = append(conj, deps.Term{Column: col, Value: canon})
+		conj = append(conj, deps.Term{Column: col.name, Value: value})
 	}
 	return conj, true, true
 }

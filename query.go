@@ -18,7 +18,6 @@ import (
 	"github.com/gormcache/gormcache/internal/aftercommit"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/replay"
-	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 	"github.com/gormcache/gormcache/invalidation"
 	"github.com/gormcache/gormcache/querykey"
@@ -71,23 +70,20 @@ const (
 
 // readFacts are what decides a read's route, gathered without side effects.
 type readFacts struct {
-	internal bool // a statement of the plugin's own (reading row images)
-	closed   bool // the plugin is closed
-	raw      bool // db.Raw: the SQL is the user's
-	writes   bool // raw SQL that writes
-	optedIn  bool // CacheAll, the model's Policy, or Cache/TTL
-	getOnly  bool // CacheGet (the Config's or the Policy's) and not opted in
-	dryRun   bool
-	noCache  bool // NoCache
-	inTx     bool // inside a transaction
-	locking  bool // FOR UPDATE, FOR SHARE...
+	closed  bool // the plugin is closed
+	raw     bool // db.Raw: the SQL is the user's
+	writes  bool // raw SQL that writes
+	optedIn bool // CacheAll, the model's Policy, or Cache/TTL
+	getOnly bool // CacheGet (the Config's or the Policy's) and not opted in
+	dryRun  bool
+	noCache bool // NoCache
+	inTx    bool // inside a transaction
+	locking bool // FOR UPDATE, FOR SHARE...
 }
 
 // routeOf decides the route of a read from its facts.
 func routeOf(f readFacts) route {
 	switch {
-	case f.internal:
-		return routeGORM
 	case f.writes:
 		return routeWrite
 	case !f.optedIn && !f.getOnly, f.dryRun:
@@ -109,11 +105,10 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 		return
 	}
 	stmt := db.Statement
-	internal := rowimage.Internal(stmt.Context)
-	f := readFacts{internal: internal, raw: stmt.SQL.Len() > 0, dryRun: db.DryRun,
+	f := readFacts{raw: stmt.SQL.Len() > 0, dryRun: db.DryRun,
 		inTx: aftercommit.InTransaction(stmt.ConnPool), closed: p.closed.Load()}
 	var analysis *sqlscan.Analysis
-	if f.raw && !internal {
+	if f.raw {
 		analysis = p.analyze(stmt.SQL.String())
 		f.writes = !analysis.ReadOnly && !analysis.Harmless
 		f.locking = analysis.Locking

@@ -11,7 +11,6 @@ func TestRouteOf(t *testing.T) {
 		{"not opted in", readFacts{}, routeGORM},
 		{"opted in", readFacts{optedIn: true}, routeCache},
 		{"raw, opted in", readFacts{optedIn: true, raw: true}, routeCache},
-		{"the plugin's own", readFacts{internal: true, optedIn: true}, routeGORM},
 		{"raw write", readFacts{raw: true, writes: true}, routeWrite},
 		{"raw write, opted in, in a transaction", readFacts{raw: true, writes: true, optedIn: true, inTx: true}, routeWrite},
 		{"dry run", readFacts{optedIn: true, dryRun: true}, routeGORM},

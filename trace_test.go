@@ -2,6 +2,7 @@ package gormcache_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,13 @@ func (l *traceLog) Trace(_ context.Context, begin time.Time, fc func() (string, 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, traced{sql, rows, time.Since(begin)})
+}
+
+// since returns the lines logged after the first n.
+func (l *traceLog) since(n int) []traced {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines[n:])
 }
 
 func (l *traceLog) last() traced {
@@ -75,4 +83,29 @@ func TestHitLogged(t *testing.T) {
 	}
 	require.NoError(t, db.Clauses(gormcache.NoCache()).Find(&[]blog.Post{}).Error)
 	require.False(t, strings.Contains(log.last().sql, "gormcache"), "a bypass is a database read")
+}
+
+// TestImageReadLogged checks that GORM's logger logs the plugin's read of
+// the rows a write changes, as it logs the write itself: the read runs on
+// the write's transaction without GORM's callbacks, not unseen.
+func TestImageReadLogged(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		log := &traceLog{Interface: logger.Discard}
+		db, err := gorm.Open(d.Open(t), &gorm.Config{Logger: log})
+		require.NoError(t, err)
+		require.NoError(t, db.Use(gormcache.New(gormcache.Config{})))
+		require.NoError(t, blog.Seed(db))
+		require.NoError(t, db.Clauses(gormcache.Cache()).Where("published = ?", true).Find(&[]blog.Post{}).Error)
+		n := len(log.since(0))
+		require.NoError(t, db.Model(&blog.Post{ID: 1}).Update("title", "Logged").Error)
+		lines := log.since(n)
+		i := slices.IndexFunc(lines, func(l traced) bool { return strings.HasPrefix(l.sql, "SELECT * FROM") })
+		require.GreaterOrEqual(t, i, 0, "the read of the old row is logged: %v", lines)
+		read := lines[i]
+		require.Contains(t, read.sql, "posts")
+		require.Equal(t, int64(1), read.rows)
+		if d.Name != "sqlite" {
+			require.Contains(t, read.sql, "FOR UPDATE")
+		}
+	})
 }

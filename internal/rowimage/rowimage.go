@@ -27,19 +27,6 @@ import (
 // of the model field, as Go typed it.
 type Image map[string]any
 
-// internalKey is the context key that marks the statements the write path
-// runs itself (reading row images), so that the read path leaves them
-// alone. A context value rather than a GORM setting: reading a statement's
-// settings costs every read an allocation (a sync.Map initialises on first
-// use), a context lookup nothing.
-type internalKey struct{}
-
-// Internal reports whether ctx is the context of a statement the write path
-// runs itself.
-func Internal(ctx context.Context) bool {
-	return ctx != nil && ctx.Value(internalKey{}) != nil
-}
-
 // ValueImages returns the images of the model values in rv (see Values).
 func ValueImages(ctx context.Context, s *schema.Schema, rv reflect.Value) []Image {
 	values := Values(rv)
@@ -91,32 +78,84 @@ var (
 // database's error when the read fails. Every column is read (SELECT *),
 // whatever the model declares, so that a model field the table lacks
 // cannot fail it.
+//
+// The SELECT is GORM's — its clauses, written by the dialect's builders,
+// scanned into the model by gorm.Scan, logged by db's logger — but it is
+// built on a bare statement and run on pool itself, not through a session
+// and the query callbacks: it is the plugin's statement, not the
+// application's, so no hook, scope or plugin has a say in it, and on
+// MySQL a session, its callbacks and its map of clauses cost a row-level
+// write as much CPU as everything else the plugin does for it.
 func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, error) {
-	ctx := context.WithValue(db.Statement.Context, internalKey{}, true)
-	// A statement of its own (Table), before it is modified: a new
-	// session's next call starts a new statement.
-	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: ctx}).Table(s.Table)
-	tx.Statement.ConnPool = pool
-	tx.Statement.Unscoped = true // where already holds the write's scopes
-	tx.Statement.AddClause(where)
-	if lock {
-		tx.Statement.AddClause(clause.Locking{Strength: clause.LockingStrengthUpdate})
-	}
+	begin := time.Now()
+	ctx := db.Statement.Context
+	// Room for the one row most writes change: gorm.Scan makes room for
+	// twenty in an empty slice.
 	rows := reflect.New(reflect.SliceOf(s.ModelType))
-	q := tx.Select("*").Limit(limit + 1)
+	rows.Elem().Set(reflect.MakeSlice(rows.Elem().Type(), 0, 1))
+	tx := &gorm.DB{Config: db.Config}
+	stmt := &gorm.Statement{DB: tx, ConnPool: pool, Context: ctx, Schema: s, Dest: rows.Interface(), ReflectValue: rows.Elem()}
+	tx.Statement = stmt
+	tx.Table(s.Table)
+	n := limit + 1
+	clauses := make([]clause.Interface, 0, 5)
+	clauses = append(clauses, clause.Select{Columns: []clause.Column{{Name: "*", Raw: true}}}, clause.From{})
+	if len(where.Exprs) > 0 {
+		clauses = append(clauses, where)
+	}
+	clauses = append(clauses, clause.Limit{Limit: &n})
+	if lock {
+		clauses = append(clauses, clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	build(stmt, clauses)
+	query, vars := stmt.SQL.String(), stmt.Vars
 	if textual(db.Dialector.Name(), pool) {
-		dry := q.Session(&gorm.Session{DryRun: true}).Find(rows.Interface())
-		if sql, ok := withIntegers(dry.Statement.SQL.String(), dry.Statement.Vars); ok && dry.Error == nil {
-			q = q.Raw(sql)
+		if sql, ok := withIntegers(query, vars); ok {
+			query, vars = sql, nil
 		}
 	}
-	if err := q.Find(rows.Interface()).Error; err != nil {
-		return nil, err
+	if tx.Error == nil {
+		r, err := pool.QueryContext(ctx, query, vars...)
+		if err == nil {
+			gorm.Scan(r, tx, 0)
+			tx.AddError(r.Close())
+		}
+		tx.AddError(err)
+	}
+	db.Logger.Trace(ctx, begin, func() (string, int64) {
+		sql, vars := query, vars
+		if filter, ok := db.Logger.(gorm.ParamsFilter); ok {
+			sql, vars = filter.ParamsFilter(ctx, sql, vars...)
+		}
+		return db.Dialector.Explain(sql, vars...), tx.RowsAffected
+	}, tx.Error)
+	if tx.Error != nil {
+		return nil, tx.Error
 	}
 	if rows.Elem().Len() > limit {
 		return nil, ErrTooManyRows
 	}
-	return ValueImages(db.Statement.Context, s, rows), nil
+	return ValueImages(ctx, s, rows), nil
+}
+
+// build writes clauses into stmt's SQL and vars as Statement.AddClause and
+// Statement.Build do (each clause merged into an empty one, then written
+// by the dialect's builder if it has one), without the map of clauses a
+// Statement otherwise keeps.
+func build(stmt *gorm.Statement, clauses []clause.Interface) {
+	stmt.SQL.Grow(256)
+	for i, e := range clauses {
+		c := clause.Clause{Name: e.Name()}
+		e.MergeClause(&c)
+		if i > 0 {
+			stmt.WriteByte(' ')
+		}
+		if b, ok := stmt.DB.ClauseBuilders[e.Name()]; ok {
+			b(c, stmt)
+		} else {
+			c.Build(stmt)
+		}
+	}
 }
 
 // textual reports whether a read through pool is cheaper with its
