@@ -50,14 +50,14 @@ func (p *Plugin) columnsFor(ctx context.Context, dialect string, pool gorm.ConnP
 }
 
 // readColumns is columnsFor of the tables a read of db reads, loaded
-// through the pool a write of it would use; nil, without looking that pool
-// up, on dialects whose columns need no catalogue.
-func (p *Plugin) readColumns(db *gorm.DB, tables []string) func(modelTable, column string) collation.Column {
+// through source, the pool a write of it would use (sourcePool); nil on
+// dialects whose columns need no catalogue.
+func (p *Plugin) readColumns(db *gorm.DB, source gorm.ConnPool, tables []string) func(modelTable, column string) collation.Column {
 	dialect := db.Dialector.Name()
 	if !comparesColumns(dialect) {
 		return nil
 	}
-	return p.columnsFor(db.Statement.Context, dialect, unprepared(sourcePool(db)), tables)
+	return p.columnsFor(db.Statement.Context, dialect, unprepared(source), tables)
 }
 
 // columnOf returns how the column of a model's table compares. A table

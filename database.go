@@ -51,10 +51,11 @@ type databases struct {
 	local     string
 }
 
-// identity returns the identity of the database db reads, hashed, and false
-// when it cannot be read now: the read must then bypass the cache.
-func (p *Plugin) identity(db *gorm.DB) (string, bool) {
-	pool := unprepared(sourcePool(db))
+// identity returns the identity of the database db reads through source
+// (sourcePool: the pool its misses read), hashed, and false when it cannot
+// be read now: the read must then bypass the cache.
+func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
+	pool := unprepared(source)
 	var key any = pool
 	if t := reflect.TypeOf(pool); t == nil || !t.Comparable() {
 		key = db.Config // a pool that cannot be a map key: once per session

@@ -41,6 +41,7 @@ type read struct {
 	sql      string
 	ttl      time.Duration
 	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
+	source   gorm.ConnPool     // what a miss reads, and names the database: see sourcePool
 	opts     *queryOptions     // the statement's, if any
 	pol      Policy            // the model's
 	deps     []store.Dep       // computed on a miss
@@ -174,7 +175,8 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 	if opts != nil && opts.ttl > 0 {
 		r.ttl = opts.ttl
 	}
-	database, ok := p.identity(db)
+	r.source = sourcePool(db)
+	database, ok := p.identity(db, r.source)
 	if !ok {
 		return nil, errNoIdentity
 	}
@@ -333,7 +335,7 @@ var errScanned = errors.New("gormcache: the result was not recorded")
 // read directly).
 func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 	// Whatever answers this read from the database reads the source.
-	db.Statement.ConnPool = sourcePool(db)
+	db.Statement.ConnPool = r.source
 	leader := false
 	v, err, _ := p.flights.Do(r.key, func() (any, error) {
 		leader = true
