@@ -84,8 +84,8 @@ var (
 // built on a bare statement and run on pool itself, not through a session
 // and the query callbacks: it is the plugin's statement, not the
 // application's, so no hook, scope or plugin has a say in it, and on
-// MySQL a session, its callbacks and its map of clauses cost a row-level
-// write as much CPU as everything else the plugin does for it.
+// MySQL a session and its callbacks cost a row-level write as much CPU as
+// everything else the plugin does for it.
 func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, error) {
 	begin := time.Now()
 	ctx := db.Statement.Context
@@ -94,20 +94,21 @@ func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where,
 	rows := reflect.New(reflect.SliceOf(s.ModelType))
 	rows.Elem().Set(reflect.MakeSlice(rows.Elem().Type(), 0, 1))
 	tx := &gorm.DB{Config: db.Config}
-	stmt := &gorm.Statement{DB: tx, ConnPool: pool, Context: ctx, Schema: s, Dest: rows.Interface(), ReflectValue: rows.Elem()}
+	stmt := &gorm.Statement{DB: tx, ConnPool: pool, Context: ctx, Schema: s, Dest: rows.Interface(), ReflectValue: rows.Elem(),
+		Clauses: map[string]clause.Clause{}}
 	tx.Statement = stmt
 	tx.Table(s.Table)
 	n := limit + 1
-	clauses := make([]clause.Interface, 0, 5)
-	clauses = append(clauses, clause.Select{Columns: []clause.Column{{Name: "*", Raw: true}}}, clause.From{})
+	stmt.AddClause(clause.Select{Columns: []clause.Column{{Name: "*", Raw: true}}})
+	stmt.AddClause(clause.From{})
 	if len(where.Exprs) > 0 {
-		clauses = append(clauses, where)
+		stmt.AddClause(where)
 	}
-	clauses = append(clauses, clause.Limit{Limit: &n})
+	stmt.AddClause(clause.Limit{Limit: &n})
 	if lock {
-		clauses = append(clauses, clause.Locking{Strength: clause.LockingStrengthUpdate})
+		stmt.AddClause(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
-	build(stmt, clauses)
+	stmt.Build("SELECT", "FROM", "WHERE", "LIMIT", "FOR")
 	query, vars := stmt.SQL.String(), stmt.Vars
 	if textual(db.Dialector.Name(), pool) {
 		if sql, ok := withIntegers(query, vars); ok {
@@ -136,26 +137,6 @@ func read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where,
 		return nil, ErrTooManyRows
 	}
 	return ValueImages(ctx, s, rows), nil
-}
-
-// build writes clauses into stmt's SQL and vars as Statement.AddClause and
-// Statement.Build do (each clause merged into an empty one, then written
-// by the dialect's builder if it has one), without the map of clauses a
-// Statement otherwise keeps.
-func build(stmt *gorm.Statement, clauses []clause.Interface) {
-	stmt.SQL.Grow(256)
-	for i, e := range clauses {
-		c := clause.Clause{Name: e.Name()}
-		e.MergeClause(&c)
-		if i > 0 {
-			stmt.WriteByte(' ')
-		}
-		if b, ok := stmt.DB.ClauseBuilders[e.Name()]; ok {
-			b(c, stmt)
-		} else {
-			c.Build(stmt)
-		}
-	}
 }
 
 // textual reports whether a read through pool is cheaper with its
