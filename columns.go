@@ -74,17 +74,19 @@ func (p *Plugin) columnOf(modelTable, column string) collation.Column {
 // as the database compares that column when columns (from columnsFor)
 // tells it.
 func canon(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field, v any) (string, bool) {
-	return depscan.CanonFor(v, f, comparison(columns, s, f))
+	if cmp, ok := comparison(columns, s, f); ok {
+		return depscan.CanonFor(v, f, &cmp)
+	}
+	return depscan.CanonFor(v, f, nil)
 }
 
 // comparison returns how the database compares the column of f, a field
 // of the model s, as columns (from columnsFor) tells it, for
-// depscan.CanonFor; nil, depscan.Canon's comparison, when columns is nil
+// depscan.CanonFor; false (depscan.Canon's comparison) when columns is nil
 // or f is.
-func comparison(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field) *collation.Column {
+func comparison(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field) (collation.Column, bool) {
 	if columns == nil || f == nil {
-		return nil
+		return collation.Column{}, false
 	}
-	col := columns(s.Table, strings.ToLower(f.DBName))
-	return &col
+	return columns(s.Table, strings.ToLower(f.DBName)), true
 }

@@ -95,17 +95,30 @@ func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image
 // database compares it (see comparison). They are looked up once per
 // scheme, however many images a write has.
 type schemeColumn struct {
-	name  string
-	field *schema.Field
-	cmp   *collation.Column
+	name     string
+	field    *schema.Field
+	cmp      collation.Column
+	compared bool // cmp is known; else depscan.Canon's comparison
 }
 
+// comparison returns what depscan.CanonFor takes of how col compares.
+func (col *schemeColumn) comparison() *collation.Column {
+	if !col.compared {
+		return nil
+	}
+	return &col.cmp
+}
+
+// schemeColumns returns the columns of scheme (comma-separated names) in
+// one allocation: a write renews each of its schemes.
 func schemeColumns(s *schema.Schema, scheme string, columns func(modelTable, column string) collation.Column) []schemeColumn {
-	names := strings.Split(scheme, ",")
-	cols := make([]schemeColumn, len(names))
-	for i, name := range names {
-		f := depscan.Field(s, name)
-		cols[i] = schemeColumn{name: name, field: f, cmp: comparison(columns, s, f)}
+	cols := make([]schemeColumn, 0, strings.Count(scheme, ",")+1)
+	for rest, more := scheme, true; more; {
+		var name string
+		name, rest, more = strings.Cut(rest, ",")
+		col := schemeColumn{name: name, field: depscan.Field(s, name)}
+		col.cmp, col.compared = comparison(columns, s, col.field)
+		cols = append(cols, col)
 	}
 	return cols
 }
@@ -116,12 +129,13 @@ func schemeColumns(s *schema.Schema, scheme string, columns func(modelTable, col
 // is not NULL. ok is false when img cannot be placed: the caller
 // invalidates the whole table.
 func imageConj(cols []schemeColumn, img rowimage.Image, conj deps.Conj) (_ deps.Conj, member, ok bool) {
-	for _, col := range cols {
+	for i := range cols {
+		col := &cols[i]
 		v, present := img[col.name]
 		if !present {
 			return conj, false, false
 		}
-		value, ok := depscan.CanonFor(v, col.field, col.cmp)
+		value, ok := depscan.CanonFor(v, col.field, col.comparison())
 		if !ok {
 			return conj, false, col.field != nil && !depscan.Equatable(col.field)
 		}
