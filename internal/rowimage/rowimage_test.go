@@ -1,11 +1,18 @@
 package rowimage
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 )
 
 // status is an integer that the driver sends as a string.
@@ -47,3 +54,91 @@ func TestWithIntegers(t *testing.T) {
 }
 
 func ptr(i int) *int { return &i }
+
+type photo struct {
+	ID        uint
+	UserID    uint
+	Status    int
+	Title     string
+	DeletedAt gorm.DeletedAt
+}
+
+// TestTemplates checks that the SQL a read writes its integers into, once
+// its shape of condition has been built, is the SQL GORM builds for the
+// read afresh, on MySQL (integers written in) and SQLite (bound), and that
+// conditions of other shapes are built every time.
+func TestTemplates(t *testing.T) {
+	mysqlDB, err := gorm.Open(mysql.New(mysql.Config{DSN: "u@tcp(127.0.0.1:1)/d", SkipInitializeWithVersion: true}),
+		&gorm.Config{DryRun: true, DisableAutomaticPing: true, Logger: logger.Discard})
+	require.NoError(t, err)
+	sqliteDB, err := gorm.Open(sqlite.Open(":memory:"), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	deleted := clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: "deleted_at"}, Value: sql.NullTime{}}
+	for _, tc := range []struct {
+		name   string
+		where  func(id int) clause.Where
+		shaped bool
+	}{
+		{"by primary key, soft delete", func(id int) clause.Where {
+			return clause.Where{Exprs: []clause.Expression{deleted, clause.Eq{Column: "id", Value: uint(id)}}}
+		}, true},
+		{"primary column and IN", func(id int) clause.Where {
+			return clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.PrimaryColumn, Value: int64(id)},
+				clause.IN{Column: "user_id", Values: []any{-id, int8(3), uint16(id + 1)}}}}
+		}, true},
+		{"nil pointer", func(id int) clause.Where {
+			return clause.Where{Exprs: []clause.Expression{clause.Eq{Column: "user_id", Value: (*int)(nil)}, clause.Eq{Column: "id", Value: id}}}
+		}, true},
+		{"a string", func(id int) clause.Where {
+			return clause.Where{Exprs: []clause.Expression{clause.Eq{Column: "title", Value: fmt.Sprint("t", id)}}}
+		}, false},
+		{"a Valuer", func(id int) clause.Where {
+			return clause.Where{Exprs: []clause.Expression{clause.Eq{Column: "status", Value: status(id)}}}
+		}, false},
+		{"raw SQL", func(id int) clause.Where {
+			return clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "id = ?", Vars: []any{id}}}}
+		}, false},
+	} {
+		for _, db := range []*gorm.DB{mysqlDB, sqliteDB} {
+			name := db.Dialector.Name()
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				textual := name == "mysql"
+				build := func(r *Reader, id int) (string, []any) {
+					stmt := &gorm.Statement{DB: db, Context: t.Context()}
+					require.NoError(t, stmt.Parse(&photo{}))
+					return r.sqlOf(stmt, tc.where(id), true, 10, textual)
+				}
+				var r Reader
+				build(&r, 1)
+				assert.Equal(t, tc.shaped, len(r.templates) == 1, "templates: %v", r.templates)
+				for _, id := range []int{2, 300, 4711} {
+					got, gotVars := build(&r, id)
+					want, wantVars := build(&Reader{}, id)
+					assert.Equal(t, want, got)
+					assert.Equal(t, wantVars, gotVars)
+					if textual && tc.shaped {
+						assert.Contains(t, got, fmt.Sprint(id))
+						assert.Empty(t, gotVars)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestShapeOf(t *testing.T) {
+	key := func(exprs ...clause.Expression) string {
+		k, _, ok := shapeOf(nil, nil, clause.Where{Exprs: exprs})
+		require.True(t, ok)
+		return string(k)
+	}
+	// Names that run into one another, and values bound or NULL, make
+	// other shapes.
+	assert.NotEqual(t, key(clause.Eq{Column: "ab", Value: 1}, clause.Eq{Column: "c", Value: 1}),
+		key(clause.Eq{Column: "a", Value: 1}, clause.Eq{Column: "bc", Value: 1}))
+	assert.NotEqual(t, key(clause.Eq{Column: "a", Value: 1}), key(clause.Eq{Column: "a", Value: nil}))
+	assert.NotEqual(t, key(clause.Eq{Column: "a", Value: 1}), key(clause.Eq{Column: clause.Column{Name: "a"}, Value: 1}))
+	assert.NotEqual(t, key(clause.IN{Column: "a", Values: []any{1}}), key(clause.IN{Column: "a", Values: []any{1, 2}}))
+	_, _, ok := shapeOf(nil, nil, clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.Column{Name: "a", Raw: true}, Value: 1}}})
+	assert.False(t, ok)
+}
