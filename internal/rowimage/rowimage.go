@@ -7,6 +7,7 @@ package rowimage
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"reflect"
@@ -90,20 +91,20 @@ var (
 func (r *Reader) read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, error) {
 	begin := time.Now()
 	ctx := db.Statement.Context
-	// Room for the one row most writes change: gorm.Scan makes room for
-	// twenty in an empty slice.
-	rows := reflect.New(reflect.SliceOf(s.ModelType))
-	rows.Elem().Set(reflect.MakeSlice(rows.Elem().Type(), 0, 1))
 	tx := &gorm.DB{Config: db.Config}
 	// The table as GORM's Statement.Parse names a model's.
-	tx.Statement = &gorm.Statement{DB: tx, ConnPool: pool, Context: ctx, Schema: s, Table: s.Table,
-		Dest: rows.Interface(), ReflectValue: rows.Elem()}
+	tx.Statement = &gorm.Statement{DB: tx, ConnPool: pool, Context: ctx, Schema: s, Table: s.Table}
 	query, vars := r.sqlOf(tx.Statement, where, lock, limit, textual(db.Dialector.Name(), pool))
+	var (
+		images  []Image
+		tooMany bool
+	)
 	if tx.Error == nil {
 		rs, err := pool.QueryContext(ctx, query, vars...)
 		if err == nil {
-			gorm.Scan(rs, tx, 0)
-			tx.AddError(rs.Close())
+			images, tooMany, err = scan(ctx, rs, s, limit)
+			tx.AddError(err)
+			err = rs.Close()
 		}
 		tx.AddError(err)
 	}
@@ -112,15 +113,65 @@ func (r *Reader) read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where c
 		if filter, ok := db.Logger.(gorm.ParamsFilter); ok {
 			sql, vars = filter.ParamsFilter(ctx, sql, vars...)
 		}
-		return db.Dialector.Explain(sql, vars...), tx.RowsAffected
+		return db.Dialector.Explain(sql, vars...), int64(len(images))
 	}, tx.Error)
-	if tx.Error != nil {
+	switch {
+	case tx.Error != nil:
 		return nil, tx.Error
-	}
-	if rows.Elem().Len() > limit {
+	case tooMany:
 		return nil, ErrTooManyRows
 	}
-	return ValueImages(ctx, s, rows), nil
+	return images, nil
+}
+
+// scan reads the rows of rs, columns of s's table, into values of the
+// model, and returns their images, or tooMany once it has read more than
+// limit. The values are GORM's: each column is scanned into what its
+// field's NewValuePool gives and set by the field, as gorm.Scan does, but
+// without gorm.Scan's matching of the columns to joins and duplicate
+// fields, which a SELECT * of one table has none of, redone for each
+// read.
+func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []Image, tooMany bool, _ error) {
+	columns, err := rs.Columns()
+	if err != nil {
+		return nil, false, err
+	}
+	fields := make([]*schema.Field, len(columns))
+	values := make([]any, len(columns))
+	for i, column := range columns {
+		if f := s.LookUpField(column); f != nil && f.Readable {
+			fields[i] = f
+		} else {
+			values[i] = new(any) // a column the model lacks
+		}
+	}
+	images := make([]Image, 0, 1) // the one row most writes change
+	for rs.Next() {
+		if len(images) == limit {
+			return nil, true, nil
+		}
+		for i, f := range fields {
+			if f != nil {
+				values[i] = f.NewValuePool.Get()
+			}
+		}
+		if err := rs.Scan(values...); err != nil {
+			return nil, false, err
+		}
+		row := reflect.New(s.ModelType).Elem()
+		for i, f := range fields {
+			if f == nil {
+				continue
+			}
+			err := f.Set(ctx, row, values[i])
+			f.NewValuePool.Put(values[i])
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		images = append(images, image(ctx, s, row))
+	}
+	return images, false, rs.Err()
 }
 
 // sqlOf returns the SELECT of read on stmt, a bare statement of the model,
