@@ -180,14 +180,17 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 //
 // A condition made only of equalities and IN lists of columns to integers
 // (and of columns to NULL, as GORM's soft delete adds) has a shape: the
-// SQL GORM builds for it is the same for every write of that shape but
-// for the integers. That SQL is built once per shape and kept as a
+// SQL a database's clause builders build for it is the same for every
+// write of that shape but for the integers. That SQL is built once per shape and kept as a
 // template that later reads write their integers into, sparing them the
 // clauses, their builders and the scan for placeholders, a tenth of what
 // the plugin costs a row-level update on MySQL.
 func (r *Reader) sqlOf(stmt *gorm.Statement, where clause.Where, lock bool, limit int, textual bool) (string, []any) {
 	var keyBuf [128]byte
-	key := appendName(keyBuf[:0], stmt.DB.Dialector.Name())
+	// The database's clause builders (its dialect's, and any it was given)
+	// are one map per gorm.Open, shared by its sessions.
+	builders := reflect.ValueOf(stmt.DB.ClauseBuilders).Pointer()
+	key := appendName(strconv.AppendUint(keyBuf[:0], uint64(builders), 16), stmt.DB.Dialector.Name())
 	key = appendName(key, stmt.Table)
 	key = append(strconv.AppendInt(key, int64(limit), 10), ':', flag(textual), flag(lock))
 	key, ints, shaped := shapeOf(key, nil, where)
