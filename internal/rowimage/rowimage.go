@@ -82,8 +82,8 @@ var (
 // cannot fail it.
 //
 // The SELECT is GORM's — its clauses, written by the dialect's builders
-// (once per shape of condition, see sqlOf), scanned into the model by
-// gorm.Scan, logged by db's logger — but it is built on a bare statement
+// (once per shape of condition, see sqlOf), its columns set through the
+// model's fields (see scan), logged by db's logger — but it is built on a bare statement
 // and run on pool itself, not through a session and the query callbacks:
 // it is the plugin's statement, not the application's, so no hook, scope
 // or plugin has a say in it, and on MySQL a session and its callbacks cost
