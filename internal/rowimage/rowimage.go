@@ -83,11 +83,12 @@ var (
 //
 // The SELECT is GORM's — its clauses, written by the dialect's builders
 // (once per shape of condition, see sqlOf), its columns set through the
-// model's fields (see scan), logged by db's logger — but it is built on a bare statement
-// and run on pool itself, not through a session and the query callbacks:
-// it is the plugin's statement, not the application's, so no hook, scope
-// or plugin has a say in it, and on MySQL a session and its callbacks cost
-// a row-level write as much CPU as everything else the plugin does for it.
+// model's fields (see scan), logged by db's logger — but it is built on a
+// bare statement and run on pool itself, not through a session and the
+// query callbacks: it is the plugin's statement, not the application's, so
+// no hook, scope or plugin has a say in it, and on MySQL a session and its
+// callbacks cost a row-level write as much CPU as everything else the
+// plugin does for it.
 func (r *Reader) read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where clause.Where, lock bool, limit int) ([]Image, error) {
 	begin := time.Now()
 	ctx := db.Statement.Context
