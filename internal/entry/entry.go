@@ -117,50 +117,22 @@ func inlineVars(sql string, vars []string) string {
 	if len(vars) == 0 {
 		return sql
 	}
-	return inline(sql, vars, placeholders(sql))
-}
-
-// placeholder is a placeholder of a statement: its bytes, and the index of
-// the var it takes (-1 for none).
-type placeholder struct{ start, end, index int }
-
-// placeholders returns the placeholders of sql, in order.
-func placeholders(sql string) []placeholder {
-	var out []placeholder
-	next := 0
-	for lx := sqlscan.NewLexer(sql); ; {
-		t := lx.Next()
-		if t.Kind == sqlscan.EOF || t.Kind == sqlscan.Invalid {
-			return out
-		}
-		if t.Kind != sqlscan.Param {
-			continue
-		}
-		i := -1
-		switch {
-		case t.Text == "?":
-			i, next = next, next+1
-		case strings.HasPrefix(t.Text, "$"), strings.HasPrefix(t.Text, "@p"):
-			if n, err := strconv.Atoi(strings.TrimLeft(t.Text, "$@p")); err == nil {
-				i = n - 1
-			}
-		}
-		out = append(out, placeholder{start: t.Pos, end: t.Pos + len(t.Text), index: i})
-	}
+	ps, _ := sqlscan.Placeholders(sql)
+	return inline(sql, vars, ps)
 }
 
 // inline writes each var in place of its placeholder of ps in sql.
-func inline(sql string, vars []string, ps []placeholder) string {
+func inline(sql string, vars []string, ps []sqlscan.Placeholder) string {
 	var b strings.Builder
 	b.Grow(len(sql) + 8*len(vars))
 	last := 0
 	for _, p := range ps {
-		if p.index < 0 || p.index >= len(vars) {
+		if p.Index < 0 || p.Index >= len(vars) {
 			continue
 		}
-		b.WriteString(sql[last:p.start])
-		b.WriteString(vars[p.index])
-		last = p.end
+		b.WriteString(sql[last:p.Start])
+		b.WriteString(vars[p.Index])
+		last = p.End
 	}
 	b.WriteString(sql[last:])
 	return b.String()

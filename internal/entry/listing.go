@@ -1,5 +1,7 @@
 package entry
 
+import "github.com/gormcache/gormcache/internal/sqlscan"
+
 // What a listing of many values reads of each: its SQL and its kind.
 
 // SQLReader returns the SQL of values as SQL does, for many values at once
@@ -8,7 +10,7 @@ package entry
 // are lexed once. The zero value is ready to use; it is not safe for
 // concurrent use.
 type SQLReader struct {
-	params map[string][]placeholder
+	params map[string][]sqlscan.Placeholder
 }
 
 // maxStatements bounds the statements a SQLReader remembers.
@@ -26,9 +28,9 @@ func (r *SQLReader) SQL(text string, value []byte) string {
 	}
 	ps, ok := r.params[text]
 	if !ok {
-		ps = placeholders(text)
+		ps, _ = sqlscan.Placeholders(text)
 		if r.params == nil {
-			r.params = map[string][]placeholder{}
+			r.params = map[string][]sqlscan.Placeholder{}
 		}
 		if len(r.params) < maxStatements {
 			r.params[text] = ps

@@ -224,8 +224,9 @@ func (r *Reader) sqlOf(stmt *gorm.Statement, where clause.Where, lock bool, limi
 	// MySQL) are the key's.
 	if shaped && len(vars) >= len(ints) && slices.Equal(vars[:len(ints)], ints) {
 		t := &template{sql: query, textual: textual, fixed: slices.Clone(vars[len(ints):])}
-		if !textual || t.cut(len(vars)) {
+		if !textual || t.cut(vars) {
 			r.keep(string(key), t)
+			return t.render(ints)
 		}
 	}
 	if textual {
@@ -255,19 +256,16 @@ func (r *Reader) keep(key string, t *template) {
 type template struct {
 	sql     string
 	textual bool
-	fixed   []any    // the arguments after the condition's, the same for every read
-	parts   []string // textual: sql cut at its placeholders
+	fixed   []any                 // the arguments after the condition's, the same for every read
+	ps      []sqlscan.Placeholder // textual: the placeholders of sql
 }
 
-// cut cuts t.sql at its placeholders, and reports whether it has n of them
-// and every fixed argument is an integer.
-func (t *template) cut(n int) bool {
-	parts, ok := placeholders(t.sql)
-	if !ok || len(parts) != n+1 || slices.ContainsFunc(t.fixed, func(v any) bool { return !integer(v) }) {
-		return false
-	}
-	t.parts = parts
-	return true
+// cut finds the placeholders of t.sql, and reports whether the integers
+// vars can be written in their place (see integerPlaceholders).
+func (t *template) cut(vars []any) bool {
+	ps, ok := integerPlaceholders(t.sql, vars)
+	t.ps = ps
+	return ok
 }
 
 // render returns the SQL of t for the integer arguments ints of its
@@ -277,14 +275,7 @@ func (t *template) render(ints []any) (string, []any) {
 	if !t.textual {
 		return t.sql, args
 	}
-	var b strings.Builder
-	b.Grow(len(t.sql) + 8*len(args))
-	b.WriteString(t.parts[0])
-	for i, v := range args {
-		writeInteger(&b, v)
-		b.WriteString(t.parts[i+1])
-	}
-	return b.String(), nil
+	return writeIntegers(t.sql, t.ps, args), nil
 }
 
 // shapeOf appends to key what determines the SQL GORM builds for where,
@@ -378,15 +369,26 @@ func integer(v any) bool {
 	return false
 }
 
-// writeInteger writes v, an integer (see integer), in decimal.
-func writeInteger(b *strings.Builder, v any) {
+// writeIntegers returns sql with the integers args written in decimal in
+// place of its placeholders ps, the i-th taking args[i] (see
+// integerPlaceholders).
+func writeIntegers(sql string, ps []sqlscan.Placeholder, args []any) string {
+	var b strings.Builder
+	b.Grow(len(sql) + 8*len(args))
 	var buf [24]byte
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		b.Write(strconv.AppendInt(buf[:0], rv.Int(), 10))
-	default:
-		b.Write(strconv.AppendUint(buf[:0], rv.Uint(), 10))
+	last := 0
+	for i, p := range ps {
+		b.WriteString(sql[last:p.Start])
+		switch rv := reflect.ValueOf(args[i]); rv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			b.Write(strconv.AppendInt(buf[:0], rv.Int(), 10))
+		default:
+			b.Write(strconv.AppendUint(buf[:0], rv.Uint(), 10))
+		}
+		last = p.End
 	}
+	b.WriteString(sql[last:])
+	return b.String()
 }
 
 // textual reports whether a read through pool is cheaper with its
@@ -402,35 +404,35 @@ func textual(dialect string, pool gorm.ConnPool) bool {
 	return dialect == "mysql"
 }
 
-// placeholders returns sql cut at its ? placeholders, and false when sql
-// cannot be read.
-func placeholders(sql string) ([]string, bool) {
-	var parts []string
-	lx, last := sqlscan.NewLexer(sql), 0
-	for t := lx.Next(); t.Kind != sqlscan.EOF; t = lx.Next() {
-		if t.Kind == sqlscan.Invalid {
+// integerPlaceholders returns the placeholders of sql, and whether vars
+// can be written in their place: sql can be read, every argument is an
+// integer (see integer; an integer needs no quoting, whatever the
+// session's sql_mode and character set), and the placeholders and
+// arguments pair one to one, in order.
+func integerPlaceholders(sql string, vars []any) ([]sqlscan.Placeholder, bool) {
+	if slices.ContainsFunc(vars, func(v any) bool { return !integer(v) }) {
+		return nil, false
+	}
+	ps, ok := sqlscan.Placeholders(sql)
+	if !ok || len(ps) != len(vars) {
+		return nil, false
+	}
+	for i, p := range ps {
+		if p.Index != i {
 			return nil, false
 		}
-		if t.Kind == sqlscan.Param && t.Text == "?" {
-			parts = append(parts, sql[last:t.Pos])
-			last = t.Pos + len(t.Text)
-		}
 	}
-	return append(parts, sql[last:]), true
+	return ps, true
 }
 
-// withIntegers returns sql with each ? placeholder replaced by its
-// argument in vars, and false unless every argument is an integer (see
-// integer; an integer needs no quoting, whatever the session's sql_mode
-// and character set), and the placeholders and arguments pair one to one.
+// withIntegers returns sql with each placeholder replaced by its argument
+// in vars, and false unless integerPlaceholders allows it.
 func withIntegers(sql string, vars []any) (string, bool) {
-	if !slices.ContainsFunc(vars, func(v any) bool { return !integer(v) }) {
-		if parts, ok := placeholders(sql); ok && len(parts) == len(vars)+1 {
-			sql, _ = (&template{sql: sql, textual: true, parts: parts}).render(vars)
-			return sql, true
-		}
+	ps, ok := integerPlaceholders(sql, vars)
+	if !ok {
+		return "", false
 	}
-	return "", false
+	return writeIntegers(sql, ps, vars), true
 }
 
 // PrimaryKeyWhere returns the condition selecting the rows of images by
