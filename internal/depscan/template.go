@@ -200,8 +200,7 @@ func cloneTables(tables []deps.Table) []deps.Table {
 	var out []deps.Table
 	var conjs []deps.Conj
 	var terms []deps.Term
-	var small smallTables
-	if len(tables) <= len(small.tables) && nconjs <= len(small.conjs) && nterms <= len(small.terms) {
+	if len(tables) <= len(smallTables{}.tables) && nconjs <= len(smallTables{}.conjs) && nterms <= len(smallTables{}.terms) {
 		s := new(smallTables)
 		out = append(s.tables[:0], tables...)
 		conjs, terms = s.conjs[:0], s.terms[:0]

@@ -277,8 +277,6 @@ func BenchmarkStamps(b *testing.B) {
 	}
 }
 
-// BenchmarkSet stores entries under 1,000 keys in turn, each replacing the
-// entry stored 1,000 calls before: the store's work on a miss.
 // BenchmarkSet stores entries over 1,000 keys in turn (overwrite), and
 // under a new key every time (new), as a cache miss on a key never seen
 // before does: the store grows by an entry per Set.
