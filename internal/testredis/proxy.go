@@ -1,8 +1,10 @@
 package testredis
 
 import (
+	"bytes"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -19,6 +21,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	cut    bool
 	healed *sync.Cond
+	mute   atomic.Bool
 }
 
 // NewProxy starts a proxy to the server at target on a free loopback port,
@@ -54,6 +57,20 @@ func (p *Proxy) Heal() {
 	p.mu.Unlock()
 }
 
+// MuteSubscriptions makes deaf the subscriptions made through the proxy
+// from then on: a connection on which the client subscribes gets what the
+// server answers first (its confirmation), then nothing more. So is a
+// subscription that a Cluster node confirms while its new master, after a
+// failover, does not yet forward it what is published.
+func (p *Proxy) MuteSubscriptions() { p.mute.Store(true) }
+
+// Subscription states of a connection, for MuteSubscriptions.
+const (
+	unsubscribed int32 = iota
+	subscribing        // the client sent a subscription: its answer may pass
+	deaf               // the answer passed: nothing more does
+)
+
 // wait returns once the link is not cut.
 func (p *Proxy) wait() {
 	p.mu.Lock()
@@ -80,19 +97,34 @@ func (p *Proxy) serve(client net.Conn) {
 		_ = client.Close()
 		return
 	}
-	go p.pipe(server, client)
-	p.pipe(client, server)
+	var state atomic.Int32
+	go p.pipe(server, client, func(b []byte) bool {
+		if p.mute.Load() && bytes.Contains(bytes.ToLower(b), []byte("subscribe")) {
+			state.CompareAndSwap(unsubscribed, subscribing)
+		}
+		return true
+	})
+	p.pipe(client, server, func([]byte) bool {
+		switch state.Load() {
+		case subscribing:
+			state.Store(deaf)
+			return true
+		case deaf:
+			return false
+		}
+		return true
+	})
 }
 
-// pipe copies from src to dst, holding data back while the link is cut,
-// and closes both when src ends.
-func (p *Proxy) pipe(dst, src net.Conn) {
+// pipe copies from src to dst what pass lets through, holding data back
+// while the link is cut, and closes both when src ends.
+func (p *Proxy) pipe(dst, src net.Conn, pass func([]byte) bool) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 {
+		if n > 0 && pass(buf[:n]) {
 			p.wait()
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return

@@ -13,8 +13,14 @@ import (
 // renews it every quarter of the lease, applies and acknowledges every
 // invalidation it receives, and fences the near cache (stops trusting its
 // copies, forgets what it knew, gives the lease up) whenever one of these
-// fails. Trust starts again with a new lease, after the subscription is
-// confirmed: every invalidation published after it is taken is received.
+// fails. Trust starts again with a new lease, once the subscription has
+// delivered the hello that taking it published: every invalidation
+// published after the lease was taken is then received, in order.
+//
+// A confirmed subscription alone does not prove it: on a Cluster, a
+// subscription that lands on a node just demoted by a failover is
+// confirmed, but its new master forwards nothing to it until it knows the
+// node as its replica.
 
 // holder is the state of that goroutine, which alone reads and writes it.
 type holder struct {
@@ -34,6 +40,11 @@ type holder struct {
 	// published before it took it, applied is the last one applied since.
 	life                string
 	registered, applied uint64
+	// greeting is set from when the lease is taken until its hello is
+	// received, which must be by greetBy; takenAt is when the call that
+	// took it was sent.
+	greeting         bool
+	greetBy, takenAt time.Time
 	// renewAt is when to renew; retryAt when a failed call may be tried
 	// again.
 	renewAt, retryAt time.Time
@@ -151,11 +162,24 @@ func (h *holder) apply(s string, acks []string) []string {
 		case m.life != h.life:
 			gap = "the lease registry was made anew"
 		case m.seq <= h.registered || m.seq <= h.applied:
-		case m.seq == h.applied+1:
+		case !m.hello && m.seq == h.applied+1:
 			h.applied = m.seq
 		default:
-			gap = "invalidations " + strconv.FormatUint(h.applied+1, 10) + " to " + strconv.FormatUint(m.seq-1, 10) + " were not received"
+			// A hello is numbered like the last invalidation before it.
+			missing := m.seq - 1
+			if m.hello {
+				missing = m.seq
+			}
+			gap = "invalidations " + strconv.FormatUint(h.applied+1, 10) + " to " + strconv.FormatUint(missing, 10) + " were not received"
 		}
+	}
+	if m.hello {
+		if gap != "" {
+			h.fence(gap, false)
+		} else if h.greeting && m.token == h.id {
+			h.greeted()
+		}
+		return acks
 	}
 	if m.reset {
 		n.known.reset()
@@ -195,7 +219,9 @@ func (h *holder) tick() {
 	n := h.n
 	now := time.Now()
 	switch {
-	case h.life != "" && !n.trusted():
+	case h.greeting && now.After(h.greetBy):
+		h.fence("the subscription did not deliver the hello of the lease taken", true)
+	case h.life != "" && !h.greeting && !n.trusted():
 		h.fence("the lease was not renewed in time", false)
 	case h.behind != 0 && now.Sub(h.behindSince) > h.grace():
 		h.fence("invalidations published were not received", true)
@@ -206,6 +232,7 @@ func (h *holder) tick() {
 	switch {
 	case h.life == "":
 		h.register()
+	case h.greeting:
 	case h.behind != 0 && h.applied >= h.behind, h.behind == 0 && !now.Before(h.renewAt):
 		h.renew()
 	}
@@ -226,6 +253,9 @@ func (h *holder) next() time.Duration {
 	}
 	if h.life != "" {
 		at = h.renewAt
+		if h.greeting {
+			at = h.greetBy
+		}
 		if h.behind != 0 {
 			at = now.Add(retryInterval)
 		}
@@ -241,18 +271,17 @@ func (h *holder) next() time.Duration {
 	return max(at.Sub(now), time.Millisecond)
 }
 
-// register takes a lease, after forgetting every stamp known: while the
-// instance held none, invalidations may have been missed.
+// register takes a lease, which the near cache trusts once its hello
+// arrives (see greeted).
 func (h *holder) register() {
 	n := h.n
-	n.known.reset()
 	h.taken++
 	h.id = n.id + "." + strconv.FormatUint(h.taken, 36)
 	sent := time.Now()
 	ctx, cancel := n.remote.bounded(context.Background())
 	defer cancel()
 	res, err := registerScript.Run(ctx, n.remote.client, []string{n.keys.registry},
-		h.id, n.cfg.Lease.Milliseconds(), newLife(), n.registryTTL()).StringSlice()
+		h.id, n.cfg.Lease.Milliseconds(), newLife(), n.registryTTL(), n.keys.channel, n.shardedArg()).StringSlice()
 	var seq uint64
 	if err == nil && len(res) == 2 {
 		seq, err = strconv.ParseUint(res[1], 10, 64)
@@ -263,7 +292,18 @@ func (h *holder) register() {
 		return
 	}
 	h.life, h.registered, h.applied, h.behind = res[0], seq, seq, 0
-	h.trust(sent)
+	h.greeting, h.takenAt, h.greetBy = true, sent, time.Now().Add(h.grace())
+}
+
+// greeted starts trusting the lease taken, whose hello the subscription
+// has delivered, after forgetting every stamp known: invalidations
+// published before the hello may have been missed, but the readings of
+// Redis that begin after it read what they deleted.
+func (h *holder) greeted() {
+	n := h.n
+	n.known.reset()
+	h.greeting = false
+	h.trust(h.takenAt)
 	if !h.fencedAt.IsZero() {
 		n.remote.cfg.Logf("gormcache: redis: near cache trusted again, %v after it stopped (%s)",
 			time.Since(h.fencedAt).Round(time.Millisecond), h.reason)
@@ -318,14 +358,19 @@ func (h *holder) fence(reason string, resubscribe bool) {
 	n := h.n
 	n.trust.Store(nil)
 	n.known.reset()
-	wasTrusted := h.life != ""
-	h.life, h.behind = "", 0
+	trusted := h.life != "" && !h.greeting
+	// A lease whose hello did not arrive is reported once, until trust
+	// resumes: the subscription may stay deaf for long.
+	report := trusted || h.greeting && h.fencedAt.IsZero()
+	h.life, h.behind, h.greeting = "", 0, false
 	ctx, cancel := n.remote.bounded(context.Background())
 	_ = unregisterScript.Run(ctx, n.remote.client, []string{n.keys.registry, n.keys.open},
 		h.id, n.keys.pending, n.cfg.Lease.Milliseconds()).Err()
 	cancel()
-	if wasTrusted {
+	if trusted {
 		n.stats.fences.Add(1)
+	}
+	if report {
 		if h.fencedAt.IsZero() {
 			h.fencedAt, h.reason = time.Now(), reason
 		}

@@ -271,6 +271,45 @@ func TestNearCutOffInstance(t *testing.T) {
 	require.NotZero(t, cut.NearStats().Fences, "the cut-off instance never stopped trusting its copies")
 }
 
+// TestNearDeafSubscription gives one of two near caches a subscription that
+// Redis confirms, then delivers nothing, like one made on a Cluster node
+// that a failover has just demoted: the hello of its lease never arrives,
+// so it never serves from memory, and serves nothing that the other's
+// writes changed. Each write waits for it at most the time its hello is
+// given, the Timeout.
+func TestNearDeafSubscription(t *testing.T) {
+	srv := testredis.StartServer(t)
+	proxy := testredis.NewProxy(t, srv.Addr)
+	proxy.MuteSubscriptions()
+	prefix := testredis.Prefix(t)
+	writer, deaf := nearOn(t, srv.Addr, prefix), nearOn(t, proxy.Addr, prefix)
+	dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+	ctx := t.Context()
+	require.NoError(t, writer.Invalidate(ctx, dep)) // waits out the new registry
+	for round := range 5 {
+		key := fmt.Sprintf("k%d", round)
+		st := stamps(t, writer, dep)
+		require.NoError(t, writer.Set(ctx, key, store.Entry{Value: []byte(key), Deps: []store.Dep{dep}, Stamps: st}, time.Minute))
+		for range 3 {
+			_, ok, err := deaf.Get(ctx, key)
+			require.NoError(t, err)
+			require.True(t, ok, "round %d: the deaf near cache misses what Redis holds", round)
+		}
+		s := deaf.NearStats()
+		require.False(t, s.Trusted, "round %d: the deaf near cache trusts its copies", round)
+		require.Zero(t, s.Hits, "round %d: the deaf near cache served from memory", round)
+		start := time.Now()
+		require.NoError(t, writer.Invalidate(ctx, dep))
+		took := time.Since(start)
+		t.Logf("round %d: the write returned after %v", round, took.Round(time.Millisecond))
+		require.Less(t, took, faultTimeout+redisTick+faultTimeout, "round %d: the write waited too long for the deaf near cache", round)
+		if v, ok, _ := deaf.Get(ctx, key); ok {
+			t.Fatalf("round %d: the deaf near cache served %q after the write returned", round, v)
+		}
+		time.Sleep(faultLease / 2)
+	}
+}
+
 // TestNearSubscriptionKilled kills the subscriptions of the near caches
 // (CLIENT KILL TYPE pubsub) before a write: no instance serves what it
 // changed, the write does not wait for a lease, and hits from memory

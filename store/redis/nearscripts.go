@@ -65,12 +65,23 @@ end
 // registerScript takes the lease ARGV[1] (an instance's id, a dot and a
 // number) for ARGV[2] ms in the registry KEYS[1] and returns {life, seq}:
 // its holder must receive the invalidations numbered above seq. ARGV[3] is
-// a candidate life, ARGV[4] the registry's TTL.
+// a candidate life, ARGV[4] the registry's TTL. It then publishes, on the
+// channel ARGV[5] (SPUBLISH when ARGV[6] is "1"), a hello naming the lease:
+// a notice that invalidates nothing, numbered seq like the last
+// invalidation before it. Its holder trusts the lease only once its
+// subscription has delivered the hello, which proves that it delivers what
+// is published after the lease was taken.
 var registerScript = goredis.NewScript(nearLua + `
 local now = now_ms()
 local lf = life(KEYS[1], now, ARGV[3], tonumber(ARGV[2]), ARGV[4])
 local seq = redis.call('HGET', KEYS[1], 'seq')
 redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + tonumber(ARGV[2]), 'm:' .. ARGV[1], seq)
+local hello = lf .. ' ' .. seq .. ' ' .. ARGV[1] .. ' \n' .. 'h'
+if ARGV[6] == '1' then
+  redis.call('SPUBLISH', ARGV[5], hello)
+else
+  redis.call('PUBLISH', ARGV[5], hello)
+end
 return {lf, seq}
 `)
 
@@ -209,6 +220,7 @@ return left
 const (
 	noticeDrop  = 'd' // the stamp keys whose hashes (8 bytes each) follow
 	noticeReset = 'r' // every stamp: the epoch was renewed
+	noticeHello = 'h' // nothing: the lease named by its token was taken
 )
 
 // dropBody returns the body of a notice that invalidates the stamp keys
@@ -229,6 +241,7 @@ type notice struct {
 	token  string
 	waits  string // the instances it waits for, comma-separated
 	reset  bool
+	hello  bool // a hello of registerScript: its token is the lease taken
 	hashes []uint64
 }
 
@@ -250,6 +263,8 @@ func parseNotice(s string) (notice, bool) {
 	switch body[0] {
 	case noticeReset:
 		n.reset = true
+	case noticeHello:
+		n.hello = true
 	case noticeDrop:
 		if (len(body)-1)%8 != 0 {
 			return notice{}, false
