@@ -188,8 +188,11 @@
 //     for the first Near store of a prefix, and after Redis lost, restored
 //     or failed over its registry. Flush keeps the registry;
 //   - when Redis does not take an invalidation, the write tries again for
-//     max(WriteWait, Lease), not WriteWait: instances that cannot reach
-//     Redis either stop trusting within a lease (see Faults).
+//     max(WriteWait, Lease), not WriteWait, then renews the epoch and waits
+//     for every near cache to forget what it knew (see Faults): the node
+//     of the stamps may be out (a Cluster master paused by a failover)
+//     while the registry's answers, and near caches serve from memory
+//     whatever the first does.
 //
 // Limits. Every instance that writes under the prefix must use a Near
 // store: a plain Store's or TwoLevel's invalidations publish no notice, so
@@ -218,8 +221,12 @@
 // without asking Redis. An invalidation that cannot be delivered within
 // Config.RetryFor, or that the full queue cannot take, is dropped; the store
 // then renews the epoch as soon as Redis answers, and misses until it has.
-// Renewing the epoch invalidates every entry of every process that uses the
-// store's prefix. Drops and renewals are logged through Config.Logf.
+// A Near store does not wait for a drop: before the write returns, it
+// renews the epoch, which has every near cache forget what it knew, or has
+// the retrier do so first if Redis does not take that either
+// (TestNearStampNodePaused). Renewing the epoch invalidates every entry of
+// every process that uses the store's prefix. Drops and renewals are logged
+// through Config.Logf.
 //
 // Other instances learn of an outage from their own calls: a store whose
 // calls have failed for as long as WriteWait (a writer may have given up

@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -307,6 +308,49 @@ func TestNearDeafSubscription(t *testing.T) {
 			t.Fatalf("round %d: the deaf near cache served %q after the write returned", round, v)
 		}
 		time.Sleep(faultLease / 2)
+	}
+}
+
+// TestNearStampNodePaused pauses the writes of the Cluster master that
+// holds a dependency's stamps for longer than a lease, while the master of
+// the registry answers, as a failover of the first does: the write cannot
+// delete the stamps, so it renews the epoch before it returns, and the near
+// cache that served the entry from memory no longer serves it.
+func TestNearStampNodePaused(t *testing.T) {
+	nodes := testredis.StartCluster(t)
+	prefix := testredis.Prefix(t)
+	ctx := t.Context()
+	near := func() *redis.Near {
+		n, err := redis.NewNear(newStore(t, testredis.ClusterClientOf(t, nodes), redis.Config{Prefix: prefix, Timeout: faultTimeout, Logf: t.Logf}),
+			redis.NearConfig{Lease: faultLease})
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, n.Close()) })
+		return n
+	}
+	writer, reader := near(), near()
+	admin := testredis.ClusterClientOf(t, nodes)
+	registry, err := admin.MasterForKey(ctx, prefix+"{*}")
+	require.NoError(t, err)
+	var (
+		dep   store.Dep
+		stamp *goredis.Client
+	)
+	for i := 0; stamp == nil; i++ {
+		table := fmt.Sprint("t", i)
+		n, err := admin.MasterForKey(ctx, prefix+"{"+table+"}")
+		require.NoError(t, err)
+		if n.Options().Addr != registry.Options().Addr {
+			dep, stamp = store.Dep{Table: table, Cond: "id=1"}, n
+		}
+	}
+	require.NoError(t, writer.Invalidate(ctx, dep)) // waits out the new registry
+	fillAll(t, "k", dep, writer, reader)
+
+	require.NoError(t, stamp.Do(ctx, "CLIENT", "PAUSE", (3*faultLease).Milliseconds(), "WRITE").Err())
+	t.Cleanup(func() { require.NoError(t, stamp.Do(context.Background(), "CLIENT", "UNPAUSE").Err()) })
+	require.Error(t, writer.Invalidate(ctx, dep), "the stamps were deleted on a paused master")
+	if v, ok, _ := reader.Get(ctx, "k"); ok {
+		t.Fatalf("the near cache served %q after the write returned", v)
 	}
 }
 

@@ -34,7 +34,7 @@ type retrier struct {
 	queue   []pending
 	queued  int    // stamp keys in queue
 	resets  uint64 // times a drop emptied queue
-	drops   uint64 // drops so far; each calls for renewing the epoch
+	drops   uint64 // drops so far, and queued invalidations that call for renewing the epoch
 	renewed uint64 // the value of drops the latest renewal covered
 	running bool   // a goroutine runs run
 
@@ -49,11 +49,14 @@ type pending struct {
 }
 
 // add queues the deletion of keys, which failed, and starts the goroutine
-// that retries it if none runs.
-func (r *retrier) add(keys []string) {
+// that retries it if none runs; with renew, it renews the epoch first.
+func (r *retrier) add(keys []string, renew bool) {
 	var msg string
 	r.mu.Lock()
 	r.degraded.Store(true)
+	if renew {
+		r.drops++
+	}
 	if r.queued+len(keys) > r.s.cfg.RetryQueue {
 		msg = r.drop(len(keys), fmt.Sprintf("the retry queue is full (RetryQueue is %d)", r.s.cfg.RetryQueue))
 	} else {
