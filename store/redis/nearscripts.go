@@ -76,7 +76,7 @@ local now = now_ms()
 local lf = life(KEYS[1], now, ARGV[3], tonumber(ARGV[2]), ARGV[4])
 local seq = redis.call('HGET', KEYS[1], 'seq')
 redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], now + tonumber(ARGV[2]), 'm:' .. ARGV[1], seq)
-local hello = lf .. ' ' .. seq .. ' ' .. ARGV[1] .. ' \n' .. 'h'
+local hello = lf .. ' ' .. seq .. ' ' .. ARGV[1] .. ' \nh'
 if ARGV[6] == '1' then
   redis.call('SPUBLISH', ARGV[5], hello)
 else

@@ -491,20 +491,19 @@ func (s *Store) Invalidate(ctx context.Context, deps ...store.Dep) error {
 			}
 			return nil
 		case time.Now().Add(retryInterval).After(deadline) || ctx.Err() != nil:
-			if s.near.Load() == nil {
-				s.retry.add(keys, false)
-				return fmt.Errorf("gormcache: redis: invalidate (queued for retry): %w", err)
-			}
 			// Near caches serve their copies from memory whatever the
 			// node of the stamps does (a Cluster master paused by a
 			// failover while the registry's answers): the epoch is
-			// renewed now, which makes each forget what it knew, or as
-			// soon as Redis takes it.
-			renewed := s.renewEpoch(context.WithoutCancel(ctx)) == nil
-			s.retry.add(keys, !renewed)
-			if renewed {
-				s.cfg.Logf("gormcache: redis: Redis did not take the deletion of %d stamps for %v (%v): the epoch is renewed, every entry stored before is invalid", len(keys), wait, err)
+			// renewed now, which makes each forget what it knew, or by
+			// the retrier as soon as Redis takes it.
+			renew := false
+			if s.near.Load() != nil {
+				renew = s.renewEpoch(context.WithoutCancel(ctx)) != nil
+				if !renew {
+					s.cfg.Logf("gormcache: redis: Redis did not take the deletion of %d stamps for %v (%v): the epoch is renewed, every entry stored before is invalid", len(keys), wait, err)
+				}
 			}
+			s.retry.add(keys, renew)
 			return fmt.Errorf("gormcache: redis: invalidate (queued for retry): %w", err)
 		}
 		time.Sleep(retryInterval)

@@ -19,24 +19,27 @@ import (
 const retryInterval = 10 * time.Millisecond
 
 // retrier delivers in the background the invalidations whose first attempt
-// failed, and renews the epoch when some cannot be delivered.
+// failed, and renews the epoch when some cannot be delivered, or when near
+// caches could not be told of one (see Store.Invalidate).
 //
 // While it has work the store is degraded: Get misses without asking Redis,
 // since an entry whose invalidation waits here may be stale. The work ends,
 // and hits resume, when every queued invalidation has been delivered and the
-// epoch renewed after the last drop. Its goroutine runs only while there is
+// epoch renewed after the last call for it. Its goroutine runs only while there is
 // work.
 type retrier struct {
 	s        *Store
 	degraded atomic.Bool
 
-	mu      sync.Mutex
-	queue   []pending
-	queued  int    // stamp keys in queue
-	resets  uint64 // times a drop emptied queue
-	drops   uint64 // drops so far, and queued invalidations that call for renewing the epoch
-	renewed uint64 // the value of drops the latest renewal covered
-	running bool   // a goroutine runs run
+	mu     sync.Mutex
+	queue  []pending
+	queued int    // stamp keys in queue
+	resets uint64 // times a drop emptied queue
+	// calls counts the renewals of the epoch called for: one by each drop,
+	// and by each invalidation queued without near caches told of it;
+	// renewed is the value of calls the latest renewal covered.
+	calls, renewed uint64
+	running        bool // a goroutine runs run
 
 	closing chan struct{}  // closed by Store.Close
 	exited  sync.WaitGroup // the goroutine of run
@@ -55,7 +58,7 @@ func (r *retrier) add(keys []string, renew bool) {
 	r.mu.Lock()
 	r.degraded.Store(true)
 	if renew {
-		r.drops++
+		r.calls++
 	}
 	if r.queued+len(keys) > r.s.cfg.RetryQueue {
 		msg = r.drop(len(keys), fmt.Sprintf("the retry queue is full (RetryQueue is %d)", r.s.cfg.RetryQueue))
@@ -90,7 +93,7 @@ func (r *retrier) drop(extra int, reason string) string {
 	n := r.queued + extra
 	r.queue, r.queued = nil, 0
 	r.resets++
-	r.drops++
+	r.calls++
 	return fmt.Sprintf("gormcache: redis: %d stamp invalidations dropped, %s: no hits from this store until the epoch is renewed", n, reason)
 }
 
@@ -104,8 +107,8 @@ func (r *retrier) run() {
 			last = true
 		}
 		r.mu.Lock()
-		batch, resets, drops := r.queue, r.resets, r.drops
-		renew := drops != r.renewed
+		batch, resets, calls := r.queue, r.resets, r.calls
+		renew := calls != r.renewed
 		r.mu.Unlock()
 
 		var err error
@@ -122,7 +125,7 @@ func (r *retrier) run() {
 		switch {
 		case err == nil:
 			if renew {
-				r.renewed = drops
+				r.renewed = calls
 				msg = "gormcache: redis: epoch renewed: every entry stored before is invalid, hits resume"
 			}
 			if r.resets == resets { // batch is still the head of the queue
@@ -135,8 +138,8 @@ func (r *retrier) run() {
 			msg = r.drop(0, fmt.Sprintf("undelivered for RetryFor (%v): %v", r.s.cfg.RetryFor, err))
 		}
 		closed := errors.Is(err, goredis.ErrClosed) || last
-		done := closed || (len(r.queue) == 0 && r.drops == r.renewed)
-		if last && !(len(r.queue) == 0 && r.drops == r.renewed) {
+		done := closed || (len(r.queue) == 0 && r.calls == r.renewed)
+		if last && !(len(r.queue) == 0 && r.calls == r.renewed) {
 			msg = fmt.Sprintf("gormcache: redis: store closed with %d stamp invalidations undelivered", r.queued)
 		}
 		if done {
