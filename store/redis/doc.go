@@ -113,16 +113,20 @@
 //     within Config.Timeout (or a tenth of the lease, if longer). Fencing
 //     forgets every stamp known. The instance then gives its lease up,
 //     which acknowledges every notice that waits for it, since it no longer
-//     trusts what they change. Until it
-//     has subscribed again and taken a new lease, it validates in Redis, as
-//     TwoLevel does. The log says when it stops and starts again, and why.
+//     trusts what they change. Until it has subscribed again and taken a
+//     new lease, it validates in Redis, as TwoLevel does. The log says when
+//     it stops and starts again, and why.
 //     NearStats counts hits, validations, fences, renewals, acknowledged
 //     writes and lapsed waits; package metrics (a module of its own)
 //     exports them to Prometheus.
 //
 // Why no read is stale. Let a write W return, and a later read on instance I
-// serve a copy from memory. W deleted the stamps before it published its
-// notice N. If I applied N before the read, the stamps it knows were read
+// serve a copy from memory. If W could not delete its stamps, it renewed the
+// epoch, which changes every stamp, and waited until every near cache had
+// forgotten the stamps it knew (or had lost its lease): what I learned since
+// holds the new epoch, which no copy stored before recorded (if Redis took
+// neither, see the Limits of Faults). Otherwise W
+// deleted the stamps before it published its notice N. If I applied N before the read, the stamps it knows were read
 // after N was applied, so after the deletion: they are new stamps, which
 // the copy did not record. Otherwise I did not acknowledge N, and there are
 // two cases. In the first, N named I's lease and W waited until that lease
@@ -265,10 +269,14 @@
 // delivers within 10 ms (measured: 4 ms). An instance that sent nothing to
 // Redis during an outage longer than WriteWait cannot know of it: it may
 // serve such an entry in the 10 ms after Redis answers, before the writer's
-// retrier delivers. The queue lives in process memory: invalidations still
-// queued when the process exits are lost, like those of writes that commit
-// just before a crash, whatever the store; their entries live until their
-// TTL.
+// retrier delivers. Likewise, when Redis takes neither a Near store's
+// deletion nor the renewal of the epoch that replaces it, the write returns
+// with the renewal queued: a near cache that still renews its lease may
+// serve what the write changed until the retrier renews the epoch, within
+// 10 ms of Redis answering. The queue lives in process memory:
+// invalidations still queued when the process exits are lost, like those
+// of writes that commit just before a crash, whatever the store; their
+// entries live until their TTL.
 //
 // # Eviction
 //
