@@ -238,15 +238,26 @@ func NewRecorder(rows *sql.Rows, types bool) (*Recorder, error) {
 	return r, nil
 }
 
-// Scan records the current row, then scans it into dest. database/sql keeps
-// a row's values until Next, so it can be scanned twice.
+// Scan records the current row, then stores it into dest as
+// (*sql.Rows).Scan would: from the recorded values where assignRow knows
+// how, or else by scanning the row again (database/sql keeps a row's
+// values until Next).
 func (r *Recorder) Scan(dest ...any) error {
 	if r.err == nil {
 		r.err = r.record()
 	}
+	if r.err == nil {
+		ok, err := assignRow(dest, r.row, r.cols)
+		clear(r.row)
+		if ok {
+			return err
+		}
+	}
 	return r.Rows.Scan(dest...)
 }
 
+// record appends the current row to the recording, and leaves its values
+// in r.row.
 func (r *Recorder) record() error {
 	if err := r.Rows.Scan(r.ptrs...); err != nil {
 		return err
@@ -254,9 +265,9 @@ func (r *Recorder) record() error {
 	var err error
 	for i, v := range r.row {
 		if r.vals, err = appendValue(r.vals, v); err != nil {
+			clear(r.row)
 			return fmt.Errorf("column %q: %w", r.cols[i].Name, err)
 		}
-		r.row[i] = nil
 	}
 	r.n += len(r.row)
 	return nil
