@@ -6,7 +6,10 @@
 // driver produced it (nil, int64, float64, bool, []byte, string, time.Time,
 // and the float32 of MySQL's FLOAT columns).
 // Player serves Rowsets through a tiny database/sql driver; nothing above it
-// knows the rows did not come from the database.
+// knows the rows did not come from the database. A Recorder records the rows
+// of a database read while gorm.Scan reads them, and stores each row into
+// gorm.Scan's destinations from what it recorded, as database/sql would,
+// so that a row is converted once.
 package replay
 
 import (
