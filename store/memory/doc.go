@@ -22,16 +22,20 @@
 // entries. Writes also run otter's upkeep of
 // its eviction policy in the calling goroutine (otter's default is a new
 // goroutine per write, which costs a store written once per cache miss
-// more). No operation waits for I/O.
+// more): for the entries, one write in 16 runs it for the writes before it,
+// or the first that brings those to 1/64 of MaxBytes. No operation waits
+// for I/O.
 //
 // # What the options cost
 //
 // MaxBytes and MaxEntries are kept by one cache weighted in bytes, whose
-// total weight stays under MaxBytes. An entry weighs the heap it holds (key,
+// total weight stays under MaxBytes, give or take the writes of the last
+// upkeep (at most 1/64 of MaxBytes, or of MaxEntries, more; Len and Bytes
+// run the upkeep before they answer). An entry weighs the heap it holds (key,
 // value, dependencies and 176 bytes of bookkeeping, measured; not its
 // text, which entries share; within a few
 // percent of what runtime.MemStats sees) but at least MaxBytes/MaxEntries, so
-// the cache never holds more than MaxEntries entries, and large entries are
+// the cache holds at most MaxEntries entries once upkept, and large entries are
 // bounded by their real size. The price of one cache for two bounds: with
 // entries smaller than MaxBytes/MaxEntries, the store is full before it
 // holds MaxBytes. With the defaults (64 MiB, 1,000,000 entries) that floor

@@ -66,6 +66,9 @@ func (s *Store) SetTTL(_ context.Context, key string, ttl time.Duration) (bool, 
 		e.hits.Store(cur.hits.Load())
 		return e, otter.WriteOp
 	})
+	if ok {
+		s.wrote(0)
+	}
 	return ok, nil
 }
 

@@ -71,6 +71,16 @@ type Store struct {
 
 	cfg     Config        // with its defaults, for Report
 	evicted atomic.Uint64 // entries evicted for space, for Report
+
+	// upkeep is what otter handed to the Executor of the entries for the
+	// writes to run in turn (see wrote): its upkeep of their eviction
+	// policy, which applies the writes made since, and the deletion
+	// notices of the entries it evicts.
+	upkeepMu      sync.Mutex
+	upkeep        []func()
+	writes        atomic.Uint32 // writes to the entries, counted by wrote
+	pendingWeight atomic.Int64  // the weight Set stored since the upkeep last ran
+	maxPending    int64         // pendingWeight that runs the upkeep at once
 }
 
 var (
@@ -192,6 +202,9 @@ func New(cfg Config) (*Store, error) {
 		floors:    make([]atomic.Uint64, floorsFor(cfg.MaxStamps)),
 		floorSeed: maphash.MakeSeed(),
 		cfg:       cfg,
+		// The writes not yet upkept may take the entries past MaxBytes by
+		// this much.
+		maxPending: max(cfg.MaxBytes/upkeepSlack, 1),
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}
@@ -210,7 +223,7 @@ func New(cfg Config) (*Store, error) {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *entry]) time.Duration {
 			return time.Duration(e.Value.expires - s.clock.Now().UnixNano())
 		}),
-		Executor: runNow,
+		Executor: s.deferUpkeep,
 		OnDeletion: func(e otter.DeletionEvent[string, *entry]) {
 			if e.Cause == otter.CauseOverflow {
 				s.evicted.Add(1)
@@ -294,12 +307,60 @@ func (s *Store) textHandle(text string) unique.Handle[string] {
 	return h
 }
 
-// runNow is the Executor of the store's otter caches: it runs their
-// maintenance (applying writes to the eviction policy) in the writing call.
-// Otter's default starts a goroutine per write that finds the policy idle,
-// and waking a processor for it costs a store that is written once per
-// cache miss more than the maintenance itself.
+// runNow is the Executor of the store's stamps: it runs otter's upkeep
+// (applying writes to the eviction policy) in the writing call. Otter's
+// default starts a goroutine per write that finds the policy idle, and
+// waking a processor for it costs a store that is written once per cache
+// miss more than the upkeep itself.
 func runNow(fn func()) { fn() }
+
+// The upkeep of the entries runs in the writing call too, but once per
+// upkeepWrites writes, or as soon as the entries they stored weigh
+// MaxBytes/upkeepSlack: otter applies the writes buffered since its last
+// upkeep at once, and running it for each cost a cache miss on SQLite 2–4%
+// of an uncached read (paired, see BENCHMARKS.md). Between two upkeeps
+// the entries may exceed MaxBytes, and MaxEntries, by that much; Len and
+// Bytes run the upkeep first, and otter runs it every second whatever the
+// writes.
+const (
+	upkeepWrites = 16
+	upkeepSlack  = 64
+)
+
+// deferUpkeep is the Executor of the entries: it keeps fn for a write to
+// run (see wrote).
+func (s *Store) deferUpkeep(fn func()) {
+	s.upkeepMu.Lock()
+	s.upkeep = append(s.upkeep, fn)
+	s.upkeepMu.Unlock()
+}
+
+// wrote counts a write to the entries that stored weight, and runs the
+// upkeep when it is due.
+func (s *Store) wrote(weight uint32) {
+	n := s.writes.Add(1)
+	if s.pendingWeight.Add(int64(weight)) >= s.maxPending || n%upkeepWrites == 0 {
+		s.runUpkeep()
+	}
+}
+
+// runUpkeep runs what otter handed to the entries' Executor, and what
+// that hands over in turn.
+func (s *Store) runUpkeep() {
+	s.pendingWeight.Store(0)
+	for {
+		s.upkeepMu.Lock()
+		fns := s.upkeep
+		s.upkeep = nil
+		s.upkeepMu.Unlock()
+		if len(fns) == 0 {
+			return
+		}
+		for _, fn := range fns {
+			fn()
+		}
+	}
+}
 
 // Get returns a copy of the value stored under key if it has not expired and
 // every stamp recorded with it is still current. An entry found invalid is
@@ -338,6 +399,7 @@ func (s *Store) remove(key string, e *entry) {
 		}
 		return nil, otter.InvalidateOp
 	})
+	s.wrote(0)
 }
 
 // Stamps returns the current stamps of deps. It stores nothing: a dep that
@@ -361,11 +423,14 @@ func (s *Store) Set(_ context.Context, key string, e store.Entry, ttl time.Durat
 		return fmt.Errorf("%w: %d deps and %d stamps", store.ErrInvalidEntry, len(e.Deps), len(e.Stamps))
 	}
 	n := newEntry(e, s.textHandle(e.Text), ttl, s.clock.Now().UnixNano())
-	if uint64(n.size(key)) > s.maxSize {
+	size := n.size(key)
+	if uint64(size) > s.maxSize {
 		s.entries.Invalidate(key)
+		s.wrote(0)
 		return nil
 	}
 	s.entries.Set(key, n)
+	s.wrote(uint32(size))
 	return nil
 }
 
@@ -373,6 +438,7 @@ func (s *Store) Set(_ context.Context, key string, e store.Entry, ttl time.Durat
 func (s *Store) Delete(_ context.Context, keys ...string) error {
 	for _, k := range keys {
 		s.entries.Invalidate(k)
+		s.wrote(0)
 	}
 	return nil
 }
@@ -414,11 +480,13 @@ func (s *Store) Close() error {
 // Len returns the approximate number of entries, expired and invalid ones
 // not yet removed included.
 func (s *Store) Len() int {
+	s.runUpkeep()
 	return s.entries.EstimatedSize()
 }
 
 // Bytes returns the approximate weight of the entries, which Config.MaxBytes
 // bounds: the size of each, but at least MaxBytes/MaxEntries.
 func (s *Store) Bytes() int64 {
+	s.runUpkeep()
 	return int64(s.entries.WeightedSize())
 }
