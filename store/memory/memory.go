@@ -292,8 +292,8 @@ const textSlots = 256
 // through a weak pointer, which waits while the collector finishes marking
 // and is shaded while it marks: in a cache miss it cost 2.6–6 µs on
 // average (more than the rest of the insert), against about 50 ns for the
-// hash and the comparison here. A text that shares a slot
-// with another one only costs the call to unique.Make.
+// hash and the comparison here. A text that shares a slot with another
+// one only costs the call to unique.Make.
 func (s *Store) textHandle(text string) unique.Handle[string] {
 	if text == "" {
 		return unique.Handle[string]{}
