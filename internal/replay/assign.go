@@ -159,19 +159,11 @@ func ptrInto[T any](d **T, v any, apply bool, into func(*T, any, bool) bool) boo
 }
 
 func stringInto(d *string, v any, apply bool) bool {
-	switch v := v.(type) {
-	case string:
-		if apply {
-			*d = v
-		}
-		return true
-	case []byte:
-		if apply {
-			*d = string(v)
-		}
-		return true
+	text, ok := textOf(v)
+	if ok && apply {
+		*d = text
 	}
-	return false
+	return ok
 }
 
 func bytesInto(d *[]byte, v any, apply bool) bool {
@@ -227,23 +219,17 @@ func floatInto(d *float64, v any, apply bool) bool {
 // the destination's size.
 func intInto[T int | int8 | int16 | int32 | int64](d *T, v any, apply bool) bool {
 	var n int64
-	switch v := v.(type) {
-	case int64:
-		n = v
-		if int64(T(n)) != n {
+	if i, ok := v.(int64); ok {
+		if int64(T(i)) != i {
 			return false
 		}
-	case string:
+		n = i
+	} else if text, ok := textOf(v); ok {
 		var err error
-		if n, err = strconv.ParseInt(v, 10, int(unsafe.Sizeof(T(0)))*8); err != nil {
+		if n, err = strconv.ParseInt(text, 10, int(unsafe.Sizeof(T(0)))*8); err != nil {
 			return false
 		}
-	case []byte:
-		var err error
-		if n, err = strconv.ParseInt(string(v), 10, int(unsafe.Sizeof(T(0)))*8); err != nil {
-			return false
-		}
-	default:
+	} else {
 		return false
 	}
 	if apply {
@@ -255,27 +241,33 @@ func intInto[T int | int8 | int16 | int32 | int64](d *T, v any, apply bool) bool
 // uintInto is intInto for unsigned integers, with strconv.ParseUint.
 func uintInto[T uint | uint8 | uint16 | uint32 | uint64](d *T, v any, apply bool) bool {
 	var n uint64
-	switch v := v.(type) {
-	case int64:
-		if v < 0 || uint64(T(v)) != uint64(v) {
+	if i, ok := v.(int64); ok {
+		if i < 0 || uint64(T(i)) != uint64(i) {
 			return false
 		}
-		n = uint64(v)
-	case string:
+		n = uint64(i)
+	} else if text, ok := textOf(v); ok {
 		var err error
-		if n, err = strconv.ParseUint(v, 10, int(unsafe.Sizeof(T(0)))*8); err != nil {
+		if n, err = strconv.ParseUint(text, 10, int(unsafe.Sizeof(T(0)))*8); err != nil {
 			return false
 		}
-	case []byte:
-		var err error
-		if n, err = strconv.ParseUint(string(v), 10, int(unsafe.Sizeof(T(0)))*8); err != nil {
-			return false
-		}
-	default:
+	} else {
 		return false
 	}
 	if apply {
 		*d = T(n)
 	}
 	return true
+}
+
+// textOf returns v as text if it is a string or a []byte, as database/sql
+// stores it in a string or reads a number from it.
+func textOf(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case []byte:
+		return string(v), true
+	}
+	return "", false
 }
