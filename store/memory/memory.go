@@ -72,12 +72,10 @@ type Store struct {
 	cfg     Config        // with its defaults, for Report
 	evicted atomic.Uint64 // entries evicted for space, for Report
 
-	// upkeep is what otter handed to the Executor of the entries for the
-	// writes to run in turn (see wrote): its upkeep of their eviction
-	// policy, which applies the writes made since, and the deletion
-	// notices of the entries it evicts.
-	upkeepMu      sync.Mutex
-	upkeep        []func()
+	// upkeep is what otter last handed to the Executor of the entries,
+	// for the writes to run in turn (see wrote): its upkeep of their
+	// eviction policy, which applies the writes made since.
+	upkeep        atomic.Pointer[func()]
 	writes        atomic.Uint32 // writes to the entries, counted by wrote
 	pendingWeight atomic.Int64  // the weight Set stored since the upkeep last ran
 	maxPending    int64         // pendingWeight that runs the upkeep at once
@@ -224,7 +222,8 @@ func New(cfg Config) (*Store, error) {
 			return time.Duration(e.Value.expires - s.clock.Now().UnixNano())
 		}),
 		Executor: s.deferUpkeep,
-		OnDeletion: func(e otter.DeletionEvent[string, *entry]) {
+		// Atomic, so that otter hands the Executor no deletion notice.
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, *entry]) {
 			if e.Cause == otter.CauseOverflow {
 				s.evicted.Add(1)
 			}
@@ -328,12 +327,10 @@ const (
 )
 
 // deferUpkeep is the Executor of the entries: it keeps fn for a write to
-// run (see wrote).
-func (s *Store) deferUpkeep(fn func()) {
-	s.upkeepMu.Lock()
-	s.upkeep = append(s.upkeep, fn)
-	s.upkeepMu.Unlock()
-}
+// run (see wrote). Otter hands it nothing but its upkeep (the store uses no
+// loader and counts evictions in OnAtomicDeletion), and hands it over again
+// only once an upkeep has run, so one slot holds what is due.
+func (s *Store) deferUpkeep(fn func()) { s.upkeep.Store(&fn) }
 
 // wrote counts a write to the entries that stored weight, and runs the
 // upkeep when it is due.
@@ -344,21 +341,12 @@ func (s *Store) wrote(weight uint32) {
 	}
 }
 
-// runUpkeep runs what otter handed to the entries' Executor, and what
-// that hands over in turn.
+// runUpkeep runs the upkeep otter handed to the entries' Executor, if one
+// is due.
 func (s *Store) runUpkeep() {
 	s.pendingWeight.Store(0)
-	for {
-		s.upkeepMu.Lock()
-		fns := s.upkeep
-		s.upkeep = nil
-		s.upkeepMu.Unlock()
-		if len(fns) == 0 {
-			return
-		}
-		for _, fn := range fns {
-			fn()
-		}
+	if fn := s.upkeep.Swap(nil); fn != nil {
+		(*fn)()
 	}
 }
 
