@@ -125,24 +125,25 @@
 // epoch, which changes every stamp, and waited until every near cache had
 // forgotten the stamps it knew (or had lost its lease): what I learned since
 // holds the new epoch, which no copy stored before recorded (if Redis took
-// neither, see the Limits of Faults). Otherwise W
-// deleted the stamps before it published its notice N. If I applied N before the read, the stamps it knows were read
-// after N was applied, so after the deletion: they are new stamps, which
-// the copy did not record. Otherwise I did not acknowledge N, and there are
-// two cases. In the first, N named I's lease and W waited until that lease
-// lapsed in Redis. I stopped trusting it before then, thanks to the margin.
-// I could not renew it twice without applying N, and W waited for the one
-// renewal it could have. In the second, N named no lease of I's, so I took
-// its lease after N was published, and its hello H after N. I trusts the
-// lease only from when it received H, and forgot every stamp it knew then:
-// every stamp it learned since was read after H was published, so after
-// the deletion. The registry itself may be wrong: a server restarted or
-// promoted by a failover may restore an old one, and FLUSHALL or eviction
-// may lose it. So every registry records the run_id of the server that
-// wrote it. Scripts run on another server, or finding no registry, make a
-// new one with a new life, and every write waits a whole lease after that
-// (a quarantine): every lease given before has lapsed by then. Instances
-// see the new life in the next notice or renewal and take a new lease.
+// neither, see the Limits of Faults). Otherwise W deleted the stamps before
+// it published its notice N. If I applied N before the read, the stamps it
+// knows were read after N was applied, so after the deletion: they are new
+// stamps, which the copy did not record. Otherwise I did not acknowledge N,
+// and there are two cases. In the first, N named I's lease and W waited
+// until that lease lapsed in Redis. I stopped trusting it before then,
+// thanks to the margin. I could not renew it twice without applying N, and W
+// waited for the one renewal it could have. In the second, N named no lease
+// of I's, so I took its lease after N was published, and its hello H after
+// N. I trusts the lease only from when it received H, and forgot every stamp
+// it knew then: every stamp it learned since was read after H was published,
+// so after the deletion. The registry itself may be wrong: a server
+// restarted or promoted by a failover may restore an old one, and FLUSHALL
+// or eviction may lose it. So every registry records the run_id of the
+// server that wrote it. Scripts run on another server, or finding no
+// registry, make a new one with a new life, and every write waits a whole
+// lease after that (a quarantine): every lease given before has lapsed by
+// then. Instances see the new life in the next notice or renewal and take a
+// new lease.
 //
 // Bounds assumed. Every clock involved (this process's monotonic and wall
 // clocks, and the clock of the Redis master that dates the leases and
