@@ -36,7 +36,8 @@ const (
 // read is a cacheable statement, built.
 type read struct {
 	mode     readMode
-	table    string // the main table, for TableStats; "" when unknown
+	table    string         // the main table, for TableStats; "" when unknown
+	counts   *tableCounters // the table's, from its miss; nil when unknown
 	key      string
 	sql      string
 	ttl      time.Duration
@@ -424,7 +425,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		p.logError(ctx, err)
 		return f, nil
 	}
-	p.stats.fill(r.table)
+	p.stats.fill(r.counts)
 	return f, nil
 }
 

@@ -472,7 +472,7 @@ func (p *Plugin) storeRemembered(c *recall, stamps []store.Stamp, value []byte) 
 		p.logError(c.ctx, err)
 		return
 	}
-	p.stats.fill("")
+	p.stats.fill(nil)
 }
 
 // call runs fn, turning a panic into an error wrapping ErrPanicked.

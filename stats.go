@@ -111,7 +111,7 @@ func (c *counters) table(table string) *tableCounters {
 	return v.(*tableCounters)
 }
 
-// hit, miss and fill count a query of table, "" for none.
+// hit, miss and fill count a query of table, "" (nil) for none.
 func (c *counters) hit(table string) {
 	c.hits.Add(1)
 	if table != "" {
@@ -125,17 +125,22 @@ func (c *counters) scopeHit(table string) {
 	c.hit(table)
 }
 
-func (c *counters) miss(table string) {
+// miss returns the counters of table (nil for none) for the fill that
+// follows: one lookup for both.
+func (c *counters) miss(table string) *tableCounters {
 	c.misses.Add(1)
-	if table != "" {
-		c.table(table).misses.Add(1)
+	if table == "" {
+		return nil
 	}
+	t := c.table(table)
+	t.misses.Add(1)
+	return t
 }
 
-func (c *counters) fill(table string) {
+func (c *counters) fill(t *tableCounters) {
 	c.fills.Add(1)
-	if table != "" {
-		c.table(table).fills.Add(1)
+	if t != nil {
+		t.fills.Add(1)
 	}
 }
 

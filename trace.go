@@ -103,7 +103,7 @@ func (p *Plugin) hit(db *gorm.DB, r *read, value []byte, scoped bool) {
 
 // miss counts a miss of r and tells the statement's span.
 func (p *Plugin) miss(db *gorm.DB, r *read) {
-	p.stats.miss(r.table)
+	r.counts = p.stats.miss(r.table)
 	if span := querySpan(db); span != nil {
 		span.SetAttributes(attrCache.String("miss"), attrKey.String(r.key))
 	}

@@ -161,6 +161,15 @@ func TestRecorder(t *testing.T) {
 		require.NoError(t, err)
 		rec, err := NewRecorder(rows, types)
 		require.NoError(t, err)
+		names, err := rows.Columns()
+		require.NoError(t, err)
+		recNames, err := rec.Columns()
+		require.NoError(t, err)
+		require.Equal(t, names, recNames)
+		recNames[0] = "renamed" // as gorm.Scan's ColumnMapping does: the caller's slice
+		again, err := rec.Columns()
+		require.NoError(t, err)
+		require.Equal(t, names, again)
 		n := 0
 		for rec.Next() {
 			vals := make([]any, len(rs.Columns))

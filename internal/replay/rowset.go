@@ -259,6 +259,13 @@ func (r *Recorder) Scan(dest ...any) error {
 	return r.Rows.Scan(dest...)
 }
 
+// Columns returns the names of the columns, as (*sql.Rows).Columns would
+// while the rows are open, from those the Recorder read when it started:
+// a driver makes them anew on each call (strings copied out of SQLite, out
+// of a PostgreSQL row description). The slice is the caller's: gorm.Scan
+// renames columns in it.
+func (r *Recorder) Columns() ([]string, error) { return columnNames(r.cols), nil }
+
 // record appends the current row to the recording, and leaves its values
 // in r.row.
 func (r *Recorder) record() error {
