@@ -109,6 +109,12 @@ func newDecodedCache(maxBytes int64, stable bool) (*decodedCache, error) {
 	return &decodedCache{results: results, seed: maphash.MakeSeed(), stable: stable, maxSize: int(min(maxBytes/8, 1<<30))}, nil
 }
 
+// runNow is the Executor of the cache of decoded results: it runs otter's
+// upkeep in the writing call, for the reason the memory store does
+// (store/memory): otter's default of a goroutine per write costs more than
+// the upkeep.
+func runNow(fn func()) { fn() }
+
 // keep records what gorm.Scan left in db's destination after decoding value
 // (of the columns named), for later hits on key. It keeps nothing when the
 // statement failed or its destination cannot be copied exactly.

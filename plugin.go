@@ -10,7 +10,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -20,6 +19,7 @@ import (
 	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
+	"github.com/gormcache/gormcache/internal/memo"
 	"github.com/gormcache/gormcache/internal/replay"
 	"github.com/gormcache/gormcache/internal/rowimage"
 	"github.com/gormcache/gormcache/internal/sqlscan"
@@ -43,9 +43,9 @@ type Plugin struct {
 	ownsStore bool // the store is the default memory store New made
 	player    *replay.Player
 	decoded   *decodedCache // nil when Config.ResultMemory is negative
-	// analyses holds the sqlscan analyses of recent SQL texts: a statement
-	// built again has the same text.
-	analyses *otter.Cache[string, *sqlscan.Analysis]
+	// analyses holds the sqlscan analyses of SQL texts: a statement built
+	// again has the same text.
+	analyses *memo.Map[string, *sqlscan.Analysis]
 	// extractor proves the dependencies of reads, remembering, per
 	// statement, what depends on its SQL alone.
 	extractor *depscan.Extractor
@@ -102,17 +102,10 @@ func New(cfg Config) *Plugin {
 	if p.decoded, p.initErr = newDecodedCache(p.cfg.ResultMemory, p.peeks); p.initErr != nil {
 		return p
 	}
-	p.analyses, p.initErr = otter.New(&otter.Options[string, *sqlscan.Analysis]{
-		MaximumWeight: analysesBytes,
-		Weigher: func(sql string, a *sqlscan.Analysis) uint32 {
-			return uint32(2*len(sql)+analysisOverhead) + uint32(cap(a.Tokens))*tokenBytes
-		},
-		Executor: runNow,
+	p.analyses = memo.New(analysesBytes, func(sql string, a *sqlscan.Analysis) int64 {
+		return int64(2*len(sql)+analysisOverhead) + int64(cap(a.Tokens))*tokenBytes
 	})
-	if p.initErr != nil {
-		return p
-	}
-	p.extractor, p.initErr = depscan.NewExtractor(extractorStatements)
+	p.extractor = depscan.NewExtractor(extractorStatements)
 	return p
 }
 
@@ -126,12 +119,6 @@ func unprepared(pool gorm.ConnPool) gorm.ConnPool {
 	}
 	return pool
 }
-
-// runNow is the Executor of the plugin's otter caches: it runs their upkeep
-// in the writing call, for the reason the memory store does (store/memory):
-// they are written on cache misses, where otter's default of a goroutine
-// per write costs more than the upkeep.
-func runNow(fn func()) { fn() }
 
 // The analyses of SQL texts are kept up to analysesBytes, each weighing
 // twice its text, analysisOverhead (the Analysis, 96 bytes, its table
@@ -148,19 +135,19 @@ const (
 	maxAnalysedSQL   = 8 << 10
 	// tokenBytes is unsafe.Sizeof(sqlscan.Span{}), 12 bytes: a token as
 	// an Analysis keeps it, offsets into the SQL text.
-	tokenBytes = uint32(unsafe.Sizeof(sqlscan.Span{}))
+	tokenBytes = int64(unsafe.Sizeof(sqlscan.Span{}))
 )
 
 // analyze returns sqlscan.Analyze(sql), shared: it must not be modified.
 // Analysing a statement of GORM's costs about a microsecond; looking it up
 // a tenth of that.
 func (p *Plugin) analyze(sql string) *sqlscan.Analysis {
-	if a, ok := p.analyses.GetIfPresent(sql); ok {
+	if a, ok := p.analyses.Get(sql); ok {
 		return a
 	}
 	a := sqlscan.Analyze(sql)
 	if len(sql) <= maxAnalysedSQL {
-		p.analyses.Set(sql, &a)
+		p.analyses.Add(sql, &a)
 	}
 	return &a
 }

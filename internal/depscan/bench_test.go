@@ -74,10 +74,7 @@ func BenchmarkExtractAnalysed(b *testing.B) {
 func BenchmarkExtractor(b *testing.B) {
 	for _, bm := range benchStatements(b) {
 		b.Run(bm.name, func(b *testing.B) {
-			x, err := depscan.NewExtractor(100)
-			if err != nil {
-				b.Fatal(err)
-			}
+			x := depscan.NewExtractor(100)
 			a := sqlscan.Analyze(bm.stmt.SQL.String())
 			stmt := bm.stmt
 			b.ReportAllocs()

@@ -8,7 +8,7 @@ import (
 
 // Binds reports whether x answers stmt from the template of its statement.
 func (x *Extractor) Binds(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) bool {
-	t, ok := x.templates.GetIfPresent(keyOf(stmt, a, opts))
+	t, ok := x.templates.Get(keyOf(stmt, a, opts))
 	if !ok {
 		return false
 	}

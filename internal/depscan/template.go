@@ -4,11 +4,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/maypok86/otter/v2"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/memo"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
@@ -31,21 +31,12 @@ import (
 // refused), it runs Extract. The order of the conjunctions of a table may
 // differ from Extract's; their set is the same.
 type Extractor struct {
-	templates *otter.Cache[templateKey, *template]
+	templates *memo.Map[templateKey, *template]
 }
 
 // NewExtractor returns an Extractor that remembers up to size statements.
-func NewExtractor(size int) (*Extractor, error) {
-	c, err := otter.New(&otter.Options[templateKey, *template]{
-		MaximumSize: size,
-		// Its upkeep in the writing call: otter's default of a goroutine
-		// per write costs a miss more than the upkeep.
-		Executor: func(fn func()) { fn() },
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &Extractor{templates: c}, nil
+func NewExtractor(size int) *Extractor {
+	return &Extractor{templates: memo.New(int64(size), func(templateKey, *template) int64 { return 1 })}
 }
 
 // templateKey is what Extract's proof depends on besides the values.
@@ -90,7 +81,7 @@ func (x *Extractor) Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Opti
 		return Extract(stmt, a, opts)
 	}
 	key := keyOf(stmt, a, opts)
-	if t, ok := x.templates.GetIfPresent(key); ok {
+	if t, ok := x.templates.Get(key); ok {
 		if out, ok := t.bind(stmt.Vars); ok {
 			return out, nil
 		}
@@ -98,7 +89,7 @@ func (x *Extractor) Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Opti
 	}
 	out, t, err := extract(stmt, a, opts, true)
 	if err == nil {
-		x.templates.Set(key, t)
+		x.templates.Add(key, t)
 	}
 	return out, err
 }

@@ -39,8 +39,7 @@ func TestExtractorAgreesWithExtract(t *testing.T) {
 	user := []string{"id", "name", "email", "age", "active", "score", "nick", "level", "manager_id", "deleted_at"}
 	photo := []string{"id", "title", "user_id", "status", "album_id", "User.id", "User.name"}
 	colsets := [][]string{user, photo, photo, append(user, "Manager.id", "Manager.name")}
-	x, err := depscan.NewExtractor(1000)
-	require.NoError(t, err)
+	x := depscan.NewExtractor(1000)
 	r := rand.New(rand.NewPCG(3, 4))
 	n := 2000
 	if testing.Short() {
@@ -118,8 +117,7 @@ func TestExtractorTemplates(t *testing.T) {
 	opts := depscan.Options{MaxIn: 4}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x, err := depscan.NewExtractor(10)
-			require.NoError(t, err)
+			x := depscan.NewExtractor(10)
 			for i, vars := range [][]any{tt.first, tt.next} {
 				tx := tt.run(dry, vars)
 				require.NoError(t, tx.Error)
