@@ -184,7 +184,7 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 			// Each caller decodes a copy of its own: a codec may keep
 			// references into what it decodes.
 			if v, hit, cachedErr := rememberedOf[T](p, c, bytes.Clone(value)); hit {
-				p.stats.scopeHit("")
+				p.stats.scopeHit(nil)
 				return v, cachedErr
 			}
 		}
@@ -199,14 +199,14 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 		p.logError(c.ctx, err)
 	} else if ok {
 		if v, hit, cachedErr := rememberedOf[T](p, c, value); hit {
-			p.stats.hit("")
+			p.stats.hit(nil)
 			if sc != nil {
 				sc.keep(c.key, bytes.Clone(value), c.deps, since)
 			}
 			return v, cachedErr
 		}
 	}
-	p.stats.miss("")
+	p.stats.miss(nil)
 	for {
 		leader := false
 		ch := p.flights.DoChan(c.key, func() (any, error) {

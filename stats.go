@@ -96,8 +96,12 @@ const MaxTableStats = 1000
 // OtherTables is the TableStats name of the tables beyond MaxTableStats.
 const OtherTables = "(other tables)"
 
-// table returns the counters of table, creating them on first use.
+// table returns the counters of table, creating them on first use; nil
+// for "" (no table).
 func (c *counters) table(table string) *tableCounters {
+	if table == "" {
+		return nil
+	}
 	if v, ok := c.tables.Load(table); ok {
 		return v.(*tableCounters)
 	}
@@ -111,30 +115,27 @@ func (c *counters) table(table string) *tableCounters {
 	return v.(*tableCounters)
 }
 
-// hit, miss and fill count a query of table, "" (nil) for none.
-func (c *counters) hit(table string) {
+// hit, miss and fill count a query, and in t (from table; nil for none)
+// a query of its table: a miss and the fill that follows it look the
+// table's counters up once.
+func (c *counters) hit(t *tableCounters) {
 	c.hits.Add(1)
-	if table != "" {
-		c.table(table).hits.Add(1)
+	if t != nil {
+		t.hits.Add(1)
 	}
 }
 
-// scopeHit counts a hit of table that a request scope answered.
-func (c *counters) scopeHit(table string) {
+// scopeHit counts a hit that a request scope answered.
+func (c *counters) scopeHit(t *tableCounters) {
 	c.scopeHits.Add(1)
-	c.hit(table)
+	c.hit(t)
 }
 
-// miss returns the counters of table (nil for none) for the fill that
-// follows: one lookup for both.
-func (c *counters) miss(table string) *tableCounters {
+func (c *counters) miss(t *tableCounters) {
 	c.misses.Add(1)
-	if table == "" {
-		return nil
+	if t != nil {
+		t.misses.Add(1)
 	}
-	t := c.table(table)
-	t.misses.Add(1)
-	return t
 }
 
 func (c *counters) fill(t *tableCounters) {

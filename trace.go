@@ -86,10 +86,10 @@ func querySpan(db *gorm.DB) trace.Span {
 func (p *Plugin) hit(db *gorm.DB, r *read, value []byte, scoped bool) {
 	comment := hitComment
 	if scoped {
-		p.stats.scopeHit(r.table)
+		p.stats.scopeHit(p.stats.table(r.table))
 		comment = scopeHitComment
 	} else {
-		p.stats.hit(r.table)
+		p.stats.hit(p.stats.table(r.table))
 	}
 	db.Statement.SQL.WriteString(comment)
 	if span := querySpan(db); span != nil {
@@ -103,7 +103,8 @@ func (p *Plugin) hit(db *gorm.DB, r *read, value []byte, scoped bool) {
 
 // miss counts a miss of r and tells the statement's span.
 func (p *Plugin) miss(db *gorm.DB, r *read) {
-	r.counts = p.stats.miss(r.table)
+	r.counts = p.stats.table(r.table)
+	p.stats.miss(r.counts)
 	if span := querySpan(db); span != nil {
 		span.SetAttributes(attrCache.String("miss"), attrKey.String(r.key))
 	}
