@@ -22,6 +22,15 @@ type Proxy struct {
 	cut    bool
 	healed *sync.Cond
 	mute   atomic.Bool
+	// lose is the armed LoseReply, taken by the first request it matches.
+	lose atomic.Pointer[lostReply]
+}
+
+// lostReply is a LoseReply armed: the request it matches, and what runs
+// before the connection is closed.
+type lostReply struct {
+	request []byte
+	between func()
 }
 
 // NewProxy starts a proxy to the server at target on a free loopback port,
@@ -64,6 +73,17 @@ func (p *Proxy) Heal() {
 // failover, does not yet forward it what is published.
 func (p *Proxy) MuteSubscriptions() { p.mute.Store(true) }
 
+// LoseReply has the next request that contains request reach the server,
+// and the connection it came on closed as soon as the server answers,
+// before the answer reaches the client, as when a connection is killed
+// right after the server ran a command (CLIENT KILL, a reset): go-redis
+// then sends the command again on a new connection. between runs after the
+// server answered and before the connection is closed, while the client
+// still waits.
+func (p *Proxy) LoseReply(request []byte, between func()) {
+	p.lose.Store(&lostReply{request: request, between: between})
+}
+
 // Subscription states of a connection, for MuteSubscriptions.
 const (
 	unsubscribed int32 = iota
@@ -97,14 +117,26 @@ func (p *Proxy) serve(client net.Conn) {
 		_ = client.Close()
 		return
 	}
-	var state atomic.Int32
+	var (
+		state atomic.Int32
+		lost  atomic.Pointer[lostReply] // taken by a request on this connection
+	)
 	go p.pipe(server, client, func(b []byte) bool {
 		if p.mute.Load() && bytes.Contains(bytes.ToLower(b), []byte("subscribe")) {
 			state.CompareAndSwap(unsubscribed, subscribing)
 		}
+		if l := p.lose.Load(); l != nil && bytes.Contains(b, l.request) && p.lose.CompareAndSwap(l, nil) {
+			lost.Store(l)
+		}
 		return true
 	})
 	p.pipe(client, server, func([]byte) bool {
+		if l := lost.Load(); l != nil {
+			l.between()
+			_ = client.Close()
+			_ = server.Close()
+			return false
+		}
 		switch state.Load() {
 		case subscribing:
 			state.Store(deaf)

@@ -233,6 +233,13 @@
 // every process that uses the store's prefix. Drops and renewals are logged
 // through Config.Logf.
 //
+// A connection that breaks after Redis ran a call, before its reply
+// arrived (CLIENT KILL, a reset), has go-redis send the call again on a new
+// one. Deletions and entries may be written twice with no harm; a stamp,
+// an epoch or a near registry that a call creates takes the server's clock
+// in its value, so the second run never brings back one that a write
+// deleted in between (TestLostReplyRenewsNothing).
+//
 // Other instances learn of an outage from their own calls: a store whose
 // calls have failed for as long as WriteWait (a writer may have given up
 // waiting) renews the epoch before it trusts a hit again. Hits are checked

@@ -283,3 +283,75 @@ func TestRestartFromSnapshot(t *testing.T) {
 	}
 	require.Contains(t, lg.String(), "epoch is renewed")
 }
+
+// TestLostReplyRenewsNothing loses the reply to a call that creates a
+// stamp, after Redis ran it: go-redis sends the call again, on a new
+// connection, with the same arguments. Between the two runs another reader
+// reads the new stamp and stores an entry under it, and a write invalidates
+// it: the second run must not bring the stamp back, or that entry, filled
+// before the write, would validate again.
+func TestLostReplyRenewsNothing(t *testing.T) {
+	srv := testredis.StartServer(t)
+	proxy := testredis.NewProxy(t, srv.Addr)
+	prefix := testredis.Prefix(t)
+	lossy := goredis.NewClient(&goredis.Options{Addr: proxy.Addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = lossy.Close() })
+	a := newStore(t, lossy, redis.Config{Prefix: prefix, Timeout: faultTimeout})
+	b := newStore(t, srv.Client(), redis.Config{Prefix: prefix})
+	ctx := t.Context()
+	// Redis learns the scripts first: a call it refuses (NOSCRIPT) creates
+	// nothing.
+	stamps(t, b, store.Dep{Table: "warm"})
+	require.NoError(t, b.AddSchemes(ctx, "warm", []string{"id"}))
+
+	tests := []struct {
+		name string
+		dep  store.Dep // what the reader's entry depends on
+		// call is a's call whose reply is lost, which creates dep's stamp.
+		call func() error
+		// invalidate is the write's invalidation of dep.
+		invalidate func() error
+	}{
+		{
+			name: "row stamp", dep: store.Dep{Table: "lost", Cond: "id=1"},
+			call: func() error {
+				_, err := a.Stamps(ctx, []store.Dep{{Table: "lost", Cond: "id=1"}})
+				return err
+			},
+			invalidate: func() error { return b.Invalidate(ctx, store.Dep{Table: "lost", Cond: "id=1"}) },
+		},
+		{
+			name: "table stamp made by the schemes", dep: store.Dep{Table: "lost2"},
+			call:       func() error { return a.AddSchemes(ctx, "lost2", []string{"id"}) },
+			invalidate: func() error { return b.Invalidate(ctx, store.Dep{Table: "lost2"}) },
+		},
+		{
+			name: "epoch", dep: store.Dep{Table: "lost3"},
+			call: func() error {
+				// The epoch was renewed: this call creates it anew.
+				require.NoError(t, srv.Client().Del(ctx, prefix+"{*}epoch").Err())
+				_, err := a.Stamps(ctx, []store.Dep{{Table: "lost3"}})
+				return err
+			},
+			// Renewing the epoch, as the store does it: by deleting it.
+			invalidate: func() error { return srv.Client().Del(ctx, prefix+"{*}epoch").Err() },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := "entry of " + tt.name
+			lost := false
+			proxy.LoseReply([]byte("{"+tt.dep.Table+"}"), func() {
+				lost = true
+				st := stamps(t, b, tt.dep)
+				require.NoError(t, b.Set(ctx, key, store.Entry{Value: []byte(key), Deps: []store.Dep{tt.dep}, Stamps: st}, time.Hour))
+				wantHit(t, b, key)
+				require.NoError(t, tt.invalidate())
+			})
+			require.NoError(t, tt.call())
+			require.True(t, lost, "no reply was lost")
+			wantMiss(t, b, key)
+			wantMiss(t, a, key)
+		})
+	}
+}

@@ -36,7 +36,8 @@ import (
 // its value in the field "v", its text (store.Entry.Text), if any, in the
 // field "t", and for each dependency, the stamp recorded for it (16 hex digits) in a field
 // named after the dependency's stamp key. A stamp's, and the epoch's, holds
-// its raw value in the field "s" (a decimal number); the table stamp's also
+// its raw value in the field "s" (a candidate and the server's clock: see
+// freshLua); the table stamp's also
 // holds a field "c:<scheme>" for each scheme of the table, so that the
 // schemes are renewed and lost with it, never alone.
 

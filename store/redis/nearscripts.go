@@ -28,22 +28,24 @@ import (
 // an unknown instance did (quarantine).
 
 // nearLua is the common part of the scripts that read the registry.
-const nearLua = `
+const nearLua = freshLua + `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
 -- life returns the life of the registry reg and the time left of its
--- quarantine (ms), making the registry anew, with the life candidate,
--- when this server did not write it. It renews the registry's TTL.
+-- quarantine (ms), making the registry anew, with a life made from the
+-- candidate (see freshLua), when this server did not write it. It renews
+-- the registry's TTL.
 local function life(reg, now, candidate, lease, ttl)
   local srv = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
   local cur = redis.call('HMGET', reg, 'srv', 'life', 'born')
   if cur[1] ~= srv then
+    local lf = fresh(candidate)
     redis.call('DEL', reg)
-    redis.call('HSET', reg, 'srv', srv, 'life', candidate, 'born', now, 'seq', 0)
-    cur = {srv, candidate, now}
+    redis.call('HSET', reg, 'srv', srv, 'life', lf, 'born', now, 'seq', 0)
+    cur = {srv, lf, now}
   end
   redis.call('PEXPIRE', reg, ttl)
   return cur[2], math.max(0, tonumber(cur[3]) + lease - now)

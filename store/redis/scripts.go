@@ -55,18 +55,40 @@ end
 return out
 `)
 
+// freshLua is the part of the scripts that create stamps: fresh returns
+// the raw value of a stamp (or epoch, or near registry's life) that a call
+// creates, made of the caller's candidate and the server's clock (seconds
+// and microseconds, in hex).
+//
+// The candidate alone would not do. When a connection breaks after Redis
+// ran a call but before its reply arrived (CLIENT KILL, a reset, a
+// failover), go-redis sends the same call again, with the same arguments,
+// on a new connection. Had the first run created a stamp that another
+// reader then read, and a write then deleted, the second run would bring
+// the deleted value back, and with it the reader's entry, filled before
+// the write (TestLostReplyRenewsNothing). The second run reads the clock
+// later than the first: the value it creates is new. (Only a clock set
+// back between the two runs by exactly the time between them, to the
+// microsecond, could repeat one.)
+const freshLua = `
+local function fresh(candidate)
+  local t = redis.call('TIME')
+  return string.format('%s.%x.%05x', candidate, tonumber(t[1]), tonumber(t[2]))
+end
+`
+
 // stampsScript returns the raw value of every stamp (or epoch) of KEYS,
-// setting the one of a key that has none to its candidate ARGV[2+i]. It
-// gives each key a TTL of ARGV[1] milliseconds, except the first ARGV[2]
-// keys, which have none: the epoch. KEYS must share a slot on Redis
-// Cluster: the caller groups them by hash tag.
-var stampsScript = goredis.NewScript(`
+// creating the one of a key that has none from its candidate ARGV[2+i]
+// (see freshLua). It gives each key a TTL of ARGV[1] milliseconds, except
+// the first ARGV[2] keys, which have none: the epoch. KEYS must share a
+// slot on Redis Cluster: the caller groups them by hash tag.
+var stampsScript = goredis.NewScript(freshLua + `
 local persistent = tonumber(ARGV[2])
 local out = {}
 for i, k in ipairs(KEYS) do
   local v = redis.call('HGET', k, 's')
   if not v then
-    v = ARGV[2 + i]
+    v = fresh(ARGV[2 + i])
     redis.call('HSET', k, 's', v)
   end
   if i > persistent then
@@ -78,14 +100,14 @@ return out
 `)
 
 // addSchemesScript adds the schemes ARGV[4:] to the table stamp KEYS[1],
-// creating the stamp with the raw value ARGV[2] if it has none, and gives it
-// a TTL of ARGV[1] milliseconds. It returns 0 if the table would have more
-// than ARGV[3] schemes: the schemes before the one that did not fit are
-// added, as the memory store does.
-var addSchemesScript = goredis.NewScript(`
+// creating the stamp from the candidate ARGV[2] if it has none (see
+// freshLua), and gives it a TTL of ARGV[1] milliseconds. It returns 0 if
+// the table would have more than ARGV[3] schemes: the schemes before the
+// one that did not fit are added, as the memory store does.
+var addSchemesScript = goredis.NewScript(freshLua + `
 local k = KEYS[1]
 if not redis.call('HGET', k, 's') then
-  redis.call('HSET', k, 's', ARGV[2])
+  redis.call('HSET', k, 's', fresh(ARGV[2]))
 end
 redis.call('PEXPIRE', k, ARGV[1])
 local n = redis.call('HLEN', k) - 1
@@ -133,7 +155,7 @@ func (s *Store) pipelined(ctx context.Context, fill func(p goredis.Pipeliner, ru
 // redis.sha1hex. A new raw value or a new epoch gives a new stamp, but for
 // a 2^-64 chance.
 func mix(raw, epoch string) store.Stamp {
-	var buf [64]byte
+	var buf [96]byte
 	b := append(buf[:0], raw...)
 	b = append(b, ':')
 	b = append(b, epoch...)
