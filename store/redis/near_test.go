@@ -382,6 +382,40 @@ func TestNearSubscriptionKilled(t *testing.T) {
 	}
 }
 
+// TestNearLostReply loses the reply to a write's invalidation after Redis
+// ran it (the deletion and publication, or the wait for the
+// acknowledgements): go-redis sends it again, and the write returns only
+// once no instance serves what it changed.
+func TestNearLostReply(t *testing.T) {
+	for _, call := range []string{"publish", "BLPOP"} {
+		t.Run(call, func(t *testing.T) {
+			srv := testredis.StartServer(t)
+			proxy := testredis.NewProxy(t, srv.Addr)
+			prefix := testredis.Prefix(t)
+			in := []*redis.Near{nearOn(t, proxy.Addr, prefix), nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix)}
+			dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+			ctx := t.Context()
+			require.NoError(t, in[0].Invalidate(ctx, dep))
+			for round := range 3 {
+				fillAll(t, "k", dep, in...)
+				request := []byte("{photos}?user_id=1") // in the pipeline of the deletion and publication
+				if call == "BLPOP" {
+					request = []byte(call)
+				}
+				lost := false
+				proxy.LoseReply(request, func() { lost = true })
+				require.NoError(t, in[0].Invalidate(ctx, dep))
+				require.True(t, lost, "round %d: no reply was lost", round)
+				for i, s := range in {
+					if v, ok, _ := s.Get(ctx, "k"); ok {
+						t.Fatalf("round %d: instance %d served %q after the write returned", round, i, v)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestNearRestart kills and restarts Redis under three near caches: a write
 // after the restart is served by none of them, and hits from memory resume.
 func TestNearRestart(t *testing.T) {
