@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,11 +99,7 @@ func TestNearInstances(t *testing.T) {
 					}
 				}
 				require.NoError(t, c.Invalidate(ctx, dep))
-				for i, s := range in {
-					if v, ok, _ := s.Get(ctx, "k"); ok {
-						t.Fatalf("round %d: instance %d served %q after the invalidation returned", round, i, v)
-					}
-				}
+				noneServes(t, fmt.Sprintf("round %d, after the invalidation returned", round), "k", in...)
 			}
 			for i, s := range in {
 				st := s.NearStats()
@@ -235,6 +232,39 @@ func fillAll(t *testing.T, key string, dep store.Dep, in ...*redis.Near) {
 	}
 }
 
+// writeRoundsOf is the number of writes of writeRounds.
+const writeRoundsOf = 3
+
+// writeRounds has the first of in write writeRoundsOf times, each time
+// after every instance serves an entry the write changes from memory, and
+// fault did its fault: no instance may serve the entry once the write has
+// returned.
+func writeRounds(t *testing.T, in []*redis.Near, fault func()) {
+	t.Helper()
+	ctx := t.Context()
+	dep := store.Dep{Table: "photos", Cond: "user_id=1"}
+	require.NoError(t, in[0].Invalidate(ctx, dep)) // waits out the new registry
+	for round := range writeRoundsOf {
+		fillAll(t, "k", dep, in...)
+		fault()
+		start := time.Now()
+		require.NoError(t, in[0].Invalidate(ctx, dep))
+		t.Logf("round %d: the write returned after %v", round, time.Since(start).Round(time.Microsecond))
+		noneServes(t, fmt.Sprintf("round %d, after the write returned", round), "k", in...)
+	}
+}
+
+// noneServes fails t if any of in serves key: when says what has just
+// happened, for the message.
+func noneServes(t *testing.T, when, key string, in ...*redis.Near) {
+	t.Helper()
+	for i, s := range in {
+		if v, ok, _ := s.Get(t.Context(), key); ok {
+			t.Fatalf("%s: instance %d served %q", when, i, v)
+		}
+	}
+}
+
 // TestNearCutOffInstance cuts one of three instances off Redis, as a paused
 // process or a stalled client would be, while another writes: the write
 // waits at most a lease, and the cut-off instance serves nothing stale,
@@ -362,21 +392,9 @@ func TestNearSubscriptionKilled(t *testing.T) {
 	srv := testredis.StartServer(t)
 	prefix := testredis.Prefix(t)
 	in := []*redis.Near{nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix)}
-	dep := store.Dep{Table: "photos", Cond: "user_id=1"}
-	ctx := t.Context()
-	require.NoError(t, in[0].Invalidate(ctx, dep))
-	for round := range 3 {
-		fillAll(t, "k", dep, in...)
-		require.NoError(t, srv.Client().Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err())
-		start := time.Now()
-		require.NoError(t, in[0].Invalidate(ctx, dep))
-		t.Logf("round %d: the write returned after %v", round, time.Since(start).Round(time.Microsecond))
-		for i, s := range in {
-			if v, ok, _ := s.Get(ctx, "k"); ok {
-				t.Fatalf("round %d: instance %d served %q after the write returned", round, i, v)
-			}
-		}
-	}
+	writeRounds(t, in, func() {
+		require.NoError(t, srv.Client().Do(t.Context(), "CLIENT", "KILL", "TYPE", "pubsub").Err())
+	})
 	for i, s := range in[1:] {
 		require.NotZero(t, s.NearStats().Fences, "instance %d never stopped trusting its copies", i+1)
 	}
@@ -393,25 +411,13 @@ func TestNearLostReply(t *testing.T) {
 			proxy := testredis.NewProxy(t, srv.Addr)
 			prefix := testredis.Prefix(t)
 			in := []*redis.Near{nearOn(t, proxy.Addr, prefix), nearOn(t, srv.Addr, prefix), nearOn(t, srv.Addr, prefix)}
-			dep := store.Dep{Table: "photos", Cond: "user_id=1"}
-			ctx := t.Context()
-			require.NoError(t, in[0].Invalidate(ctx, dep))
-			for round := range 3 {
-				fillAll(t, "k", dep, in...)
-				request := []byte("{photos}?user_id=1") // in the pipeline of the deletion and publication
-				if call == "BLPOP" {
-					request = []byte(call)
-				}
-				lost := false
-				proxy.LoseReply(request, func() { lost = true })
-				require.NoError(t, in[0].Invalidate(ctx, dep))
-				require.True(t, lost, "round %d: no reply was lost", round)
-				for i, s := range in {
-					if v, ok, _ := s.Get(ctx, "k"); ok {
-						t.Fatalf("round %d: instance %d served %q after the write returned", round, i, v)
-					}
-				}
+			request := []byte("{photos}?user_id=1") // in the pipeline of the deletion and publication
+			if call == "BLPOP" {
+				request = []byte(call)
 			}
+			var lost atomic.Int32
+			writeRounds(t, in, func() { proxy.LoseReply(request, func() { lost.Add(1) }) })
+			require.EqualValues(t, writeRoundsOf, lost.Load(), "replies lost")
 		})
 	}
 }
@@ -436,11 +442,7 @@ func TestNearRestart(t *testing.T) {
 			start := time.Now()
 			require.NoError(t, in[0].Invalidate(ctx, dep))
 			t.Logf("the first write after the restart returned after %v", time.Since(start).Round(time.Millisecond))
-			for i, s := range in {
-				if v, ok, _ := s.Get(ctx, "k"); ok {
-					t.Fatalf("instance %d served %q after the write returned", i, v)
-				}
-			}
+			noneServes(t, "after the write returned", "k", in...)
 			fillAll(t, "k", dep, in...)
 		})
 	}
