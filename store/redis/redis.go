@@ -30,10 +30,11 @@ type Store struct {
 	single   bool // one node: getScript validates entries in one round trip
 	epochKey string
 
-	// lastStamp is the raw stamp value handed out last, as in the memory
-	// store: values come from this counter, which starts at a random point
-	// below 1<<63, so a process never proposes a value twice and two
-	// processes (or two lives of one) practically never do.
+	// lastStamp is the candidate proposed last for a raw stamp value (see
+	// freshLua, which adds the server's clock to it): candidates come from
+	// this counter, which starts at a random point below 1<<63, so a
+	// process never proposes one twice, but in a call go-redis sends
+	// again, and two processes (or two lives of one) practically never do.
 	lastStamp atomic.Uint64
 
 	retry      retrier
@@ -116,7 +117,7 @@ func (s *Store) bounded(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, s.cfg.Timeout)
 }
 
-// next reserves n raw stamp values and returns the first.
+// next reserves n candidates for raw stamp values and returns the first.
 func (s *Store) next(n int) uint64 {
 	return s.lastStamp.Add(uint64(n)) - uint64(n) + 1
 }
