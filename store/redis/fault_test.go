@@ -340,16 +340,31 @@ func TestLostReplyRenewsNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key := "entry of " + tt.name
-			lost := false
+			// Between the runs, on the proxy's goroutine, which must not
+			// stop the test: it hands its outcome over.
+			between := make(chan error, 1)
 			proxy.LoseReply([]byte("{"+tt.dep.Table+"}"), func() {
-				lost = true
-				st := stamps(t, b, tt.dep)
-				require.NoError(t, b.Set(ctx, key, store.Entry{Value: []byte(key), Deps: []store.Dep{tt.dep}, Stamps: st}, time.Hour))
-				wantHit(t, b, key)
-				require.NoError(t, tt.invalidate())
+				between <- func() error {
+					st, err := b.Stamps(ctx, []store.Dep{tt.dep})
+					if err != nil {
+						return err
+					}
+					if err := b.Set(ctx, key, store.Entry{Value: []byte(key), Deps: []store.Dep{tt.dep}, Stamps: st}, time.Hour); err != nil {
+						return err
+					}
+					if _, ok, err := b.Get(ctx, key); err != nil || !ok {
+						return fmt.Errorf("the entry stored misses (%v)", err)
+					}
+					return tt.invalidate()
+				}()
 			})
 			require.NoError(t, tt.call())
-			require.True(t, lost, "no reply was lost")
+			select {
+			case err := <-between:
+				require.NoError(t, err, "between the two runs")
+			default:
+				t.Fatal("no reply was lost")
+			}
 			wantMiss(t, b, key)
 			wantMiss(t, a, key)
 		})
