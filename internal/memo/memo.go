@@ -47,7 +47,9 @@ func (m *Map[K, V]) Get(k K) (V, bool) {
 // Add keeps v as the value of k, unless the Map holds one already (any is
 // as good: both are computed from k) or v alone weighs more than the bound.
 // When v would take the weight of the Map past its bound, the Map forgets
-// everything else first.
+// everything else first. (Adds that race with that clearing may leave their
+// weight uncounted, or counted for a value forgotten, until the next one:
+// the bound holds to within what concurrent Adds weigh.)
 func (m *Map[K, V]) Add(k K, v V) {
 	w := m.weigh(k, v)
 	if w > m.max {
