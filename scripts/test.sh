@@ -30,9 +30,11 @@
 # For mysql it first starts MariaDB as above, with a user and a database
 # named gorm, and passes them as GORM_DSN in GORM's format
 # (charset=utf8mb4, parseTime, loc=Local); run.sh starts its own
-# PostgreSQL, and sqlite needs nothing. A service that cannot be
-# found is fatal under CI=true; elsewhere its suites skip. The exit code is go
-# test's; -timeout in the arguments overrides the default 30m.
+# PostgreSQL, and sqlite needs nothing. On mysql, a run that lists only
+# tests of GORM's that fail now and then without the plugin (see gormsuite)
+# runs once more. A service that cannot be found is fatal under CI=true;
+# elsewhere its suites skip. The exit code is go test's; -timeout in the
+# arguments overrides the default 30m.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -516,7 +518,23 @@ gormsuite() {
 			"CREATE DATABASE gorm; CREATE USER gorm@'%' IDENTIFIED BY 'gorm'; GRANT ALL ON *.* TO gorm@'%'"
 		export GORM_DSN="gorm:gorm@tcp(127.0.0.1:$mariadb_port)/gorm?charset=utf8mb4&parseTime=True&loc=Local"
 	fi
-	bash "$script" "$engine"
+	# On MariaDB these tests of GORM's expect UpdatedAt, which GORM rounds to
+	# the millisecond there, to change between a create and an update that a
+	# fast server serves in about half of one: they fail now and then without
+	# the plugin too. A run whose only listed tests are among them runs once
+	# more, and its result stands.
+	local flaky='^(TestUpdate|TestUpdates|TestFindOrCreate)$' out listed rc run
+	for run in 1 2; do
+		out=$(mktemp)
+		rc=0
+		bash "$script" "$engine" | tee "$out" || rc=${PIPESTATUS[0]}
+		listed=$(sed '1,/^pass without gormcache, fail with it:$/d' "$out")
+		rm -f "$out"
+		if ((rc == 0 || run == 2)) || [[ $engine != mysql || -z $listed ]] || grep -qvE "$flaky" <<<"$listed"; then
+			return "$rc"
+		fi
+		log "only tests that fail now and then without the plugin are listed ($(echo $listed)): running the suite once more"
+	done
 }
 
 main() {
