@@ -329,7 +329,7 @@ func TestKeyConcurrent(t *testing.T) {
 		go func() {
 			k := ""
 			for range 200 {
-				k, _ = querykey.Key(s.prefix, s.dialect, s.sql, append(s.vars, i), s.shape)
+				_, _ = querykey.Key(s.prefix, s.dialect, s.sql, append(s.vars, i), s.shape)
 				k, _ = querykey.Key(s.prefix, s.dialect, s.sql, s.vars, s.shape)
 			}
 			done <- k

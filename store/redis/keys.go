@@ -66,10 +66,10 @@ func newNearKeys(prefix string) nearKeys {
 	return nearKeys{registry: r, channel: r, open: r + ":open", pending: r + ":"}
 }
 
-// waiting is the set of the instances the invalidation token waits for;
-// done the list its last acknowledgement pushes to.
-func (k nearKeys) waiting(token string) string { return k.pending + "w:" + token }
-func (k nearKeys) done(token string) string    { return k.pending + "d:" + token }
+// done is the list the last acknowledgement of the invalidation token
+// pushes to. (The set of the instances the token waits for, pending+"w:"+
+// token, only the scripts name.)
+func (k nearKeys) done(token string) string { return k.pending + "d:" + token }
 
 // pauseGuard returns the key, in the slot of key, that validate expires:
 // one that never exists (stamp keys end with their brace or a '?').
