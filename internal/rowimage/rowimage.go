@@ -284,7 +284,7 @@ func (t *template) render(ints []any) (string, []any) {
 // application wrote it (a string) or its parts (a clause.Column); a
 // value, by being an integer (bound) or nil (IS NULL).
 func shapeOf(key []byte, ints []any, where clause.Where) ([]byte, []any, bool) {
-	ok := true
+	var ok bool
 	for _, e := range where.Exprs {
 		switch e := e.(type) {
 		case clause.Eq:
