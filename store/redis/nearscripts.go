@@ -30,8 +30,8 @@ import (
 // nearLua is the common part of the scripts that read the registry.
 const nearLua = freshLua + `
 local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local sec, usec = server_clock()
+  return sec * 1000 + math.floor(usec / 1000)
 end
 
 -- life returns the life of the registry reg and the time left of its

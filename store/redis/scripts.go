@@ -58,7 +58,7 @@ return out
 // freshLua is the part of the scripts that create stamps: fresh returns
 // the raw value of a stamp (or epoch, or near registry's life) that a call
 // creates, made of the caller's candidate and the server's clock (seconds
-// and microseconds, in hex).
+// and microseconds, in hex), which server_clock reads.
 //
 // The candidate alone would not do. When a connection breaks after Redis
 // ran a call but before its reply arrived (CLIENT KILL, a reset, a
@@ -71,9 +71,14 @@ return out
 // back between the two runs by exactly the time between them, to the
 // microsecond, could repeat one.)
 const freshLua = `
-local function fresh(candidate)
+local function server_clock()
   local t = redis.call('TIME')
-  return string.format('%s.%x.%05x', candidate, tonumber(t[1]), tonumber(t[2]))
+  return tonumber(t[1]), tonumber(t[2])
+end
+
+local function fresh(candidate)
+  local sec, usec = server_clock()
+  return string.format('%s.%x.%05x', candidate, sec, usec)
 end
 `
 
@@ -153,8 +158,9 @@ func (s *Store) pipelined(ctx context.Context, fill func(p goredis.Pipeliner, ru
 // mix returns the stamp Stamps hands out for a dependency whose stamp key
 // holds raw while the epoch holds epoch. getScript computes the same with
 // redis.sha1hex. A new raw value or a new epoch gives a new stamp, but for
-// a 2^-64 chance. Its buffer holds two raw values of freshLua's (34 bytes
-// at most each) and the colon: mixing them allocates nothing.
+// a 2^-64 chance. Its buffer holds two raw values of freshLua's (35 bytes
+// at most each: a 20-digit candidate, two dots, 8 and 5 hex digits) and the
+// colon: mixing them allocates nothing.
 func mix(raw, epoch string) store.Stamp {
 	var buf [96]byte
 	b := append(buf[:0], raw...)
