@@ -1,6 +1,7 @@
 package gormcache_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"time"
@@ -79,6 +80,26 @@ func ExampleCache() {
 	// shop 1 again: the cache
 	// after an order of shop 2: the cache
 	// after an order of shop 1: the database
+}
+
+func ExampleCache_generics() {
+	db, cleanup := openExample()
+	defer cleanup()
+	ctx := context.Background()
+	gorm.G[ShopOrder](db).Create(ctx, &ShopOrder{ShopID: 1, Amount: 10})
+
+	// gorm.G takes Cache() as an option.
+	shopOrders := func() {
+		gorm.G[ShopOrder](db, gormcache.Cache()).Where("shop_id = ?", 1).Find(ctx)
+	}
+	fmt.Println(servedBy(db, shopOrders))
+	fmt.Println(servedBy(db, shopOrders))
+	gorm.G[ShopOrder](db).Where("shop_id = ?", 1).Update(ctx, "amount", 15)
+	fmt.Println("after the update:", servedBy(db, shopOrders))
+	// Output:
+	// the database
+	// the cache
+	// after the update: the database
 }
 
 func ExamplePolicier_CachePolicy() {

@@ -44,6 +44,11 @@ type Option struct {
 // coarser but never unsafe.
 //
 //	db.Clauses(gormcache.Cache()).Where("user_id = ?", id).Find(&photos)
+//
+// GORM's generics API takes it as an option of [gorm.G], which starts a new
+// session and so drops the clauses of the db it is given:
+//
+//	photos, err := gorm.G[Photo](db, gormcache.Cache()).Where("user_id = ?", id).Find(ctx)
 func Cache(fields ...string) Option {
 	fields = append([]string(nil), fields...)
 	return Option{apply: func(o *queryOptions) {
