@@ -41,6 +41,31 @@ var reads = map[string]func(t testing.TB, db *gorm.DB) any{
 		require.NoError(t, db.Model(&Photo{}).Order("title").Pluck("title", &titles).Error)
 		return titles
 	},
+	"photos in batches": func(t testing.TB, db *gorm.DB) any {
+		var titles []string
+		var batch []Photo
+		require.NoError(t, db.Order("id").FindInBatches(&batch, 2, func(tx *gorm.DB, _ int) error {
+			for _, p := range batch {
+				titles = append(titles, p.Title)
+			}
+			return nil
+		}).Error)
+		return titles
+	},
+	"users with many photos": func(t testing.TB, db *gorm.DB) any {
+		var rows []struct {
+			UserID uint
+			N      int
+		}
+		require.NoError(t, db.Model(&Photo{}).Select("user_id, count(*) AS n").Group("user_id").
+			Having("count(*) > ?", 1).Order("user_id").Scan(&rows).Error)
+		return rows
+	},
+	"second page of photos": func(t testing.TB, db *gorm.DB) any {
+		var ps []Photo
+		require.NoError(t, db.Order("id").Limit(2).Offset(2).Find(&ps).Error)
+		return ps
+	},
 	"tag names": func(t testing.TB, db *gorm.DB) any {
 		var rows []map[string]any
 		require.NoError(t, db.Raw("SELECT t.name FROM tags t JOIN user_tags ut ON ut.tag_id = t.id ORDER BY t.name, ut.user_id").Scan(&rows).Error)
@@ -147,6 +172,50 @@ var writes = map[string]func(t testing.TB, db *gorm.DB){
 			}
 			return tx.Model(&User{ID: 1}).Association("Tags").Clear()
 		}))
+	},
+	"savepoint rolled back to": func(t testing.TB, db *gorm.DB) {
+		tx := db.Begin()
+		require.NoError(t, tx.Error)
+		require.NoError(t, tx.Model(&Photo{ID: 1}).Update("status", 2).Error)
+		require.NoError(t, tx.SavePoint("sp").Error)
+		require.NoError(t, tx.Model(&Photo{ID: 4}).Update("title", "rolled back").Error)
+		require.NoError(t, tx.RollbackTo("sp").Error)
+		require.NoError(t, tx.Create(&Photo{UserID: 2, Title: "g0", Status: 2}).Error)
+		require.NoError(t, tx.Commit().Error)
+	},
+	"dedicated connection": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Connection(func(conn *gorm.DB) error {
+			if err := conn.Model(&Photo{ID: 1}).Update("status", 2).Error; err != nil {
+				return err
+			}
+			return conn.Exec("UPDATE users SET name = ? WHERE id = ?", "grace2", 2).Error
+		}))
+	},
+	"without the default transaction": func(t testing.TB, db *gorm.DB) {
+		s := db.Session(&gorm.Session{SkipDefaultTransaction: true})
+		require.NoError(t, s.Create(&Photo{UserID: 1, Title: "a4", Status: 2}).Error)
+		require.NoError(t, s.Model(&Photo{ID: 4}).Updates(map[string]any{"user_id": 1, "status": 2}).Error)
+		require.NoError(t, s.Delete(&Photo{}, 2).Error)
+	},
+	"first or create": func(t testing.TB, db *gorm.DB) {
+		// Assign updates the row found; Attrs only initialises a new one.
+		var found, created Photo
+		require.NoError(t, db.Where(Photo{Title: "g1"}).Assign(Photo{Status: 2}).FirstOrCreate(&found).Error)
+		require.NoError(t, db.Where(Photo{Title: "a4"}).Attrs(Photo{UserID: 1, Status: 2}).FirstOrCreate(&created).Error)
+		require.NotZero(t, created.ID)
+	},
+	"delete returning": func(t testing.TB, db *gorm.DB) {
+		var deleted []Photo
+		if db.Dialector.Name() == "mysql" { // MariaDB returns rows from INSERT and DELETE only
+			db = db.Unscoped()
+		}
+		require.NoError(t, db.Clauses(clause.Returning{}).Where("status = ?", 2).Delete(&deleted).Error)
+		require.Len(t, deleted, 2)
+	},
+	"generics set update": func(t testing.TB, db *gorm.DB) {
+		_, err := gorm.G[Photo](db).Where("status = ?", 1).
+			Set(clause.Assignment{Column: clause.Column{Name: "status"}, Value: 2}).Update(t.Context())
+		require.NoError(t, err)
 	},
 }
 
