@@ -222,11 +222,23 @@ var writes = map[string]func(t testing.TB, db *gorm.DB){
 // TestFreshness checks every read against every write: after the write the
 // cached read returns what the database returns.
 func TestFreshness(t *testing.T) {
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		return e
+	}, reads, writes)
+}
+
+// checkFreshness runs each of writes on a database that newSeeded opens
+// and seeds, after caching each of reads, and checks that every cached
+// read then answers what the database does. Each read must be cached, and
+// each write must change at least one of them.
+func checkFreshness(t *testing.T, newSeeded func(t *testing.T, b backend) *env,
+	reads map[string]func(testing.TB, *gorm.DB) any, writes map[string]func(testing.TB, *gorm.DB)) {
 	each(t, func(t *testing.T, b backend) {
 		for wname, write := range writes {
 			t.Run(wname, func(t *testing.T) {
-				e := newEnv(t, b, gormcache.Config{})
-				e.seed()
+				e := newSeeded(t, b)
 				before := map[string]any{}
 				for rname, read := range reads {
 					e.mustMiss(func() { before[rname] = read(t, e.cached()) })
