@@ -229,6 +229,27 @@ func TestFreshness(t *testing.T) {
 	}, reads, writes)
 }
 
+// TestFreshnessUnderGORMOptions runs TestFreshness's matrix with the GORM
+// options that change how statements reach the database: prepared
+// statements (the pool becomes a *gorm.PreparedStmtDB), writes without
+// GORM's default transaction, and every column named in SELECT.
+func TestFreshnessUnderGORMOptions(t *testing.T) {
+	for name, session := range map[string]*gorm.Session{
+		"PrepareStmt":            {PrepareStmt: true},
+		"SkipDefaultTransaction": {SkipDefaultTransaction: true},
+		"QueryFields":            {QueryFields: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			checkFreshness(t, func(t *testing.T, b backend) *env {
+				e := newEnv(t, b, gormcache.Config{})
+				e.seed()
+				e.db = e.db.Session(session)
+				return e
+			}, reads, writes)
+		})
+	}
+}
+
 // checkFreshness runs each of writes on a database that newSeeded opens
 // and seeds, after caching each of reads, and checks that every cached
 // read then answers what the database does. Each read must be cached, and
