@@ -16,7 +16,10 @@ require (
 	go.opentelemetry.io/otel v1.46.0
 	go.opentelemetry.io/otel/trace v1.46.0
 	gorm.io/driver/mysql v1.5.7
+	gorm.io/hints v1.1.2
 	gorm.io/plugin/dbresolver v1.6.2
+	gorm.io/plugin/optimisticlock v1.1.3
+	gorm.io/plugin/soft_delete v1.2.1
 )
 
 require (

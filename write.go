@@ -187,6 +187,12 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 	if db.DryRun || stmt.SQL.Len() == 0 || (db.Error == nil && db.RowsAffected == 0) {
 		return // nothing reached the database, or nothing changed
 	}
+	if _, soft := stmt.Clauses["SET"]; soft && kind == kindDelete {
+		// A soft delete (gorm.DeletedAt, gorm.io/plugin/soft_delete): the
+		// delete ran an UPDATE, and its rows have new values, which results
+		// may select on (WHERE is_del = 1).
+		kind = kindUpdate
+	}
 	p.cascades.learn(stmt.Schema)
 	reason := p.imaged(stmt, kind)
 	switch {
@@ -205,7 +211,7 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 		return
 	}
 	images := c.old
-	if kind == kindUpdate { // a soft delete too: the rows as they are now
+	if kind == kindUpdate { // the rows as they are now
 		now, ok := p.assigned(db, c.set, c.old)
 		if !ok {
 			where, pk := rowimage.PrimaryKeyWhere(stmt.Schema, c.old)
