@@ -41,6 +41,19 @@ var reads = map[string]func(t testing.TB, db *gorm.DB) any{
 		require.NoError(t, db.Model(&Photo{}).Order("title").Pluck("title", &titles).Error)
 		return titles
 	},
+	"titles joined by hand": func(t testing.TB, db *gorm.DB) any {
+		var rows []struct{ Title, Name string }
+		require.NoError(t, db.Table("photos").Select("photos.title, users.name").
+			Joins("JOIN users ON users.id = photos.user_id AND photos.deleted_at IS NULL").
+			Where("users.name = ?", "grace").Order("photos.title").Scan(&rows).Error)
+		return rows
+	},
+	"photos of users named ada": func(t testing.TB, db *gorm.DB) any {
+		var ps []Photo
+		sub := db.Session(&gorm.Session{NewDB: true}).Model(&User{}).Select("id").Where("name = ?", "ada")
+		require.NoError(t, db.Where("user_id IN (?)", sub).Order("id").Find(&ps).Error)
+		return ps
+	},
 	"photos in batches": func(t testing.TB, db *gorm.DB) any {
 		var titles []string
 		var batch []Photo
