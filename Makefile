@@ -1,9 +1,10 @@
 # make test  ARGS='-run Foo ./store/...'   gofmt, vet and go test -race with PostgreSQL
 # make bench BENCH=Hit ARGS=./store/...     benchmarks with the same services
-# make gormsuite ENGINE=mysql               GORM's own tests, without and with the plugin
+# make gormsuite ENGINE=mysql STORE=near    GORM's own tests, without and with the plugin
 ARGS ?=
 BENCH ?= .
 ENGINE ?= sqlite
+STORE ?= memory
 
 .PHONY: test bench gormsuite fmt vet
 
@@ -14,7 +15,7 @@ bench:
 	BENCH='$(BENCH)' bash scripts/test.sh bench $(ARGS)
 
 gormsuite:
-	bash scripts/test.sh gormsuite $(ENGINE)
+	bash scripts/test.sh gormsuite $(ENGINE) $(STORE)
 
 # Every module of go.work and the packages under testdata/, as make test checks.
 PKGS = $(shell bash scripts/test.sh packages)

@@ -4,7 +4,8 @@
 #   scripts/test.sh [test] [packages] [go test flags]   gofmt -l, go vet, go test -race
 #   scripts/test.sh bench [packages] [go test flags]    benchmarks; BENCH=regexp picks them
 #   scripts/test.sh packages                            prints the default packages
-#   scripts/test.sh gormsuite sqlite|postgres|mysql     GORM's own test suite, without
+#   scripts/test.sh gormsuite sqlite|postgres|mysql [memory|redis|near|cluster]
+#                                                       GORM's own test suite, without
 #                                                       and with the plugin (see below)
 #
 # Packages (arguments starting with ./ or ../, or the module path) default to
@@ -26,7 +27,9 @@
 # PG_BIN overrides where the server binaries are.
 #
 # gormsuite runs ../shared/gormsuite/run.sh (GORMSUITE overrides the path)
-# from this checkout: GORM's tests without the plugin, then with CacheAll.
+# from this checkout: GORM's tests without the plugin, then with CacheAll,
+# over the memory store or, named after the engine, a Redis store (Redis
+# started as above).
 # For mysql it first starts MariaDB as above, with a user and a database
 # named gorm, and passes them as GORM_DSN in GORM's format
 # (charset=utf8mb4, parseTime, loc=Local); run.sh starts its own
@@ -507,10 +510,31 @@ check_format() {
 	fi
 }
 
-# gormsuite ENGINE runs GORM's test suite on ENGINE against this checkout.
+remove_harness() { rm -rf "$harness"; }
+
+# gormsuite ENGINE [STORE] runs GORM's test suite on ENGINE against this
+# checkout, the plugin over the memory store or over STORE: redis (a
+# standalone server), near (a near cache over it) or cluster (a Redis
+# Cluster), started as for the tests. For those, run.sh runs from a copy
+# beside scripts/gormsuite/gormcache_test.go.txt, which registers the
+# plugin over that store in place of run.sh's own registration.
 gormsuite() {
-	local engine=${1:-sqlite} script=${GORMSUITE:-../shared/gormsuite/run.sh}
+	local engine=${1:-sqlite} store=${2:-memory} script=${GORMSUITE:-../shared/gormsuite/run.sh}
 	[[ -f $script ]] || die "GORM's suite runner is missing at $script (set GORMSUITE)"
+	case $store in
+	memory) ;;
+	redis | near | cluster)
+		start_redis
+		[[ -n ${GORMCACHE_REDIS_ADDR:-} ]] || die "Redis did not start"
+		harness=$(mktemp -d /tmp/gormcache-gormsuite.XXXXXX)
+		cleanups+=(remove_harness)
+		cp "$script" "$(dirname "$script")/tests_test.go.patch" "$harness/"
+		cp scripts/gormsuite/gormcache_test.go.txt "$harness/gormcache_test.go"
+		script=$harness/$(basename "$script")
+		export GORMCACHE_STORE=$store
+		;;
+	*) die "unknown store $store: memory, redis, near or cluster" ;;
+	esac
 	if [[ $engine == mysql ]]; then
 		start_mariadb
 		[[ -n ${GORMCACHE_MYSQL_DSN:-} ]] || die "MariaDB did not start"
