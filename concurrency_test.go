@@ -238,3 +238,96 @@ func TestNoStaleReadsUnderTableInvalidations(t *testing.T) {
 		require.NotZero(t, hits.Load(), "no read hit the cache: the test proves nothing")
 	})
 }
+
+// TestNoStaleTrashUnderRace races cached readers of a soft-deleted model
+// (gorm.io/plugin/soft_delete's flag) against writers that move its rows
+// to the trash one by one: a count of an owner's rows in the trash selects
+// on the value a soft delete writes, a count of its live rows on the value
+// it replaces. Before each read, a reader notes how many rows of the owner
+// writes that had returned moved; the read must count at least those in
+// the trash, and at most the others alive.
+func TestNoStaleTrashUnderRace(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&Task{}))
+		const owners, perOwner, readers = 3, 25, 4
+		ids := make([][]uint, owners+1)
+		for o := 1; o <= owners; o++ {
+			tasks := make([]Task, perOwner)
+			for i := range tasks {
+				tasks[i].OwnerID = uint(o)
+			}
+			require.NoError(t, e.db.Create(&tasks).Error)
+			for _, tk := range tasks {
+				ids[o] = append(ids[o], tk.ID)
+			}
+		}
+		var moved [owners + 1]atomic.Int64
+		var tl tally
+		done := make(chan struct{})
+
+		var writers sync.WaitGroup
+		for o := 1; o <= owners; o++ {
+			writers.Add(1)
+			go func() {
+				defer writers.Done()
+				for n, id := range ids[o] {
+					if err := e.db.Delete(&Task{ID: id}).Error; err != nil {
+						t.Errorf("soft delete: %v", err)
+						return
+					}
+					moved[o].Store(int64(n + 1))
+				}
+			}()
+		}
+
+		var wg sync.WaitGroup
+		for r := range readers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-done:
+						if i >= 40 { // some reads after the last write, which can hit
+							return
+						}
+					default:
+					}
+					o := 1 + (i+r)%owners
+					floor := moved[o].Load()
+					var n int64
+					var err error
+					if (i+r)%2 == 0 {
+						err = e.cached().Unscoped().Model(&Task{}).Where("owner_id = ? AND is_del = ?", o, 1).Count(&n).Error
+						if err == nil && n < floor {
+							tl.stale.Add(1)
+						}
+					} else {
+						err = e.cached().Model(&Task{}).Where("owner_id = ?", o).Count(&n).Error
+						if err == nil && n > perOwner-floor {
+							tl.stale.Add(1)
+						}
+					}
+					if err != nil {
+						t.Errorf("read: %v", err)
+						return
+					}
+					tl.reads.Add(1)
+				}
+			}()
+		}
+		writers.Wait()
+		close(done)
+		wg.Wait()
+
+		s := e.stats()
+		t.Logf("%d reads, %d hits, %d misses, hit ratio %.2f", tl.reads.Load(), s.Hits, s.Misses, s.HitRatio())
+		if n := tl.stale.Load(); n != 0 {
+			t.Fatalf("%d stale reads", n)
+		}
+		if s.Hits == 0 {
+			t.Fatal("no read hit the cache: the test proves nothing")
+		}
+	})
+}
