@@ -23,6 +23,46 @@ type Counter struct {
 // tally counts the reads of a race test and the stale rows they returned.
 type tally struct{ reads, stale atomic.Int64 }
 
+// race runs write while readers goroutines call read(i) with i counting
+// up from r, the reader's number, until write has returned and each has
+// read 40 times more (reads after the last write, which can hit). A read
+// that fails returns false and stops its reader. It then logs the
+// plugin's statistics and fails t when tl counted a stale read, or when no
+// read hit the cache.
+func race(t *testing.T, p *gormcache.Plugin, readers int, tl *tally, write func(), read func(i int) bool) {
+	t.Helper()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					if i >= 40 {
+						return
+					}
+				default:
+				}
+				if !read(i + r) {
+					return
+				}
+			}
+		})
+	}
+	write()
+	close(done)
+	wg.Wait()
+
+	s := p.Stats()
+	t.Logf("%d reads, %d hits, %d misses, hit ratio %.2f", tl.reads.Load(), s.Hits, s.Misses, s.HitRatio())
+	if n := tl.stale.Load(); n != 0 {
+		t.Fatalf("%d stale reads", n)
+	}
+	if s.Hits == 0 {
+		t.Fatal("no read hit the cache: the test proves nothing")
+	}
+}
+
 // readCounters reads through db, cached, the counter id when i is even and
 // every counter when it is odd, and counts in tl the read and the counters
 // it got older than the versions committed (whose writes had returned)
@@ -67,62 +107,31 @@ func TestNoStaleReadsUnderRace(t *testing.T) {
 		}
 		var committed [rows + 1]atomic.Int64
 		var tl tally
-		done := make(chan struct{})
-
-		var writers sync.WaitGroup
-		for id := 1; id <= rows; id++ {
-			writers.Add(1)
-			go func() {
-				defer writers.Done()
-				for v := int64(1); v <= writesPerRow; v++ {
-					var err error
-					if v%3 == 0 {
-						err = e.db.Transaction(func(tx *gorm.DB) error {
-							return tx.Model(&Counter{ID: uint(id)}).Update("version", v).Error
-						})
-					} else {
-						err = e.db.Model(&Counter{ID: uint(id)}).Update("version", gorm.Expr("version + 1")).Error
-					}
-					if err != nil {
-						t.Errorf("write: %v", err)
-						return
-					}
-					committed[id].Store(v)
-				}
-			}()
-		}
-
-		var wg sync.WaitGroup
-		for r := range readers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-done:
-						if i >= 40 { // some reads after the last write, which can hit
+		race(t, e.p, readers, &tl, func() {
+			var writers sync.WaitGroup
+			for id := 1; id <= rows; id++ {
+				writers.Go(func() {
+					for v := int64(1); v <= writesPerRow; v++ {
+						var err error
+						if v%3 == 0 {
+							err = e.db.Transaction(func(tx *gorm.DB) error {
+								return tx.Model(&Counter{ID: uint(id)}).Update("version", v).Error
+							})
+						} else {
+							err = e.db.Model(&Counter{ID: uint(id)}).Update("version", gorm.Expr("version + 1")).Error
+						}
+						if err != nil {
+							t.Errorf("write: %v", err)
 							return
 						}
-					default:
+						committed[id].Store(v)
 					}
-					if !readCounters(t, e.db, i+r, 1+(i+r)%rows, committed[:], &tl) {
-						return
-					}
-				}
-			}()
-		}
-		writers.Wait()
-		close(done)
-		wg.Wait()
-
-		s := e.stats()
-		t.Logf("%d reads, %d hits, %d misses, hit ratio %.2f", tl.reads.Load(), s.Hits, s.Misses, s.HitRatio())
-		if n := tl.stale.Load(); n != 0 {
-			t.Fatalf("%d stale reads", n)
-		}
-		if s.Hits == 0 {
-			t.Fatal("no read hit the cache: the test proves nothing")
-		}
+				})
+			}
+			writers.Wait()
+		}, func(i int) bool {
+			return readCounters(t, e.db, i, 1+i%rows, committed[:], &tl)
+		})
 	})
 }
 
@@ -264,70 +273,42 @@ func TestNoStaleTrashUnderRace(t *testing.T) {
 		}
 		var moved [owners + 1]atomic.Int64
 		var tl tally
-		done := make(chan struct{})
-
-		var writers sync.WaitGroup
-		for o := 1; o <= owners; o++ {
-			writers.Add(1)
-			go func() {
-				defer writers.Done()
-				for n, id := range ids[o] {
-					if err := e.db.Delete(&Task{ID: id}).Error; err != nil {
-						t.Errorf("soft delete: %v", err)
-						return
-					}
-					moved[o].Store(int64(n + 1))
-				}
-			}()
-		}
-
-		var wg sync.WaitGroup
-		for r := range readers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-done:
-						if i >= 40 { // some reads after the last write, which can hit
+		race(t, e.p, readers, &tl, func() {
+			var writers sync.WaitGroup
+			for o := 1; o <= owners; o++ {
+				writers.Go(func() {
+					for n, id := range ids[o] {
+						if err := e.db.Delete(&Task{ID: id}).Error; err != nil {
+							t.Errorf("soft delete: %v", err)
 							return
 						}
-					default:
+						moved[o].Store(int64(n + 1))
 					}
-					o := 1 + (i+r)%owners
-					floor := moved[o].Load()
-					var n int64
-					var err error
-					if (i+r)%2 == 0 {
-						err = e.cached().Unscoped().Model(&Task{}).Where("owner_id = ? AND is_del = ?", o, 1).Count(&n).Error
-						if err == nil && n < floor {
-							tl.stale.Add(1)
-						}
-					} else {
-						err = e.cached().Model(&Task{}).Where("owner_id = ?", o).Count(&n).Error
-						if err == nil && n > perOwner-floor {
-							tl.stale.Add(1)
-						}
-					}
-					if err != nil {
-						t.Errorf("read: %v", err)
-						return
-					}
-					tl.reads.Add(1)
+				})
+			}
+			writers.Wait()
+		}, func(i int) bool {
+			o := 1 + i%owners
+			floor := moved[o].Load()
+			var n int64
+			var err error
+			if i%2 == 0 {
+				err = e.cached().Unscoped().Model(&Task{}).Where("owner_id = ? AND is_del = ?", o, 1).Count(&n).Error
+				if err == nil && n < floor {
+					tl.stale.Add(1)
 				}
-			}()
-		}
-		writers.Wait()
-		close(done)
-		wg.Wait()
-
-		s := e.stats()
-		t.Logf("%d reads, %d hits, %d misses, hit ratio %.2f", tl.reads.Load(), s.Hits, s.Misses, s.HitRatio())
-		if n := tl.stale.Load(); n != 0 {
-			t.Fatalf("%d stale reads", n)
-		}
-		if s.Hits == 0 {
-			t.Fatal("no read hit the cache: the test proves nothing")
-		}
+			} else {
+				err = e.cached().Model(&Task{}).Where("owner_id = ?", o).Count(&n).Error
+				if err == nil && n > perOwner-floor {
+					tl.stale.Add(1)
+				}
+			}
+			if err != nil {
+				t.Errorf("read: %v", err)
+				return false
+			}
+			tl.reads.Add(1)
+			return true
+		})
 	})
 }

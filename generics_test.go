@@ -79,13 +79,19 @@ func TestGenericsReadsAreCached(t *testing.T) {
 	})
 }
 
+// seededWithAda returns a seeded env and ada, the first user.
+func seededWithAda(t *testing.T, b backend) (*env, User) {
+	e := newEnv(t, b, gormcache.Config{})
+	e.seed()
+	var ada User
+	require.NoError(t, e.uncached().Where("name = ?", "ada").First(&ada).Error)
+	return e, ada
+}
+
 func TestGenericsWritesInvalidate(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, gormcache.Config{})
-		e.seed()
+		e, ada := seededWithAda(t, b)
 		ctx := context.Background()
-		var ada User
-		require.NoError(t, e.uncached().Where("name = ?", "ada").First(&ada).Error)
 		a1 := func() uint {
 			p, err := gorm.G[Photo](e.uncached()).Where("title = ?", "a1").First(ctx)
 			require.NoError(t, err)
@@ -174,11 +180,8 @@ func TestGenericsWritesInvalidate(t *testing.T) {
 
 func TestGenericsJoinsAndPreloads(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b, gormcache.Config{})
-		e.seed()
+		e, ada := seededWithAda(t, b)
 		ctx := context.Background()
-		var ada User
-		require.NoError(t, e.uncached().Where("name = ?", "ada").First(&ada).Error)
 
 		// Photos joined to their user, filtered on the user's name.
 		joined := func(opt clause.Expression) []string {
