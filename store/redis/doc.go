@@ -250,8 +250,13 @@
 // checks with INFO that every master is the server it knew (run_id,
 // master_replid); when one is not, it renews the epoch, since that server
 // may have lost acknowledged deletions (an RDB snapshot, AOF everysec, an
-// asynchronous replica). Redis' own durability thus costs hits, never
-// freshness.
+// asynchronous replica). After either renewal the store misses for 1.5 s
+// more: another instance's client may reach Redis again up to a second
+// after this one's (go-redis's pool, once it has failed to dial as many
+// times as it holds connections, probes the server once a second), and a
+// writer queues its invalidations until it does; the grace lets them
+// arrive before a hit is trusted. Redis' own durability thus costs hits,
+// never freshness.
 //
 // What each fault costs (TestFaultsThreeInstances, TestFaultsOnCluster,
 // TestSentinelFailover, TestClusterFailover and TestPartitionedInstance

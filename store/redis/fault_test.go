@@ -35,11 +35,13 @@ func (l *logs) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// waitHealthy waits until s serves hits again after an outage.
+// waitHealthy waits until s serves hits again after an outage: no
+// invalidation waits to be retried, and the grace that follows a renewal
+// of the epoch is over.
 func waitHealthy(t *testing.T, s *redis.Store) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for s.Degraded() {
+	for s.Degraded() || s.InGrace() {
 		if time.Now().After(deadline) {
 			t.Fatal("the store is still degraded 15s after Redis came back")
 		}
@@ -123,6 +125,7 @@ func TestOutage(t *testing.T) {
 				wantMiss(t, st, "untouched") // the epoch was renewed
 			}
 			fill("changed", user, photo)
+			waitHealthy(t, s) // the grace the renewal began
 			wantHit(t, two, "changed")
 			wantHit(t, s, "changed")
 

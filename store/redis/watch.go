@@ -103,6 +103,40 @@ type outages struct {
 	mu          sync.Mutex
 	first, last time.Time // the current run of failures: less than WriteWait apart
 	suspect     atomic.Bool
+	// graceUntil is when the store trusts hits again after it renewed the
+	// epoch for an outage or a server that is not the one it knew (unix
+	// nanoseconds; 0: no grace running). See reconnectGrace.
+	graceUntil atomic.Int64
+}
+
+// reconnectGrace is how long a store keeps missing after it renewed the
+// epoch because Redis was out or restarted. Another instance's client may
+// reach Redis again later than this one's: go-redis's pool, once it has
+// failed to dial as many times as it holds connections, fails every call
+// at once and probes the server only once a second (internal/pool's
+// tryDial). A writer whose client is still failing queues its
+// invalidations while Redis answers the others; an entry they concern,
+// stored after this store's renewal, would validate until the writer's
+// retrier delivers them, within 10 ms of its client reaching Redis
+// (TestFaultsThreeInstances, "kill and restart", found such reads). The
+// grace outlasts that probe, so that such entries are invalid before the
+// store trusts a hit.
+const reconnectGrace = 1500 * time.Millisecond
+
+// renewed starts the grace of reconnectGrace after a renewal of the epoch.
+func (o *outages) renewed() { o.graceUntil.Store(time.Now().Add(reconnectGrace).UnixNano()) }
+
+// inGrace reports whether a grace started by renewed is still running.
+func (o *outages) inGrace() bool {
+	until := o.graceUntil.Load()
+	if until == 0 {
+		return false
+	}
+	if time.Now().UnixNano() < until {
+		return true
+	}
+	o.graceUntil.CompareAndSwap(until, 0)
+	return false
 }
 
 // observe records the outcome of a command: a fault (no answer, a broken
@@ -127,13 +161,15 @@ func (o *outages) observe(err error, writeWait time.Duration) {
 // trusted checks, before a hit is read, what watch saw: after an outage
 // as long as WriteWait it renews the epoch; when the client opened
 // connections since the last check, it checks that every master is still
-// the server the store knew, and renews the epoch when one is not. It
-// returns the count of connections to compare with current after the hit
-// was read, and false when the store must miss.
+// the server the store knew, and renews the epoch when one is not. Either
+// renewal is followed by reconnectGrace of misses. It returns the count of
+// connections to compare with current after the hit was read, and false
+// when the store must miss.
 func (s *Store) trusted(ctx context.Context) (uint64, bool) {
 	if s.outages.suspect.Load() {
 		if s.bump(ctx) == nil {
 			s.outages.suspect.Store(false)
+			s.outages.renewed()
 			s.cfg.Logf("gormcache: redis: Redis did not answer for %v or more, as long as a write waits for its invalidation: "+
 				"the epoch is renewed, every entry stored before is invalid", s.cfg.WriteWait)
 		}
@@ -141,14 +177,16 @@ func (s *Store) trusted(ctx context.Context) (uint64, bool) {
 	}
 	w := &s.identities
 	d := w.dials.Load()
-	if d == w.verified.Load() {
-		return d, true
+	if d != w.verified.Load() {
+		if err := s.checkIdentities(ctx); err != nil {
+			return 0, false
+		}
+		d = w.dials.Load()
+		if d != w.verified.Load() {
+			return d, false
+		}
 	}
-	if err := s.checkIdentities(ctx); err != nil {
-		return 0, false
-	}
-	d = w.dials.Load()
-	return d, d == w.verified.Load()
+	return d, !s.outages.inGrace()
 }
 
 // current reports whether no connection was opened since dials was read.
@@ -181,6 +219,7 @@ func (s *Store) checkIdentities(ctx context.Context) error {
 		if err := s.bump(ctx); err != nil {
 			return err
 		}
+		s.outages.renewed()
 		s.cfg.Logf("gormcache: redis: a master is not the server it was (restarted or failed over): " +
 			"the epoch is renewed, every entry stored before is invalid")
 	}
