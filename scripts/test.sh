@@ -28,8 +28,8 @@
 #
 # gormsuite runs ../shared/gormsuite/run.sh (GORMSUITE overrides the path)
 # from this checkout: GORM's tests without the plugin, then with CacheAll,
-# over the memory store or, named after the engine, a Redis store (Redis
-# started as above).
+# over the memory store or over the Redis store named after the engine
+# (redis, near or cluster; Redis started as above).
 # For mysql it first starts MariaDB as above, with a user and a database
 # named gorm, and passes them as GORM_DSN in GORM's format
 # (charset=utf8mb4, parseTime, loc=Local); run.sh starts its own
@@ -510,6 +510,8 @@ check_format() {
 	fi
 }
 
+# remove_harness removes the copy of GORM's suite runner that gormsuite
+# made for a Redis store.
 remove_harness() { rm -rf "$harness"; }
 
 # gormsuite ENGINE [STORE] runs GORM's test suite on ENGINE against this
