@@ -2,7 +2,6 @@ package gormcache_test
 
 import (
 	"errors"
-	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,11 +9,12 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/freshness"
 )
 
 // reads are the cached queries the freshness tests watch. Each returns a
 // value to compare and reads through db (cached or not).
-var reads = map[string]func(t testing.TB, db *gorm.DB) any{
+var reads = freshness.Reads{
 	"photos of ada": func(t testing.TB, db *gorm.DB) any {
 		var ps []Photo
 		require.NoError(t, db.Where("user_id = ?", 1).Order("id").Find(&ps).Error)
@@ -87,7 +87,7 @@ var reads = map[string]func(t testing.TB, db *gorm.DB) any{
 }
 
 // writes are one of each kind of write GORM performs.
-var writes = map[string]func(t testing.TB, db *gorm.DB){
+var writes = freshness.Writes{
 	"create": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Create(&Photo{UserID: 1, Title: "a4", Status: 2}).Error)
 	},
@@ -263,42 +263,14 @@ func TestFreshnessUnderGORMOptions(t *testing.T) {
 	}
 }
 
-// checkFreshness runs each of writes on a database that newSeeded opens
-// and seeds, after caching each of reads, and checks that every cached
-// read then answers what the database does. Each read must be cached, and
-// each write must change at least one of them.
-func checkFreshness(t *testing.T, newSeeded func(t *testing.T, b backend) *env,
-	reads map[string]func(testing.TB, *gorm.DB) any, writes map[string]func(testing.TB, *gorm.DB)) {
+// checkFreshness runs freshness.Check on every engine and store, with the
+// databases newSeeded opens and seeds.
+func checkFreshness(t *testing.T, newSeeded func(t *testing.T, b backend) *env, reads freshness.Reads, writes freshness.Writes) {
 	each(t, func(t *testing.T, b backend) {
-		for wname, write := range writes {
-			t.Run(wname, func(t *testing.T) {
-				e := newSeeded(t, b)
-				before := map[string]any{}
-				for rname, read := range reads {
-					e.mustMiss(func() { before[rname] = read(t, e.cached()) })
-					e.mustHit(func() {
-						if got := read(t, e.cached()); !reflect.DeepEqual(got, before[rname]) {
-							t.Fatalf("%s: hit differs from the miss:\ngot  %#v\nwant %#v", rname, got, before[rname])
-						}
-					})
-				}
-				write(t, e.db)
-				changed := 0
-				for rname, read := range reads {
-					want := read(t, e.uncached())
-					got := read(t, e.cached())
-					if !reflect.DeepEqual(got, want) {
-						t.Errorf("%s after %s: stale cached read:\ngot  %#v\nwant %#v", rname, wname, got, want)
-					}
-					if !reflect.DeepEqual(want, before[rname]) {
-						changed++
-					}
-				}
-				if changed == 0 {
-					t.Fatalf("write %q changed none of the reads: the test proves nothing", wname)
-				}
-			})
-		}
+		freshness.Check(t, func(t *testing.T) (*gorm.DB, *gormcache.Plugin) {
+			e := newSeeded(t, b)
+			return e.db, e.p
+		}, reads, writes)
 	})
 }
 

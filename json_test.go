@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/freshness"
 )
 
 // The tests of this file filter and write JSON columns with each engine's
@@ -90,7 +91,7 @@ func gadgetIDs(t testing.TB, q *gorm.DB) []uint {
 	return ids
 }
 
-var jsonReads = map[string]func(t testing.TB, db *gorm.DB) any{
+var jsonReads = freshness.Reads{
 	"red gadgets": func(t testing.TB, db *gorm.DB) any {
 		return gadgetIDs(t, db.Where(attrs(db, "color")+" = ?", "red"))
 	},
@@ -126,7 +127,7 @@ var jsonReads = map[string]func(t testing.TB, db *gorm.DB) any{
 	},
 }
 
-var jsonWrites = map[string]func(t testing.TB, db *gorm.DB){
+var jsonWrites = freshness.Writes{
 	"replace a document": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Model(&Gadget{ID: 2}).Update("attrs", jsonDoc(`{"color": "red", "size": 1}`)).Error)
 	},

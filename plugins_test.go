@@ -11,6 +11,7 @@ import (
 	"gorm.io/plugin/soft_delete"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/freshness"
 )
 
 // The tests of this file run the plugin beside GORM's own plugins that
@@ -54,7 +55,7 @@ func newPluginsEnv(t *testing.T, b backend) *env {
 	return e
 }
 
-var pluginReads = map[string]func(t testing.TB, db *gorm.DB) any{
+var pluginReads = freshness.Reads{
 	"memos of owner 1": func(t testing.TB, db *gorm.DB) any {
 		var ns []Memo
 		require.NoError(t, db.Where("owner_id = ?", 1).Order("id").Find(&ns).Error)
@@ -93,7 +94,7 @@ var pluginReads = map[string]func(t testing.TB, db *gorm.DB) any{
 	},
 }
 
-var pluginWrites = map[string]func(t testing.TB, db *gorm.DB){
+var pluginWrites = freshness.Writes{
 	"soft delete a memo": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Delete(&Memo{}, 1).Error)
 	},

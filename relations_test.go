@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/freshness"
 )
 
 // The models of this file declare the relations package photos does not:
@@ -84,7 +85,7 @@ func newRelationsEnv(t *testing.T, b backend) *env {
 	return e
 }
 
-var relationReads = map[string]func(t testing.TB, db *gorm.DB) any{
+var relationReads = freshness.Reads{
 	"org eu/a with members": func(t testing.TB, db *gorm.DB) any {
 		var o Org
 		require.NoError(t, db.Preload("Members", func(tx *gorm.DB) *gorm.DB { return tx.Order("id") }).
@@ -121,7 +122,7 @@ var relationReads = map[string]func(t testing.TB, db *gorm.DB) any{
 	},
 }
 
-var relationWrites = map[string]func(t testing.TB, db *gorm.DB){
+var relationWrites = freshness.Writes{
 	"rename an org by its composite key": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Model(&Org{Region: "eu", Code: "a"}).Update("name", "Alef").Error)
 	},

@@ -1,0 +1,68 @@
+// Package freshness checks the promise of the cache against writes: after
+// a write, every cached read answers what the database answers. It is the
+// matrix that the plugin's tests run with their models, and that the
+// modules testing the plugin beside other code (gorm.io/gen) run with
+// theirs.
+package freshness
+
+import (
+	"reflect"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/gormcache/gormcache"
+)
+
+// Reads are named reads; each returns what it read, compared with
+// reflect.DeepEqual.
+type Reads map[string]func(t testing.TB, db *gorm.DB) any
+
+// Writes are named writes.
+type Writes map[string]func(t testing.TB, db *gorm.DB)
+
+// Check runs, for each of writes, a subtest on a database that newSeeded
+// opens and seeds, with p registered on db: it caches each of reads, runs
+// the write, and checks that every cached read then answers what the
+// database does. Each read must be cached (a miss, then a hit that answers
+// the same), and each write must change at least one of them, so that the
+// check proves something.
+func Check(t *testing.T, newSeeded func(t *testing.T) (db *gorm.DB, p *gormcache.Plugin), reads Reads, writes Writes) {
+	for wname, write := range writes {
+		t.Run(wname, func(t *testing.T) {
+			db, p := newSeeded(t)
+			cached := func() *gorm.DB { return db.Clauses(gormcache.Cache()) }
+			before := map[string]any{}
+			for rname, read := range reads {
+				s := p.Stats()
+				before[rname] = read(t, cached())
+				if d := p.Stats(); d.Misses == s.Misses || d.Hits != s.Hits {
+					t.Fatalf("%s: want misses only, got %d hits and %d misses", rname, d.Hits-s.Hits, d.Misses-s.Misses)
+				}
+				s = p.Stats()
+				got := read(t, cached())
+				if d := p.Stats(); d.Hits == s.Hits || d.Misses != s.Misses {
+					t.Fatalf("%s: want hits only, got %d hits and %d misses", rname, d.Hits-s.Hits, d.Misses-s.Misses)
+				}
+				if !reflect.DeepEqual(got, before[rname]) {
+					t.Fatalf("%s: hit differs from the miss:\ngot  %#v\nwant %#v", rname, got, before[rname])
+				}
+			}
+			write(t, db)
+			changed := 0
+			for rname, read := range reads {
+				want := read(t, db.Clauses(gormcache.NoCache()))
+				got := read(t, cached())
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s after %s: stale cached read:\ngot  %#v\nwant %#v", rname, wname, got, want)
+				}
+				if !reflect.DeepEqual(want, before[rname]) {
+					changed++
+				}
+			}
+			if changed == 0 {
+				t.Fatalf("write %q changed none of the reads: the test proves nothing", wname)
+			}
+		})
+	}
+}
