@@ -1,4 +1,4 @@
-# make test  ARGS='-run Foo ./store/...'   gofmt, vet and go test -race with PostgreSQL
+# make test  ARGS='-run Foo ./store/...'   gofmt, vet, staticcheck, go test -race with PostgreSQL
 # make bench BENCH=Hit ARGS=./store/...     benchmarks with the same services
 # make gormsuite ENGINE=mysql STORE=near    GORM's own tests, without and with the plugin
 ARGS ?=

@@ -37,6 +37,7 @@ type KeyFilter struct {
 // KeyUserID is a named integer type.
 type KeyUserID int64
 
+//lint:ignore U1000 the field is never read: what matters is that it is unexported
 type keyPrivate struct {
 	Name string
 	id   int

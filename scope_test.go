@@ -642,7 +642,7 @@ func TestRequestScopeHandler(t *testing.T) {
 func TestWithRequestScope(t *testing.T) {
 	ctx := gormcache.WithRequestScope(context.Background())
 	require.Equal(t, ctx, gormcache.WithRequestScope(ctx))
-	//nolint:staticcheck // SA1012: a nil context, on purpose
+	//lint:ignore SA1012 a nil context, on purpose
 	scoped := gormcache.WithRequestScope(nil)
 	require.NotNil(t, scoped)
 	require.Equal(t, scoped, gormcache.WithRequestScope(scoped))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs gormcache's checks and tests against real services started on loopback.
 #
-#   scripts/test.sh [test] [packages] [go test flags]   gofmt -l, go vet, go test -race
+#   scripts/test.sh [test] [packages] [go test flags]   gofmt -l, go vet, staticcheck,
+#                                                       go test -race
 #   scripts/test.sh bench [packages] [go test flags]    benchmarks; BENCH=regexp picks them
 #   scripts/test.sh packages                            prints the default packages
 #   scripts/test.sh gormsuite sqlite|postgres|mysql [memory|redis|near|cluster]
@@ -11,7 +12,8 @@
 # Packages (arguments starting with ./ or ../, or the module path) default to
 # every module of go.work (./... of each: a ./... pattern stops at a nested
 # module) and the packages under testdata/ (which no ./... matches), and also
-# scope gofmt and vet; every other argument goes to go test.
+# scope gofmt, vet and staticcheck (a pinned release, built from the Go
+# module proxy); every other argument goes to go test.
 #
 # PostgreSQL 15 runs from a throwaway directory on a free 127.0.0.1 port and
 # its DSN is exported as GORMCACHE_POSTGRES_DSN (read by internal/testdb). A
@@ -44,6 +46,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 MODULE=github.com/gormcache/gormcache
+STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 cleanups=() # functions run in reverse order on exit
 services=() # "name=status" words of the summary line
@@ -600,6 +603,7 @@ main() {
 		fi
 		check_format
 		go vet "${pkgs[@]}"
+		go run "$STATICCHECK" "${pkgs[@]}"
 		go test -race -count=1 -timeout 30m "${pkgs[@]}" "${flags[@]}" || rc=$?
 		;;
 	bench)

@@ -24,6 +24,7 @@ type node struct {
 	Raw      []byte
 }
 
+//lint:ignore U1000 the field is never read: what matters is that it is unexported
 type hidden struct{ p *int }
 
 type withBig struct{ N *big.Int }

@@ -45,31 +45,31 @@ func testMixed(t *testing.T, s store.Store) {
 				case op < 4:
 					v, ok, err := s.Get(ctx, key)
 					if err != nil {
-						return fmt.Errorf("Get: %w", err)
+						return fmt.Errorf("s.Get: %w", err)
 					}
 					if ok && !strings.HasPrefix(string(v), key+"=") {
-						return fmt.Errorf("Get(%q): got %q, want a value stored under %[1]q", key, v)
+						return fmt.Errorf("s.Get(%q): got %q, want a value stored under %[1]q", key, v)
 					}
 				case op < 6:
 					st, err := s.Stamps(ctx, some)
 					if err != nil {
-						return fmt.Errorf("Stamps: %w", err)
+						return fmt.Errorf("s.Stamps: %w", err)
 					}
 					e := store.Entry{Value: fmt.Appendf(nil, "%s=%d.%d", key, id, i), Deps: some, Stamps: st}
 					if err := s.Set(ctx, key, e, ttl); err != nil {
-						return fmt.Errorf("Set: %w", err)
+						return fmt.Errorf("s.Set: %w", err)
 					}
 				case op < 8:
 					if err := s.Invalidate(ctx, some...); err != nil {
-						return fmt.Errorf("Invalidate: %w", err)
+						return fmt.Errorf("s.Invalidate: %w", err)
 					}
 				case op < 9:
 					if err := s.Delete(ctx, key); err != nil {
-						return fmt.Errorf("Delete: %w", err)
+						return fmt.Errorf("s.Delete: %w", err)
 					}
 				default:
 					if _, err := s.Stamps(ctx, some); err != nil {
-						return fmt.Errorf("Stamps: %w", err)
+						return fmt.Errorf("s.Stamps: %w", err)
 					}
 				}
 			}
@@ -123,7 +123,7 @@ func testFillRace(t *testing.T, s store.Store) {
 			return false, err
 		}
 		if len(v) != 16 {
-			return true, fmt.Errorf("Get(%q): got %d bytes, want 16", keyName(k), len(v))
+			return true, fmt.Errorf("s.Get(%q): got %d bytes, want 16", keyName(k), len(v))
 		}
 		got := [2]uint64{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])}
 		if got[0] < floor[0] || got[1] < floor[1] {
@@ -137,14 +137,14 @@ func testFillRace(t *testing.T, s store.Store) {
 		deps := keyDeps(k)
 		s0, err := s.Stamps(ctx, deps)
 		if err != nil {
-			return fmt.Errorf("Stamps: %w", err)
+			return fmt.Errorf("s.Stamps: %w", err)
 		}
 		r := keyRows(k)
 		v := binary.BigEndian.AppendUint64(nil, db[r[0]].Load())
 		v = binary.BigEndian.AppendUint64(v, db[r[1]].Load())
 		runtime.Gosched() // the time a query takes, for writes to come in
 		if err := s.Set(ctx, keyName(k), store.Entry{Value: v, Deps: deps, Stamps: s0}, ttl); err != nil {
-			return fmt.Errorf("Set: %w", err)
+			return fmt.Errorf("s.Set: %w", err)
 		}
 		return nil
 	}
@@ -184,7 +184,7 @@ func testFillRace(t *testing.T, s store.Store) {
 					dep = table
 				}
 				if err := s.Invalidate(ctx, dep); err != nil {
-					return fmt.Errorf("Invalidate: %w", err)
+					return fmt.Errorf("s.Invalidate: %w", err)
 				}
 				raise(&committed[r], v)
 				writes.Add(1)
