@@ -1,9 +1,11 @@
 package gormcache_test
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gorm.io/driver/mysql"
@@ -146,4 +148,71 @@ func TestMySQLNonStrictMode(t *testing.T) {
 	require.NoError(t, e.db.Model(&strictless{ID: 2}).Update("code", "abd").Error)
 	require.Equal(t, 2, count(e.uncached()), "MySQL stored the value cut")
 	assert.Equal(t, 2, count(e.cached()), "stale: the update's value is not the row's")
+}
+
+// Meter has the BIGINT UNSIGNED columns of Go's uint and uint64 fields,
+// which MySQL's driver (1.8 on) reads as uint64 in its text protocol.
+type Meter struct {
+	ID    uint
+	Count uint64
+	Name  string `gorm:"size:32"`
+}
+
+// TestMySQLTextProtocol caches results that MySQL's driver reads in its
+// text protocol (a statement without vars, and every statement with
+// interpolateParams), whose BIGINT UNSIGNED values it returns as uint64:
+// each read is stored, hits, and answers what the database does, up to
+// the largest uint64.
+func TestMySQLTextProtocol(t *testing.T) {
+	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
+	for _, interpolate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "prepared", true: "interpolateParams"}[interpolate], func(t *testing.T) {
+			d := testdb.MySQLWith(t, func(cfg *gomysql.Config) { cfg.InterpolateParams = interpolate })
+			db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+			require.NoError(t, err)
+			p := gormcache.New(gormcache.Config{})
+			require.NoError(t, db.Use(p))
+			require.NoError(t, db.AutoMigrate(&Meter{}))
+			require.NoError(t, db.Create(&[]Meter{{Count: 3, Name: "a"}, {Count: math.MaxUint64, Name: "b"}}).Error)
+			e := &env{t: t, db: db, p: p}
+			reads := map[string]func(db *gorm.DB) any{
+				"every meter": func(db *gorm.DB) any {
+					var ts []Meter
+					require.NoError(t, db.Order("id").Find(&ts).Error)
+					return ts
+				},
+				"meter 2": func(db *gorm.DB) any {
+					var tl Meter
+					require.NoError(t, db.First(&tl, 2).Error)
+					return tl
+				},
+				"large counts": func(db *gorm.DB) any {
+					var counts []uint64
+					require.NoError(t, db.Model(&Meter{}).Where("count > ?", uint64(math.MaxInt64)).Pluck("count", &counts).Error)
+					return counts
+				},
+				"rows": func(db *gorm.DB) any {
+					var ids []any
+					rows, err := db.Model(&Meter{}).Select("id", "count").Order("id").Rows()
+					require.NoError(t, err)
+					defer rows.Close()
+					for rows.Next() {
+						var id, count any
+						require.NoError(t, rows.Scan(&id, &count))
+						ids = append(ids, id, count)
+					}
+					return ids
+				},
+			}
+			for name, read := range reads {
+				want := read(e.uncached())
+				e.mustMiss(func() { require.Equal(t, want, read(e.cached()), name) })
+				e.mustHit(func() { require.Equal(t, want, read(e.cached()), name) })
+			}
+			require.NoError(t, db.Model(&Meter{ID: 2}).Update("count", uint64(math.MaxInt64)+1).Error)
+			for name, read := range reads {
+				require.Equal(t, read(e.uncached()), read(e.cached()), "%s after the update", name)
+			}
+		})
+	}
 }

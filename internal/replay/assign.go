@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"time"
@@ -215,8 +216,9 @@ func floatInto(d *float64, v any, apply bool) bool {
 }
 
 // intInto stores v in a signed integer if database/sql would: it formats
-// an int64 in decimal and parses it (or a string) with strconv.ParseInt at
-// the destination's size.
+// an int64 or a uint64 in decimal and parses it (or a string) with
+// strconv.ParseInt at the destination's size. Out of range, database/sql's
+// error is left to it.
 func intInto[T int | int8 | int16 | int32 | int64](d *T, v any, apply bool) bool {
 	var n int64
 	if i, ok := v.(int64); ok {
@@ -224,6 +226,11 @@ func intInto[T int | int8 | int16 | int32 | int64](d *T, v any, apply bool) bool
 			return false
 		}
 		n = i
+	} else if u, ok := v.(uint64); ok {
+		if u > math.MaxInt64 || int64(T(u)) != int64(u) {
+			return false
+		}
+		n = int64(u)
 	} else if text, ok := textOf(v); ok {
 		var err error
 		if n, err = strconv.ParseInt(text, 10, int(unsafe.Sizeof(T(0)))*8); err != nil {
@@ -246,6 +253,11 @@ func uintInto[T uint | uint8 | uint16 | uint32 | uint64](d *T, v any, apply bool
 			return false
 		}
 		n = uint64(i)
+	} else if u, ok := v.(uint64); ok {
+		if uint64(T(u)) != u {
+			return false
+		}
+		n = u
 	} else if text, ok := textOf(v); ok {
 		var err error
 		if n, err = strconv.ParseUint(text, 10, int(unsafe.Sizeof(T(0)))*8); err != nil {

@@ -34,6 +34,8 @@ type myInt int
 // those that make database/sql's conversions fail or round.
 var assignValues = []driver.Value{
 	nil, int64(0), int64(5), int64(-1), int64(300), int64(70000), int64(1 << 40), int64(math.MinInt64),
+	uint64(0), uint64(7), uint64(300), uint64(70000), uint64(1 << 40), uint64(math.MaxInt64),
+	uint64(math.MaxInt64) + 1, uint64(math.MaxUint64),
 	1.5, 3.0, float32(2.5), true, false,
 	[]byte("12"), []byte("-12"), []byte("abc"), []byte{}, []byte("1"),
 	"7", "-3", "x", "", "+4", "fail", "99999999999999999999",
@@ -160,10 +162,18 @@ func TestAssignKnowsWhatGORMScans(t *testing.T) {
 	require.Nil(t, *deleted)
 	require.Equal(t, -2, **n)
 
+	// MySQL's driver reads a BIGINT UNSIGNED id as a uint64 in its text
+	// protocol.
+	ok, err = assignRow([]any{id, name, when, deleted, n}, []any{uint64(8), "ada", at, nil, uint64(3)}, cols)
+	require.True(t, ok)
+	require.NoError(t, err)
+	require.Equal(t, uint(8), **id)
+	require.Equal(t, 3, **n)
+
 	// A negative id does not fit a uint: database/sql says why.
 	ok, _ = assignRow([]any{id, name, when, deleted, n}, []any{int64(-7), "ada", at, nil, int64(1)}, cols)
 	require.False(t, ok)
-	require.Equal(t, uint(7), **id, "a row left to database/sql is not assigned in part")
+	require.Equal(t, uint(8), **id, "a row left to database/sql is not assigned in part")
 
 	// A Scanner is called once, and its error named as database/sql does.
 	s := &countingScanner{}

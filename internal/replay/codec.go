@@ -26,6 +26,7 @@ const (
 	tagString
 	tagTime
 	tagFloat32 // MySQL's driver reads FLOAT columns as float32
+	tagUint    // and, from 1.8 on, BIGINT UNSIGNED columns in its text protocol as uint64
 )
 
 // Zone kinds of an encoded time.Time.
@@ -96,6 +97,8 @@ func appendValue(b []byte, v driver.Value) ([]byte, error) {
 		return append(b, tagNil), nil
 	case int64:
 		return binary.AppendVarint(append(b, tagInt), v), nil
+	case uint64:
+		return binary.AppendUvarint(append(b, tagUint), v), nil
 	case float64:
 		return binary.LittleEndian.AppendUint64(append(b, tagFloat), math.Float64bits(v)), nil
 	case float32:
@@ -183,6 +186,8 @@ func Decode(b []byte) (*Rowset, error) {
 		case tagNil:
 		case tagInt:
 			rs.Values[i] = d.varint()
+		case tagUint:
+			rs.Values[i] = d.uvarint()
 		case tagFloat:
 			rs.Values[i] = math.Float64frombits(d.uint64())
 		case tagFloat32:

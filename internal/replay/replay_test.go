@@ -3,6 +3,7 @@ package replay
 import (
 	"database/sql"
 	"database/sql/driver"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func sampleRowset() *Rowset {
 			int64(1 << 62), "", true, ts.In(paris),
 			int64(0), "x", false, ts.In(time.FixedZone("", -3*3600-1800)),
 			int64(2), "f", float32(-0.1), ts,
+			int64(3), "u", uint64(math.MaxUint64), ts,
 		},
 	}
 }

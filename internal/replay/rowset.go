@@ -4,7 +4,8 @@
 //
 // A Rowset keeps each column's name and type metadata and each value as the
 // driver produced it (nil, int64, float64, bool, []byte, string, time.Time,
-// and the float32 of MySQL's FLOAT columns).
+// and what MySQL's driver adds: the float32 of FLOAT columns, the uint64 of
+// BIGINT UNSIGNED columns read in its text protocol).
 // Player serves Rowsets through a tiny database/sql driver; nothing above it
 // knows the rows did not come from the database. A Recorder records the rows
 // of a database read while gorm.Scan reads them, and stores each row into
@@ -191,7 +192,7 @@ func (rs *Rowset) record(rows *sql.Rows, ptrs, row []any) error {
 	}
 	for i, v := range row {
 		switch v.(type) {
-		case nil, int64, float64, float32, bool, []byte, string, time.Time:
+		case nil, int64, uint64, float64, float32, bool, []byte, string, time.Time:
 		default:
 			return fmt.Errorf("%w: column %q holds a driver value of type %T", ErrUnsupported, rs.Columns[i].Name, v)
 		}

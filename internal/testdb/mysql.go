@@ -24,6 +24,14 @@ const mysqlDriver = "mysql"
 // available.
 func MySQL(t testing.TB) gorm.Dialector {
 	t.Helper()
+	return MySQLWith(t, nil)
+}
+
+// MySQLWith is MySQL with the driver's configuration changed by configure
+// (when not nil) after the database name and parseTime are set: to test
+// interpolateParams, say.
+func MySQLWith(t testing.TB, configure func(*gomysql.Config)) gorm.Dialector {
+	t.Helper()
 	server := RequireService(t, MySQLDSNEnv, "MySQL")
 	cfg, err := gomysql.ParseDSN(server)
 	if err != nil {
@@ -40,6 +48,9 @@ func MySQL(t testing.TB) gorm.Dialector {
 	})
 	cfg.DBName = name
 	cfg.ParseTime = true
+	if configure != nil {
+		configure(cfg)
+	}
 	dsn := cfg.FormatDSN()
 	return mysql.New(mysql.Config{DSN: dsn, Conn: openPool(t, mysqlDriver, dsn)})
 }
