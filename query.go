@@ -325,8 +325,11 @@ func isDatabaseError(err error) bool {
 
 // errScanned is what fill returns to the waiters of a read whose rows
 // reached the leader's destination but cannot be shared: the database
-// failed while they were read, or they cannot be recorded.
-var errScanned = errors.New("gormcache: the result was not recorded")
+// failed while they were read, or, errUnrecorded, they cannot be recorded.
+var (
+	errScanned    = errors.New("gormcache: the result was not recorded")
+	errUnrecorded = errors.New("gormcache: the result cannot be recorded")
+)
 
 // fetch runs r against the database once for all concurrent misses of its
 // key, stores the result, and serves it. The leader of a Find-like read
@@ -347,6 +350,11 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 		db.AddError(errors.Unwrap(err))
 		return nil
 	case leader && r.mode == modeFind:
+		if err == errUnrecorded {
+			// Served from the database, as every read of it will be:
+			// counted, so that a result never cached shows.
+			p.bypass(db, bypassUnreplayed)
+		}
 		if err != nil {
 			return nil // rows scanned into db, but not recorded
 		}
@@ -411,7 +419,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 	}
 	if f.value, err = entry.EncodeQuery(stmt.Vars, recorded); err != nil {
 		// Rows the leader scanned but could not record.
-		return nil, errScanned
+		return nil, errUnrecorded
 	}
 	if f.stamps == nil {
 		return f, nil
