@@ -160,7 +160,8 @@ type Meter struct {
 
 // TestMySQLTextProtocol caches results that MySQL's driver reads in its
 // text protocol (a statement without vars, and every statement with
-// interpolateParams), whose BIGINT UNSIGNED values it returns as uint64:
+// interpolateParams), whose BIGINT UNSIGNED values it returns as uint64,
+// into structs, values, maps and Rows:
 // each read is stored, hits, and answers what the database does, up to
 // the largest uint64.
 func TestMySQLTextProtocol(t *testing.T) {
@@ -190,6 +191,11 @@ func TestMySQLTextProtocol(t *testing.T) {
 					var counts []uint64
 					require.NoError(t, db.Model(&Meter{}).Where("count > ?", uint64(math.MaxInt64)).Pluck("count", &counts).Error)
 					return counts
+				},
+				"as maps": func(db *gorm.DB) any {
+					var ms []map[string]any
+					require.NoError(t, db.Model(&Meter{}).Order("id").Find(&ms).Error)
+					return ms
 				},
 				"rows": func(db *gorm.DB) any {
 					var ids []any
