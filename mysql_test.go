@@ -160,10 +160,9 @@ type Meter struct {
 
 // TestMySQLTextProtocol caches results that MySQL's driver reads in its
 // text protocol (a statement without vars, and every statement with
-// interpolateParams), whose BIGINT UNSIGNED values it returns as uint64,
-// into structs, values, maps and Rows:
-// each read is stored, hits, and answers what the database does, up to
-// the largest uint64.
+// interpolateParams), whose BIGINT UNSIGNED values it returns as uint64:
+// read into structs, values, maps and Rows, each is stored, hits, and
+// answers what the database does, up to the largest uint64.
 func TestMySQLTextProtocol(t *testing.T) {
 	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
 	for _, interpolate := range []bool{false, true} {
