@@ -98,6 +98,17 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestConformanceRESP2 runs the conformance suite on a client that speaks
+// RESP2, as clients behind proxies that know no RESP3 are configured: the
+// scripts' replies come back in RESP2's types.
+func TestConformanceRESP2(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Harness {
+		c := goredis.NewClient(&goredis.Options{Addr: testredis.Client(t).Options().Addr, Protocol: 2, ContextTimeoutEnabled: true})
+		t.Cleanup(func() { _ = c.Close() })
+		return storetest.Harness{Store: newStore(t, warm(t, c), redis.Config{})}
+	})
+}
+
 func TestConformanceTwoLevel(t *testing.T) {
 	for _, top := range topologies {
 		t.Run(top.name, func(t *testing.T) {
