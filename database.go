@@ -16,23 +16,34 @@ import (
 // Query keys hold the identity of the database the query read, so that two
 // applications sharing a store never serve each other's rows, whatever
 // their prefixes: a query's SQL says nothing of which database, server or
-// schema it names. Instances of one application, reading one database,
-// agree on its identity and share their entries.
+// schema it names, nor of the session settings that shape its answer.
+// Instances of one application, reading one database with one
+// configuration, agree on its identity and share their entries.
 //
 // The identity is read from the database once per connection pool, the
 // one a miss reads (the source's, with read replicas), by identityQueries:
 //
 //   - SQLite: the file of the main database; an in-memory database is
 //     this process's own;
-//   - PostgreSQL: the database, the schemas of the search path, and the
-//     server (its port and start time);
-//   - MySQL: the database, the server's host name and port.
+//   - PostgreSQL: the database, the schemas of the search path, the server
+//     (its port and start time), and the session's TimeZone, DateStyle and
+//     IntervalStyle, which render times and intervals as text;
+//   - MySQL: the database, the server's host name and port, and the
+//     session's time_zone (in which TIMESTAMP columns are read), sql_mode
+//     (ANSI_QUOTES and PIPES_AS_CONCAT change what SQL means), and the
+//     collation and character set literals are compared in and results
+//     sent in.
 //
-// Other dialects are named by the dialect alone.
+// A pool's settings are those of the connection the identity was read on:
+// set them in the DSN, which applies them to every connection, rather than
+// with SET on some. Other dialects are named by the dialect alone.
 var identityQueries = map[string]string{
-	"sqlite":   `SELECT file FROM pragma_database_list WHERE name = 'main'`,
-	"postgres": `SELECT concat_ws('|', current_database(), current_schemas(true)::text, pg_postmaster_start_time()::text, inet_server_port())`,
-	"mysql":    `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port)`,
+	"sqlite": `SELECT file FROM pragma_database_list WHERE name = 'main'`,
+	"postgres": `SELECT concat_ws('|', current_database(), current_schemas(true)::text,
+		pg_postmaster_start_time()::text, inet_server_port(), current_setting('TimeZone'),
+		current_setting('DateStyle'), current_setting('IntervalStyle'))`,
+	"mysql": `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port, @@session.time_zone,
+		@@session.sql_mode, @@session.collation_connection, @@session.character_set_results)`,
 }
 
 // retryIdentityAfter is how long reads bypass the cache after the identity

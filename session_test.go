@@ -1,0 +1,90 @@
+package gormcache_test
+
+import (
+	"database/sql"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
+)
+
+// TestSessionTimeZones reads one database through two pools whose sessions
+// have different time zones, with one plugin: each pool's reads are
+// answered as its sessions would answer them, not with what the other
+// pool's cached; and a write through one reaches the reads of both.
+func TestSessionTimeZones(t *testing.T) {
+	at := time.Date(2024, 3, 1, 22, 30, 0, 0, time.UTC)
+	for _, engine := range []string{"postgres", "mysql"} {
+		t.Run(engine, func(t *testing.T) {
+			var utc, tokyo gorm.Dialector
+			var table, hour string // stamps, and the hour of its at in the session's zone
+			switch engine {
+			case "postgres":
+				utc = testdb.Postgres(t)
+				dsn := utc.(*postgres.Dialector).DSN
+				utc = postgres.New(postgres.Config{Conn: openPool(t, "pgx", dsn+" TimeZone=UTC")})
+				tokyo = postgres.New(postgres.Config{Conn: openPool(t, "pgx", dsn+" TimeZone=Asia/Tokyo")})
+				table = "CREATE TABLE stamps (id int PRIMARY KEY, at timestamptz)"
+				hour = "SELECT to_char(at, 'HH24') FROM stamps WHERE id = ?"
+			case "mysql":
+				d := testdb.MySQL(t)
+				cfg, err := gomysql.ParseDSN(d.(*mysql.Dialector).DSN)
+				require.NoError(t, err)
+				zoned := func(zone string) gorm.Dialector {
+					c := cfg.Clone()
+					c.Params = map[string]string{"time_zone": "'" + zone + "'"}
+					return mysql.New(mysql.Config{Conn: openPool(t, "mysql", c.FormatDSN())})
+				}
+				utc, tokyo = zoned("+00:00"), zoned("+09:00")
+				table = "CREATE TABLE stamps (id int PRIMARY KEY, at TIMESTAMP NULL)"
+				hour = "SELECT DATE_FORMAT(at, '%H') FROM stamps WHERE id = ?"
+			}
+			p := gormcache.New(gormcache.Config{})
+			open := func(d gorm.Dialector) *gorm.DB {
+				db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+				require.NoError(t, err)
+				require.NoError(t, db.Use(p))
+				return db
+			}
+			dbUTC, dbTokyo := open(utc), open(tokyo)
+			require.NoError(t, dbUTC.Exec(table).Error)
+			require.NoError(t, dbUTC.Table("stamps").Create(map[string]any{"id": 1, "at": at}).Error)
+			hourOf := func(db *gorm.DB, c clause.Expression) string {
+				var h string
+				require.NoError(t, db.Clauses(c).Raw(hour, 1).Scan(&h).Error)
+				return h
+			}
+			check := func(utcHour, tokyoHour string) {
+				t.Helper()
+				require.Equal(t, utcHour, hourOf(dbUTC, gormcache.NoCache()), "the database, in UTC")
+				require.Equal(t, tokyoHour, hourOf(dbTokyo, gormcache.NoCache()), "the database, in Tokyo")
+				for range 2 {
+					require.Equal(t, utcHour, hourOf(dbUTC, gormcache.Cache()), "cached, in UTC")
+					require.Equal(t, tokyoHour, hourOf(dbTokyo, gormcache.Cache()), "cached, in Tokyo")
+				}
+			}
+			check("22", "07")
+			// Through the UTC pool: MySQL reads a time sent to a TIMESTAMP
+			// in the session's zone.
+			require.NoError(t, dbUTC.Table("stamps").Where("id = ?", 1).Update("at", at.Add(time.Hour)).Error)
+			check("23", "08")
+		})
+	}
+}
+
+// openPool opens a pool closed in t.Cleanup.
+func openPool(t *testing.T, driver, dsn string) *sql.DB {
+	pool, err := sql.Open(driver, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pool.Close() })
+	return pool
+}
