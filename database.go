@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"time"
@@ -28,22 +29,45 @@ import (
 //   - PostgreSQL: the database, the schemas of the search path, the server
 //     (its port and start time), and the session's TimeZone, DateStyle and
 //     IntervalStyle, which render times and intervals as text;
-//   - MySQL: the database, the server's host name and port, and the
-//     session's time_zone (in which TIMESTAMP columns are read), sql_mode
+//   - MySQL: the database, the server's host name and port, the session's
+//     time_zone (in which TIMESTAMP columns are read), sql_mode
 //     (ANSI_QUOTES and PIPES_AS_CONCAT change what SQL means), and the
 //     collation and character set literals are compared in and results
-//     sent in.
+//     sent in; and how the driver reads a DATETIME (go-sql-driver/mysql's
+//     parseTime and loc, see driverShape).
 //
 // A pool's settings are those of the connection the identity was read on:
 // set them in the DSN, which applies them to every connection, rather than
 // with SET on some. Other dialects are named by the dialect alone.
-var identityQueries = map[string]string{
-	"sqlite": `SELECT file FROM pragma_database_list WHERE name = 'main'`,
-	"postgres": `SELECT concat_ws('|', current_database(), current_schemas(true)::text,
+var identityQueries = map[string]identityQuery{
+	"sqlite": {sql: `SELECT file FROM pragma_database_list WHERE name = 'main'`},
+	"postgres": {sql: `SELECT concat_ws('|', current_database(), current_schemas(true)::text,
 		pg_postmaster_start_time()::text, inet_server_port(), current_setting('TimeZone'),
-		current_setting('DateStyle'), current_setting('IntervalStyle'))`,
-	"mysql": `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port, @@session.time_zone,
-		@@session.sql_mode, @@session.collation_connection, @@session.character_set_results)`,
+		current_setting('DateStyle'), current_setting('IntervalStyle'))`},
+	"mysql": {sql: `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port, @@session.time_zone,
+		@@session.sql_mode, @@session.collation_connection, @@session.character_set_results),
+		CAST('2000-01-01 00:00:00' AS DATETIME)`, probe: true},
+}
+
+// identityQuery reads the identity of a database.
+type identityQuery struct {
+	sql string
+	// probe tells that the query returns a second column, a value whose
+	// conversion by the driver is part of the identity (see driverShape).
+	probe bool
+}
+
+// driverShape describes the value the driver made of an identity query's
+// probe: for a time, its zone (go-sql-driver/mysql reads a DATETIME in its
+// loc with parseTime, as bytes without), else its type. Pools whose
+// drivers read the same column into different values must not share
+// entries.
+func driverShape(v any) string {
+	if t, ok := v.(time.Time); ok {
+		name, offset := t.Zone()
+		return fmt.Sprintf("time in %s (%s%+d)", t.Location(), name, offset)
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // retryIdentityAfter is how long reads bypass the cache after the identity
@@ -101,8 +125,16 @@ func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(db.Statement.Context), 10*time.Second)
 	defer cancel()
 	var id string
-	if err := pool.QueryRowContext(ctx, query).Scan(&id); err != nil {
+	var probe any
+	dest := []any{&id}
+	if query.probe {
+		dest = append(dest, &probe)
+	}
+	if err := pool.QueryRowContext(ctx, query.sql).Scan(dest...); err != nil {
 		return "", errors.Join(errors.New("gormcache: reading which database this is"), err)
+	}
+	if query.probe {
+		id += "|" + driverShape(probe)
 	}
 	if id == "" { // an in-memory SQLite database
 		p.databases.localOnce.Do(func() { p.databases.local = rand.Text() })
