@@ -1,7 +1,6 @@
 package gormcache_test
 
 import (
-	"database/sql"
 	"testing"
 	"time"
 
@@ -31,8 +30,8 @@ func TestSessionTimeZones(t *testing.T) {
 			case "postgres":
 				utc = testdb.Postgres(t)
 				dsn := utc.(*postgres.Dialector).DSN
-				utc = postgres.New(postgres.Config{Conn: openPool(t, "pgx", dsn+" TimeZone=UTC")})
-				tokyo = postgres.New(postgres.Config{Conn: openPool(t, "pgx", dsn+" TimeZone=Asia/Tokyo")})
+				utc = postgres.New(postgres.Config{Conn: testdb.OpenPool(t, "pgx", dsn+" TimeZone=UTC")})
+				tokyo = postgres.New(postgres.Config{Conn: testdb.OpenPool(t, "pgx", dsn+" TimeZone=Asia/Tokyo")})
 				table = "CREATE TABLE stamps (id int PRIMARY KEY, at timestamptz)"
 				hour = "SELECT to_char(at, 'HH24') FROM stamps WHERE id = ?"
 			case "mysql":
@@ -42,7 +41,7 @@ func TestSessionTimeZones(t *testing.T) {
 				zoned := func(zone string) gorm.Dialector {
 					c := cfg.Clone()
 					c.Params = map[string]string{"time_zone": "'" + zone + "'"}
-					return mysql.New(mysql.Config{Conn: openPool(t, "mysql", c.FormatDSN())})
+					return mysql.New(mysql.Config{Conn: testdb.OpenPool(t, "mysql", c.FormatDSN())})
 				}
 				utc, tokyo = zoned("+00:00"), zoned("+09:00")
 				table = "CREATE TABLE stamps (id int PRIMARY KEY, at TIMESTAMP NULL)"
@@ -79,49 +78,4 @@ func TestSessionTimeZones(t *testing.T) {
 			check("23", "08")
 		})
 	}
-}
-
-// openPool opens a pool closed in t.Cleanup.
-func openPool(t *testing.T, driver, dsn string) *sql.DB {
-	pool, err := sql.Open(driver, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pool.Close() })
-	return pool
-}
-
-// TestMySQLDriverZones reads a DATETIME through two pools on one database
-// whose drivers read it in different zones (go-sql-driver/mysql's loc),
-// and through one that reads it as text (no parseTime), with one plugin:
-// each pool's reads answer what its driver makes of the column.
-func TestMySQLDriverZones(t *testing.T) {
-	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
-	d := testdb.MySQL(t)
-	cfg, err := gomysql.ParseDSN(d.(*mysql.Dialector).DSN)
-	require.NoError(t, err)
-	tokyo, err := time.LoadLocation("Asia/Tokyo")
-	require.NoError(t, err)
-	p := gormcache.New(gormcache.Config{})
-	open := func(loc *time.Location, parseTime bool) *gorm.DB {
-		c := cfg.Clone()
-		c.Loc, c.ParseTime = loc, parseTime
-		db, err := gorm.Open(mysql.New(mysql.Config{Conn: openPool(t, "mysql", c.FormatDSN())}), &gorm.Config{Logger: logger.Discard})
-		require.NoError(t, err)
-		require.NoError(t, db.Use(p))
-		return db
-	}
-	inUTC, inTokyo, asText := open(time.UTC, true), open(tokyo, true), open(time.UTC, false)
-	require.NoError(t, inUTC.Exec("CREATE TABLE stamps (id int PRIMARY KEY, at DATETIME)").Error)
-	require.NoError(t, inUTC.Exec("INSERT INTO stamps VALUES (1, '2024-03-01 22:30:00')").Error)
-	read := func(db *gorm.DB, c clause.Expression) any {
-		var at any
-		require.NoError(t, db.Clauses(c).Raw("SELECT at FROM stamps WHERE id = ?", 1).Row().Scan(&at))
-		return at
-	}
-	for range 2 {
-		for name, db := range map[string]*gorm.DB{"UTC": inUTC, "Tokyo": inTokyo, "text": asText} {
-			require.Equal(t, read(db, gormcache.NoCache()), read(db, gormcache.Cache()), name)
-		}
-	}
-	require.Equal(t, time.Date(2024, 3, 1, 22, 30, 0, 0, tokyo), read(inTokyo, gormcache.Cache()))
-	require.Equal(t, []byte("2024-03-01 22:30:00"), read(asText, gormcache.Cache()))
 }

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
 )
 
 // int32Driver is go-sqlite3 returning the integers of columns named "odd"
@@ -70,9 +71,7 @@ type Oddity struct {
 // so that a result that is never cached shows in the statistics.
 func TestUnrecordedResults(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "odd.db")
-	pool, err := sql.Open(int32Driver, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pool.Close() })
+	pool := testdb.OpenPool(t, int32Driver, dsn)
 	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: int32Driver, DSN: dsn, Conn: pool}), &gorm.Config{Logger: logger.Discard})
 	require.NoError(t, err)
 	p := gormcache.New(gormcache.Config{})

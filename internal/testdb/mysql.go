@@ -52,5 +52,5 @@ func MySQLWith(t testing.TB, configure func(*gomysql.Config)) gorm.Dialector {
 		configure(cfg)
 	}
 	dsn := cfg.FormatDSN()
-	return mysql.New(mysql.Config{DSN: dsn, Conn: openPool(t, mysqlDriver, dsn)})
+	return mysql.New(mysql.Config{DSN: dsn, Conn: OpenPool(t, mysqlDriver, dsn)})
 }

@@ -27,7 +27,7 @@ func Postgres(t testing.TB) gorm.Dialector {
 	if err != nil {
 		t.Fatalf("testdb: %s: %v", PostgresDSNEnv, err)
 	}
-	return postgres.New(postgres.Config{DSN: dsn, Conn: openPool(t, pgxDriver, dsn)})
+	return postgres.New(postgres.Config{DSN: dsn, Conn: OpenPool(t, pgxDriver, dsn)})
 }
 
 // newSchema creates a schema of t's own on server, dropped in t.Cleanup with

@@ -43,8 +43,8 @@ func PostgresWithReplica(t testing.TB) (primary, replica gorm.Dialector) {
 	if err != nil {
 		t.Fatalf("testdb: %s: %v", ReplicaDSNEnv, err)
 	}
-	primaryPool := openPool(t, pgxDriver, primaryDSN)
-	replicaPool := openPool(t, pgxDriver, replicaDSN)
+	primaryPool := OpenPool(t, pgxDriver, primaryDSN)
+	replicaPool := OpenPool(t, pgxDriver, replicaDSN)
 	WaitReplica(t, primaryPool, replicaPool)
 	return postgres.New(postgres.Config{DSN: primaryDSN, Conn: primaryPool}),
 		postgres.New(postgres.Config{DSN: replicaDSN, Conn: replicaPool})

@@ -23,6 +23,6 @@ func Sqlite(t testing.TB) gorm.Dialector {
 	return sqlite.New(sqlite.Config{
 		DriverName: sqlite.DriverName,
 		DSN:        dsn,
-		Conn:       openPool(t, sqlite.DriverName, dsn),
+		Conn:       OpenPool(t, sqlite.DriverName, dsn),
 	})
 }

@@ -93,9 +93,9 @@ func RequireService(t testing.TB, envVar, what string) string {
 	return ""
 }
 
-// openPool returns a connection pool that t.Cleanup closes. It connects
+// OpenPool returns a connection pool that t.Cleanup closes. It connects
 // lazily, so it costs nothing until used.
-func openPool(t testing.TB, driver, dsn string) *sql.DB {
+func OpenPool(t testing.TB, driver, dsn string) *sql.DB {
 	t.Helper()
 	pool, err := sql.Open(driver, dsn)
 	if err != nil {
