@@ -79,3 +79,40 @@ func TestSessionTimeZones(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLDriverZones reads a DATETIME through two pools on one database
+// whose drivers read it in different zones (go-sql-driver/mysql's loc),
+// and through one that reads it as text (no parseTime), with one plugin:
+// each pool's reads answer what its driver makes of the column.
+func TestMySQLDriverZones(t *testing.T) {
+	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
+	d := testdb.MySQL(t)
+	cfg, err := gomysql.ParseDSN(d.(*mysql.Dialector).DSN)
+	require.NoError(t, err)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	require.NoError(t, err)
+	p := gormcache.New(gormcache.Config{})
+	open := func(loc *time.Location, parseTime bool) *gorm.DB {
+		c := cfg.Clone()
+		c.Loc, c.ParseTime = loc, parseTime
+		db, err := gorm.Open(mysql.New(mysql.Config{Conn: testdb.OpenPool(t, "mysql", c.FormatDSN())}), &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		require.NoError(t, db.Use(p))
+		return db
+	}
+	inUTC, inTokyo, asText := open(time.UTC, true), open(tokyo, true), open(time.UTC, false)
+	require.NoError(t, inUTC.Exec("CREATE TABLE stamps (id int PRIMARY KEY, at DATETIME)").Error)
+	require.NoError(t, inUTC.Exec("INSERT INTO stamps VALUES (1, '2024-03-01 22:30:00')").Error)
+	read := func(db *gorm.DB, c clause.Expression) any {
+		var at any
+		require.NoError(t, db.Clauses(c).Raw("SELECT at FROM stamps WHERE id = ?", 1).Row().Scan(&at))
+		return at
+	}
+	for range 2 {
+		for name, db := range map[string]*gorm.DB{"UTC": inUTC, "Tokyo": inTokyo, "text": asText} {
+			require.Equal(t, read(db, gormcache.NoCache()), read(db, gormcache.Cache()), name)
+		}
+	}
+	require.Equal(t, time.Date(2024, 3, 1, 22, 30, 0, 0, tokyo), read(inTokyo, gormcache.Cache()))
+	require.Equal(t, []byte("2024-03-01 22:30:00"), read(asText, gormcache.Cache()))
+}
