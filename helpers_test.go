@@ -74,17 +74,31 @@ func newEnv(t testing.TB, b backend, cfg gormcache.Config) *env {
 	if cfg.Store == nil {
 		cfg.Store = b.store.new(t)
 	}
-	db, err := gorm.Open(b.Open(t), &gorm.Config{Logger: logger.Discard})
+	return newEnvOn(t, b.Open(t), cfg)
+}
+
+// newEnvOn is newEnv on the database d opens, with the memory store unless
+// cfg names one.
+func newEnvOn(t testing.TB, d gorm.Dialector, cfg gormcache.Config) *env {
+	t.Helper()
+	p := gormcache.New(cfg)
+	db := openWith(t, d, p)
+	require.NoError(t, db.AutoMigrate(models...))
+	return &env{t: t, db: db, p: p}
+}
+
+// openWith opens d, whose pool is closed in t.Cleanup, with p registered.
+func openWith(t testing.TB, d gorm.Dialector, p *gormcache.Plugin) *gorm.DB {
+	t.Helper()
+	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if sqlDB, err := db.DB(); err == nil {
 			_ = sqlDB.Close()
 		}
 	})
-	p := gormcache.New(cfg)
 	require.NoError(t, db.Use(p))
-	require.NoError(t, db.AutoMigrate(models...))
-	return &env{t: t, db: db, p: p}
+	return db
 }
 
 // seed creates two users with photos, a profile and tags.

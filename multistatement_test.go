@@ -6,7 +6,6 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
@@ -25,12 +24,8 @@ func TestMultiStatementExec(t *testing.T) {
 				return testdb.MySQLWith(t, func(c *gomysql.Config) { c.MultiStatements = true })
 			}
 		}
-		db, err := gorm.Open(dial(t), &gorm.Config{Logger: logger.Discard})
-		require.NoError(t, err)
-		p := gormcache.New(gormcache.Config{})
-		require.NoError(t, db.Use(p))
-		require.NoError(t, db.AutoMigrate(models...))
-		e := &env{t: t, db: db, p: p}
+		e := newEnvOn(t, dial(t), gormcache.Config{})
+		db := e.db
 		e.seed()
 		name := func(db *gorm.DB) string {
 			var u User

@@ -11,7 +11,6 @@ import (
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
@@ -26,12 +25,7 @@ func openMySQL(t *testing.T, returning bool, cfg gormcache.Config) *env {
 	t.Helper()
 	d := testdb.MySQL(t)
 	d.(*mysql.Dialector).DisableWithReturning = !returning
-	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
-	p := gormcache.New(cfg)
-	require.NoError(t, db.Use(p))
-	require.NoError(t, db.AutoMigrate(models...))
-	e := &env{t: t, db: db, p: p}
+	e := newEnvOn(t, d, cfg)
 	e.seed()
 	return e
 }
@@ -167,14 +161,10 @@ func TestMySQLTextProtocol(t *testing.T) {
 	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
 	for _, interpolate := range []bool{false, true} {
 		t.Run(map[bool]string{false: "prepared", true: "interpolateParams"}[interpolate], func(t *testing.T) {
-			d := testdb.MySQLWith(t, func(cfg *gomysql.Config) { cfg.InterpolateParams = interpolate })
-			db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
-			require.NoError(t, err)
-			p := gormcache.New(gormcache.Config{})
-			require.NoError(t, db.Use(p))
+			e := newEnvOn(t, testdb.MySQLWith(t, func(cfg *gomysql.Config) { cfg.InterpolateParams = interpolate }), gormcache.Config{})
+			db := e.db
 			require.NoError(t, db.AutoMigrate(&Meter{}))
 			require.NoError(t, db.Create(&[]Meter{{Count: 3, Name: "a"}, {Count: math.MaxUint64, Name: "b"}}).Error)
-			e := &env{t: t, db: db, p: p}
 			reads := map[string]func(db *gorm.DB) any{
 				"every meter": func(db *gorm.DB) any {
 					var ts []Meter

@@ -6,11 +6,9 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
@@ -36,25 +34,17 @@ func TestSessionTimeZones(t *testing.T) {
 				hour = "SELECT to_char(at, 'HH24') FROM stamps WHERE id = ?"
 			case "mysql":
 				d := testdb.MySQL(t)
-				cfg, err := gomysql.ParseDSN(d.(*mysql.Dialector).DSN)
-				require.NoError(t, err)
 				zoned := func(zone string) gorm.Dialector {
-					c := cfg.Clone()
-					c.Params = map[string]string{"time_zone": "'" + zone + "'"}
-					return mysql.New(mysql.Config{Conn: testdb.OpenPool(t, "mysql", c.FormatDSN())})
+					return testdb.MySQLReopen(t, d, func(c *gomysql.Config) {
+						c.Params = map[string]string{"time_zone": "'" + zone + "'"}
+					})
 				}
 				utc, tokyo = zoned("+00:00"), zoned("+09:00")
 				table = "CREATE TABLE stamps (id int PRIMARY KEY, at TIMESTAMP NULL)"
 				hour = "SELECT DATE_FORMAT(at, '%H') FROM stamps WHERE id = ?"
 			}
 			p := gormcache.New(gormcache.Config{})
-			open := func(d gorm.Dialector) *gorm.DB {
-				db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
-				require.NoError(t, err)
-				require.NoError(t, db.Use(p))
-				return db
-			}
-			dbUTC, dbTokyo := open(utc), open(tokyo)
+			dbUTC, dbTokyo := openWith(t, utc, p), openWith(t, tokyo, p)
 			require.NoError(t, dbUTC.Exec(table).Error)
 			require.NoError(t, dbUTC.Table("stamps").Create(map[string]any{"id": 1, "at": at}).Error)
 			hourOf := func(db *gorm.DB, c clause.Expression) string {
@@ -87,18 +77,11 @@ func TestSessionTimeZones(t *testing.T) {
 func TestMySQLDriverZones(t *testing.T) {
 	testdb.RequireService(t, testdb.MySQLDSNEnv, "MySQL")
 	d := testdb.MySQL(t)
-	cfg, err := gomysql.ParseDSN(d.(*mysql.Dialector).DSN)
-	require.NoError(t, err)
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	require.NoError(t, err)
 	p := gormcache.New(gormcache.Config{})
 	open := func(loc *time.Location, parseTime bool) *gorm.DB {
-		c := cfg.Clone()
-		c.Loc, c.ParseTime = loc, parseTime
-		db, err := gorm.Open(mysql.New(mysql.Config{Conn: testdb.OpenPool(t, "mysql", c.FormatDSN())}), &gorm.Config{Logger: logger.Discard})
-		require.NoError(t, err)
-		require.NoError(t, db.Use(p))
-		return db
+		return openWith(t, testdb.MySQLReopen(t, d, func(c *gomysql.Config) { c.Loc, c.ParseTime = loc, parseTime }), p)
 	}
 	inUTC, inTokyo, asText := open(time.UTC, true), open(tokyo, true), open(time.UTC, false)
 	require.NoError(t, inUTC.Exec("CREATE TABLE stamps (id int PRIMARY KEY, at DATETIME)").Error)

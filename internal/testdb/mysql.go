@@ -54,3 +54,18 @@ func MySQLWith(t testing.TB, configure func(*gomysql.Config)) gorm.Dialector {
 	dsn := cfg.FormatDSN()
 	return mysql.New(mysql.Config{DSN: dsn, Conn: OpenPool(t, mysqlDriver, dsn)})
 }
+
+// MySQLReopen returns a dialector with a pool of its own on the database
+// of d, a dialector MySQL or MySQLWith returned, with the driver's
+// configuration changed by configure: to read one database with two
+// session time zones, say. The pool is closed in t.Cleanup.
+func MySQLReopen(t testing.TB, d gorm.Dialector, configure func(*gomysql.Config)) gorm.Dialector {
+	t.Helper()
+	cfg, err := gomysql.ParseDSN(d.(*mysql.Dialector).DSN)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	configure(cfg)
+	dsn := cfg.FormatDSN()
+	return mysql.New(mysql.Config{DSN: dsn, Conn: OpenPool(t, mysqlDriver, dsn)})
+}
