@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/freshness"
 	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/store/memory"
@@ -126,23 +127,13 @@ func (e *env) stats() gormcache.Stats { return e.p.Stats() }
 // preloads) were served by the cache.
 func (e *env) mustHit(fn func()) {
 	e.t.Helper()
-	before := e.stats()
-	fn()
-	after := e.stats()
-	if after.Hits == before.Hits || after.Misses != before.Misses {
-		e.t.Fatalf("want hits only, got %d hits and %d misses", after.Hits-before.Hits, after.Misses-before.Misses)
-	}
+	freshness.MustHit(e.t, e.p, "the statements", fn)
 }
 
 // mustMiss runs fn and fails unless all its statements went to the database.
 func (e *env) mustMiss(fn func()) {
 	e.t.Helper()
-	before := e.stats()
-	fn()
-	after := e.stats()
-	if after.Misses == before.Misses || after.Hits != before.Hits {
-		e.t.Fatalf("want misses only, got %d hits and %d misses", after.Hits-before.Hits, after.Misses-before.Misses)
-	}
+	freshness.MustMiss(e.t, e.p, "the statements", fn)
 }
 
 // fakeClock is a manually advanced clock for TTL tests; the store reads it

@@ -2,7 +2,7 @@
 // a write, every cached read answers what the database answers. It is the
 // matrix that the plugin's tests run with their models, and that the
 // modules testing the plugin beside other code (gorm.io/gen) run with
-// theirs.
+// theirs, and the assertions that statements hit or missed.
 package freshness
 
 import (
@@ -34,16 +34,9 @@ func Check(t *testing.T, newSeeded func(t *testing.T) (db *gorm.DB, p *gormcache
 			cached := func() *gorm.DB { return db.Clauses(gormcache.Cache()) }
 			before := map[string]any{}
 			for rname, read := range reads {
-				s := p.Stats()
-				before[rname] = read(t, cached())
-				if d := p.Stats(); d.Misses == s.Misses || d.Hits != s.Hits {
-					t.Fatalf("%s: want misses only, got %d hits and %d misses", rname, d.Hits-s.Hits, d.Misses-s.Misses)
-				}
-				s = p.Stats()
-				got := read(t, cached())
-				if d := p.Stats(); d.Hits == s.Hits || d.Misses != s.Misses {
-					t.Fatalf("%s: want hits only, got %d hits and %d misses", rname, d.Hits-s.Hits, d.Misses-s.Misses)
-				}
+				MustMiss(t, p, rname, func() { before[rname] = read(t, cached()) })
+				var got any
+				MustHit(t, p, rname, func() { got = read(t, cached()) })
 				if !reflect.DeepEqual(got, before[rname]) {
 					t.Fatalf("%s: hit differs from the miss:\ngot  %#v\nwant %#v", rname, got, before[rname])
 				}
@@ -65,4 +58,30 @@ func Check(t *testing.T, newSeeded func(t *testing.T) (db *gorm.DB, p *gormcache
 			}
 		})
 	}
+}
+
+// MustHit runs fn, the statements of what, and fails t unless the cache
+// answered all of them (a query and its preloads).
+func MustHit(t testing.TB, p *gormcache.Plugin, what string, fn func()) {
+	t.Helper()
+	if hits, misses := count(p, fn); hits == 0 || misses != 0 {
+		t.Fatalf("%s: want hits only, got %d hits and %d misses", what, hits, misses)
+	}
+}
+
+// MustMiss runs fn, the statements of what, and fails t unless all of them
+// went to the database.
+func MustMiss(t testing.TB, p *gormcache.Plugin, what string, fn func()) {
+	t.Helper()
+	if hits, misses := count(p, fn); misses == 0 || hits != 0 {
+		t.Fatalf("%s: want misses only, got %d hits and %d misses", what, hits, misses)
+	}
+}
+
+// count returns the hits and misses of p while fn ran.
+func count(p *gormcache.Plugin, fn func()) (hits, misses uint64) {
+	before := p.Stats()
+	fn()
+	after := p.Stats()
+	return after.Hits - before.Hits, after.Misses - before.Misses
 }
