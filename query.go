@@ -323,9 +323,10 @@ func isDatabaseError(err error) bool {
 	return ok
 }
 
-// errScanned is what fill returns to the waiters of a read whose rows
-// reached the leader's destination but cannot be shared: the database
-// failed while they were read, or, errUnrecorded, they cannot be recorded.
+// What fill returns when a read's rows reached the leader's destination
+// but cannot be shared with its waiters: errScanned when the database
+// failed while they were read (db holds the error), errUnrecorded when the
+// rows cannot be recorded (the read counts as bypassed).
 var (
 	errScanned    = errors.New("gormcache: the result was not recorded")
 	errUnrecorded = errors.New("gormcache: the result cannot be recorded")
