@@ -1,0 +1,162 @@
+package gormcache_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/freshness"
+	"github.com/gormcache/gormcache/internal/testdb"
+)
+
+// article is a model whose hooks write what the caller did not: its slug
+// and status come from BeforeCreate and BeforeUpdate (the latter through
+// Statement.SetColumn), its edit count from BeforeSave, and every update
+// adds a revision from AfterUpdate, in the update's transaction. Reads
+// that filter on those columns must see what the hooks wrote.
+type article struct {
+	ID     uint
+	Title  string
+	Slug   string
+	Status string
+	Edits  int
+}
+
+// revision is the row article's AfterUpdate hook adds.
+type revision struct {
+	ID        uint
+	ArticleID uint
+	Title     string
+}
+
+func slugOf(title string) string { return strings.ToLower(strings.ReplaceAll(title, " ", "-")) }
+
+func (a *article) BeforeCreate(*gorm.DB) error {
+	a.Slug = slugOf(a.Title)
+	if a.Status == "" {
+		a.Status = "draft"
+	}
+	return nil
+}
+
+// BeforeUpdate renames the slug and marks the article edited when an update
+// changes the title, whatever the update's Dest.
+func (a *article) BeforeUpdate(tx *gorm.DB) error {
+	if !tx.Statement.Changed("Title") {
+		return nil
+	}
+	var title string
+	switch d := tx.Statement.Dest.(type) {
+	case map[string]any:
+		title, _ = d["title"].(string)
+	case *article:
+		title = d.Title
+	case article:
+		title = d.Title
+	}
+	if title != "" {
+		tx.Statement.SetColumn("Slug", slugOf(title))
+	}
+	tx.Statement.SetColumn("Status", "edited")
+	return nil
+}
+
+func (a *article) BeforeSave(*gorm.DB) error {
+	a.Edits++
+	return nil
+}
+
+func (a *article) AfterUpdate(tx *gorm.DB) error {
+	if a.ID == 0 {
+		return nil
+	}
+	return tx.Create(&revision{ArticleID: a.ID, Title: a.Title}).Error
+}
+
+// TestHooksWriteColumns runs the freshness matrix on writes whose hooks
+// change the values written, and on Omit, Select and batch sizes, which
+// change which of the caller's values are written, on every engine.
+func TestHooksWriteColumns(t *testing.T) {
+	findArticles := func(t testing.TB, q *gorm.DB) any {
+		var got []article
+		require.NoError(t, q.Order("id").Find(&got).Error)
+		return got
+	}
+	reads := freshness.Reads{
+		"slug hello-world": func(t testing.TB, db *gorm.DB) any {
+			return findArticles(t, db.Where("slug = ?", "hello-world"))
+		},
+		"slug goodbye": func(t testing.TB, db *gorm.DB) any {
+			return findArticles(t, db.Where(&article{Slug: "goodbye"}))
+		},
+		"edited": func(t testing.TB, db *gorm.DB) any {
+			return findArticles(t, db.Where("status = ?", "edited"))
+		},
+		"drafts, counted": func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Model(&article{}).Where("status = ?", "draft").Count(&n).Error)
+			return n
+		},
+		"article 2 saved once": func(t testing.TB, db *gorm.DB) any {
+			return findArticles(t, db.Where("id = ? AND edits = ?", 2, 1))
+		},
+		"revisions of article 1": func(t testing.TB, db *gorm.DB) any {
+			var titles []string
+			require.NoError(t, db.Model(&revision{}).Where("article_id = ?", 1).Order("id").Pluck("title", &titles).Error)
+			return titles
+		},
+	}
+	writes := freshness.Writes{
+		"create": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&article{Title: "Goodbye"}).Error)
+		},
+		"batch create": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Session(&gorm.Session{CreateBatchSize: 1}).
+				Create(&[]article{{Title: "Goodbye"}, {Title: "hello world"}}).Error)
+		},
+		"update": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&article{ID: 1}).Update("title", "Goodbye").Error)
+		},
+		"updates from a struct": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&article{ID: 1}).Updates(article{Title: "Goodbye"}).Error)
+		},
+		"updates from a map": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&article{ID: 1}).Updates(map[string]any{"title": "Goodbye"}).Error)
+		},
+		"save": func(t testing.TB, db *gorm.DB) {
+			var a article
+			require.NoError(t, db.Clauses(gormcache.NoCache()).First(&a, 2).Error)
+			a.Title = "Renamed"
+			require.NoError(t, db.Save(&a).Error)
+		},
+		"omit": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&article{ID: 1}).Omit("title").
+				Updates(article{Title: "Goodbye", Status: "edited"}).Error)
+		},
+		"select with a zero value": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&article{ID: 2}).Select("edits", "status").
+				Updates(article{Status: "edited"}).Error)
+		},
+		"upsert": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Clauses(clause.OnConflict{UpdateAll: true}).
+				Create(&article{ID: 1, Title: "Goodbye"}).Error)
+		},
+		"first or create with assign": func(t testing.TB, db *gorm.DB) {
+			var a article
+			require.NoError(t, db.Where(article{Title: "Hello World"}).Assign(article{Status: "edited"}).FirstOrCreate(&a).Error)
+		},
+	}
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		freshness.Check(t, func(t *testing.T) (*gorm.DB, *gormcache.Plugin) {
+			p := gormcache.New(gormcache.Config{})
+			db := openWith(t, d.Open(t), p)
+			require.NoError(t, db.AutoMigrate(&article{}, &revision{}))
+			require.NoError(t, db.Create(&[]article{{Title: "Hello World"}, {Title: "Other"}}).Error)
+			return db, p
+		}, reads, writes)
+	})
+}
