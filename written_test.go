@@ -13,6 +13,10 @@ import (
 	"github.com/gormcache/gormcache/internal/testdb"
 )
 
+// The tests of this file write values the caller did not give: hooks
+// change them, the database fills in defaults or computes them, Omit and
+// Select leave some out. A cached read must see what the database holds.
+
 // article is a model whose hooks write what the caller did not: its slug
 // and status come from BeforeCreate and BeforeUpdate (the latter through
 // Statement.SetColumn), its edit count from BeforeSave, and every update
@@ -156,6 +160,73 @@ func TestHooksWriteColumns(t *testing.T) {
 			db := openWith(t, d.Open(t), p)
 			require.NoError(t, db.AutoMigrate(&article{}, &revision{}))
 			require.NoError(t, db.Create(&[]article{{Title: "Hello World"}, {Title: "Other"}}).Error)
+			return db, p
+		}, reads, writes)
+	})
+}
+
+// ticket has columns whose values the database gives when a create leaves
+// them out: GORM reads them back where the dialect returns them
+// (PostgreSQL, SQLite), not on MySQL.
+type ticket struct {
+	ID       uint
+	Title    string
+	Status   string `gorm:"default:open"`
+	Priority int    `gorm:"default:3"`
+	Flagged  *bool  `gorm:"default:true"`
+}
+
+// TestDatabaseValues runs the freshness matrix on writes whose values the
+// database decides: column defaults on create, and an update to the result
+// of a subquery, on every engine.
+func TestDatabaseValues(t *testing.T) {
+	findTickets := func(t testing.TB, q *gorm.DB) any {
+		var got []ticket
+		require.NoError(t, q.Order("id").Find(&got).Error)
+		return got
+	}
+	reads := freshness.Reads{
+		"open": func(t testing.TB, db *gorm.DB) any {
+			return findTickets(t, db.Where("status = ?", "open"))
+		},
+		"priority 3, from a struct": func(t testing.TB, db *gorm.DB) any {
+			return findTickets(t, db.Where(&ticket{Priority: 3}))
+		},
+		"flagged": func(t testing.TB, db *gorm.DB) any {
+			return findTickets(t, db.Where("flagged = ?", true))
+		},
+		"open at priority 3, counted": func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Model(&ticket{}).Where("status = ? AND priority = ?", "open", 3).Count(&n).Error)
+			return n
+		},
+	}
+	writes := freshness.Writes{
+		"create with defaults": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&ticket{Title: "new"}).Error)
+		},
+		"create a batch, some with defaults": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&[]ticket{{Title: "a"}, {Title: "b", Status: "closed"}}).Error)
+		},
+		"create from a map": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&ticket{}).Create(map[string]any{"title": "m"}).Error)
+		},
+		"first or create": func(t testing.TB, db *gorm.DB) {
+			var tk ticket
+			require.NoError(t, db.Where(ticket{Title: "new"}).FirstOrCreate(&tk).Error)
+		},
+		"update to a subquery's result": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&ticket{}).Where("id = ?", 1).
+				Update("priority", db.Model(&ticket{}).Select("count(*) + 2")).Error)
+		},
+	}
+	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
+		freshness.Check(t, func(t *testing.T) (*gorm.DB, *gormcache.Plugin) {
+			p := gormcache.New(gormcache.Config{})
+			db := openWith(t, d.Open(t), p)
+			require.NoError(t, db.AutoMigrate(&ticket{}))
+			no := false
+			require.NoError(t, db.Create(&ticket{Title: "old", Status: "closed", Priority: 1, Flagged: &no}).Error)
 			return db, p
 		}, reads, writes)
 	})
