@@ -10,7 +10,6 @@ import (
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/freshness"
-	"github.com/gormcache/gormcache/internal/testdb"
 )
 
 // The tests of this file write values the caller did not give: hooks
@@ -83,7 +82,7 @@ func (a *article) AfterUpdate(tx *gorm.DB) error {
 
 // TestHooksWriteColumns runs the freshness matrix on writes whose hooks
 // change the values written, and on Omit, Select and batch sizes, which
-// change which of the caller's values are written, on every engine.
+// change which of the caller's values are written, on every engine and store.
 func TestHooksWriteColumns(t *testing.T) {
 	findArticles := func(t testing.TB, q *gorm.DB) any {
 		var got []article
@@ -154,15 +153,12 @@ func TestHooksWriteColumns(t *testing.T) {
 			require.NoError(t, db.Where(article{Title: "Hello World"}).Assign(article{Status: "edited"}).FirstOrCreate(&a).Error)
 		},
 	}
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		freshness.Check(t, func(t *testing.T) (*gorm.DB, *gormcache.Plugin) {
-			p := gormcache.New(gormcache.Config{})
-			db := openWith(t, d.Open(t), p)
-			require.NoError(t, db.AutoMigrate(&article{}, &revision{}))
-			require.NoError(t, db.Create(&[]article{{Title: "Hello World"}, {Title: "Other"}}).Error)
-			return db, p
-		}, reads, writes)
-	})
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&article{}, &revision{}))
+		require.NoError(t, e.db.Create(&[]article{{Title: "Hello World"}, {Title: "Other"}}).Error)
+		return e
+	}, reads, writes)
 }
 
 // ticket has columns whose values the database gives when a create leaves
@@ -178,7 +174,7 @@ type ticket struct {
 
 // TestDatabaseValues runs the freshness matrix on writes whose values the
 // database decides: column defaults on create, and an update to the result
-// of a subquery, on every engine.
+// of a subquery, on every engine and store.
 func TestDatabaseValues(t *testing.T) {
 	findTickets := func(t testing.TB, q *gorm.DB) any {
 		var got []ticket
@@ -220,14 +216,11 @@ func TestDatabaseValues(t *testing.T) {
 				Update("priority", db.Model(&ticket{}).Select("count(*) + 2")).Error)
 		},
 	}
-	testdb.Each(t, func(t *testing.T, d testdb.Dialector) {
-		freshness.Check(t, func(t *testing.T) (*gorm.DB, *gormcache.Plugin) {
-			p := gormcache.New(gormcache.Config{})
-			db := openWith(t, d.Open(t), p)
-			require.NoError(t, db.AutoMigrate(&ticket{}))
-			no := false
-			require.NoError(t, db.Create(&ticket{Title: "old", Status: "closed", Priority: 1, Flagged: &no}).Error)
-			return db, p
-		}, reads, writes)
-	})
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&ticket{}))
+		no := false
+		require.NoError(t, e.db.Create(&ticket{Title: "old", Status: "closed", Priority: 1, Flagged: &no}).Error)
+		return e
+	}, reads, writes)
 }
