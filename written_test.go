@@ -36,6 +36,13 @@ type revision struct {
 	Title     string
 }
 
+// findByID returns the rows of T that q finds, by ID.
+func findByID[T any](t testing.TB, q *gorm.DB) any {
+	var got []T
+	require.NoError(t, q.Order("id").Find(&got).Error)
+	return got
+}
+
 func slugOf(title string) string { return strings.ToLower(strings.ReplaceAll(title, " ", "-")) }
 
 func (a *article) BeforeCreate(*gorm.DB) error {
@@ -84,20 +91,15 @@ func (a *article) AfterUpdate(tx *gorm.DB) error {
 // change the values written, and on Omit, Select and batch sizes, which
 // change which of the caller's values are written, on every engine and store.
 func TestHooksWriteColumns(t *testing.T) {
-	findArticles := func(t testing.TB, q *gorm.DB) any {
-		var got []article
-		require.NoError(t, q.Order("id").Find(&got).Error)
-		return got
-	}
 	reads := freshness.Reads{
 		"slug hello-world": func(t testing.TB, db *gorm.DB) any {
-			return findArticles(t, db.Where("slug = ?", "hello-world"))
+			return findByID[article](t, db.Where("slug = ?", "hello-world"))
 		},
 		"slug goodbye": func(t testing.TB, db *gorm.DB) any {
-			return findArticles(t, db.Where(&article{Slug: "goodbye"}))
+			return findByID[article](t, db.Where(&article{Slug: "goodbye"}))
 		},
 		"edited": func(t testing.TB, db *gorm.DB) any {
-			return findArticles(t, db.Where("status = ?", "edited"))
+			return findByID[article](t, db.Where("status = ?", "edited"))
 		},
 		"drafts, counted": func(t testing.TB, db *gorm.DB) any {
 			var n int64
@@ -105,7 +107,7 @@ func TestHooksWriteColumns(t *testing.T) {
 			return n
 		},
 		"article 2 saved once": func(t testing.TB, db *gorm.DB) any {
-			return findArticles(t, db.Where("id = ? AND edits = ?", 2, 1))
+			return findByID[article](t, db.Where("id = ? AND edits = ?", 2, 1))
 		},
 		"revisions of article 1": func(t testing.TB, db *gorm.DB) any {
 			var titles []string
@@ -176,20 +178,15 @@ type ticket struct {
 // database decides: column defaults on create, and an update to the result
 // of a subquery, on every engine and store.
 func TestDatabaseValues(t *testing.T) {
-	findTickets := func(t testing.TB, q *gorm.DB) any {
-		var got []ticket
-		require.NoError(t, q.Order("id").Find(&got).Error)
-		return got
-	}
 	reads := freshness.Reads{
 		"open": func(t testing.TB, db *gorm.DB) any {
-			return findTickets(t, db.Where("status = ?", "open"))
+			return findByID[ticket](t, db.Where("status = ?", "open"))
 		},
 		"priority 3, from a struct": func(t testing.TB, db *gorm.DB) any {
-			return findTickets(t, db.Where(&ticket{Priority: 3}))
+			return findByID[ticket](t, db.Where(&ticket{Priority: 3}))
 		},
 		"flagged": func(t testing.TB, db *gorm.DB) any {
-			return findTickets(t, db.Where("flagged = ?", true))
+			return findByID[ticket](t, db.Where("flagged = ?", true))
 		},
 		"open at priority 3, counted": func(t testing.TB, db *gorm.DB) any {
 			var n int64
