@@ -110,10 +110,15 @@ func kitchens() []Kitchen {
 // newKitchenEnv is newEnv with the kitchens created.
 func newKitchenEnv(t *testing.T, b backend, cfg gormcache.Config) *env {
 	e := newEnv(t, b, cfg)
-	require.NoError(t, e.db.AutoMigrate(&Kitchen{}))
-	ks := kitchens()
-	require.NoError(t, e.db.Create(&ks).Error)
+	seedKitchens(e)
 	return e
+}
+
+// seedKitchens creates the kitchens in e.
+func seedKitchens(e *env) {
+	require.NoError(e.t, e.db.AutoMigrate(&Kitchen{}))
+	ks := kitchens()
+	require.NoError(e.t, e.db.Create(&ks).Error)
 }
 
 // outcome is what a read produced: the destination, RowsAffected and error.
@@ -123,11 +128,14 @@ type outcome struct {
 	Err          error
 }
 
-// equivalenceReads each read into a fresh destination through db.
-var equivalenceReads = []struct {
+// equivalenceRead reads into a fresh destination through db.
+type equivalenceRead struct {
 	name string
 	read func(db *gorm.DB) outcome
-}{
+}
+
+// equivalenceReads read the kitchens every way GORM reads.
+var equivalenceReads = []equivalenceRead{
 	{"find slice", func(db *gorm.DB) outcome {
 		var ks []Kitchen
 		r := db.Order("id").Find(&ks)
@@ -248,27 +256,36 @@ var equivalenceReads = []struct {
 // copying a result kept decoded and hits replaying rows alike.
 func TestEquivalence(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		for _, hits := range []struct {
-			name    string
-			decoded int64
-		}{{"copied", 0}, {"replayed", -1}} {
-			t.Run(hits.name, func(t *testing.T) {
-				e := newKitchenEnv(t, b, gormcache.Config{ResultMemory: hits.decoded})
-				for _, tc := range equivalenceReads {
-					t.Run(tc.name, func(t *testing.T) {
-						want := tc.read(e.uncached())
-						var miss, hit, again outcome
-						e.mustMiss(func() { miss = tc.read(e.cached()) })
-						e.mustHit(func() { hit = tc.read(e.cached()) })
-						e.mustHit(func() { again = tc.read(e.cached()) })
-						for name, got := range map[string]outcome{"miss": miss, "hit": hit, "second hit": again} {
-							requireSameOutcome(t, name, got, want)
-						}
-					})
-				}
-			})
-		}
+		checkEquivalence(t, b, seedKitchens, equivalenceReads)
 	})
+}
+
+// checkEquivalence runs each of reads on a database of b that seed fills:
+// uncached, then as a miss, a hit and a second hit, which must each give
+// what the uncached read gives. It does so with the results of hits
+// copied from those kept decoded, and replayed.
+func checkEquivalence(t *testing.T, b backend, seed func(e *env), reads []equivalenceRead) {
+	for _, hits := range []struct {
+		name    string
+		decoded int64
+	}{{"copied", 0}, {"replayed", -1}} {
+		t.Run(hits.name, func(t *testing.T) {
+			e := newEnv(t, b, gormcache.Config{ResultMemory: hits.decoded})
+			seed(e)
+			for _, tc := range reads {
+				t.Run(tc.name, func(t *testing.T) {
+					want := tc.read(e.uncached())
+					var miss, hit, again outcome
+					e.mustMiss(func() { miss = tc.read(e.cached()) })
+					e.mustHit(func() { hit = tc.read(e.cached()) })
+					e.mustHit(func() { again = tc.read(e.cached()) })
+					for name, got := range map[string]outcome{"miss": miss, "hit": hit, "second hit": again} {
+						requireSameOutcome(t, name, got, want)
+					}
+				})
+			}
+		})
+	}
 }
 
 func requireSameOutcome(t *testing.T, name string, got, want outcome) {
