@@ -76,19 +76,11 @@ func TestEquivalencePostgresTypes(t *testing.T) {
 					 '0001-01-01', NULL, '2000-01-01', '::1', '::/0', '00:00:00:00:00:00', '{}', '{}', 0, '<b/>', '',
 					 'null', '[]', '', '(0,0)', B'', '', 'empty', 0, 0, '', 0)`).Error)
 		}, []equivalenceRead{
-			{"structs", func(db *gorm.DB) outcome {
-				var got []postgresKind
-				r := db.Order("id").Find(&got)
-				return outcome{got, r.RowsAffected, r.Error}
-			}},
+			{"structs", readByID[postgresKind](func(db *gorm.DB) *gorm.DB { return db })},
 			// pgx renders an hstore it reads in binary as text from a Go
 			// map, in no set order: the raw column can differ between two
 			// database reads.
-			{"maps", func(db *gorm.DB) outcome {
-				var got []map[string]any
-				r := db.Model(&postgresKind{}).Omit("pairs").Order("id").Find(&got)
-				return outcome{got, r.RowsAffected, r.Error}
-			}},
+			{"maps", readByID[map[string]any](func(db *gorm.DB) *gorm.DB { return db.Model(&postgresKind{}).Omit("pairs") })},
 		})
 	})
 }
@@ -143,26 +135,19 @@ func TestEquivalenceMySQLTypes(t *testing.T) {
 					 'null', x'', '', 0, 0, 0, 0, x'00000000', x'', '::ffff:0.0.0.0',
 					 '00000000-0000-0000-0000-000000000000', 0, ST_GeomFromText('POINT(0 0)'))`).Error)
 		}, []equivalenceRead{
-			{"structs", func(db *gorm.DB) outcome {
-				var got []mysqlKind
-				r := db.Order("id").Find(&got)
-				return outcome{got, r.RowsAffected, r.Error}
-			}},
-			{"structs, prepared", func(db *gorm.DB) outcome {
-				var got []mysqlKind
-				r := db.Where("id > ?", 0).Order("id").Find(&got)
-				return outcome{got, r.RowsAffected, r.Error}
-			}},
-			{"maps", func(db *gorm.DB) outcome {
-				var got []map[string]any
-				r := db.Model(&mysqlKind{}).Order("id").Find(&got)
-				return outcome{got, r.RowsAffected, r.Error}
-			}},
-			{"maps, prepared", func(db *gorm.DB) outcome {
-				var got []map[string]any
-				r := db.Model(&mysqlKind{}).Where("id > ?", 0).Order("id").Find(&got)
-				return outcome{got, r.RowsAffected, r.Error}
-			}},
+			{"structs", readByID[mysqlKind](func(db *gorm.DB) *gorm.DB { return db })},
+			{"structs, prepared", readByID[mysqlKind](func(db *gorm.DB) *gorm.DB { return db.Where("id > ?", 0) })},
+			{"maps", readByID[map[string]any](func(db *gorm.DB) *gorm.DB { return db.Model(&mysqlKind{}) })},
+			{"maps, prepared", readByID[map[string]any](func(db *gorm.DB) *gorm.DB { return db.Model(&mysqlKind{}).Where("id > ?", 0) })},
 		})
 	})
+}
+
+// readByID returns a read of the rows scope selects, by ID, into a []T.
+func readByID[T any](scope func(*gorm.DB) *gorm.DB) func(db *gorm.DB) outcome {
+	return func(db *gorm.DB) outcome {
+		var got []T
+		r := scope(db).Order("id").Find(&got)
+		return outcome{got, r.RowsAffected, r.Error}
+	}
 }
