@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,8 +26,12 @@ import (
 // The identity is read from the database once per connection pool, the
 // one a miss reads (the source's, with read replicas), by identityQueries:
 //
-//   - SQLite: the file of the main database; an in-memory database is
-//     this process's own;
+//   - SQLite: the file of the main database, and the parameters of the
+//     DSN it was opened with, which set how the driver reads values
+//     (go-sqlite3's _loc, the zone of DATETIME columns) and what SQL
+//     means (_cslike, PRAGMAs); see sqliteSettings. An in-memory
+//     database, or a file opened with settings the plugin cannot see, is
+//     its pool's own;
 //   - PostgreSQL: the database, the schemas of the search path, the server
 //     (its port and start time), and the session's TimeZone, DateStyle and
 //     IntervalStyle, which render times and intervals as text;
@@ -81,9 +87,6 @@ type databases struct {
 	// every session (db.WithContext), which would read the identity again,
 	// and keep it, once per request.
 	m sync.Map
-	// local names what only this process can read: an in-memory database.
-	localOnce sync.Once
-	local     string
 }
 
 // identity returns the identity of the database db reads through source
@@ -136,9 +139,54 @@ func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 	if query.probe {
 		id += "|" + driverShape(probe)
 	}
-	if id == "" { // an in-memory SQLite database
-		p.databases.localOnce.Do(func() { p.databases.local = rand.Text() })
-		id = p.databases.local
+	if db.Dialector.Name() == "sqlite" {
+		settings, known := sqliteSettings(db, pool)
+		if id == "" || !known {
+			// An in-memory database, which no other pool reads (another
+			// pool of the same name reads it through its own
+			// connections), or a file read with settings that cannot be
+			// told: this pool's alone.
+			return rand.Text(), nil
+		}
+		id += "|" + settings
 	}
 	return id, nil
+}
+
+// sqliteSettings returns the parameters of the DSN that opened pool, a
+// SQLite database's, sorted, and false when they cannot be told: the
+// Dialector was handed an open pool, or pool is not the one db's Dialector
+// opened (a replica's). The parameters set how the driver reads values
+// (go-sqlite3's _loc reads DATETIME columns in a zone of its own) and
+// what SQL means (_cslike, PRAGMAs), and only the DSN tells them: no SQL
+// reads them back. gorm.io/driver/sqlite and github.com/glebarez/sqlite
+// keep the DSN in an exported field, read here by reflection rather than
+// by importing a driver that every user would then build.
+func sqliteSettings(db *gorm.DB, pool gorm.ConnPool) (string, bool) {
+	opened := unprepared(db.Config.ConnPool)
+	for _, p := range []gorm.ConnPool{opened, pool} {
+		if t := reflect.TypeOf(p); t == nil || !t.Comparable() {
+			return "", false
+		}
+	}
+	if opened != pool {
+		return "", false
+	}
+	d := reflect.Indirect(reflect.ValueOf(db.Dialector))
+	if d.Kind() != reflect.Struct {
+		return "", false
+	}
+	if conn := d.FieldByName("Conn"); conn.IsValid() && conn.Kind() == reflect.Interface && !conn.IsNil() {
+		return "", false
+	}
+	dsn := d.FieldByName("DSN")
+	if !dsn.IsValid() || dsn.Kind() != reflect.String {
+		return "", false
+	}
+	_, params, _ := strings.Cut(dsn.String(), "?")
+	values, err := url.ParseQuery(params)
+	if err != nil {
+		return params, true
+	}
+	return values.Encode(), true
 }

@@ -1,12 +1,14 @@
 package gormcache_test
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -98,4 +100,78 @@ func TestMySQLDriverZones(t *testing.T) {
 	}
 	require.Equal(t, time.Date(2024, 3, 1, 22, 30, 0, 0, tokyo), read(inTokyo, gormcache.Cache()))
 	require.Equal(t, []byte("2024-03-01 22:30:00"), read(asText, gormcache.Cache()))
+}
+
+// TestSQLiteSettings reads one SQLite file through pools whose DSNs read it
+// differently, with one plugin: go-sqlite3's _loc reads DATETIME columns in
+// another zone, _cslike makes LIKE case-sensitive. Each pool's reads answer
+// what its driver and settings make of the file; pools opened alike share
+// their entries; a write through one pool reaches the reads of all.
+func TestSQLiteSettings(t *testing.T) {
+	file := "file:" + filepath.Join(t.TempDir(), "settings.db")
+	p := gormcache.New(gormcache.Config{})
+	plain := openWith(t, sqlite.Open(file), p)
+	pools := map[string]*gorm.DB{
+		"plain":          plain,
+		"_loc=Tokyo":     openWith(t, sqlite.Open(file+"?_loc=Asia%2FTokyo"), p),
+		"_cslike":        openWith(t, sqlite.Open(file+"?_cslike=true"), p),
+		"an open pool":   openWith(t, sqlite.New(sqlite.Config{Conn: testdb.OpenPool(t, "sqlite3", file+"?_loc=Asia%2FTokyo")}), p),
+		"plain, again":   openWith(t, sqlite.Open(file), p),
+		"_cslike, again": openWith(t, sqlite.Open(file+"?_cslike=true"), p),
+	}
+	require.NoError(t, plain.Exec("CREATE TABLE people (id int PRIMARY KEY, name text, seen DATETIME)").Error)
+	require.NoError(t, plain.Exec("INSERT INTO people VALUES (1, 'Ada', '2024-03-01 22:30:00')").Error)
+	type answer struct {
+		Seen  time.Time
+		Named int64
+	}
+	read := func(db *gorm.DB, c clause.Expression) answer {
+		var a answer
+		require.NoError(t, db.Clauses(c).Raw("SELECT seen FROM people WHERE id = ?", 1).Row().Scan(&a.Seen))
+		require.NoError(t, db.Clauses(c).Raw("SELECT count(*) FROM people WHERE name LIKE ?", "ada").Row().Scan(&a.Named))
+		return a
+	}
+	check := func() {
+		t.Helper()
+		for range 2 {
+			for name, db := range pools {
+				require.Equal(t, read(db, gormcache.NoCache()), read(db, gormcache.Cache()), name)
+			}
+		}
+	}
+	check()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	require.NoError(t, err)
+	require.Equal(t, answer{time.Date(2024, 3, 2, 7, 30, 0, 0, tokyo), 1}, read(pools["_loc=Tokyo"], gormcache.Cache()))
+	require.Equal(t, answer{time.Date(2024, 3, 1, 22, 30, 0, 0, time.UTC), 0}, read(pools["_cslike"], gormcache.Cache()))
+	// Pools opened with one DSN share entries: the second one's reads hit.
+	db := pools["plain, again"].Clauses(gormcache.Cache())
+	var name string
+	require.NoError(t, pools["plain"].Clauses(gormcache.Cache()).Raw("SELECT name FROM people WHERE id = ?", 1).Scan(&name).Error)
+	hits := p.Stats().Hits
+	require.NoError(t, db.Raw("SELECT name FROM people WHERE id = ?", 1).Scan(&name).Error)
+	require.Equal(t, hits+1, p.Stats().Hits, "a pool opened alike hits")
+
+	require.NoError(t, pools["_cslike"].Exec("UPDATE people SET name = 'ada', seen = '2024-03-02 01:00:00' WHERE id = 1").Error)
+	check()
+}
+
+// TestSQLiteInMemoryDatabases reads two in-memory SQLite databases with one
+// plugin: each read is answered from its own database.
+func TestSQLiteInMemoryDatabases(t *testing.T) {
+	p := gormcache.New(gormcache.Config{})
+	dbs := map[string]*gorm.DB{}
+	for _, name := range []string{"a", "b"} {
+		db := openWith(t, sqlite.Open("file:"+t.Name()+name+"?mode=memory&cache=shared"), p)
+		require.NoError(t, db.Exec("CREATE TABLE kv (k text PRIMARY KEY, v text)").Error)
+		require.NoError(t, db.Exec("INSERT INTO kv VALUES ('x', ?)", name).Error)
+		dbs[name] = db
+	}
+	for range 2 {
+		for name, db := range dbs {
+			var v string
+			require.NoError(t, db.Clauses(gormcache.Cache()).Raw("SELECT v FROM kv WHERE k = ?", "x").Scan(&v).Error)
+			require.Equal(t, name, v)
+		}
+	}
 }
