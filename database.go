@@ -33,9 +33,12 @@ import (
 //     database, or a file opened with settings the plugin cannot see, is
 //     its pool's own;
 //   - PostgreSQL: the database, the schemas of the search path, the server
-//     (its port and start time), and the session's TimeZone, DateStyle and
-//     IntervalStyle, which render times and intervals as text;
-//   - MySQL: the database, the server's host name and port, the session's
+//     (its port and start time), the user (row-level security policies
+//     and views filter rows by current_user), and the session's TimeZone,
+//     DateStyle and IntervalStyle, which render times and intervals as
+//     text;
+//   - MySQL: the database, the server's host name and port, the account
+//     (CURRENT_USER(), which views filter rows by), the session's
 //     time_zone (in which TIMESTAMP columns are read), sql_mode
 //     (ANSI_QUOTES and PIPES_AS_CONCAT change what SQL means), and the
 //     collation and character set literals are compared in and results
@@ -48,9 +51,9 @@ import (
 var identityQueries = map[string]identityQuery{
 	"sqlite": {sql: `SELECT file FROM pragma_database_list WHERE name = 'main'`},
 	"postgres": {sql: `SELECT concat_ws('|', current_database(), current_schemas(true)::text,
-		pg_postmaster_start_time()::text, inet_server_port(), current_setting('TimeZone'),
+		pg_postmaster_start_time()::text, inet_server_port(), current_user, current_setting('TimeZone'),
 		current_setting('DateStyle'), current_setting('IntervalStyle'))`},
-	"mysql": {sql: `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port, @@session.time_zone,
+	"mysql": {sql: `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port, CURRENT_USER(), @@session.time_zone,
 		@@session.sql_mode, @@session.collation_connection, @@session.character_set_results),
 		CAST('2000-01-01 00:00:00' AS DATETIME)`, probe: true},
 }

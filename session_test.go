@@ -2,6 +2,7 @@ package gormcache_test
 
 import (
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -173,5 +174,81 @@ func TestSQLiteInMemoryDatabases(t *testing.T) {
 			require.NoError(t, db.Clauses(gormcache.Cache()).Raw("SELECT v FROM kv WHERE k = ?", "x").Scan(&v).Error)
 			require.Equal(t, name, v)
 		}
+	}
+}
+
+// TestDatabaseUsers reads one database through two pools that log in as
+// different users, with one plugin. What a user may see is filtered by the
+// database for it: on PostgreSQL by a row-level security policy, on MySQL
+// by a view of the rows of CURRENT_USER(). Neither user's reads may be
+// answered with what the other's cached.
+func TestDatabaseUsers(t *testing.T) {
+	for _, engine := range []string{"postgres", "mysql"} {
+		t.Run(engine, func(t *testing.T) {
+			p := gormcache.New(gormcache.Config{})
+			user := "gc_" + engine + "_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+			var admin, tenant *gorm.DB
+			var read string
+			switch engine {
+			case "postgres":
+				d := testdb.Postgres(t)
+				dsn := d.(*postgres.Dialector).DSN
+				admin = openWith(t, d, p)
+				var schema string
+				require.NoError(t, admin.Raw("SELECT current_schema()").Scan(&schema).Error)
+				for _, sql := range []string{
+					"CREATE ROLE " + user + " LOGIN",
+					`GRANT USAGE ON SCHEMA "` + schema + `" TO ` + user,
+					"CREATE TABLE docs (id int PRIMARY KEY, owner text, body text)",
+					"GRANT SELECT ON docs TO " + user,
+					"ALTER TABLE docs ENABLE ROW LEVEL SECURITY",
+					"CREATE POLICY own ON docs USING (owner = current_user)",
+				} {
+					require.NoError(t, admin.Exec(sql).Error, sql)
+				}
+				t.Cleanup(func() {
+					for _, sql := range []string{"DROP OWNED BY " + user, "DROP ROLE " + user} {
+						require.NoError(t, admin.Exec(sql).Error, sql)
+					}
+				})
+				tenant = openWith(t, postgres.Open(dsn+" user="+user), p)
+				read = "SELECT body FROM docs ORDER BY id"
+			case "mysql":
+				d := testdb.MySQL(t)
+				admin = openWith(t, d, p)
+				var database string
+				require.NoError(t, admin.Raw("SELECT DATABASE()").Scan(&database).Error)
+				// An account for each host a loopback client may be seen
+				// from (with and without name resolution).
+				accounts := "'" + user + "'@'localhost', '" + user + "'@'127.0.0.1'"
+				for _, sql := range []string{
+					"CREATE USER " + accounts,
+					"CREATE TABLE docs (id int PRIMARY KEY, owner varchar(64), body text)",
+					"CREATE SQL SECURITY INVOKER VIEW my_docs AS SELECT id, body FROM docs WHERE owner = SUBSTRING_INDEX(CURRENT_USER(), '@', 1)",
+					"GRANT SELECT ON `" + database + "`.* TO " + accounts,
+				} {
+					require.NoError(t, admin.Exec(sql).Error, sql)
+				}
+				t.Cleanup(func() { require.NoError(t, admin.Exec("DROP USER "+accounts).Error) })
+				tenant = openWith(t, testdb.MySQLReopen(t, d, func(c *gomysql.Config) { c.User, c.Passwd = user, "" }), p)
+				read = "SELECT body FROM my_docs ORDER BY id"
+			}
+			require.NoError(t, admin.Exec("INSERT INTO docs VALUES (1, ?, 'theirs'), (2, ?, 'mine')", "someone", user).Error)
+			if engine == "mysql" {
+				// The admin's own view shows the admin's rows: none.
+				require.NoError(t, admin.Exec("UPDATE docs SET owner = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) WHERE id = 1").Error)
+			}
+			bodies := func(db *gorm.DB, c clause.Expression) []string {
+				var got []string
+				require.NoError(t, db.Clauses(c).Raw(read).Scan(&got).Error)
+				return got
+			}
+			for range 2 {
+				for name, db := range map[string]*gorm.DB{"admin": admin, "tenant": tenant} {
+					require.Equal(t, bodies(db, gormcache.NoCache()), bodies(db, gormcache.Cache()), name)
+				}
+			}
+			require.Equal(t, []string{"mine"}, bodies(tenant, gormcache.Cache()))
+		})
 	}
 }
