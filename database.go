@@ -119,8 +119,21 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
 	}
 	sum := sha256.Sum256([]byte(db.Dialector.Name() + "\x00" + id))
 	hashed := db.Dialector.Name() + "@" + hex.EncodeToString(sum[:8])
-	p.databases.m.Store(key, hashed)
-	return hashed, true
+	// Concurrent first reads of a pool agree on the identity stored first:
+	// a pool's own identity is random, and reads that disagreed would not
+	// share a miss.
+	for {
+		v, loaded := p.databases.m.LoadOrStore(key, hashed)
+		if !loaded {
+			return hashed, true
+		}
+		if stored, ok := v.(string); ok {
+			return stored, true
+		}
+		if p.databases.m.CompareAndSwap(key, v, hashed) { // a failure's time
+			return hashed, true
+		}
+	}
 }
 
 func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
@@ -158,8 +171,9 @@ func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 
 // sqliteSettings returns the parameters of the DSN that opened pool, a
 // SQLite database's, sorted, and false when they cannot be told: the
-// Dialector was handed an open pool, or pool is not the one db's Dialector
-// opened (a replica's). The parameters set how the driver reads values
+// Dialector has no DSN (it was handed an open pool alone), or pool is not
+// the one db's Dialector opened (a replica's). A Dialector handed both a
+// pool and a DSN is taken at its word that the DSN opened the pool. The parameters set how the driver reads values
 // (go-sqlite3's _loc reads DATETIME columns in a zone of its own) and
 // what SQL means (_cslike, PRAGMAs), and only the DSN tells them: no SQL
 // reads them back. gorm.io/driver/sqlite and github.com/glebarez/sqlite
@@ -179,11 +193,8 @@ func sqliteSettings(db *gorm.DB, pool gorm.ConnPool) (string, bool) {
 	if d.Kind() != reflect.Struct {
 		return "", false
 	}
-	if conn := d.FieldByName("Conn"); conn.IsValid() && conn.Kind() == reflect.Interface && !conn.IsNil() {
-		return "", false
-	}
 	dsn := d.FieldByName("DSN")
-	if !dsn.IsValid() || dsn.Kind() != reflect.String {
+	if !dsn.IsValid() || dsn.Kind() != reflect.String || dsn.String() == "" {
 		return "", false
 	}
 	_, params, _ := strings.Cut(dsn.String(), "?")
