@@ -158,10 +158,11 @@ func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 	if db.Dialector.Name() == "sqlite" {
 		settings, known := sqliteSettings(db, pool)
 		if id == "" || !known {
-			// An in-memory database, which no other pool reads (another
-			// pool of the same name reads it through its own
-			// connections), or a file read with settings that cannot be
-			// told: this pool's alone.
+			// An in-memory database (pragma_database_list names no file:
+			// two of them would look alike; pools that share one by name,
+			// with cache=shared, then share no entries, which is only
+			// slower), or a file read with settings that cannot be told:
+			// this pool's alone.
 			return rand.Text(), nil
 		}
 		id += "|" + settings
