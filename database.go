@@ -49,7 +49,7 @@ import (
 // set them in the DSN, which applies them to every connection, rather than
 // with SET on some. Other dialects are named by the dialect alone.
 var identityQueries = map[string]identityQuery{
-	"sqlite": {sql: `SELECT file FROM pragma_database_list WHERE name = 'main'`},
+	"sqlite": {sql: `SELECT file FROM pragma_database_list WHERE name = 'main'`, settings: sqliteSettings},
 	"postgres": {sql: `SELECT concat_ws('|', current_database(), current_schemas(true)::text,
 		pg_postmaster_start_time()::text, inet_server_port(), current_user, current_setting('TimeZone'),
 		current_setting('DateStyle'), current_setting('IntervalStyle'))`},
@@ -64,6 +64,10 @@ type identityQuery struct {
 	// probe tells that the query returns a second column, a value whose
 	// conversion by the driver is part of the identity (see driverShape).
 	probe bool
+	// settings, when set, returns what of the pool's configuration shapes
+	// results and no SQL reads back, or false when it cannot be told: the
+	// pool's identity is then its own.
+	settings func(db *gorm.DB, pool gorm.ConnPool) (string, bool)
 }
 
 // driverShape describes the value the driver made of an identity query's
@@ -152,17 +156,19 @@ func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 	if err := pool.QueryRowContext(ctx, query.sql).Scan(dest...); err != nil {
 		return "", errors.Join(errors.New("gormcache: reading which database this is"), err)
 	}
+	if id == "" {
+		// An in-memory SQLite database: pragma_database_list names no
+		// file, and two of them would look alike. It is its pool's alone
+		// (pools that share one by name, with cache=shared, then share no
+		// entries, which is only slower).
+		return rand.Text(), nil
+	}
 	if query.probe {
 		id += "|" + driverShape(probe)
 	}
-	if db.Dialector.Name() == "sqlite" {
-		settings, known := sqliteSettings(db, pool)
-		if id == "" || !known {
-			// An in-memory database (pragma_database_list names no file:
-			// two of them would look alike; pools that share one by name,
-			// with cache=shared, then share no entries, which is only
-			// slower), or a file read with settings that cannot be told:
-			// this pool's alone.
+	if query.settings != nil {
+		settings, known := query.settings(db, pool)
+		if !known {
 			return rand.Text(), nil
 		}
 		id += "|" + settings
@@ -174,12 +180,13 @@ func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 // SQLite database's, sorted, and false when they cannot be told: the
 // Dialector has no DSN (it was handed an open pool alone), or pool is not
 // the one db's Dialector opened (a replica's). A Dialector handed both a
-// pool and a DSN is taken at its word that the DSN opened the pool. The parameters set how the driver reads values
-// (go-sqlite3's _loc reads DATETIME columns in a zone of its own) and
-// what SQL means (_cslike, PRAGMAs), and only the DSN tells them: no SQL
-// reads them back. gorm.io/driver/sqlite and github.com/glebarez/sqlite
-// keep the DSN in an exported field, read here by reflection rather than
-// by importing a driver that every user would then build.
+// pool and a DSN is taken at its word that the DSN opened the pool. The
+// parameters set how the driver reads values (go-sqlite3's _loc reads
+// DATETIME columns in a zone of its own) and what SQL means (_cslike,
+// PRAGMAs), and only the DSN tells them: no SQL reads them back.
+// gorm.io/driver/sqlite and github.com/glebarez/sqlite keep the DSN in an
+// exported field, read here by reflection rather than by importing a
+// driver that every user would then build.
 func sqliteSettings(db *gorm.DB, pool gorm.ConnPool) (string, bool) {
 	opened := unprepared(db.Config.ConnPool)
 	for _, p := range []gorm.ConnPool{opened, pool} {
