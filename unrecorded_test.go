@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/testdb"
@@ -72,10 +71,8 @@ type Oddity struct {
 func TestUnrecordedResults(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "odd.db")
 	pool := testdb.OpenPool(t, int32Driver, dsn)
-	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: int32Driver, DSN: dsn, Conn: pool}), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
 	p := gormcache.New(gormcache.Config{})
-	require.NoError(t, db.Use(p))
+	db := openWith(t, sqlite.New(sqlite.Config{DriverName: int32Driver, DSN: dsn, Conn: pool}), p)
 	require.NoError(t, db.AutoMigrate(&Oddity{}))
 	require.NoError(t, db.Create(&[]Oddity{{Odd: 7}, {Odd: 9}}).Error)
 
