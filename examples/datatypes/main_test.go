@@ -10,7 +10,6 @@ import (
 	"gorm.io/datatypes"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/freshness"
@@ -71,11 +70,7 @@ func newGadget(id uint, other int, owner, role string, cores int, tags ...string
 // newSeeded opens a database of d's engine with the plugin and three
 // gadgets: two of ada's, one of grace's.
 func newSeeded(t *testing.T, d testdb.Dialector) (*gorm.DB, *gormcache.Plugin) {
-	db, err := gorm.Open(d.Open(t), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
-	p := gormcache.New(gormcache.Config{})
-	require.NoError(t, db.Use(p))
-	t.Cleanup(func() { _ = p.Close() })
+	db, p := freshness.Open(t, d.Open(t))
 	require.NoError(t, db.AutoMigrate(&gadget{}))
 	require.NoError(t, db.Clauses(gormcache.NoCache()).Create([]gadget{
 		newGadget(1, 0, "ada", "web", 4, "eu", "prod"),

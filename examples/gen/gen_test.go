@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/examples/gen/model"
@@ -23,11 +22,7 @@ func TestRun(t *testing.T) {
 // through gen: ada (orders 1 and 2, order 1 labelled "gift") and grace
 // (order 3).
 func newSeeded(t *testing.T, d testdb.Dialector) (*gorm.DB, *gormcache.Plugin) {
-	db, err := gorm.Open(d.Open(t), &gorm.Config{Logger: logger.Discard})
-	require.NoError(t, err)
-	p := gormcache.New(gormcache.Config{})
-	require.NoError(t, db.Use(p))
-	t.Cleanup(func() { _ = p.Close() })
+	db, p := freshness.Open(t, d.Open(t))
 	require.NoError(t, db.AutoMigrate(&model.Customer{}, &model.Order{}, &model.Label{}))
 	q := query.Use(db.Clauses(gormcache.NoCache()))
 	require.NoError(t, q.Customer.WithContext(t.Context()).Create(

@@ -1,8 +1,9 @@
 // Package freshness checks the promise of the cache against writes: after
 // a write, every cached read answers what the database answers. It is the
 // matrix that the plugin's tests run with their models, and that the
-// modules testing the plugin beside other code (gorm.io/gen) run with
-// theirs, and the assertions that statements hit or missed.
+// examples testing the plugin beside other code (gorm.io/gen,
+// gorm.io/datatypes) run with theirs; the opening of a database with the
+// plugin for it; and the assertions that statements hit or missed.
 package freshness
 
 import (
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 )
@@ -58,6 +60,23 @@ func Check(t *testing.T, newSeeded func(t *testing.T) (db *gorm.DB, p *gormcache
 			}
 		})
 	}
+}
+
+// Open opens d with a new plugin of the default configuration registered
+// and GORM's log discarded, as the seeding functions Check takes begin;
+// the plugin is closed in t.Cleanup.
+func Open(t testing.TB, d gorm.Dialector) (*gorm.DB, *gormcache.Plugin) {
+	t.Helper()
+	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatalf("freshness: opening the database: %v", err)
+	}
+	p := gormcache.New(gormcache.Config{})
+	if err := db.Use(p); err != nil {
+		t.Fatalf("freshness: registering the plugin: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return db, p
 }
 
 // MustHit runs fn, the statements of what, and fails t unless the cache
