@@ -37,9 +37,9 @@
 # (charset=utf8mb4, parseTime, loc=Local); run.sh starts its own
 # PostgreSQL, and sqlite needs nothing. On mysql, a run that lists only
 # tests of GORM's that fail now and then without the plugin (see
-# gormsuite) runs again, up to four runs. A service that cannot be found is
-# fatal under CI=true; elsewhere its suites skip. The exit code is go test's; -timeout in the
-# arguments overrides the default 30m.
+# gormsuite) runs again, up to four runs. A service that cannot be found
+# is fatal under CI=true; elsewhere its suites skip. The exit code is go
+# test's; -timeout in the arguments overrides the default 30m.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
