@@ -94,6 +94,18 @@ type databases struct {
 	// every session (db.WithContext), which would read the identity again,
 	// and keep it, once per request.
 	m sync.Map
+	// reading holds, by pool, the *identityRead under way: the first
+	// reads of a pool, concurrent when an application starts, share one
+	// query instead of opening a connection each.
+	reading sync.Map
+}
+
+// identityRead is one reading of a pool's identity, shared by the reads
+// that wait for it.
+type identityRead struct {
+	done chan struct{}
+	id   string
+	ok   bool
 }
 
 // identity returns the identity of the database db reads through source
@@ -115,6 +127,16 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
 			}
 		}
 	}
+	r := &identityRead{done: make(chan struct{})}
+	if v, reading := p.databases.reading.LoadOrStore(key, r); reading {
+		r = v.(*identityRead)
+		<-r.done
+		return r.id, r.ok
+	}
+	defer func() {
+		p.databases.reading.Delete(key)
+		close(r.done)
+	}()
 	id, err := p.readIdentity(db, pool)
 	if err != nil {
 		p.databases.m.Store(key, time.Now())
@@ -123,21 +145,38 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
 	}
 	sum := sha256.Sum256([]byte(db.Dialector.Name() + "\x00" + id))
 	hashed := db.Dialector.Name() + "@" + hex.EncodeToString(sum[:8])
-	// Concurrent first reads of a pool agree on the identity stored first:
-	// a pool's own identity is random, and reads that disagreed would not
-	// share a miss.
+	// Reads that began before this one stored its identity, and missed
+	// its reading, agree on the identity stored first: a pool's own
+	// identity is random, and reads that disagreed would not share a miss.
 	for {
 		v, loaded := p.databases.m.LoadOrStore(key, hashed)
 		if !loaded {
+			r.id, r.ok = hashed, true
 			return hashed, true
 		}
 		if stored, ok := v.(string); ok {
+			r.id, r.ok = stored, true
 			return stored, true
 		}
 		if p.databases.m.CompareAndSwap(key, v, hashed) { // a failure's time
+			r.id, r.ok = hashed, true
 			return hashed, true
 		}
 	}
+}
+
+// knownIdentity returns the identity of the database of pool if it was read
+// already, without reading it.
+func (p *Plugin) knownIdentity(pool gorm.ConnPool) (string, bool) {
+	if t := reflect.TypeOf(pool); t == nil || !t.Comparable() {
+		return "", false
+	}
+	v, ok := p.databases.m.Load(pool)
+	if !ok {
+		return "", false
+	}
+	id, ok := v.(string)
+	return id, ok
 }
 
 func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
