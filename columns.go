@@ -13,29 +13,72 @@ import (
 	"github.com/gormcache/gormcache/store"
 )
 
-// On MySQL and MariaDB, equality is the column's: its collation may ignore
+// Equality is the column's: on MySQL and MariaDB its collation may ignore
 // case, accents and trailing spaces, and a string compared with a number
-// is converted to one. Reads and writes name the values of a column by how
-// it compares (package collation), read from information_schema when a
-// read or a write first needs the table, at most cascadesMaxAge later, and
-// after DDL the plugin runs. When the columns of a table then compare
-// otherwise than before (another program's DDL changed a collation), the
-// table's cached results, whose values were named the old way, are
-// invalidated. Other dialects compare what depscan.Canon accepts exactly.
+// is converted to one; on PostgreSQL a char(n) ignores trailing spaces, a
+// citext column or a nondeterministic collation case, and a uuid column
+// reads a string as a uuid; on SQLite a column declared COLLATE NOCASE
+// ignores case, and one of INTEGER affinity reads '07' as 7. The schema
+// may say so in its migrations alone, not in the model. So reads and
+// writes name the values of a column by how it compares (package
+// collation), read from the database's catalogue when a read or a write
+// first needs the table, at most cascadesMaxAge later, and after DDL the
+// plugin runs. When the columns of a table then compare otherwise than
+// before (another program's DDL changed a collation), the table's cached
+// results, whose values were named the old way, are invalidated.
+//
+// Each database has its catalogue: one plugin may serve several, whose
+// tables share names but not definitions. A database is known by its
+// identity (database.go).
 
 // comparesColumns reports a dialect whose column comparisons the plugin
-// reads from the database.
-func comparesColumns(dialect string) bool { return dialect == "mysql" }
+// reads from the database: GORM's own. Others get depscan.Canon's
+// comparisons, which assume byte equality.
+func comparesColumns(dialect string) bool {
+	switch dialect {
+	case "mysql", "postgres", "sqlite":
+		return true
+	}
+	return false
+}
 
-// columnsFor returns, on MySQL, how the database compares the columns of
-// tables (loading them through pool), for depscan.Options.Columns and
-// imageConj; nil on other dialects. A table whose columns cannot be read
-// proves nothing but IS NULL on them.
-func (p *Plugin) columnsFor(ctx context.Context, dialect string, pool gorm.ConnPool, tables []string) func(modelTable, column string) collation.Column {
+// dbColumns is how the columns of one database compare.
+type dbColumns struct {
+	catalog collation.Catalog
+	// column is columnOf, made once: a method value made per read would
+	// allocate.
+	column func(modelTable, column string) collation.Column
+}
+
+// columnsOf returns how the columns of the database whose identity is
+// database compare, made on first use.
+func (p *Plugin) columnsOf(database, dialect string) *dbColumns {
+	if v, ok := p.columns.Load(database); ok {
+		return v.(*dbColumns)
+	}
+	d := &dbColumns{catalog: collation.Catalog{Dialect: dialect, MaxAge: cascadesMaxAge}}
+	d.column = d.columnOf
+	v, _ := p.columns.LoadOrStore(database, d)
+	return v.(*dbColumns)
+}
+
+// noColumns is how columns compare when their database is unknown: no
+// value but NULL can be named.
+func noColumns(string, string) collation.Column { return collation.Column{} }
+
+// columnsFor returns how the database d compares the columns of tables
+// (loading them through pool), for depscan.Options.Columns and imageConj;
+// nil on dialects whose columns need no catalogue. With d nil (the
+// database's identity could not be read) nothing but NULL is named. A
+// table whose columns cannot be read proves nothing but IS NULL on them.
+func (p *Plugin) columnsFor(ctx context.Context, dialect string, d *dbColumns, pool gorm.ConnPool, tables []string) func(modelTable, column string) collation.Column {
 	if !comparesColumns(dialect) {
 		return nil
 	}
-	changed, err := p.columns.Load(ctx, pool, tables)
+	if d == nil {
+		return noColumns
+	}
+	changed, err := d.catalog.Load(ctx, pool, tables)
 	if err != nil {
 		p.logError(ctx, err)
 	}
@@ -46,28 +89,74 @@ func (p *Plugin) columnsFor(ctx context.Context, dialect string, pool gorm.ConnP
 		}
 		p.invalidate(ctx, deps)
 	}
-	return p.columnOf
+	return d.column
 }
 
-// readColumns is columnsFor of the tables a read of db reads, loaded
-// through source, the pool a write of it would use (sourcePool); nil on
-// dialects whose columns need no catalogue.
-func (p *Plugin) readColumns(db *gorm.DB, source gorm.ConnPool, tables []string) func(modelTable, column string) collation.Column {
+// readColumns is columnsFor of the tables a read of db reads, in the
+// database it reads through source, the pool a write of it would use
+// (sourcePool): the one whose identity is database, or, when database is
+// "", the source's, read now. Nil on dialects whose columns need no
+// catalogue.
+func (p *Plugin) readColumns(db *gorm.DB, source gorm.ConnPool, database string, tables []string) func(modelTable, column string) collation.Column {
 	dialect := db.Dialector.Name()
 	if !comparesColumns(dialect) {
 		return nil
 	}
-	return p.columnsFor(db.Statement.Context, dialect, unprepared(source), tables)
+	var d *dbColumns
+	if database == "" {
+		database, _ = p.identity(db, source)
+	}
+	if database != "" {
+		d = p.columnsOf(database, dialect)
+	}
+	return p.columnsFor(db.Statement.Context, dialect, d, unprepared(source), tables)
+}
+
+// writeColumns returns how the database a change was written to compares
+// its columns: nil when its identity cannot be read.
+func (p *Plugin) writeColumns(c *change) *dbColumns {
+	if !comparesColumns(c.dialect) {
+		return nil
+	}
+	if database, ok := p.identity(c.db, c.base); ok {
+		return p.columnsOf(database, c.dialect)
+	}
+	return nil
+}
+
+// storesAssigned reports whether an UPDATE of the table of db leaves its
+// columns as assigned (collation.Catalog.StoresAssigned), on MySQL, from
+// what the plugin has read already: it reads nothing inside the write's
+// transaction.
+func (p *Plugin) storesAssigned(db *gorm.DB, table string) bool {
+	if db.Dialector.Name() != "mysql" {
+		return false
+	}
+	database, ok := p.knownIdentity(unprepared(db.ConnPool))
+	if !ok {
+		return false
+	}
+	v, ok := p.columns.Load(database)
+	return ok && v.(*dbColumns).catalog.StoresAssigned(table)
+}
+
+// forgetColumns makes every database read again the columns of tables, or
+// of every table: DDL changed them.
+func (p *Plugin) forgetColumns(tables []string, all bool) {
+	p.columns.Range(func(_, v any) bool {
+		v.(*dbColumns).catalog.Forget(tables, all)
+		return true
+	})
 }
 
 // columnOf returns how the column of a model's table compares. A table
-// of another database (db.table) is not the one the catalogue was read
-// for: nothing is proven on it.
-func (p *Plugin) columnOf(modelTable, column string) collation.Column {
+// of another schema or database (db.table) is not the one the catalogue
+// was read for: nothing is proven on it.
+func (d *dbColumns) columnOf(modelTable, column string) collation.Column {
 	if strings.IndexByte(modelTable, '.') >= 0 {
 		return collation.Column{}
 	}
-	return p.columns.Column(sqlscan.ModelTable(modelTable), column)
+	return d.catalog.Column(sqlscan.ModelTable(modelTable), column)
 }
 
 // canon is depscan.Canon of v as a value of the column f of the model s,

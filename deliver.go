@@ -29,8 +29,9 @@ type change struct {
 	s         *schema.Schema
 	images    []rowimage.Image
 	asWritten bool
-	// base and dialect reach the database the write ran on, to read its
-	// cascading foreign keys after the commit.
+	// db, base and dialect reach the database the write ran on, to read
+	// its cascading foreign keys and its columns after the commit.
+	db      *gorm.DB
 	base    gorm.ConnPool
 	dialect string
 	// span is that of the statement that asked for the change, for the
@@ -41,7 +42,7 @@ type change struct {
 // queue hands c to the plugin's sink after the commit of db's transaction,
 // or at once outside of one.
 func (p *Plugin) queue(db *gorm.DB, c *change) {
-	c.base, c.dialect = unprepared(db.ConnPool), db.Dialector.Name()
+	c.db, c.base, c.dialect = db, unprepared(db.ConnPool), db.Dialector.Name()
 	c.span = trace.SpanFromContext(db.Statement.Context)
 	aftercommit.Deliver(db.Statement.Context, db.Statement.ConnPool, p.deliver, c)
 }
@@ -113,8 +114,9 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 			schemes.failed = !ts.known
 		}
 		var rows int
-		columns := p.columnsFor(ctx, c.dialect, c.base, e.Tables)
-		if c.asWritten && columns != nil && !p.columns.Strict(table) {
+		d := p.writeColumns(c)
+		columns := p.columnsFor(ctx, c.dialect, d, c.base, e.Tables)
+		if c.asWritten && d != nil && !d.catalog.Strict(table) {
 			// Outside strict mode, MySQL stores what it can of a value
 			// it cannot store (a string cut, a number clamped), with a
 			// warning: the create's values may not be the rows'.

@@ -63,8 +63,8 @@ func (r *readSet) add(table string, conjs []deps.Conj) {
 // table, the conjunction the image belongs to; rows counts the latter. An
 // image that cannot be placed in a scheme, or schemes the store could not
 // tell, make it a whole-table invalidation: rows is then -1. columns
-// tells how the database compares the table's columns (MySQL; nil
-// elsewhere).
+// tells how the database compares the table's columns (nil on dialects
+// whose columns need no catalogue).
 func (p *Plugin) rowDeps(table string, s *schema.Schema, images []rowimage.Image, schemes tableSchemes,
 	columns func(modelTable, column string) collation.Column) (renewed []store.Dep, rows int) {
 	t := p.cfg.Prefix + table
@@ -165,7 +165,7 @@ func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf
 	if o := rd.opts; o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
-	opts.Columns = p.readColumns(db, rd.source, analysis.Reads)
+	opts.Columns = p.readColumns(db, rd.source, rd.database, analysis.Reads)
 	tables, err := p.extractor.Extract(stmt, analysis, opts)
 	if err != nil {
 		return nil, nil, err

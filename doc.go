@@ -12,10 +12,10 @@
 // Its built SQL and vars are hashed into a key; the rows the driver returned
 // are stored under it, together with the dependencies they were read from —
 // for each table the SQL reads, the equality conjunctions its rows must
-// satisfy to matter (package deps; on MySQL, equal as each column's
-// collation compares, read from information_schema), or any row when
-// nothing narrower can be proven — and the stamps those dependencies had before the database was
-// read. A hit replays the stored rows through database/sql and gorm.Scan,
+// satisfy to matter (package deps; equal as each column's type and
+// collation compare, read from the database's catalogue), or any row when
+// nothing narrower can be proven — and the stamps those dependencies had
+// before the database was read. A hit replays the stored rows through database/sql and gorm.Scan,
 // so it decodes exactly as a database read, hooks and preloads included; a
 // later hit on the same stored value copies what that decoding produced
 // ([Config.ResultMemory]) instead of decoding again. Every write GORM
@@ -89,7 +89,7 @@
 // and why, reported to [Config.OnInvalidate]), querykey (how a statement
 // becomes a key), admin (the admin pages) and metrics (a Prometheus
 // collector). What no user should import is under internal/: the SQL
-// analyser, dependency extraction, how MySQL compares columns, row recording
+// analyser, dependency extraction, how databases compare columns, row recording
 // and replay, reading the rows a write changes, and running work after a
 // commit.
 //

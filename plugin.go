@@ -16,7 +16,6 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/internal/aftercommit"
-	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/memo"
@@ -54,9 +53,9 @@ type Plugin struct {
 
 	policies  sync.Map // *schema.Schema -> Policy
 	cascades  cascades
-	rows      rowimage.Reader   // the rows writes change
-	columns   collation.Catalog // how MySQL compares the columns
-	databases databases         // the identity of each database read
+	rows      rowimage.Reader // the rows writes change
+	columns   sync.Map        // database identity -> *dbColumns: how its columns compare
+	databases databases       // the identity of each database read
 
 	origQuery func(*gorm.DB)
 	origRow   func(*gorm.DB)
@@ -71,7 +70,6 @@ type Plugin struct {
 // by Initialize, that is by db.Use.
 func New(cfg Config) *Plugin {
 	p := &Plugin{cfg: cfg, player: replay.NewPlayer()}
-	p.columns.MaxAge = cascadesMaxAge
 	if p.cfg.TTL == 0 {
 		p.cfg.TTL = DefaultTTL
 	}

@@ -39,6 +39,7 @@ type read struct {
 	table    string         // the main table, for TableStats; "" when unknown
 	counts   *tableCounters // the table's, from its miss; nil when unknown
 	key      string
+	database string // the identity of the database it reads
 	sql      string
 	ttl      time.Duration
 	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
@@ -185,7 +186,7 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 	if err != nil {
 		return nil, err
 	}
-	r.key = key
+	r.key, r.database = key, database
 	return r, nil
 }
 

@@ -242,7 +242,7 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 // as triggers do. Elsewhere ok is false: the caller reads the rows.
 func (p *Plugin) assigned(db *gorm.DB, set clause.Set, old []rowimage.Image) (now []rowimage.Image, ok bool) {
 	s := db.Statement.Schema
-	if len(set) == 0 || !comparesColumns(db.Dialector.Name()) || !p.columns.StoresAssigned(sqlscan.ModelTable(s.Table)) {
+	if len(set) == 0 || !p.storesAssigned(db, sqlscan.ModelTable(s.Table)) {
 		return nil, false
 	}
 	for _, f := range s.Fields {
@@ -302,7 +302,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		return
 	}
 	images := rowimage.ValueImages(stmt.Context, stmt.Schema, stmt.ReflectValue)
-	if comparesColumns(db.Dialector.Name()) && guessedKeys(stmt, len(images)) {
+	if db.Dialector.Name() == "mysql" && guessedKeys(stmt, len(images)) {
 		p.writeTables(db, invalidation.ReasonUnreadable)
 		return
 	}
@@ -422,7 +422,7 @@ func (p *Plugin) writeSQL(db *gorm.DB, a *sqlscan.Analysis, reason invalidation.
 	if a.DDL || a.Unknown {
 		p.cascades.forget()
 		p.rows.Forget(a.Writes, a.Unknown)
-		p.columns.Forget(a.Writes, a.Unknown)
+		p.forgetColumns(a.Writes, a.Unknown)
 	}
 	c := tablesChange(db.Statement.SQL.String(), a.Writes, reason)
 	if a.Unknown && !p.cfg.TrustUnparsedExec {

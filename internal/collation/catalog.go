@@ -2,12 +2,9 @@ package collation
 
 import (
 	"context"
-	"database/sql"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,12 +14,16 @@ import (
 )
 
 // Catalog holds how the columns of the tables of one database compare, as
-// read from its information_schema through the pools Load is given. A
-// table's columns are read when Load first needs them, again once they are
-// older than MaxAge, and after Forget; until then, Column answers from what
-// was read. The zero Catalog is ready to use and reads a table once, until
-// Forget.
+// read from its catalogue through the pools Load is given: MySQL's and
+// MariaDB's information_schema, PostgreSQL's pg_catalog, SQLite's schema
+// table. A table's columns are read when Load first needs them, again once
+// they are older than MaxAge, and after Forget; until then, Column answers
+// from what was read. A Catalog is ready to use once Dialect is set, and
+// must not be copied after first use.
 type Catalog struct {
+	// Dialect is the database's, as GORM's Dialector names it: "mysql",
+	// "postgres" or "sqlite". Load fails for any other.
+	Dialect string
 	// MaxAge bounds how long a table's columns are trusted: DDL that the
 	// caller does not see (another program's) is seen within MaxAge. Zero
 	// trusts them until Forget.
@@ -35,19 +36,29 @@ type Catalog struct {
 	forgets atomic.Uint64
 
 	mu       sync.Mutex
-	foldings map[string]*Folding // collation name -> its Folding; nil: not one Key reproduces
+	foldings map[string]*Folding // MySQL's, by collation name; nil: not one Key reproduces
 }
 
 // table is what was read of one table.
 type table struct {
 	columns map[string]Column // lowercase column name -> how it compares
 	readAt  time.Time
-	strict  bool // the session's sql_mode was strict when it was read
+	// strict: the database stores the values it is sent, or refuses them
+	// (on MySQL: the session's sql_mode was strict when it was read).
+	strict bool
 	// generated: a column's values are computed from the others'
 	// (GENERATED ALWAYS AS), so that an UPDATE changes it unassigned.
 	generated bool
 	stale     bool // Forget was called: read it again
+	// failed: the last read failed; read it again after retryAfter.
+	// unread: nor did any before it, and it has no columns.
+	failed, unread bool
 }
+
+// retryAfter is how long a table whose columns could not be read proves
+// nothing (or what was read of it before) before it is read again: a
+// database that refuses the query is not asked on every read.
+const retryAfter = time.Second
 
 // Column returns how the column of table (names in lower case) compares:
 // Other when it was not read, is ambiguous (two tables or columns whose
@@ -59,10 +70,11 @@ func (c *Catalog) Column(tableName, column string) Column {
 	return Column{}
 }
 
-// Strict reports whether the sessions that read table had a strict
-// sql_mode (STRICT_TRANS_TABLES or STRICT_ALL_TABLES), so that the
-// database refuses a value it cannot store rather than storing another
-// one; false when table was not read.
+// Strict reports whether the database refuses a value of table that it
+// cannot store rather than storing another one: always on PostgreSQL and
+// SQLite (whose conversions Column accounts for), and on MySQL when the
+// sessions that read table had a strict sql_mode (STRICT_TRANS_TABLES or
+// STRICT_ALL_TABLES); false when table was not read.
 func (c *Catalog) Strict(tableName string) bool {
 	t, ok := c.tables.Load(tableName)
 	return ok && t.(*table).strict
@@ -72,7 +84,8 @@ func (c *Catalog) Strict(tableName string) bool {
 // that a Column compares (integers, strings) as the UPDATE assigns it: the
 // table was read, under a strict sql_mode (see Strict), and none of its
 // columns is generated. The columns the database sets ON UPDATE are times,
-// which compare as Other. False when table was not read.
+// which compare as Other. False when table was not read, and on other
+// dialects than MySQL, whose generated columns are not read.
 func (c *Catalog) StoresAssigned(tableName string) bool {
 	t, ok := c.tables.Load(tableName)
 	return ok && t.(*table).strict && !t.(*table).generated
@@ -108,6 +121,9 @@ func (c *Catalog) fresh(tableName string, now time.Time) bool {
 		return false
 	}
 	t := v.(*table)
+	if t.failed {
+		return now.Sub(t.readAt) < retryAfter
+	}
 	return !t.stale && (c.MaxAge == 0 || now.Sub(t.readAt) < c.MaxAge)
 }
 
@@ -116,9 +132,10 @@ func (c *Catalog) fresh(tableName string, now time.Time) bool {
 // compare otherwise than when they were last read: the values of their
 // cached results were named by other Keys, and the caller must invalidate
 // them whole. When the database cannot be read, the tables keep what was
-// read of them before, if anything, and Load returns the error. It costs
-// nothing but a lookup per table when every one is fresh; otherwise two
-// queries, and one more per collation met for the first time.
+// read of them before, if anything (else they prove nothing), until
+// Load reads them again retryAfter later, and Load returns the error. It costs
+// nothing but a lookup per table when every one is fresh; otherwise one
+// query (two on MySQL, and one more per collation met for the first time).
 func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string) (changed []string, err error) {
 	now := time.Now()
 	isFresh := func(t string) bool { return c.fresh(t, now) }
@@ -134,15 +151,29 @@ func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	forgets := c.forgets.Load()
-	read, err := c.read(ctx, pool, stale)
-	if err != nil {
-		return nil, fmt.Errorf("gormcache: reading how MySQL compares the columns of %s: %w", strings.Join(stale, ", "), err)
+	reader, ok := readers[c.Dialect]
+	if !ok {
+		return nil, fmt.Errorf("gormcache: no catalogue of the columns of %q databases", c.Dialect)
 	}
+	defs, strict, err := reader.read(ctx, c, pool, stale)
+	if err != nil {
+		for _, name := range stale {
+			failed := &table{columns: map[string]Column{}, unread: true}
+			if old, ok := c.tables.Load(name); ok {
+				again := *old.(*table)
+				failed = &again
+			}
+			failed.readAt, failed.failed = now, true
+			c.tables.Store(name, failed)
+		}
+		return nil, fmt.Errorf("gormcache: reading how %s compares the columns of %s: %w", reader.database, strings.Join(stale, ", "), err)
+	}
+	read := tablesOf(stale, defs, strict)
 	overlapped := c.forgets.Load() != forgets
 	for _, name := range stale {
 		t := read[name]
 		t.stale = overlapped
-		if old, ok := c.tables.Load(name); ok && !sameColumns(old.(*table), t) {
+		if old, ok := c.tables.Load(name); ok && !old.(*table).unread && !sameColumns(old.(*table), t) {
 			changed = append(changed, name)
 		}
 		c.tables.Store(name, t)
@@ -162,49 +193,35 @@ func sameColumns(a, b *table) bool {
 	return true
 }
 
-// sessionQuery reads what every comparison depends on besides the
-// columns: the character set the session sends strings in, and sql_mode.
-const sessionQuery = `SELECT @@character_set_connection, @@sql_mode`
+// A reader reads the columns of tables (lowercase names; a table that does
+// not exist has none) and tells whether the database refuses the values
+// it cannot store (Strict).
+type reader struct {
+	database string // what it reads, for errors
+	read     func(ctx context.Context, c *Catalog, pool gorm.ConnPool, tables []string) (defs []columnDef, strict bool, err error)
+}
 
-// columnsQuery reads the columns of some tables of the current database;
-// its IN list is completed with one placeholder per table.
-const columnsQuery = `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''), EXTRA
-	FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (`
+var readers = map[string]reader{
+	"mysql":    {"MySQL", readMySQL},
+	"postgres": {"PostgreSQL", readPostgres},
+	"sqlite":   {"SQLite", readSQLite},
+}
 
-// read reads the columns of tables (a table that does not exist has
-// none).
-func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string) (map[string]*table, error) {
-	var charset, mode string
-	if err := pool.QueryRowContext(ctx, sessionQuery).Scan(&charset, &mode); err != nil {
-		return nil, err
-	}
-	// Strings reach the server in the session's character set: one that
-	// is not Unicode would turn them into other characters than Go's.
-	unicode := charset == "utf8mb4"
-	strict := strings.Contains(mode, "STRICT_TRANS_TABLES") || strings.Contains(mode, "STRICT_ALL_TABLES")
+// columnDef is one column as a reader read it.
+type columnDef struct {
+	table  string // as the database spells it
+	column string
+	cmp    Column
+	// generated: its values are computed from the others' (see
+	// table.generated).
+	generated bool
+}
 
-	args := make([]any, len(tables))
-	for i, t := range tables {
-		args[i] = t
-	}
-	rows, err := pool.QueryContext(ctx, columnsQuery+strings.TrimSuffix(strings.Repeat("?, ", len(tables)), ", ")+")", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	type def struct{ table, column, dataType, charset, collation, extra string }
-	var defs []def
-	for rows.Next() {
-		var d def
-		if err := rows.Scan(&d.table, &d.column, &d.dataType, &d.charset, &d.collation, &d.extra); err != nil {
-			return nil, err
-		}
-		defs = append(defs, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
+// tablesOf returns the tables a reader's defs describe, one per name of
+// tables, each read now. A table two of whose names differ only in case
+// (the database tells them apart, Load does not) has no columns; neither
+// has a column whose name two columns share but for case.
+func tablesOf(tables []string, defs []columnDef, strict bool) map[string]*table {
 	out := make(map[string]*table, len(tables))
 	for _, t := range tables {
 		out[t] = &table{columns: map[string]Column{}, readAt: time.Now(), strict: strict}
@@ -217,7 +234,7 @@ func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string)
 		if !ok {
 			continue
 		}
-		t.generated = t.generated || generatedColumn.MatchString(d.extra)
+		t.generated = t.generated || d.generated
 		if spelled, seen := names[name]; seen && spelled != d.table {
 			t.columns = nil // two tables whose names differ only in case
 			continue
@@ -230,151 +247,43 @@ func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string)
 		if _, dup := t.columns[col]; dup {
 			ambiguous[[2]string{name, col}] = true
 		}
-		kind, err := c.kind(ctx, pool, d.dataType, d.charset, d.collation, unicode)
-		if err != nil {
-			return nil, err
-		}
-		t.columns[col] = kind
+		t.columns[col] = d.cmp
 	}
 	for key := range ambiguous {
-		out[key[0]].columns[key[1]] = Column{}
+		if t := out[key[0]]; t.columns != nil {
+			t.columns[key[1]] = Column{}
+		}
 	}
 	for _, t := range out {
 		if t.columns == nil {
 			t.columns = map[string]Column{}
 		}
 	}
-	return out, nil
+	return out
 }
 
-// kind returns how a column of the data type, character set and collation
-// compares, reading the collation's weights if needed.
-func (c *Catalog) kind(ctx context.Context, pool gorm.ConnPool, dataType, charset, collation string, unicode bool) (Column, error) {
-	switch strings.ToLower(dataType) {
-	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
-		return Column{Kind: Integer}, nil
-	case "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return Column{Kind: Text, fold: binaryFolding}, nil
-	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
-		if !unicode {
-			return Column{}, nil
+// placeholders returns n placeholders separated by commas: ?, or $1, $2...
+// when numbered.
+func placeholders(n int, numbered bool) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
 		}
-		f, err := c.folding(ctx, pool, charset, collation)
-		if err != nil || f == nil {
-			return Column{}, err
+		if numbered {
+			b.WriteString("$" + strconv.Itoa(i+1))
+		} else {
+			b.WriteByte('?')
 		}
-		if dataType == "char" && !f.pad {
-			// CHAR pads what it stores with spaces, which a NO PAD
-			// collation would then compare.
-			return Column{}, nil
-		}
-		return Column{Kind: Text, fold: f}, nil
 	}
-	return Column{}, nil
+	return b.String()
 }
 
-// binaryFolding compares binary strings: byte for byte, NO PAD.
-var binaryFolding = &Folding{name: "binary", bytes: true}
-
-var (
-	// plainName is what a character set or collation name read from the
-	// catalogue must look like to be written into a query.
-	plainName = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
-	// generalCollation names collations that weigh each character alone:
-	// no expansion, no contraction (unlike the UCA ones).
-	generalCollation = regexp.MustCompile(`^(utf8mb4|utf8mb3|utf8)_general_(nopad_)?ci$`)
-	// generatedColumn matches the EXTRA of a generated column in
-	// information_schema.COLUMNS: VIRTUAL, STORED or (MariaDB) PERSISTENT
-	// GENERATED; not MySQL's DEFAULT_GENERATED, a default expression.
-	generatedColumn = regexp.MustCompile(`(?i)\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b`)
-	// binaryCollation names collations that compare code points.
-	binaryCollation = regexp.MustCompile(`^(utf8mb4|utf8mb3|utf8)(_nopad|_0900)?_bin$`)
-)
-
-// folding returns the Folding of collation, read from the database once;
-// nil when it is not one Key reproduces.
-func (c *Catalog) folding(ctx context.Context, pool gorm.ConnPool, charset, collation string) (*Folding, error) {
-	c.mu.Lock()
-	f, known := c.foldings[collation]
-	c.mu.Unlock()
-	if known {
-		return f, nil
+// anys returns tables as the args of a query.
+func anys(tables []string) []any {
+	args := make([]any, len(tables))
+	for i, t := range tables {
+		args[i] = t
 	}
-	f, err := readFolding(ctx, pool, charset, collation)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.foldings == nil {
-		c.foldings = map[string]*Folding{}
-	}
-	c.foldings[collation] = f
-	c.mu.Unlock()
-	return f, nil
-}
-
-// errWeights reports weights that are not one character's weight each.
-var errWeights = errors.New("a character of the collation has no weight of the width of the others")
-
-// readFolding reads from the database how collation compares; nil when it
-// is not one Key reproduces.
-func readFolding(ctx context.Context, pool gorm.ConnPool, charset, collation string) (*Folding, error) {
-	if !plainName.MatchString(charset) || !plainName.MatchString(collation) {
-		return nil, nil
-	}
-	general, binary := generalCollation.MatchString(collation), binaryCollation.MatchString(collation)
-	if !general && !binary || !strings.HasPrefix(collation, charset+"_") {
-		return nil, nil
-	}
-	f := &Folding{name: collation, maxRune: 0x10FFFF}
-	if charset != "utf8mb4" {
-		f.maxRune = 0xFFFF // utf8mb3 stores the BMP only
-	}
-	as := func(s string) string { return "CONVERT(" + s + " USING " + charset + ") COLLATE " + collation }
-	if err := pool.QueryRowContext(ctx, "SELECT "+as("'a'")+" = "+as("'a '")).Scan(&f.pad); err != nil {
-		return nil, err
-	}
-	if binary {
-		return f, nil
-	}
-	f.maxRune = 0xFFFF // weights are read for the BMP only
-	weights, err := readWeights(ctx, pool, as("CHAR(n.cp USING utf32)"))
-	if errors.Is(err, errWeights) {
-		return nil, nil
-	}
-	f.weights = weights
-	return f, err
-}
-
-// readWeights returns the weight of each character of the BMP whose weight
-// is not its code point, as WEIGHT_STRING(char) gives it, char being the
-// character n.cp in the collation.
-func readWeights(ctx context.Context, pool gorm.ConnPool, char string) (map[rune]rune, error) {
-	digit := "(SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10 UNION ALL SELECT 11 UNION ALL SELECT 12 UNION ALL SELECT 13 UNION ALL SELECT 14 UNION ALL SELECT 15)"
-	query := "SELECT n.cp, HEX(WEIGHT_STRING(" + char + ")) FROM (SELECT a.d + 16*b.d + 256*c.d + 4096*e.d AS cp FROM " +
-		digit + " a, " + digit + " b, " + digit + " c, " + digit + " e) n " +
-		"WHERE n.cp NOT BETWEEN 55296 AND 57343 AND WEIGHT_STRING(" + char + ") <> UNHEX(LPAD(HEX(n.cp), 4, '0'))"
-	rows, err := pool.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	weights := map[rune]rune{}
-	for rows.Next() {
-		var cp int64
-		var weight sql.NullString
-		if err := rows.Scan(&cp, &weight); err != nil {
-			return nil, err
-		}
-		w, err := hex.DecodeString(weight.String)
-		if err != nil || len(w) != 2 {
-			return nil, errWeights
-		}
-		r := rune(w[0])<<8 | rune(w[1])
-		if 0xD800 <= r && r <= 0xDFFF {
-			return nil, errWeights // not a character: it could not be written into a Key
-		}
-		weights[rune(cp)] = r
-	}
-	return weights, rows.Err()
+	return args
 }

@@ -1,22 +1,37 @@
-// Package collation tells how MySQL and MariaDB compare the values of a
-// column, so that a dependency can name a value by what the database
-// considers equal to it. There, equality is not byte equality: the default
-// collations ignore case and accents (utf8mb4_general_ci: 'ADA' = 'ada' =
-// 'ádá'), PAD SPACE collations ignore trailing spaces ('ada ' = 'ada'), and
-// a string compared with a number is converted to one ('abc' = 0).
+// Package collation tells how a database compares the values of a column,
+// so that a dependency can name a value by what the database considers
+// equal to it. Equality is not always byte equality:
 //
-// A Column says, for one column, what kind of values it holds and, for
+//   - MySQL and MariaDB: the default collations ignore case and accents
+//     (utf8mb4_general_ci: 'ADA' = 'ada' = 'ádá'), PAD SPACE collations
+//     ignore trailing spaces ('ada ' = 'ada'), and a string compared with a
+//     number is converted to one ('abc' = 0);
+//   - PostgreSQL: char(n) ignores trailing spaces, citext and
+//     nondeterministic (ICU) collations ignore case or accents, and a
+//     string compared with a uuid, an integer or a date is parsed as one
+//     ('A0EEBC99-...' equals its lower case);
+//   - SQLite: a column declared COLLATE NOCASE ignores the case of ASCII
+//     letters, RTRIM trailing spaces, and a column of INTEGER, REAL or
+//     NUMERIC affinity converts a string that looks like a number ('07' =
+//     7).
+//
+// A schema may say so in its migrations only, never in the Go model. A
+// Column says, for one column, what kind of values it holds and, for
 // strings, the Key that names a string by its class of equal strings: two
-// strings are equal in the column exactly when their Keys are. Keys come
-// from the database itself, never from a table of ours: Catalog reads each
-// column's type and collation from information_schema, and for a
-// collation that compares character by character (the *_general_ci
-// family, the binary ones) the weight the server gives each character of
-// the Basic Multilingual Plane (WEIGHT_STRING), checking that each has one
-// weight of one width. Every other collation (utf8mb4_unicode_ci,
+// strings are equal in the column exactly when their Keys are (or, where
+// the database's classes are finer, the Keys' classes hold them: a
+// coarser name is only less precise). Keys come from the database itself,
+// never from a table of ours: Catalog reads each column's type and
+// collation from the database's catalogue, and on MySQL, for a collation
+// that compares character by character (the *_general_ci family, the
+// binary ones), the weight the server gives each character of the Basic
+// Multilingual Plane (WEIGHT_STRING), checking that each has one weight of
+// one width. Every other column (MySQL's utf8mb4_unicode_ci,
 // utf8mb4_0900_ai_ci and the other UCA collations, with their expansions
-// and contractions; latin1's; enums) gives an Other column: nothing but
-// NULL is proven on it, and the plugin falls back to its table.
+// and contractions; latin1's; PostgreSQL's citext and nondeterministic
+// collations; SQLite's own collations; floats, decimals, times, JSON)
+// gives an Other column: nothing but NULL is proven on it, and the plugin
+// falls back to its table.
 package collation
 
 import (
@@ -31,13 +46,17 @@ type Kind uint8
 const (
 	// Other columns prove nothing but IS NULL: unknown columns, types
 	// compared otherwise than by value (floats, decimals, dates, JSON,
-	// enums) and strings in a collation Key cannot reproduce.
+	// MySQL's enums) and strings in a collation Key cannot reproduce.
 	Other Kind = iota
-	// Integer columns (TINYINT to BIGINT, signed or not, and the
-	// TINYINT(1) of booleans) compare integers by value.
+	// Integer columns compare integers by value, and booleans: MySQL's
+	// TINYINT to BIGINT, signed or not, and the TINYINT(1) of booleans;
+	// PostgreSQL's smallint, integer, bigint and boolean; SQLite's
+	// columns of INTEGER and NUMERIC affinity.
 	Integer
-	// Text columns (CHAR, VARCHAR, the TEXTs, VARBINARY and the BLOBs)
-	// compare strings as their Folding does.
+	// Text columns compare strings as their Folding does: MySQL's CHAR,
+	// VARCHAR, the TEXTs, VARBINARY and the BLOBs; PostgreSQL's text,
+	// varchar, char(n) and enums in a deterministic collation; SQLite's
+	// columns of TEXT and BLOB affinity in BINARY, NOCASE or RTRIM.
 	Text
 )
 
@@ -67,9 +86,13 @@ func (c Column) Key(s string) (string, bool) {
 // weigh what a space does.
 type Folding struct {
 	name string
-	// bytes: a binary string (VARBINARY, BLOB): compared byte for byte,
-	// whatever they are.
+	// bytes: compared byte for byte, whatever they are (MySQL's binary
+	// strings, PostgreSQL's deterministic collations, SQLite's): only
+	// pad and ascii apply.
 	bytes bool
+	// ascii: the 26 letters of ASCII compare as their lower case
+	// (SQLite's NOCASE); with bytes only.
+	ascii bool
 	// weights maps a character of the Basic Multilingual Plane to its
 	// weight, where that is not its code point; nil for a binary
 	// collation, which compares code points.
@@ -85,6 +108,16 @@ func (f *Folding) Name() string { return f.name }
 
 func (f *Folding) key(s string) (string, bool) {
 	if f.bytes {
+		switch {
+		case f.pad:
+			return strings.TrimRight(s, " "), true
+		case f.ascii:
+			if strings.IndexByte(s, 0) >= 0 {
+				// SQLite's NOCASE stops comparing at a NUL.
+				return "", false
+			}
+			return asciiLower(s), true
+		}
 		return s, true
 	}
 	if !utf8.ValidString(s) {
@@ -126,4 +159,47 @@ func (f *Folding) weight(r rune) rune {
 		return w
 	}
 	return r
+}
+
+// Columns of strings compared byte for byte, as PostgreSQL's and SQLite's
+// catalogues give them.
+var (
+	// Binary compares bytes: PostgreSQL's text in a deterministic
+	// collation, SQLite's BINARY.
+	Binary = Column{Kind: Text, fold: binaryFolding}
+	// PadSpace compares bytes but for trailing spaces: PostgreSQL's
+	// char(n), SQLite's RTRIM.
+	PadSpace = Column{Kind: Text, fold: padFolding}
+	// NoCase compares bytes but for the case of ASCII letters: SQLite's
+	// NOCASE.
+	NoCase = Column{Kind: Text, fold: nocaseFolding}
+)
+
+// The foldings of strings compared byte for byte.
+var (
+	// binaryFolding compares bytes, NO PAD: MySQL's binary strings,
+	// PostgreSQL's deterministic collations, SQLite's BINARY.
+	binaryFolding = &Folding{name: "binary", bytes: true}
+	// padFolding compares bytes but for trailing spaces: PostgreSQL's
+	// char(n) in a deterministic collation, SQLite's RTRIM.
+	padFolding = &Folding{name: "binary pad space", bytes: true, pad: true}
+	// nocaseFolding compares bytes but for the case of ASCII letters:
+	// SQLite's NOCASE.
+	nocaseFolding = &Folding{name: "nocase", bytes: true, ascii: true}
+)
+
+// asciiLower returns s with its ASCII upper-case letters in lower case,
+// and every other byte as it is.
+func asciiLower(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return 'A' <= r && r <= 'Z' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for j := i; j < len(b); j++ {
+		if c := b[j]; 'A' <= c && c <= 'Z' {
+			b[j] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -80,35 +80,31 @@
 // never unsafe. A name that is none of these is an error
 // (deps.ErrUnknownField).
 //
-// # MySQL
+// # How columns compare
 //
-// MySQL and MariaDB compare a column's values as its type and collation
-// say: utf8mb4_general_ci finds 'ADA ' equal to 'ada', and a string
-// compared with a number is converted ('abc' = 0). Options.Columns, which
-// the plugin reads from information_schema (package collation), tells
-// Extract how each column compares: a value is a term only when the
+// A database compares a column's values as its type and collation say,
+// which the schema may declare in its migrations alone: MySQL's
+// utf8mb4_general_ci finds 'ADA ' equal to 'ada', PostgreSQL's citext
+// ignores case and char(n) trailing spaces, SQLite's COLLATE NOCASE
+// ignores case, and a string compared with a number is converted ('abc' =
+// 0 on MySQL, '07' = 7 in a SQLite INTEGER column). Options.Columns, which
+// the plugin reads from the database's catalogue (package collation),
+// tells Extract how each column compares: a value is a term only when the
 // column's kind agrees with the value's (an integer or a boolean and an
 // integer column, a string and a text column), and a string is named by
 // its collation's Key, so that the write path, encoding row images with
 // CanonFor and the same Columns, places 'ADA ' in the conjunction of
 // 'ada'. Values are carried across a join only between columns compared
-// alike. Without Columns, the "mysql" dialect gets no string terms.
+// alike. Without Columns, strings are terms only for the "sqlite" and
+// "postgres" dialects, whose default comparisons are exact, and only on
+// columns whose model declares no other type (Canon).
 //
 // # Limits
 //
-//   - Equality is only as exact as the column's collation. SQLite's BINARY
-//     and PostgreSQL's deterministic collations compare strings byte for
-//     byte; a column declared COLLATE NOCASE, citext, char(n) (which pads
-//     with spaces) or any declared type other than text, varchar or
-//     character varying is refused by Canon — but only when the model says
-//     so (a gorm:"type:..." tag). A collation set in the database alone,
-//     or a nondeterministic ICU collation in PostgreSQL, is invisible:
-//     string terms are therefore only produced for the "sqlite" and
-//     "postgres" dialects, and for "mysql" under Options.Columns.
-//   - The model must describe the column: a string field mapped to an
-//     integer column (or the reverse), or two models that map one table
-//     with different types for a column, defeat the classes Canon relies
-//     on.
+//   - Without Options.Columns, the model must describe the column: a
+//     string field mapped to an integer column (or the reverse), or two
+//     models that map one table with different types for a column, defeat
+//     the classes Canon relies on.
 //   - Only the SQL text is seen. Triggers, rules, views, cascades and
 //     functions that read other tables are invisible, as in sqlscan.
 //   - A statement without a model, or whose main table is not its model's

@@ -12,6 +12,6 @@ func (x *Extractor) Binds(stmt *gorm.Statement, a *sqlscan.Analysis, opts Option
 	if !ok {
 		return false
 	}
-	_, ok = t.bind(stmt.Vars)
+	_, ok, _ = t.bind(stmt.Vars, opts.Columns)
 	return ok
 }

@@ -454,6 +454,10 @@ func (q *query) value(c operand, v operand) (atom, bool) {
 	}
 	cmp := q.compare(o, f)
 	val, ok := q.canon(v.val, f, cmp)
+	if q.columns != nil && (!ok || val != "n") {
+		// (NULL is a term whatever the column's comparison.)
+		q.consulted = append(q.consulted, consulted{q.occs[o].schema.Table, column(f), cmp})
+	}
 	if !ok || val[0] == 's' && !q.exact && q.columns == nil || val == "n" && q.occs[o].left && q.ctx != o {
 		if v.slot > 0 {
 			q.refused = true

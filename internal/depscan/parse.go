@@ -69,7 +69,17 @@ type query struct {
 	// placeholders would prove the same terms (see template.go).
 	made    []atom
 	refused bool
-	cols    []operand // the columns of a tuple
+	// consulted holds the columns whose comparison (Options.Columns)
+	// decided a value's term, or its refusal: a template holds while
+	// they compare alike.
+	consulted []consulted
+	cols      []operand // the columns of a tuple
+}
+
+// consulted is what Options.Columns said of one column.
+type consulted struct {
+	table, column string
+	cmp           collation.Column
 }
 
 var queries = sync.Pool{New: func() any { return new(query) }}
@@ -101,8 +111,10 @@ func putQuery(q *query) {
 	clear(q.vals)
 	clear(q.cols)
 	clear(q.made)
+	clear(q.consulted)
 	*q = query{toks: q.toks[:0], occs: q.occs[:0], rels: q.rels[:0], arena: q.arena[:0],
-		conjs: q.conjs[:0], scratch: q.scratch[:0], vals: q.vals[:0], cols: q.cols[:0], made: q.made[:0]}
+		conjs: q.conjs[:0], scratch: q.scratch[:0], vals: q.vals[:0], cols: q.cols[:0], made: q.made[:0],
+		consulted: q.consulted[:0]}
 	queries.Put(q)
 }
 

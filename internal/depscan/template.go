@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/memo"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
@@ -55,10 +56,13 @@ type template struct {
 	// ways the template does not follow.
 	bindable bool
 	nvars    int
-	tables   []deps.Table
-	atoms    []atom    // every term of a column and a value the proof made
-	pairs    []pair    // the pairs of atoms of the same column
-	terms    []termRef // the terms of tables that a placeholder's value gave
+	// consulted are the columns whose comparison the proof followed
+	// (Options.Columns): the template holds while they compare alike.
+	consulted []consulted
+	tables    []deps.Table
+	atoms     []atom    // every term of a column and a value the proof made
+	pairs     []pair    // the pairs of atoms of the same column
+	terms     []termRef // the terms of tables that a placeholder's value gave
 }
 
 // pair is two atoms of one column, and whether their values were equal.
@@ -73,23 +77,23 @@ type termRef struct{ table, conj, term, atom int }
 
 // Extract returns what Extract(stmt, a, opts) returns, from the template of
 // the statement when it has one that holds for stmt's values. Under
-// Options.Columns (MySQL) it always extracts: how a column compares may
-// change under a template (DDL), and its values are named by the column's
-// collation, which binding does not follow.
+// Options.Columns, a template holds while each column it names a value of
+// compares as when it was made: the statement may run on another database
+// than the one it was made on, or DDL may have changed a column.
 func (x *Extractor) Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) ([]deps.Table, error) {
-	if opts.Columns != nil {
-		return Extract(stmt, a, opts)
-	}
 	key := keyOf(stmt, a, opts)
 	if t, ok := x.templates.Get(key); ok {
-		if out, ok := t.bind(stmt.Vars); ok {
+		out, ok, stale := t.bind(stmt.Vars, opts.Columns)
+		if ok {
 			return out, nil
 		}
-		return Extract(stmt, a, opts)
+		if !stale {
+			return Extract(stmt, a, opts)
+		}
 	}
 	out, t, err := extract(stmt, a, opts, true)
 	if err == nil {
-		x.templates.Add(key, t)
+		x.templates.Replace(key, t) // a stale template, or none
 	}
 	return out, err
 }
@@ -105,6 +109,11 @@ func keyOf(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) templateKey 
 // newTemplate returns the template of what q proved, out.
 func (q *query) newTemplate(out []deps.Table) *template {
 	t := &template{nvars: len(q.vars)}
+	for _, c := range q.consulted {
+		if !slices.Contains(t.consulted, c) {
+			t.consulted = append(t.consulted, c)
+		}
+	}
 	for _, a := range q.arena {
 		if a.occ2 >= 0 {
 			return t // a column equality: values move between columns
@@ -127,7 +136,7 @@ func (q *query) newTemplate(out []deps.Table) *template {
 			for k, term := range c {
 				a := slices.IndexFunc(t.atoms, func(a atom) bool { return a.col == term.Column && a.val == term.Value })
 				if a < 0 {
-					return &template{nvars: t.nvars}
+					return &template{nvars: t.nvars, consulted: t.consulted}
 				}
 				if t.atoms[a].slot > 0 {
 					t.terms = append(t.terms, termRef{i, j, k, a})
@@ -139,34 +148,49 @@ func (q *query) newTemplate(out []deps.Table) *template {
 	return t
 }
 
-// bind returns the tables of the template for vars, or false when vars may
-// lead Extract elsewhere.
-func (t *template) bind(vars []any) ([]deps.Table, bool) {
+// bind returns the tables of the template for vars, under columns
+// (Options.Columns), or false when vars or columns may lead Extract
+// elsewhere; stale when columns do: a column compares otherwise than when
+// the template was made.
+func (t *template) bind(vars []any, columns func(modelTable, column string) collation.Column) (_ []deps.Table, ok, stale bool) {
+	if columns != nil {
+		for _, c := range t.consulted {
+			if columns(c.table, c.column) != c.cmp {
+				return nil, false, true // a value named otherwise than the template's
+			}
+		}
+	}
 	if !t.bindable || len(vars) != t.nvars {
-		return nil, false
+		return nil, false, false
 	}
 	var buf [16]string
 	vals := buf[:0]
-	for _, a := range t.atoms {
+	for i := range t.atoms {
+		a := &t.atoms[i]
 		v := a.val
 		if a.slot > 0 {
 			var ok bool
-			if v, ok = Canon(vars[a.slot-1], a.f); !ok || v[0] != a.val[0] {
-				return nil, false
+			if columns != nil {
+				v, ok = CanonFor(vars[a.slot-1], a.f, &a.cmp)
+			} else {
+				v, ok = Canon(vars[a.slot-1], a.f)
+			}
+			if !ok || v[0] != a.val[0] {
+				return nil, false, false
 			}
 		}
 		vals = append(vals, v)
 	}
 	for _, p := range t.pairs {
 		if (vals[p.a] == vals[p.b]) != p.equal {
-			return nil, false
+			return nil, false, false
 		}
 	}
 	out := cloneTables(t.tables)
 	for _, r := range t.terms {
 		out[r.table].Conjs[r.conj][r.term].Value = vals[r.atom]
 	}
-	return out, true
+	return out, true, false
 }
 
 // smallTables is the memory of a copy of tables as small as most a

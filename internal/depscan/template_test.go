@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
@@ -45,9 +46,25 @@ func TestExtractorAgreesWithExtract(t *testing.T) {
 	if testing.Short() {
 		n = 200
 	}
-	opts := depscan.Options{MaxIn: 4}
+	// Half the statements run under Columns, as on GORM's dialects: the
+	// strings of some columns compared without case.
+	columns := func(_, column string) collation.Column {
+		switch column {
+		case "id", "age", "active", "level", "manager_id", "user_id", "status", "album_id":
+			return collation.Column{Kind: collation.Integer}
+		case "name", "nick":
+			return collation.NoCase
+		case "email", "title":
+			return collation.Binary
+		}
+		return collation.Column{}
+	}
 	checked, bound := 0, 0
-	for range n {
+	for i := range n {
+		opts := depscan.Options{MaxIn: 4}
+		if i%2 == 1 {
+			opts.Columns = columns
+		}
 		shape := r.IntN(len(fuzzShapes))
 		g := &condGen{r: r, cols: colsets[shape]}
 		cond := g.cond(2)
@@ -132,5 +149,47 @@ func TestExtractorTemplates(t *testing.T) {
 				require.Equal(t, sortedTables(want), sortedTables(got))
 			}
 		})
+	}
+}
+
+// TestExtractorFollowsColumns checks that a template made under Columns
+// binds only while the columns it names values of compare as they did: a
+// statement may run on a database whose column compares otherwise, or
+// after DDL changed it.
+func TestExtractorFollowsColumns(t *testing.T) {
+	dry := openDB(t).Session(&gorm.Session{DryRun: true})
+	name := collation.NoCase
+	opts := depscan.Options{Columns: func(_, column string) collation.Column {
+		switch column {
+		case "name":
+			return name
+		case "id":
+			return collation.Column{Kind: collation.Integer}
+		}
+		return collation.Column{}
+	}}
+	x := depscan.NewExtractor(10)
+	for _, tc := range []struct {
+		value string
+		name  collation.Column
+		binds bool
+		want  string
+	}{
+		{"Ann", collation.NoCase, false, "users: name=sann"},
+		{"BOB", collation.NoCase, true, "users: name=sbob"},
+		{"Cid", collation.Binary, false, "users: name=sCid"},
+		{"Dee", collation.Binary, true, "users: name=sDee"},
+		{"Eve", collation.Column{}, false, "users: "},
+		{"Fay", collation.NoCase, false, "users: name=sfay"},
+		{"Gus", collation.NoCase, true, "users: name=sgus"},
+	} {
+		name = tc.name
+		tx := dry.Unscoped().Where("name = ?", tc.value).Find(&[]User{})
+		require.NoError(t, tx.Error)
+		a := sqlscan.Analyze(tx.Statement.SQL.String())
+		require.Equal(t, tc.binds, x.Binds(tx.Statement, &a, opts), tc.value)
+		got, err := x.Extract(tx.Statement, &a, opts)
+		require.NoError(t, err)
+		require.Equal(t, []string{tc.want}, sortedTables(got), tc.value)
 	}
 }

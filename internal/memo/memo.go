@@ -64,3 +64,22 @@ func (m *Map[K, V]) Add(k K, v V) {
 		m.m.Store(k, v)
 	}
 }
+
+// Replace keeps v as the value of k in place of the one the Map holds, if
+// any: for values computed from k and from something else, which changed
+// since. The bound holds as with Add.
+func (m *Map[K, V]) Replace(k K, v V) {
+	w := m.weigh(k, v)
+	if w > m.max {
+		m.m.Delete(k)
+		return
+	}
+	if old, loaded := m.m.Swap(k, v); loaded {
+		w -= m.weigh(k, old.(V))
+	}
+	if m.weight.Add(w) > m.max {
+		m.m.Clear()
+		m.weight.Store(m.weigh(k, v))
+		m.m.Store(k, v)
+	}
+}

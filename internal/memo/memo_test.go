@@ -18,6 +18,29 @@ func TestGetAdd(t *testing.T) {
 	}
 }
 
+// TestReplace checks that Replace takes the place of the value held, and
+// counts the difference of their weights against the bound.
+func TestReplace(t *testing.T) {
+	m := New(10, func(k string, v int) int64 { return int64(v) })
+	m.Add("a", 4)
+	m.Replace("a", 6)
+	if v, _ := m.Get("a"); v != 6 {
+		t.Fatalf("Get(a) = %d after Replace, want 6", v)
+	}
+	m.Add("b", 4) // 6 + 4 = 10: both kept
+	if _, ok := m.Get("a"); !ok {
+		t.Fatal("Replace counted both values of a")
+	}
+	m.Replace("b", 5) // 11 > 10: only b is kept
+	if _, ok := m.Get("a"); ok {
+		t.Error("a kept past the bound")
+	}
+	m.Replace("b", 11)
+	if _, ok := m.Get("b"); ok {
+		t.Error("a value heavier than the bound kept, or the one it replaces")
+	}
+}
+
 // TestBound checks that the weight of what a Map holds never passes its
 // bound: when it would, the Map keeps only the value added last.
 func TestBound(t *testing.T) {
