@@ -171,3 +171,56 @@ func TestDatabasesCompareApart(t *testing.T) {
 	requireOwnAnswers(t, pools, read)
 	require.Len(t, read(pools["folded"], gormcache.Cache()), 2)
 }
+
+// badge is a model whose code column the model types: char(n), which
+// PostgreSQL and MySQL compare without trailing spaces.
+type badge struct {
+	ID   uint
+	Code string `gorm:"type:char(8)"`
+}
+
+// pass is a model whose ref column is a PostgreSQL uuid read into a
+// string.
+type pass struct {
+	ID  uint
+	Ref string `gorm:"type:uuid"`
+}
+
+// TestTypedStringsKeepRows checks that a string column whose model
+// declares its type (char(n), uuid) tracks rows by the values the database
+// finds equal: a write to another row leaves the read cached, and a write
+// of a value the database finds equal to the read's invalidates it.
+func TestTypedStringsKeepRows(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&badge{}))
+		require.NoError(t, e.db.Create(&[]badge{{Code: "a1"}, {Code: "b1"}}).Error)
+		badges := func(db *gorm.DB) []badge {
+			var got []badge
+			require.NoError(t, db.Where("code = ?", "a1").Order("id").Find(&got).Error)
+			return got
+		}
+		e.mustMiss(func() { badges(e.cached()) })
+		require.NoError(t, e.db.Model(&badge{ID: 2}).Update("code", "c1").Error)
+		e.mustHit(func() { require.Len(t, badges(e.cached()), 1) })
+		require.NoError(t, e.db.Model(&badge{ID: 2}).Update("code", "a1 ").Error)
+		require.Equal(t, badges(e.uncached()), badges(e.cached()))
+
+		if b.Name != "postgres" {
+			return
+		}
+		require.NoError(t, e.db.AutoMigrate(&pass{}))
+		const ref = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+		require.NoError(t, e.db.Create(&[]pass{{Ref: ref}, {Ref: "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}}).Error)
+		passes := func(db *gorm.DB) []pass {
+			var got []pass
+			require.NoError(t, db.Where("ref = ?", strings.ToUpper(ref)).Order("id").Find(&got).Error)
+			return got
+		}
+		e.mustMiss(func() { require.Len(t, passes(e.cached()), 1) })
+		require.NoError(t, e.db.Model(&pass{ID: 2}).Update("ref", "c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").Error)
+		e.mustHit(func() { require.Len(t, passes(e.cached()), 1) })
+		require.NoError(t, e.db.Model(&pass{ID: 2}).Update("ref", "{"+strings.ReplaceAll(ref, "-", "")+"}").Error)
+		e.mustMiss(func() { require.Len(t, passes(e.cached()), 2) })
+	})
+}

@@ -137,7 +137,7 @@ func imageConj(cols []schemeColumn, img rowimage.Image, conj deps.Conj) (_ deps.
 		}
 		value, ok := depscan.CanonFor(v, col.field, col.comparison())
 		if !ok {
-			return conj, false, col.field != nil && !depscan.Equatable(col.field)
+			return conj, false, col.field != nil && !depscan.EquatableFor(col.field, col.comparison())
 		}
 		conj = append(conj, deps.Term{Column: col.name, Value: value})
 	}

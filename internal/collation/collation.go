@@ -9,7 +9,7 @@
 //   - PostgreSQL: char(n) ignores trailing spaces, citext and
 //     nondeterministic (ICU) collations ignore case or accents, and a
 //     string compared with a uuid, an integer or a date is parsed as one
-//     ('A0EEBC99-...' equals its lower case);
+//     ('A0EEBC99-...' equals its lower case, which names it);
 //   - SQLite: a column declared COLLATE NOCASE ignores the case of ASCII
 //     letters, RTRIM trailing spaces, and a column of INTEGER, REAL or
 //     NUMERIC affinity converts a string that looks like a number ('07' =
@@ -55,8 +55,9 @@ const (
 	Integer
 	// Text columns compare strings as their Folding does: MySQL's CHAR,
 	// VARCHAR, the TEXTs, VARBINARY and the BLOBs; PostgreSQL's text,
-	// varchar, char(n) and enums in a deterministic collation; SQLite's
-	// columns of TEXT and BLOB affinity in BINARY, NOCASE or RTRIM.
+	// varchar, char(n) and enums in a deterministic collation, and uuids;
+	// SQLite's columns of TEXT and BLOB affinity in BINARY, NOCASE or
+	// RTRIM.
 	Text
 )
 
@@ -83,7 +84,8 @@ func (c Column) Key(s string) (string, bool) {
 // Folding is how a collation compares strings: character by character,
 // by the weight of each (the code point, unless weights say otherwise),
 // and, for a PAD SPACE collation, ignoring the trailing characters that
-// weigh what a space does.
+// weigh what a space does; or byte for byte, with SQLite's variations; or
+// as the uuids they spell.
 type Folding struct {
 	name string
 	// bytes: compared byte for byte, whatever they are (MySQL's binary
@@ -93,6 +95,8 @@ type Folding struct {
 	// ascii: the 26 letters of ASCII compare as their lower case
 	// (SQLite's NOCASE); with bytes only.
 	ascii bool
+	// uuid: strings are read as PostgreSQL reads a uuid (pgUUID).
+	uuid bool
 	// weights maps a character of the Basic Multilingual Plane to its
 	// weight, where that is not its code point; nil for a binary
 	// collation, which compares code points.
@@ -107,6 +111,9 @@ type Folding struct {
 func (f *Folding) Name() string { return f.name }
 
 func (f *Folding) key(s string) (string, bool) {
+	if f.uuid {
+		return pgUUID(s)
+	}
 	if f.bytes {
 		switch {
 		case f.pad:
@@ -173,6 +180,8 @@ var (
 	// NoCase compares bytes but for the case of ASCII letters: SQLite's
 	// NOCASE.
 	NoCase = Column{Kind: Text, fold: nocaseFolding}
+	// UUID compares the uuids strings spell: PostgreSQL's uuid.
+	UUID = Column{Kind: Text, fold: &Folding{name: "uuid", uuid: true}}
 )
 
 // The foldings of strings compared byte for byte.

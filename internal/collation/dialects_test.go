@@ -94,7 +94,7 @@ func TestPostgresKinds(t *testing.T) {
 
 	for col, want := range map[string]collation.Kind{
 		"s": collation.Integer, "i": collation.Integer, "b": collation.Integer, "bo": collation.Integer,
-		"n": collation.Other, "f": collation.Other, "ts": collation.Other, "u": collation.Other, "j": collation.Other,
+		"n": collation.Other, "f": collation.Other, "ts": collation.Other, "u": collation.Text, "j": collation.Other,
 		"nm": collation.Other, "t": collation.Text, "v": collation.Text, "c": collation.Text, "ct": collation.Other,
 		"ci": collation.Other, "cc": collation.Text, "m": collation.Text, "e": collation.Other, "co": collation.Text,
 		"sc": collation.Other, "a": collation.Other,
@@ -161,4 +161,34 @@ func TestFailedReadsWait(t *testing.T) {
 	_, err = cat.Load(context.Background(), db.ConnPool, []string{"people"})
 	require.NoError(t, err, "read again before retryAfter")
 	assert.Equal(t, collation.Other, cat.Column("people", "name").Kind)
+}
+
+// TestPostgresUUIDs checks that a uuid column names the spellings of a
+// uuid PostgreSQL reads alike by one Key, and refuses those it refuses.
+func TestPostgresUUIDs(t *testing.T) {
+	db := open(t, testdb.Postgres(t))
+	spellings := []string{
+		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+		"{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", "a0eebc999c0b4ef8bb6d6bb9bd380a11",
+		"a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11", "{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}",
+		"b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a111", "a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11",
+		"-a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-",
+		"a0eebc9-99c0b-4ef8-bb6d-6bb9bd380a11", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+		"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", " a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+		"g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "", "{}",
+	}
+	read := func(s string) (string, bool) {
+		var canonical string
+		err := db.Raw("SELECT CAST(? AS uuid)::text", s).Row().Scan(&canonical)
+		return canonical, err == nil
+	}
+	for _, s := range spellings {
+		want, valid := read(s)
+		got, ok := collation.UUID.Key(s)
+		assert.Equal(t, valid, ok, "%q: PostgreSQL reads it: %v", s, valid)
+		if valid {
+			assert.Equal(t, want, got, s)
+		}
+	}
 }

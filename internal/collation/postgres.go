@@ -60,7 +60,48 @@ func pgColumn(typeName, typeType string, deterministic bool) Column {
 	case typeName == "bpchar":
 		// char(n): trailing spaces are insignificant.
 		return PadSpace
+	case typeName == "uuid":
+		return UUID
 	}
-	// citext, name (cut to 63 bytes), uuid, numbers, times, json...
+	// citext, name (cut to 63 bytes), numbers, times, json...
 	return Column{}
+}
+
+// pgUUID returns the canonical form (lower case, hyphenated 8-4-4-4-12) of
+// the uuid s spells as PostgreSQL reads it: 32 hexadecimal digits of
+// either case, a hyphen allowed after any group of four but the last, the
+// whole optionally in braces. False when s is not one: the database
+// refuses it.
+func pgUUID(s string) (string, bool) {
+	if len(s) >= 2 && s[0] == '{' && s[len(s)-1] == '}' {
+		s = s[1 : len(s)-1]
+	}
+	var out [36]byte
+	n, digits := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '-' && digits%4 == 0 && digits > 0 && digits < 32 && s[i-1] != '-':
+			continue
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
+		case 'A' <= c && c <= 'F':
+			c += 'a' - 'A'
+		default:
+			return "", false
+		}
+		if digits == 32 {
+			return "", false
+		}
+		if digits == 8 || digits == 12 || digits == 16 || digits == 20 {
+			out[n] = '-'
+			n++
+		}
+		out[n] = c
+		n++
+		digits++
+	}
+	if digits != 32 {
+		return "", false
+	}
+	return string(out[:]), true
 }

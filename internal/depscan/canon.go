@@ -25,6 +25,10 @@ const (
 	classInt                 // integers, compared exactly
 	classString              // strings, compared byte for byte
 	classBool                // booleans, and the 0 and 1 SQLite returns for them
+	// classTypedString: strings of a column whose model declares a type
+	// that may compare otherwise (char(n), citext, uuid, a COLLATE):
+	// only the database's catalogue tells how (CanonFor).
+	classTypedString
 )
 
 var (
@@ -68,11 +72,13 @@ var (
 func Canon(v any, field *schema.Field) (string, bool) { return CanonFor(v, field, nil) }
 
 // CanonFor is Canon for a column that the database compares as col says
-// (MySQL, see package collation); a nil col is Canon. Besides the model's
-// class, the column's Kind must agree: an integer or a boolean needs an
-// Integer column, a string a Text column, which names it by its
-// collation's Key (so 'ADA ' and 'ada' encode alike in a
-// utf8mb4_general_ci column). Anything else but NULL is refused: the
+// (read from its catalogue, see package collation); a nil col is Canon.
+// Besides the model's class, the column's Kind must agree: an integer or a
+// boolean needs an Integer column, a string a Text column, which names it
+// by its collation's Key (so 'ADA ' and 'ada' encode alike in a
+// utf8mb4_general_ci column). A string field whose model declares its
+// column's type (char(n), uuid, a COLLATE), which Canon refuses, is named
+// the same way: the catalogue tells how the column compares. Anything else but NULL is refused: the
 // database would convert one into the other ('abc' = 0 holds in MySQL).
 func CanonFor(v any, field *schema.Field, col *collation.Column) (string, bool) {
 	v, ok := driverValue(v)
@@ -86,7 +92,7 @@ func CanonFor(v any, field *schema.Field, col *collation.Column) (string, bool) 
 	if col != nil {
 		switch {
 		case (cls == classInt || cls == classBool) && col.Kind == collation.Integer:
-		case cls == classString && col.Kind == collation.Text:
+		case (cls == classString || cls == classTypedString) && col.Kind == collation.Text:
 			s, isString := v.(string)
 			if !isString {
 				return "", false
@@ -94,6 +100,7 @@ func CanonFor(v any, field *schema.Field, col *collation.Column) (string, bool) 
 			if v, ok = col.Key(s); !ok {
 				return "", false
 			}
+			cls = classString // as the column compares it
 		default:
 			return "", false
 		}
@@ -141,7 +148,19 @@ func CanonFor(v any, field *schema.Field, col *collation.Column) (string, bool) 
 // NULL. When it cannot, every term on the column has the value "n": a row
 // image whose value for it is not NULL matches none of them, and the write
 // path need not fall back to the whole table for it.
-func Equatable(field *schema.Field) bool { return classOf(field) != classNone }
+func Equatable(field *schema.Field) bool {
+	c := classOf(field)
+	return c != classNone && c != classTypedString
+}
+
+// EquatableFor is Equatable for CanonFor with col: a string whose model
+// declares its column's type may be one.
+func EquatableFor(field *schema.Field, col *collation.Column) bool {
+	if col == nil {
+		return Equatable(field)
+	}
+	return classOf(field) != classNone
+}
 
 // driverValue returns v as the driver would see it, reduced to nil, int64,
 // uint64, string or bool when it is one of those, or v itself otherwise.
@@ -264,6 +283,7 @@ func findClass(field *schema.Field) class {
 		if exactString(field.DataType) {
 			return classString
 		}
+		return classTypedString
 	case reflect.Bool:
 		return classBool
 	}

@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/deps"
+	"github.com/gormcache/gormcache/internal/collation"
 	"github.com/gormcache/gormcache/internal/depscan"
 )
 
@@ -174,6 +175,33 @@ func TestEquatable(t *testing.T) {
 		assert.Equal(t, want, depscan.Equatable(s.LookUpField(name)), name)
 	}
 	assert.False(t, depscan.Equatable(nil))
+	cmp := collation.PadSpace
+	for name, want := range map[string]bool{"Str": true, "Char": true, "Citext": true, "Nocase": true, "Float": false, "Time": false} {
+		assert.Equal(t, want, depscan.EquatableFor(s.LookUpField(name), &cmp), "under a catalogue: %s", name)
+	}
+}
+
+// TestCanonForTypedStrings checks that a string column whose model
+// declares its type is named as the catalogue says it compares, and that
+// Canon, which has no catalogue, refuses it.
+func TestCanonForTypedStrings(t *testing.T) {
+	char := kindsSchema(t).LookUpField("Char")
+	_, ok := depscan.Canon("aB ", char)
+	assert.False(t, ok)
+	for _, tc := range []struct {
+		cmp  collation.Column
+		want string
+	}{
+		{collation.PadSpace, "saB"},
+		{collation.Binary, "saB "},
+		{collation.NoCase, "sab "},
+		{collation.Column{}, ""},
+		{collation.Column{Kind: collation.Integer}, ""},
+	} {
+		got, ok := depscan.CanonFor("aB ", char, &tc.cmp)
+		assert.Equal(t, tc.want != "", ok, tc.want)
+		assert.Equal(t, tc.want, got)
+	}
 }
 
 // FuzzCanon checks that Canon never panics, encodes values only in its
