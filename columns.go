@@ -45,9 +45,10 @@ func comparesColumns(dialect string) bool {
 // dbColumns is how the columns of one database compare.
 type dbColumns struct {
 	catalog collation.Catalog
-	// column is columnOf, made once: a method value made per read would
-	// allocate.
-	column func(modelTable, column string) collation.Column
+	// column is columnOf and generation the catalogue's Generation, made
+	// once: method values made per read would allocate.
+	column     func(modelTable, column string) collation.Column
+	generation func() uint64
 }
 
 // columnsOf returns how the columns of the database whose identity is
@@ -57,7 +58,7 @@ func (p *Plugin) columnsOf(database, dialect string) *dbColumns {
 		return v.(*dbColumns)
 	}
 	d := &dbColumns{catalog: collation.Catalog{Dialect: dialect, MaxAge: cascadesMaxAge}}
-	d.column = d.columnOf
+	d.column, d.generation = d.columnOf, d.catalog.Generation
 	v, _ := p.columns.LoadOrStore(database, d)
 	return v.(*dbColumns)
 }
@@ -94,32 +95,28 @@ func (p *Plugin) columnsFor(ctx context.Context, dialect string, d *dbColumns, p
 
 // readColumns is columnsFor of the tables a read of db reads, in the
 // database it reads through source, the pool a write of it would use
-// (sourcePool): the one whose identity is database, or, when database is
-// "", the source's, read now. Nil on dialects whose columns need no
-// catalogue.
-func (p *Plugin) readColumns(db *gorm.DB, source gorm.ConnPool, database string, tables []string) func(modelTable, column string) collation.Column {
+// (sourcePool): d, or, when d is nil, the source's, read now; and the
+// catalogue's Generation, for depscan.Options. Nil on dialects whose
+// columns need no catalogue.
+func (p *Plugin) readColumns(db *gorm.DB, source gorm.ConnPool, d *database, tables []string) (func(modelTable, column string) collation.Column, func() uint64) {
 	dialect := db.Dialector.Name()
 	if !comparesColumns(dialect) {
-		return nil
+		return nil, nil
 	}
-	var d *dbColumns
-	if database == "" {
-		database, _ = p.identity(db, source)
+	if d == nil {
+		d, _ = p.identity(db, source)
 	}
-	if database != "" {
-		d = p.columnsOf(database, dialect)
+	if d == nil {
+		return noColumns, nil
 	}
-	return p.columnsFor(db.Statement.Context, dialect, d, unprepared(source), tables)
+	return p.columnsFor(db.Statement.Context, dialect, d.columns, unprepared(source), tables), d.columns.generation
 }
 
 // writeColumns returns how the database a change was written to compares
 // its columns: nil when its identity cannot be read.
 func (p *Plugin) writeColumns(c *change) *dbColumns {
-	if !comparesColumns(c.dialect) {
-		return nil
-	}
-	if database, ok := p.identity(c.db, c.base); ok {
-		return p.columnsOf(database, c.dialect)
+	if d, ok := p.identity(c.db, c.base); ok {
+		return d.columns
 	}
 	return nil
 }
@@ -132,12 +129,8 @@ func (p *Plugin) storesAssigned(db *gorm.DB, table string) bool {
 	if db.Dialector.Name() != "mysql" {
 		return false
 	}
-	database, ok := p.knownIdentity(unprepared(db.ConnPool))
-	if !ok {
-		return false
-	}
-	v, ok := p.columns.Load(database)
-	return ok && v.(*dbColumns).catalog.StoresAssigned(table)
+	d, ok := p.knownDatabase(unprepared(db.ConnPool))
+	return ok && d.columns.catalog.StoresAssigned(table)
 }
 
 // forgetColumns makes every database read again the columns of tables, or

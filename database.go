@@ -89,7 +89,7 @@ const retryIdentityAfter = time.Second
 
 // databases remembers the identity of each database the plugin reads.
 type databases struct {
-	// m holds, by pool, the identity (string) or the time of a failure
+	// m holds, by pool, the *database or the time of a failure
 	// (time.Time). Not by *gorm.DB nor gorm.Config: GORM copies both on
 	// every session (db.WithContext), which would read the identity again,
 	// and keep it, once per request.
@@ -100,18 +100,25 @@ type databases struct {
 	reading sync.Map
 }
 
+// database is what the plugin knows of a database it reads.
+type database struct {
+	id string // its identity, hashed
+	// columns is how its columns compare (shared by the pools of one
+	// identity); nil on dialects whose columns need no catalogue.
+	columns *dbColumns
+}
+
 // identityRead is one reading of a pool's identity, shared by the reads
 // that wait for it.
 type identityRead struct {
 	done chan struct{}
-	id   string
-	ok   bool
+	d    *database
 }
 
-// identity returns the identity of the database db reads through source
-// (sourcePool: the pool its misses read), hashed, and false when it cannot
-// be read now: the read must then bypass the cache.
-func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
+// identity returns the database db reads through source (sourcePool: the
+// pool its misses read), and false when its identity cannot be read now:
+// the read must then bypass the cache.
+func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 	pool := unprepared(source)
 	var key any = pool
 	if t := reflect.TypeOf(pool); t == nil || !t.Comparable() {
@@ -119,11 +126,11 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
 	}
 	if v, ok := p.databases.m.Load(key); ok {
 		switch v := v.(type) {
-		case string:
+		case *database:
 			return v, true
 		case time.Time:
 			if time.Since(v) < retryIdentityAfter {
-				return "", false
+				return nil, false
 			}
 		}
 	}
@@ -131,7 +138,7 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
 	if v, reading := p.databases.reading.LoadOrStore(key, r); reading {
 		r = v.(*identityRead)
 		<-r.done
-		return r.id, r.ok
+		return r.d, r.d != nil
 	}
 	defer func() {
 		p.databases.reading.Delete(key)
@@ -141,42 +148,43 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (string, bool) {
 	if err != nil {
 		p.databases.m.Store(key, time.Now())
 		p.logError(db.Statement.Context, err)
-		return "", false
+		return nil, false
 	}
-	sum := sha256.Sum256([]byte(db.Dialector.Name() + "\x00" + id))
-	hashed := db.Dialector.Name() + "@" + hex.EncodeToString(sum[:8])
+	dialect := db.Dialector.Name()
+	sum := sha256.Sum256([]byte(dialect + "\x00" + id))
+	d := &database{id: dialect + "@" + hex.EncodeToString(sum[:8])}
+	if comparesColumns(dialect) {
+		d.columns = p.columnsOf(d.id, dialect)
+	}
 	// Reads that began before this one stored its identity, and missed
 	// its reading, agree on the identity stored first: a pool's own
 	// identity is random, and reads that disagreed would not share a miss.
 	for {
-		v, loaded := p.databases.m.LoadOrStore(key, hashed)
+		v, loaded := p.databases.m.LoadOrStore(key, d)
 		if !loaded {
-			r.id, r.ok = hashed, true
-			return hashed, true
+			r.d = d
+			return d, true
 		}
-		if stored, ok := v.(string); ok {
-			r.id, r.ok = stored, true
+		if stored, ok := v.(*database); ok {
+			r.d = stored
 			return stored, true
 		}
-		if p.databases.m.CompareAndSwap(key, v, hashed) { // a failure's time
-			r.id, r.ok = hashed, true
-			return hashed, true
+		if p.databases.m.CompareAndSwap(key, v, d) { // a failure's time
+			r.d = d
+			return d, true
 		}
 	}
 }
 
-// knownIdentity returns the identity of the database of pool if it was read
+// knownDatabase returns the database of pool if its identity was read
 // already, without reading it.
-func (p *Plugin) knownIdentity(pool gorm.ConnPool) (string, bool) {
+func (p *Plugin) knownDatabase(pool gorm.ConnPool) (*database, bool) {
 	if t := reflect.TypeOf(pool); t == nil || !t.Comparable() {
-		return "", false
+		return nil, false
 	}
-	v, ok := p.databases.m.Load(pool)
-	if !ok {
-		return "", false
-	}
-	id, ok := v.(string)
-	return id, ok
+	v, _ := p.databases.m.Load(pool)
+	d, ok := v.(*database)
+	return d, ok
 }
 
 func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {

@@ -165,7 +165,7 @@ func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf
 	if o := rd.opts; o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
-	opts.Columns = p.readColumns(db, rd.source, rd.database, analysis.Reads)
+	opts.Columns, opts.Generation = p.readColumns(db, rd.source, rd.db, analysis.Reads)
 	tables, err := p.extractor.Extract(stmt, analysis, opts)
 	if err != nil {
 		return nil, nil, err

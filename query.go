@@ -39,7 +39,7 @@ type read struct {
 	table    string         // the main table, for TableStats; "" when unknown
 	counts   *tableCounters // the table's, from its miss; nil when unknown
 	key      string
-	database string // the identity of the database it reads
+	db       *database // the database it reads
 	sql      string
 	ttl      time.Duration
 	analysis *sqlscan.Analysis // of the SQL; computed on a miss when nil
@@ -178,15 +178,15 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 		r.ttl = opts.ttl
 	}
 	r.source = sourcePool(db)
-	database, ok := p.identity(db, r.source)
+	d, ok := p.identity(db, r.source)
 	if !ok {
 		return nil, errNoIdentity
 	}
-	key, err := querykey.Key(p.cfg.Prefix, database, r.sql, stmt.Vars, shapeOf(stmt, mode))
+	key, err := querykey.Key(p.cfg.Prefix, d.id, r.sql, stmt.Vars, shapeOf(stmt, mode))
 	if err != nil {
 		return nil, err
 	}
-	r.key, r.database = key, database
+	r.key, r.db = key, d
 	return r, nil
 }
 

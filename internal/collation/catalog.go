@@ -3,6 +3,7 @@ package collation
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,15 +30,41 @@ type Catalog struct {
 	// trusts them until Forget.
 	MaxAge time.Duration
 
-	tables sync.Map // lowercase table name -> *table
-	load   sync.Mutex
+	// tables holds what was read, by lowercase table name; a map copied
+	// on write (under write), which every cached miss reads and only
+	// Load and Forget change.
+	tables atomic.Pointer[map[string]*table]
+	write  sync.Mutex
+	load   sync.Mutex // one reading of the catalogue at a time
 	// forgets counts the calls of Forget: a read that one overlapped may
 	// predate the DDL, and is kept stale.
 	forgets atomic.Uint64
 
+	// gen is the Generation; 0 until asked.
+	gen atomic.Uint64
+
 	mu       sync.Mutex
 	foldings map[string]*Folding // MySQL's, by collation name; nil: not one Key reproduces
 }
+
+// generations numbers the states of every Catalog of the process.
+var generations atomic.Uint64
+
+// Generation returns a number that names the state of the Catalog: it
+// changes, to one no Catalog of the process had before, whenever Column
+// may answer otherwise for some column, before Load stores what changed
+// and again after. So what a caller derived from Column answers between
+// two equal Generations still holds while Generation returns the same.
+func (c *Catalog) Generation() uint64 {
+	if g := c.gen.Load(); g != 0 {
+		return g
+	}
+	c.gen.CompareAndSwap(0, generations.Add(1))
+	return c.gen.Load()
+}
+
+// bump gives the Catalog a new Generation.
+func (c *Catalog) bump() { c.gen.Store(generations.Add(1)) }
 
 // table is what was read of one table.
 type table struct {
@@ -64,10 +91,30 @@ const retryAfter = time.Second
 // Other when it was not read, is ambiguous (two tables or columns whose
 // names differ only in case) or proves nothing.
 func (c *Catalog) Column(tableName, column string) Column {
-	if t, ok := c.tables.Load(tableName); ok {
-		return t.(*table).columns[column]
+	if t := c.table(tableName); t != nil {
+		return t.columns[column]
 	}
 	return Column{}
+}
+
+// table returns what was read of tableName, or nil.
+func (c *Catalog) table(tableName string) *table {
+	if m := c.tables.Load(); m != nil {
+		return (*m)[tableName]
+	}
+	return nil
+}
+
+// update stores in a copy of tables what change makes of it.
+func (c *Catalog) update(change func(tables map[string]*table)) {
+	c.write.Lock()
+	defer c.write.Unlock()
+	m := map[string]*table{}
+	if old := c.tables.Load(); old != nil {
+		m = maps.Clone(*old)
+	}
+	change(m)
+	c.tables.Store(&m)
 }
 
 // Strict reports whether the database refuses a value of table that it
@@ -76,8 +123,8 @@ func (c *Catalog) Column(tableName, column string) Column {
 // sessions that read table had a strict sql_mode (STRICT_TRANS_TABLES or
 // STRICT_ALL_TABLES); false when table was not read.
 func (c *Catalog) Strict(tableName string) bool {
-	t, ok := c.tables.Load(tableName)
-	return ok && t.(*table).strict
+	t := c.table(tableName)
+	return t != nil && t.strict
 }
 
 // StoresAssigned reports whether an UPDATE of table leaves every column
@@ -87,8 +134,8 @@ func (c *Catalog) Strict(tableName string) bool {
 // which compare as Other. False when table was not read, and on other
 // dialects than MySQL, whose generated columns are not read.
 func (c *Catalog) StoresAssigned(tableName string) bool {
-	t, ok := c.tables.Load(tableName)
-	return ok && t.(*table).strict && !t.(*table).generated
+	t := c.table(tableName)
+	return t != nil && t.strict && !t.generated
 }
 
 // Forget makes Load read tables again, or every table: DDL changed them.
@@ -96,31 +143,24 @@ func (c *Catalog) StoresAssigned(tableName string) bool {
 // whether the columns changed.
 func (c *Catalog) Forget(tables []string, all bool) {
 	c.forgets.Add(1)
-	stale := func(name, t any) bool {
-		again := *t.(*table)
-		again.stale = true
-		c.tables.Store(name, &again)
-		return true
-	}
-	if all {
-		c.tables.Range(stale)
-		return
-	}
-	for _, name := range tables {
-		if t, ok := c.tables.Load(name); ok {
-			stale(name, t)
+	c.update(func(m map[string]*table) {
+		for name, t := range m {
+			if all || slices.Contains(tables, name) {
+				again := *t
+				again.stale = true
+				m[name] = &again
+			}
 		}
-	}
+	})
 }
 
 // fresh reports whether tableName was read less than MaxAge ago, and not
 // forgotten since.
 func (c *Catalog) fresh(tableName string, now time.Time) bool {
-	v, ok := c.tables.Load(tableName)
-	if !ok {
+	t := c.table(tableName)
+	if t == nil {
 		return false
 	}
-	t := v.(*table)
 	if t.failed {
 		return now.Sub(t.readAt) < retryAfter
 	}
@@ -138,10 +178,17 @@ func (c *Catalog) fresh(tableName string, now time.Time) bool {
 // query (two on MySQL, and one more per collation met for the first time).
 func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string) (changed []string, err error) {
 	now := time.Now()
-	isFresh := func(t string) bool { return c.fresh(t, now) }
-	if !slices.ContainsFunc(tables, func(t string) bool { return !isFresh(t) }) {
-		return nil, nil // the common case, without allocating
+	for _, t := range tables {
+		if !c.fresh(t, now) {
+			return c.read(ctx, pool, tables, now)
+		}
 	}
+	return nil, nil // the common case, kept small: every cached miss runs it
+}
+
+// read is Load's reading of the tables that are not fresh.
+func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string, now time.Time) (changed []string, err error) {
+	isFresh := func(t string) bool { return c.fresh(t, now) }
 	c.load.Lock()
 	defer c.load.Unlock()
 	stale := slices.DeleteFunc(slices.Clone(tables), isFresh) // some may have been read meanwhile
@@ -157,27 +204,35 @@ func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string)
 	}
 	defs, strict, err := reader.read(ctx, c, pool, stale)
 	if err != nil {
-		for _, name := range stale {
-			failed := &table{columns: map[string]Column{}, unread: true}
-			if old, ok := c.tables.Load(name); ok {
-				again := *old.(*table)
-				failed = &again
+		c.bump()
+		defer c.bump()
+		c.update(func(m map[string]*table) {
+			for _, name := range stale {
+				failed := &table{columns: map[string]Column{}, unread: true}
+				if old := m[name]; old != nil {
+					again := *old
+					failed = &again
+				}
+				failed.readAt, failed.failed = now, true
+				m[name] = failed
 			}
-			failed.readAt, failed.failed = now, true
-			c.tables.Store(name, failed)
-		}
+		})
 		return nil, fmt.Errorf("gormcache: reading how %s compares the columns of %s: %w", reader.database, strings.Join(stale, ", "), err)
 	}
 	read := tablesOf(stale, defs, strict)
 	overlapped := c.forgets.Load() != forgets
-	for _, name := range stale {
-		t := read[name]
-		t.stale = overlapped
-		if old, ok := c.tables.Load(name); ok && !old.(*table).unread && !sameColumns(old.(*table), t) {
-			changed = append(changed, name)
+	c.bump()
+	defer c.bump()
+	c.update(func(m map[string]*table) {
+		for _, name := range stale {
+			t := read[name]
+			t.stale = overlapped
+			if old := m[name]; old != nil && !old.unread && !sameColumns(old, t) {
+				changed = append(changed, name)
+			}
+			m[name] = t
 		}
-		c.tables.Store(name, t)
-	}
+	})
 	return changed, nil
 }
 

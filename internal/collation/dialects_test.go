@@ -192,3 +192,34 @@ func TestPostgresUUIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneration checks that a Catalog's Generation changes when Load
+// reads columns, not when it answers from what it read, and that no two
+// Catalogs share one.
+func TestGeneration(t *testing.T) {
+	db := open(t, testdb.Sqlite(t))
+	require.NoError(t, db.Exec("CREATE TABLE a (id integer PRIMARY KEY)").Error)
+	require.NoError(t, db.Exec("CREATE TABLE b (id integer PRIMARY KEY)").Error)
+	cat := &collation.Catalog{Dialect: "sqlite"}
+	seen := map[uint64]bool{}
+	fresh := func() uint64 {
+		g := cat.Generation()
+		require.False(t, seen[g], "a Generation seen before")
+		seen[g] = true
+		return g
+	}
+	g := fresh()
+	assert.Equal(t, g, cat.Generation())
+	for _, table := range []string{"a", "a", "b"} {
+		_, err := cat.Load(context.Background(), db.ConnPool, []string{table})
+		require.NoError(t, err)
+		if now := cat.Generation(); now != g {
+			g = fresh()
+		} else {
+			assert.Equal(t, "a", table, "read b without a new Generation")
+		}
+	}
+	assert.Len(t, seen, 3, "the first read of a and of b")
+	other := &collation.Catalog{Dialect: "sqlite"}
+	assert.False(t, seen[other.Generation()])
+}

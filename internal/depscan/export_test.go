@@ -12,6 +12,10 @@ func (x *Extractor) Binds(stmt *gorm.Statement, a *sqlscan.Analysis, opts Option
 	if !ok {
 		return false
 	}
-	_, ok, _ = t.bind(stmt.Vars, opts.Columns)
+	var gen uint64
+	if opts.Generation != nil {
+		gen = opts.Generation()
+	}
+	_, ok, _ = t.bind(stmt.Vars, opts.Columns, gen)
 	return ok
 }

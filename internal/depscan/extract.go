@@ -31,11 +31,17 @@ type Options struct {
 	Fields []string
 	// Columns, when set, tells how the database compares each column of
 	// a model's table (named as the model's Table), where the model's
-	// types do not tell it: MySQL's collations and conversions (package
-	// collation). Terms are then proven as CanonFor allows, strings
-	// included. Unset, values compare as Canon says, which holds in
-	// SQLite and PostgreSQL; other dialects then get no string terms.
+	// types do not tell it: collations and conversions, read from the
+	// database's catalogue (package collation). Terms are then proven as
+	// CanonFor allows, strings included. Unset, values compare as Canon
+	// says, which holds in SQLite and PostgreSQL for the columns whose
+	// model declares no type; other dialects then get no string terms.
 	Columns func(modelTable, column string) collation.Column
+	// Generation, when set with Columns, names the state of what Columns
+	// answers (collation.Catalog.Generation): an Extractor's template
+	// made in one state binds in the same state without asking Columns
+	// again.
+	Generation func() uint64
 }
 
 // Extract returns what the built statement stmt reads: one deps.Table per

@@ -57,12 +57,15 @@ type template struct {
 	bindable bool
 	nvars    int
 	// consulted are the columns whose comparison the proof followed
-	// (Options.Columns): the template holds while they compare alike.
-	consulted []consulted
-	tables    []deps.Table
-	atoms     []atom    // every term of a column and a value the proof made
-	pairs     []pair    // the pairs of atoms of the same column
-	terms     []termRef // the terms of tables that a placeholder's value gave
+	// (Options.Columns): the template holds while they compare alike,
+	// which they do while Options.Generation returns generation (0: not
+	// known).
+	consulted  []consulted
+	generation uint64
+	tables     []deps.Table
+	atoms      []atom    // every term of a column and a value the proof made
+	pairs      []pair    // the pairs of atoms of the same column
+	terms      []termRef // the terms of tables that a placeholder's value gave
 }
 
 // pair is two atoms of one column, and whether their values were equal.
@@ -82,9 +85,20 @@ type termRef struct{ table, conj, term, atom int }
 // than the one it was made on, or DDL may have changed a column.
 func (x *Extractor) Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) ([]deps.Table, error) {
 	key := keyOf(stmt, a, opts)
+	var gen uint64
+	if opts.Columns != nil && opts.Generation != nil {
+		gen = opts.Generation()
+	}
 	if t, ok := x.templates.Get(key); ok {
-		out, ok, stale := t.bind(stmt.Vars, opts.Columns)
+		out, ok, stale := t.bind(stmt.Vars, opts.Columns, gen)
 		if ok {
+			if gen != 0 && t.generation != gen && opts.Generation() == gen {
+				// Its columns compare alike in this state too: the
+				// next binds need not ask them.
+				again := *t
+				again.generation = gen
+				x.templates.Replace(key, &again)
+			}
 			return out, nil
 		}
 		if !stale {
@@ -92,10 +106,15 @@ func (x *Extractor) Extract(stmt *gorm.Statement, a *sqlscan.Analysis, opts Opti
 		}
 	}
 	out, t, err := extract(stmt, a, opts, true)
-	if err == nil {
-		x.templates.Replace(key, t) // a stale template, or none
+	if err != nil {
+		return out, err
 	}
-	return out, err
+	if gen != 0 && opts.Generation() == gen {
+		// Columns answered from one state throughout.
+		t.generation = gen
+	}
+	x.templates.Replace(key, t) // a stale template, or none
+	return out, nil
 }
 
 func keyOf(stmt *gorm.Statement, a *sqlscan.Analysis, opts Options) templateKey {
@@ -149,11 +168,11 @@ func (q *query) newTemplate(out []deps.Table) *template {
 }
 
 // bind returns the tables of the template for vars, under columns
-// (Options.Columns), or false when vars or columns may lead Extract
-// elsewhere; stale when columns do: a column compares otherwise than when
-// the template was made.
-func (t *template) bind(vars []any, columns func(modelTable, column string) collation.Column) (_ []deps.Table, ok, stale bool) {
-	if columns != nil {
+// (Options.Columns) in the generation gen (0: unknown), or false when vars
+// or columns may lead Extract elsewhere; stale when columns do: a column
+// compares otherwise than when the template was made.
+func (t *template) bind(vars []any, columns func(modelTable, column string) collation.Column, gen uint64) (_ []deps.Table, ok, stale bool) {
+	if columns != nil && (gen == 0 || gen != t.generation) {
 		for _, c := range t.consulted {
 			if columns(c.table, c.column) != c.cmp {
 				return nil, false, true // a value named otherwise than the template's

@@ -155,41 +155,50 @@ func TestExtractorTemplates(t *testing.T) {
 // TestExtractorFollowsColumns checks that a template made under Columns
 // binds only while the columns it names values of compare as they did: a
 // statement may run on a database whose column compares otherwise, or
-// after DDL changed it.
+// after DDL changed it. With Generation, as without it.
 func TestExtractorFollowsColumns(t *testing.T) {
 	dry := openDB(t).Session(&gorm.Session{DryRun: true})
-	name := collation.NoCase
-	opts := depscan.Options{Columns: func(_, column string) collation.Column {
-		switch column {
-		case "name":
-			return name
-		case "id":
-			return collation.Column{Kind: collation.Integer}
+	for _, withGeneration := range []bool{false, true} {
+		name, gen := collation.NoCase, uint64(1)
+		opts := depscan.Options{Columns: func(_, column string) collation.Column {
+			switch column {
+			case "name":
+				return name
+			case "id":
+				return collation.Column{Kind: collation.Integer}
+			}
+			return collation.Column{}
+		}}
+		if withGeneration {
+			opts.Generation = func() uint64 { return gen }
 		}
-		return collation.Column{}
-	}}
-	x := depscan.NewExtractor(10)
-	for _, tc := range []struct {
-		value string
-		name  collation.Column
-		binds bool
-		want  string
-	}{
-		{"Ann", collation.NoCase, false, "users: name=sann"},
-		{"BOB", collation.NoCase, true, "users: name=sbob"},
-		{"Cid", collation.Binary, false, "users: name=sCid"},
-		{"Dee", collation.Binary, true, "users: name=sDee"},
-		{"Eve", collation.Column{}, false, "users: "},
-		{"Fay", collation.NoCase, false, "users: name=sfay"},
-		{"Gus", collation.NoCase, true, "users: name=sgus"},
-	} {
-		name = tc.name
-		tx := dry.Unscoped().Where("name = ?", tc.value).Find(&[]User{})
-		require.NoError(t, tx.Error)
-		a := sqlscan.Analyze(tx.Statement.SQL.String())
-		require.Equal(t, tc.binds, x.Binds(tx.Statement, &a, opts), tc.value)
-		got, err := x.Extract(tx.Statement, &a, opts)
-		require.NoError(t, err)
-		require.Equal(t, []string{tc.want}, sortedTables(got), tc.value)
+		x := depscan.NewExtractor(10)
+		for _, tc := range []struct {
+			value string
+			name  collation.Column
+			binds bool
+			want  string
+		}{
+			{"Ann", collation.NoCase, false, "users: name=sann"},
+			{"BOB", collation.NoCase, true, "users: name=sbob"},
+			{"Cid", collation.Binary, false, "users: name=sCid"},
+			{"Dee", collation.Binary, true, "users: name=sDee"},
+			{"Eve", collation.Column{}, false, "users: "},
+			{"Fay", collation.NoCase, false, "users: name=sfay"},
+			{"Gus", collation.NoCase, true, "users: name=sgus"},
+			{"Hal", collation.NoCase, true, "users: name=shal"}, // a new generation, the same columns
+		} {
+			if name != tc.name || tc.value == "Hal" {
+				gen++
+			}
+			name = tc.name
+			tx := dry.Unscoped().Where("name = ?", tc.value).Find(&[]User{})
+			require.NoError(t, tx.Error)
+			a := sqlscan.Analyze(tx.Statement.SQL.String())
+			require.Equal(t, tc.binds, x.Binds(tx.Statement, &a, opts), "%s, Generation %v", tc.value, withGeneration)
+			got, err := x.Extract(tx.Statement, &a, opts)
+			require.NoError(t, err)
+			require.Equal(t, []string{tc.want}, sortedTables(got), tc.value)
+		}
 	}
 }
