@@ -67,19 +67,24 @@ func (p *Plugin) columnsOf(database, dialect string) *dbColumns {
 // value but NULL can be named.
 func noColumns(string, string) collation.Column { return collation.Column{} }
 
-// columnsFor returns how the database d compares the columns of tables
-// (loading them through pool), for depscan.Options.Columns and imageConj;
-// nil on dialects whose columns need no catalogue. With d nil (the
-// database's identity could not be read) nothing but NULL is named. A
-// table whose columns cannot be read proves nothing but IS NULL on them.
-func (p *Plugin) columnsFor(ctx context.Context, dialect string, d *dbColumns, pool gorm.ConnPool, tables []string) func(modelTable, column string) collation.Column {
-	if !comparesColumns(dialect) {
-		return nil
+// columnsAt returns how the database that db reaches through pool
+// compares the columns of tables, loading them through pool, for
+// depscan.Options.Columns and imageConj, and the database's catalogue; nil
+// on dialects whose columns need no catalogue. d is pool's database when
+// the caller has it already (nil: looked up now). When the database's
+// identity cannot be read, nothing but NULL is named; a table whose
+// columns cannot be read proves nothing but IS NULL on them.
+func (p *Plugin) columnsAt(ctx context.Context, db *gorm.DB, pool gorm.ConnPool, d *database, tables []string) (func(modelTable, column string) collation.Column, *dbColumns) {
+	if !comparesColumns(db.Dialector.Name()) {
+		return nil, nil
 	}
 	if d == nil {
-		return noColumns
+		d, _ = p.identity(db, pool)
 	}
-	changed, err := d.catalog.Load(ctx, pool, tables)
+	if d == nil {
+		return noColumns, nil
+	}
+	changed, err := d.columns.catalog.Load(ctx, unprepared(pool), tables)
 	if err != nil {
 		p.logError(ctx, err)
 	}
@@ -90,35 +95,7 @@ func (p *Plugin) columnsFor(ctx context.Context, dialect string, d *dbColumns, p
 		}
 		p.invalidate(ctx, deps)
 	}
-	return d.column
-}
-
-// readColumns is columnsFor of the tables a read of db reads, in the
-// database it reads through source, the pool a write of it would use
-// (sourcePool): d, or, when d is nil, the source's, read now; and the
-// catalogue's Generation, for depscan.Options. Nil on dialects whose
-// columns need no catalogue.
-func (p *Plugin) readColumns(db *gorm.DB, source gorm.ConnPool, d *database, tables []string) (func(modelTable, column string) collation.Column, func() uint64) {
-	dialect := db.Dialector.Name()
-	if !comparesColumns(dialect) {
-		return nil, nil
-	}
-	if d == nil {
-		d, _ = p.identity(db, source)
-	}
-	if d == nil {
-		return noColumns, nil
-	}
-	return p.columnsFor(db.Statement.Context, dialect, d.columns, unprepared(source), tables), d.columns.generation
-}
-
-// writeColumns returns how the database a change was written to compares
-// its columns: nil when its identity cannot be read.
-func (p *Plugin) writeColumns(c *change) *dbColumns {
-	if d, ok := p.identity(c.db, c.base); ok {
-		return d.columns
-	}
-	return nil
+	return d.columns.column, d.columns
 }
 
 // storesAssigned reports whether an UPDATE of the table of db leaves its
@@ -153,7 +130,7 @@ func (d *dbColumns) columnOf(modelTable, column string) collation.Column {
 }
 
 // canon is depscan.Canon of v as a value of the column f of the model s,
-// as the database compares that column when columns (from columnsFor)
+// as the database compares that column when columns (from columnsAt)
 // tells it.
 func canon(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field, v any) (string, bool) {
 	if cmp, ok := comparison(columns, s, f); ok {
@@ -163,7 +140,7 @@ func canon(columns func(modelTable, column string) collation.Column, s *schema.S
 }
 
 // comparison returns how the database compares the column of f, a field
-// of the model s, as columns (from columnsFor) tells it, for
+// of the model s, as columns (from columnsAt) tells it, for
 // depscan.CanonFor; false (depscan.Canon's comparison) when columns is nil
 // or f is.
 func comparison(columns func(modelTable, column string) collation.Column, s *schema.Schema, f *schema.Field) (collation.Column, bool) {

@@ -121,7 +121,7 @@ type identityRead struct {
 func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 	pool := unprepared(source)
 	var key any = pool
-	if t := reflect.TypeOf(pool); t == nil || !t.Comparable() {
+	if !isComparable(pool) {
 		key = db.Config // a pool that cannot be a map key: once per session
 	}
 	if v, ok := p.databases.m.Load(key); ok {
@@ -176,10 +176,17 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 	}
 }
 
+// isComparable reports whether pool can be compared with ==, and so be a
+// map key.
+func isComparable(pool gorm.ConnPool) bool {
+	t := reflect.TypeOf(pool)
+	return t != nil && t.Comparable()
+}
+
 // knownDatabase returns the database of pool if its identity was read
 // already, without reading it.
 func (p *Plugin) knownDatabase(pool gorm.ConnPool) (*database, bool) {
-	if t := reflect.TypeOf(pool); t == nil || !t.Comparable() {
+	if !isComparable(pool) {
 		return nil, false
 	}
 	v, _ := p.databases.m.Load(pool)
@@ -236,12 +243,7 @@ func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
 // driver that every user would then build.
 func sqliteSettings(db *gorm.DB, pool gorm.ConnPool) (string, bool) {
 	opened := unprepared(db.Config.ConnPool)
-	for _, p := range []gorm.ConnPool{opened, pool} {
-		if t := reflect.TypeOf(p); t == nil || !t.Comparable() {
-			return "", false
-		}
-	}
-	if opened != pool {
+	if !isComparable(opened) || !isComparable(pool) || opened != pool {
 		return "", false
 	}
 	d := reflect.Indirect(reflect.ValueOf(db.Dialector))

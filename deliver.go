@@ -29,11 +29,9 @@ type change struct {
 	s         *schema.Schema
 	images    []rowimage.Image
 	asWritten bool
-	// db, base and dialect reach the database the write ran on, to read
-	// its cascading foreign keys and its columns after the commit.
-	db      *gorm.DB
-	base    gorm.ConnPool
-	dialect string
+	// db reaches the database the write ran on, to read its cascading
+	// foreign keys and its columns after the commit (through its pool).
+	db *gorm.DB
 	// span is that of the statement that asked for the change, for the
 	// span of its delivery (trace.go).
 	span trace.Span
@@ -42,7 +40,7 @@ type change struct {
 // queue hands c to the plugin's sink after the commit of db's transaction,
 // or at once outside of one.
 func (p *Plugin) queue(db *gorm.DB, c *change) {
-	c.db, c.base, c.dialect = db, unprepared(db.ConnPool), db.Dialector.Name()
+	c.db = db
 	c.span = trace.SpanFromContext(db.Statement.Context)
 	aftercommit.Deliver(db.Statement.Context, db.Statement.ConnPool, p.deliver, c)
 }
@@ -94,7 +92,7 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 // schemes caches the tables' schemes for the other changes of the batch.
 func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) {
 	e := &c.event
-	if (e.Level == invalidation.Rows || e.Level == invalidation.Tables) && !p.cascades.load(ctx, c.dialect, c.base) {
+	if (e.Level == invalidation.Rows || e.Level == invalidation.Tables) && !p.cascades.load(ctx, c.db.Dialector.Name(), unprepared(c.db.ConnPool)) {
 		// Any table may cascade from these: invalidate everything.
 		e.Level, e.Reason = invalidation.All, invalidation.ReasonCascadesUnknown
 	}
@@ -114,9 +112,8 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 			schemes.failed = !ts.known
 		}
 		var rows int
-		d := p.writeColumns(c)
-		columns := p.columnsFor(ctx, c.dialect, d, c.base, e.Tables)
-		if c.asWritten && d != nil && !d.catalog.Strict(table) {
+		columns, catalogue := p.columnsAt(ctx, c.db, c.db.ConnPool, nil, e.Tables)
+		if c.asWritten && catalogue != nil && !catalogue.catalog.Strict(table) {
 			// Outside strict mode, MySQL stores what it can of a value
 			// it cannot store (a string cut, a number clamped), with a
 			// warning: the create's values may not be the rows'.

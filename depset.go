@@ -165,7 +165,11 @@ func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf
 	if o := rd.opts; o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
-	opts.Columns, opts.Generation = p.readColumns(db, rd.source, rd.db, analysis.Reads)
+	var catalogue *dbColumns
+	opts.Columns, catalogue = p.columnsAt(stmt.Context, db, rd.source, rd.db, analysis.Reads)
+	if catalogue != nil {
+		opts.Generation = catalogue.generation
+	}
 	tables, err := p.extractor.Extract(stmt, analysis, opts)
 	if err != nil {
 		return nil, nil, err

@@ -364,7 +364,7 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, []tableSc
 		if precise && p.precisionOf(s) != TableLevel && !aftercommit.InTransaction(db.Statement.ConnPool) {
 			// (Inside a transaction nothing is remembered: the dependencies
 			// are only checked, without reading the catalogue.)
-			columns, _ := p.readColumns(db, sourcePool(db), nil, []string{table})
+			columns, _ := p.columnsAt(db.Statement.Context, db, sourcePool(db), nil, []string{table})
 			if !isRows {
 				conjs = primaryKeyConjs(db.Statement.Context, s, reflect.ValueOf(model), columns)
 			} else if value, ok := canon(columns, s, f, c.value); ok {
