@@ -51,9 +51,9 @@ type Catalog struct {
 var generations atomic.Uint64
 
 // Generation returns a number that names the state of the Catalog: it
-// changes, to one no Catalog of the process had before, whenever Column
-// may answer otherwise for some column, before Load stores what changed
-// and again after. So what a caller derived from Column answers between
+// changes, to one no Catalog of the process had before, before Load or
+// Forget stores what it changed and again after, and so whenever Column
+// may answer otherwise for some column. So what a caller derived from Column answers between
 // two equal Generations still holds while Generation returns the same.
 func (c *Catalog) Generation() uint64 {
 	if g := c.gen.Load(); g != 0 {
@@ -105,10 +105,13 @@ func (c *Catalog) table(tableName string) *table {
 	return nil
 }
 
-// update stores in a copy of tables what change makes of it.
+// update stores in a copy of tables what change makes of it, between two
+// new Generations.
 func (c *Catalog) update(change func(tables map[string]*table)) {
 	c.write.Lock()
 	defer c.write.Unlock()
+	c.bump()
+	defer c.bump()
 	m := map[string]*table{}
 	if old := c.tables.Load(); old != nil {
 		m = maps.Clone(*old)
@@ -188,10 +191,10 @@ func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string)
 
 // read is Load's reading of the tables that are not fresh.
 func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string, now time.Time) (changed []string, err error) {
-	isFresh := func(t string) bool { return c.fresh(t, now) }
 	c.load.Lock()
 	defer c.load.Unlock()
-	stale := slices.DeleteFunc(slices.Clone(tables), isFresh) // some may have been read meanwhile
+	// Some may have been read meanwhile.
+	stale := slices.DeleteFunc(slices.Clone(tables), func(t string) bool { return c.fresh(t, now) })
 	if len(stale) == 0 {
 		return nil, nil
 	}
@@ -204,8 +207,6 @@ func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string,
 	}
 	defs, strict, err := reader.read(ctx, c, pool, stale)
 	if err != nil {
-		c.bump()
-		defer c.bump()
 		c.update(func(m map[string]*table) {
 			for _, name := range stale {
 				failed := &table{columns: map[string]Column{}, unread: true}
@@ -221,8 +222,6 @@ func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string,
 	}
 	read := tablesOf(stale, defs, strict)
 	overlapped := c.forgets.Load() != forgets
-	c.bump()
-	defer c.bump()
 	c.update(func(m map[string]*table) {
 		for _, name := range stale {
 			t := read[name]
