@@ -53,8 +53,9 @@ var generations atomic.Uint64
 // Generation returns a number that names the state of the Catalog: it
 // changes, to one no Catalog of the process had before, before Load or
 // Forget stores what it changed and again after, and so whenever Column
-// may answer otherwise for some column. So what a caller derived from Column answers between
-// two equal Generations still holds while Generation returns the same.
+// may answer otherwise for some column. So what a caller derived from
+// Column between two equal Generations still holds while Generation
+// returns the same.
 func (c *Catalog) Generation() uint64 {
 	if g := c.gen.Load(); g != 0 {
 		return g
