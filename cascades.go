@@ -21,18 +21,25 @@ const cascadesMaxAge = time.Minute
 // cascades knows which tables a write to another table can change through
 // foreign keys declared ON DELETE or ON UPDATE CASCADE, SET NULL or SET
 // DEFAULT: a delete of a parent row deletes or changes child rows that no
-// statement names. It takes them from the database's catalogue (SQLite,
-// PostgreSQL, MySQL), read when a write first needs them and again after
-// DDL, so that a child table is known whoever created it and however its
-// rows were read; and from the constraints of the GORM models the plugin
-// meets, for other dialects.
+// statement names. It takes them from the constraints of the GORM models
+// the plugin meets, and from each database's catalogue (SQLite,
+// PostgreSQL, MySQL: foreignKeys), so that a child table is known whoever
+// created it and however its rows were read.
 type cascades struct {
 	learned sync.Map // *schema.Schema -> struct{}: its tags were read
 
 	mu     sync.Mutex
 	tagged map[string][]string // referenced table -> constrained tables, from tags
-	db     map[string][]string // the same, from the catalogue; nil: not read
-	readAt time.Time           // when db was read
+}
+
+// foreignKeys are the cascading foreign keys of one database, read from
+// its catalogue when a write first needs them and again after DDL. Each
+// database has its own: one plugin may serve several, whose tables share
+// names but not constraints.
+type foreignKeys struct {
+	mu     sync.Mutex
+	graph  map[string][]string // referenced table -> constrained tables; nil: not read
+	readAt time.Time           // when graph was read
 }
 
 // learn records the cascading constraints GORM's tags declare on s, on the
@@ -88,10 +95,10 @@ func cascading(action string) bool {
 }
 
 // forget drops what was read from the catalogue: DDL changed it.
-func (c *cascades) forget() {
-	c.mu.Lock()
-	c.db = nil
-	c.mu.Unlock()
+func (k *foreignKeys) forget() {
+	k.mu.Lock()
+	k.graph = nil
+	k.mu.Unlock()
 }
 
 // catalogueQueries read, per dialect, every foreign key of the database as
@@ -113,19 +120,15 @@ var catalogueQueries = map[string]string{
 // that needs them has committed, outside any transaction. ok is false when
 // they cannot be read: the caller must then assume a cascade may reach any
 // table.
-func (c *cascades) load(ctx context.Context, dialect string, pool gorm.ConnPool) (ok bool) {
-	query, known := catalogueQueries[dialect]
-	if !known {
-		return true // other dialects: the models' tags only
-	}
-	c.mu.Lock()
-	fresh := c.db != nil && time.Since(c.readAt) < cascadesMaxAge
-	c.mu.Unlock()
+func (k *foreignKeys) load(ctx context.Context, dialect string, pool gorm.ConnPool) (ok bool) {
+	k.mu.Lock()
+	fresh := k.graph != nil && time.Since(k.readAt) < cascadesMaxAge
+	k.mu.Unlock()
 	if fresh {
 		return true
 	}
 	readAt := time.Now()
-	rows, err := pool.QueryContext(ctx, query)
+	rows, err := pool.QueryContext(ctx, catalogueQueries[dialect])
 	if err != nil {
 		return false
 	}
@@ -147,23 +150,37 @@ func (c *cascades) load(ctx context.Context, dialect string, pool gorm.ConnPool)
 	if rows.Err() != nil {
 		return false
 	}
-	c.mu.Lock()
-	c.db, c.readAt = graph, readAt
-	c.mu.Unlock()
+	k.mu.Lock()
+	k.graph, k.readAt = graph, readAt
+	k.mu.Unlock()
 	return true
 }
 
-// closure returns tables and every table a cascade from them can reach.
-func (c *cascades) closure(tables []string) []string {
+// read returns the graph last read, or nil; it is never modified once
+// stored. k may be nil: a dialect whose catalogue the plugin does not read.
+func (k *foreignKeys) read() map[string][]string {
+	if k == nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.graph
+}
+
+// closure returns tables and every table a cascade from them can reach,
+// through the models' constraints and the database's foreign keys (keys,
+// nil on dialects whose catalogue the plugin does not read).
+func (c *cascades) closure(keys *foreignKeys, tables []string) []string {
+	graph := keys.read()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := append([]string(nil), tables...)
-	if len(c.tagged) == 0 && len(c.db) == 0 {
+	if len(c.tagged) == 0 && len(graph) == 0 {
 		return out
 	}
 	for i := 0; i < len(out); i++ {
-		for _, graph := range []map[string][]string{c.tagged, c.db} {
-			for _, t := range graph[out[i]] {
+		for _, g := range []map[string][]string{c.tagged, graph} {
+			for _, t := range g[out[i]] {
 				if !slices.Contains(out, t) {
 					out = append(out, t)
 				}
@@ -176,9 +193,9 @@ func (c *cascades) closure(tables []string) []string {
 // cyclic reports whether a cascade from table can come back to it (a
 // self-referencing foreign key, say): a write to the table then changes
 // rows of it that the write's images do not show.
-func (c *cascades) cyclic(table string) bool {
+func (c *cascades) cyclic(keys *foreignKeys, table string) bool {
 	c.mu.Lock()
-	next := slices.Concat(c.tagged[table], c.db[table])
+	next := slices.Concat(c.tagged[table], keys.read()[table])
 	c.mu.Unlock()
-	return slices.Contains(c.closure(next), table)
+	return slices.Contains(c.closure(keys, next), table)
 }

@@ -31,10 +31,11 @@ import (
 // tables share names but not definitions. A database is known by its
 // identity (database.go).
 
-// comparesColumns reports a dialect whose column comparisons the plugin
-// reads from the database: GORM's own. Others get depscan.Canon's
-// comparisons, which assume byte equality.
-func comparesColumns(dialect string) bool {
+// readsCatalogue reports a dialect whose catalogue the plugin reads, for
+// how columns compare and which foreign keys cascade: GORM's own. Others
+// get depscan.Canon's comparisons, which assume byte equality, and the
+// cascades the models declare.
+func readsCatalogue(dialect string) bool {
 	switch dialect {
 	case "mysql", "postgres", "sqlite":
 		return true
@@ -51,16 +52,23 @@ type dbColumns struct {
 	generation func() uint64
 }
 
-// columnsOf returns how the columns of the database whose identity is
-// database compare, made on first use.
-func (p *Plugin) columnsOf(database, dialect string) *dbColumns {
-	if v, ok := p.columns.Load(database); ok {
-		return v.(*dbColumns)
+// catalogue is what the plugin reads of one database's catalogue, shared
+// by the pools of one identity.
+type catalogue struct {
+	columns dbColumns
+	keys    foreignKeys
+}
+
+// catalogueOf returns the catalogue of the database whose identity is
+// database, made on first use.
+func (p *Plugin) catalogueOf(database, dialect string) *catalogue {
+	if v, ok := p.catalogues.Load(database); ok {
+		return v.(*catalogue)
 	}
-	d := &dbColumns{catalog: collation.Catalog{Dialect: dialect, MaxAge: cascadesMaxAge}}
-	d.column, d.generation = d.columnOf, d.catalog.Generation
-	v, _ := p.columns.LoadOrStore(database, d)
-	return v.(*dbColumns)
+	c := &catalogue{columns: dbColumns{catalog: collation.Catalog{Dialect: dialect, MaxAge: cascadesMaxAge}}}
+	c.columns.column, c.columns.generation = c.columns.columnOf, c.columns.catalog.Generation
+	v, _ := p.catalogues.LoadOrStore(database, c)
+	return v.(*catalogue)
 }
 
 // noColumns is how columns compare when their database is unknown: no
@@ -75,7 +83,7 @@ func noColumns(string, string) collation.Column { return collation.Column{} }
 // identity cannot be read, nothing but NULL is named; a table whose
 // columns cannot be read proves nothing but IS NULL on them.
 func (p *Plugin) columnsAt(ctx context.Context, db *gorm.DB, pool gorm.ConnPool, d *database, tables []string) (func(modelTable, column string) collation.Column, *dbColumns) {
-	if !comparesColumns(db.Dialector.Name()) {
+	if !readsCatalogue(db.Dialector.Name()) {
 		return nil, nil
 	}
 	if d == nil {
@@ -110,11 +118,13 @@ func (p *Plugin) storesAssigned(db *gorm.DB, table string) bool {
 	return ok && d.columns.catalog.StoresAssigned(table)
 }
 
-// forgetColumns makes every database read again the columns of tables, or
-// of every table: DDL changed them.
-func (p *Plugin) forgetColumns(tables []string, all bool) {
-	p.columns.Range(func(_, v any) bool {
-		v.(*dbColumns).catalog.Forget(tables, all)
+// forgetCatalogues makes every database read again the columns of tables,
+// or of every table, and its foreign keys: DDL changed them.
+func (p *Plugin) forgetCatalogues(tables []string, all bool) {
+	p.catalogues.Range(func(_, v any) bool {
+		c := v.(*catalogue)
+		c.columns.catalog.Forget(tables, all)
+		c.keys.forget()
 		return true
 	})
 }

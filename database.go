@@ -103,9 +103,11 @@ type databases struct {
 // database is what the plugin knows of a database it reads.
 type database struct {
 	id string // its identity, hashed
-	// columns is how its columns compare (shared by the pools of one
-	// identity); nil on dialects whose columns need no catalogue.
+	// columns is how its columns compare, and keys its cascading foreign
+	// keys (shared by the pools of one identity); nil on dialects whose
+	// catalogue the plugin does not read.
 	columns *dbColumns
+	keys    *foreignKeys
 }
 
 // identityRead is one reading of a pool's identity, shared by the reads
@@ -153,8 +155,9 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 	dialect := db.Dialector.Name()
 	sum := sha256.Sum256([]byte(dialect + "\x00" + id))
 	d := &database{id: dialect + "@" + hex.EncodeToString(sum[:8])}
-	if comparesColumns(dialect) {
-		d.columns = p.columnsOf(d.id, dialect)
+	if readsCatalogue(dialect) {
+		c := p.catalogueOf(d.id, dialect)
+		d.columns, d.keys = &c.columns, &c.keys
 	}
 	// Reads that began before this one stored its identity, and missed
 	// its reading, agree on the identity stored first: a pool's own

@@ -92,9 +92,13 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 // schemes caches the tables' schemes for the other changes of the batch.
 func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) {
 	e := &c.event
-	if (e.Level == invalidation.Rows || e.Level == invalidation.Tables) && !p.cascades.load(ctx, c.db.Dialector.Name(), unprepared(c.db.ConnPool)) {
-		// Any table may cascade from these: invalidate everything.
-		e.Level, e.Reason = invalidation.All, invalidation.ReasonCascadesUnknown
+	var d *database
+	if e.Level == invalidation.Rows || e.Level == invalidation.Tables {
+		var known bool
+		if d, known = p.foreignKeysOf(ctx, c.db); !known {
+			// Any table may cascade from these: invalidate everything.
+			e.Level, e.Reason = invalidation.All, invalidation.ReasonCascadesUnknown
+		}
 	}
 	switch e.Level {
 	case invalidation.All:
@@ -112,7 +116,7 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 			schemes.failed = !ts.known
 		}
 		var rows int
-		columns, catalogue := p.columnsAt(ctx, c.db, c.db.ConnPool, nil, e.Tables)
+		columns, catalogue := p.columnsAt(ctx, c.db, c.db.ConnPool, d, e.Tables)
 		if c.asWritten && catalogue != nil && !catalogue.catalog.Strict(table) {
 			// Outside strict mode, MySQL stores what it can of a value
 			// it cannot store (a string cut, a number clamped), with a
@@ -126,7 +130,7 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 		} else {
 			e.Rows = rows
 		}
-		if p.cascades.cyclic(table) {
+		if p.cascades.cyclic(d.keys, table) {
 			// A cascade comes back to the table: rows of it changed that
 			// the images do not show.
 			e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + table})
@@ -136,10 +140,25 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 			e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
 		}
 	}
-	for _, t := range p.cascades.closure(e.Tables)[len(e.Tables):] {
+	for _, t := range p.cascades.closure(d.keys, e.Tables)[len(e.Tables):] {
 		e.Cascaded = append(e.Cascaded, t)
 		e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
 	}
+}
+
+// foreignKeysOf returns the database db wrote to, its cascading foreign
+// keys loaded, and false when they cannot be known: its identity or its
+// catalogue cannot be read. It reads through db's pool: the write has
+// committed.
+func (p *Plugin) foreignKeysOf(ctx context.Context, db *gorm.DB) (*database, bool) {
+	d, ok := p.identity(db, db.ConnPool)
+	if !ok {
+		return nil, false
+	}
+	if d.keys != nil && !d.keys.load(ctx, db.Dialector.Name(), unprepared(db.ConnPool)) {
+		return nil, false
+	}
+	return d, true
 }
 
 // batchSchemes are the schemes of the tables a delivery reads: failed once

@@ -615,3 +615,38 @@ func TestPreparedStatementsAreTheApplications(t *testing.T) {
 		assert.Len(t, conn.Stmts.Keys(), 2, "prepared: %q", conn.Stmts.Keys())
 	})
 }
+
+// TestDatabasesCascadeApart serves two databases with one plugin: their
+// tables share names, and only one declares a cascade. A write to each
+// follows its own database's foreign keys, whichever was read last.
+func TestDatabasesCascadeApart(t *testing.T) {
+	p := gormcache.New(gormcache.Config{})
+	cascading, plain := openWith(t, testdb.Sqlite(t), p), openWith(t, testdb.Sqlite(t), p)
+	for _, db := range []struct {
+		*gorm.DB
+		child string
+	}{
+		{cascading, `CREATE TABLE houses (id integer PRIMARY KEY, home_id integer REFERENCES homes ON DELETE CASCADE)`},
+		{plain, `CREATE TABLE houses (id integer PRIMARY KEY, home_id integer)`},
+	} {
+		require.NoError(t, db.Exec(`CREATE TABLE homes (id integer PRIMARY KEY)`).Error)
+		require.NoError(t, db.Exec(db.child).Error)
+		require.NoError(t, db.Exec(`INSERT INTO homes (id) VALUES (1), (2)`).Error)
+		require.NoError(t, db.Exec(`INSERT INTO houses (home_id) VALUES (1), (2)`).Error)
+	}
+	count := func(db *gorm.DB) int {
+		var n int
+		require.NoError(t, db.Clauses(gormcache.Cache()).Raw("SELECT count(*) FROM houses").Scan(&n).Error)
+		return n
+	}
+	// The plain database's foreign keys were read last.
+	require.Equal(t, 2, count(cascading))
+	require.NoError(t, cascading.Exec(`DELETE FROM homes WHERE id = 1`).Error)
+	assert.Equal(t, 1, count(cascading), "stale: the cascade deleted a row")
+
+	require.Equal(t, 2, count(plain))
+	require.NoError(t, plain.Exec(`DELETE FROM homes WHERE id = 1`).Error)
+	hits := p.Stats().Hits
+	assert.Equal(t, 2, count(plain))
+	assert.Equal(t, hits+1, p.Stats().Hits, "a delete that cascades nowhere invalidated houses")
+}

@@ -51,11 +51,12 @@ type Plugin struct {
 	flights   singleflight.Group
 	scopes    scopes // what request scopes share
 
-	policies  sync.Map // *schema.Schema -> Policy
-	cascades  cascades
-	rows      rowimage.Reader // the rows writes change
-	columns   sync.Map        // database identity -> *dbColumns: how its columns compare
-	databases databases       // the identity of each database read
+	policies sync.Map // *schema.Schema -> Policy
+	cascades cascades
+	rows     rowimage.Reader // the rows writes change
+	// catalogues holds, by database identity, the *catalogue read of it.
+	catalogues sync.Map
+	databases  databases // the identity of each database read
 
 	origQuery func(*gorm.DB)
 	origRow   func(*gorm.DB)

@@ -420,9 +420,8 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 // of the tables' definitions.
 func (p *Plugin) writeSQL(db *gorm.DB, a *sqlscan.Analysis, reason invalidation.Reason) {
 	if a.DDL || a.Unknown {
-		p.cascades.forget()
 		p.rows.Forget(a.Writes, a.Unknown)
-		p.forgetColumns(a.Writes, a.Unknown)
+		p.forgetCatalogues(a.Writes, a.Unknown)
 	}
 	c := tablesChange(db.Statement.SQL.String(), a.Writes, reason)
 	if a.Unknown && !p.cfg.TrustUnparsedExec {
