@@ -114,7 +114,7 @@ func (p *Plugin) storesAssigned(db *gorm.DB, table string) bool {
 	if db.Dialector.Name() != "mysql" {
 		return false
 	}
-	d, ok := p.knownDatabase(unprepared(db.ConnPool))
+	d, ok := p.knownDatabase(unprepared(writtenThrough(db)))
 	return ok && d.columns.catalog.StoresAssigned(table)
 }
 

@@ -29,9 +29,11 @@ type change struct {
 	s         *schema.Schema
 	images    []rowimage.Image
 	asWritten bool
-	// db reaches the database the write ran on, to read its cascading
-	// foreign keys and its columns after the commit (through its pool).
-	db *gorm.DB
+	// db is the statement's, and pool the one it wrote through (the
+	// pool its transaction was begun on): its database's cascading
+	// foreign keys and columns are read through it after the commit.
+	db   *gorm.DB
+	pool gorm.ConnPool
 	// span is that of the statement that asked for the change, for the
 	// span of its delivery (trace.go).
 	span trace.Span
@@ -40,9 +42,24 @@ type change struct {
 // queue hands c to the plugin's sink after the commit of db's transaction,
 // or at once outside of one.
 func (p *Plugin) queue(db *gorm.DB, c *change) {
-	c.db = db
+	c.db, c.pool = db, writtenThrough(db)
 	c.span = trace.SpanFromContext(db.Statement.Context)
 	aftercommit.Deliver(db.Statement.Context, db.Statement.ConnPool, p.deliver, c)
+}
+
+// writtenThrough returns the pool the statement of db writes through: the
+// statement's, outside a transaction, where dbresolver may have chosen it;
+// in a transaction, the pool it was begun on, or db's when that is unknown
+// (a *sql.Tx the application gave GORM itself).
+func writtenThrough(db *gorm.DB) gorm.ConnPool {
+	pool := db.Statement.ConnPool
+	if tx := aftercommit.TxOf[*change](pool); tx != nil && tx.Origin() != nil {
+		return tx.Origin()
+	}
+	if aftercommit.InTransaction(pool) || aftercommit.TxOf[*change](pool) != nil {
+		return db.ConnPool
+	}
+	return pool
 }
 
 // tablesChange is a change of statement (its SQL, "" for a manual call)
@@ -95,7 +112,7 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 	var d *database
 	if e.Level == invalidation.Rows || e.Level == invalidation.Tables {
 		var known bool
-		if d, known = p.foreignKeysOf(ctx, c.db); !known {
+		if d, known = p.foreignKeysOf(ctx, c.db, c.pool); !known {
 			// Any table may cascade from these: invalidate everything.
 			e.Level, e.Reason = invalidation.All, invalidation.ReasonCascadesUnknown
 		}
@@ -116,7 +133,7 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 			schemes.failed = !ts.known
 		}
 		var rows int
-		columns, catalogue := p.columnsAt(ctx, c.db, c.db.ConnPool, d, e.Tables)
+		columns, catalogue := p.columnsAt(ctx, c.db, c.pool, d, e.Tables)
 		if c.asWritten && catalogue != nil && !catalogue.catalog.Strict(table) {
 			// Outside strict mode, MySQL stores what it can of a value
 			// it cannot store (a string cut, a number clamped), with a
@@ -146,16 +163,15 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 	}
 }
 
-// foreignKeysOf returns the database db wrote to, its cascading foreign
-// keys loaded, and false when they cannot be known: its identity or its
-// catalogue cannot be read. It reads through db's pool: the write has
-// committed.
-func (p *Plugin) foreignKeysOf(ctx context.Context, db *gorm.DB) (*database, bool) {
-	d, ok := p.identity(db, db.ConnPool)
+// foreignKeysOf returns the database db wrote to through pool, its
+// cascading foreign keys loaded, and false when they cannot be known: its
+// identity or its catalogue cannot be read. The write has committed.
+func (p *Plugin) foreignKeysOf(ctx context.Context, db *gorm.DB, pool gorm.ConnPool) (*database, bool) {
+	d, ok := p.identity(db, pool)
 	if !ok {
 		return nil, false
 	}
-	if d.keys != nil && !d.keys.load(ctx, db.Dialector.Name(), unprepared(db.ConnPool)) {
+	if d.keys != nil && !d.keys.load(ctx, db.Dialector.Name(), unprepared(pool)) {
 		return nil, false
 	}
 	return d, true

@@ -184,6 +184,7 @@ func (p *Plugin) Config() Config { return p.cfg }
 
 // Callback names the plugin registers.
 const (
+	cbSource       = "gormcache:note_source"
 	cbAdopt        = "gormcache:adopt_transaction"
 	cbCreate       = "gormcache:after_create"
 	cbBeforeUpdate = "gormcache:before_update"
@@ -235,6 +236,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	steps := []error{
 		query.Replace("gorm:query", p.query),
 		row.Replace("gorm:row", p.row),
+		create.Before("gorm:begin_transaction").Register(cbSource, noteSource),
+		update.Before("gorm:begin_transaction").Register(cbSource, noteSource),
+		del.Before("gorm:begin_transaction").Register(cbSource, noteSource),
 		create.After("gorm:begin_transaction").Before("gorm:before_create").Register(cbAdopt, p.adoptTransaction),
 		update.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register(cbAdopt, p.adoptTransaction),
 		del.After("gorm:begin_transaction").Before("gorm:before_delete").Register(cbAdopt, p.adoptTransaction),

@@ -2,6 +2,7 @@ package gormcache_test
 
 import (
 	"database/sql"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,4 +145,60 @@ func TestNoStaleReadsWithReplicas(t *testing.T) {
 			return readCounters(t, r.db, i, 1+i%rows, committed[:], &tl)
 		})
 	})
+}
+
+// home and house are tables whose foreign key, ON DELETE CASCADE, only the
+// database declares: their models say nothing of it.
+type home struct{ ID uint }
+
+type house struct {
+	ID     uint
+	HomeID uint
+}
+
+// TestSourcesCascadeApart routes homes and houses to a database of their
+// own with dbresolver, beside a default one whose tables of those names
+// cascade nowhere, and whose foreign keys a write reads first: a delete
+// follows the foreign keys of the database it ran on, in GORM's own
+// transaction as outside any, whichever plugin was registered first.
+func TestSourcesCascadeApart(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		for _, skip := range []bool{false, true} {
+			t.Run(fmt.Sprintf("gormcache-first=%v/skip-default-transaction=%v", first, skip), func(t *testing.T) {
+				own := testdb.Sqlite(t)
+				db, err := gorm.Open(testdb.Sqlite(t), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: skip})
+				require.NoError(t, err)
+				for d, child := range map[gorm.Dialector]string{
+					db.Dialector: `CREATE TABLE houses (id integer PRIMARY KEY, home_id integer)`,
+					own:          `CREATE TABLE houses (id integer PRIMARY KEY, home_id integer REFERENCES homes ON DELETE CASCADE)`,
+				} {
+					raw, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+					require.NoError(t, err)
+					require.NoError(t, raw.Exec(`CREATE TABLE homes (id integer PRIMARY KEY)`).Error)
+					require.NoError(t, raw.Exec(child).Error)
+					require.NoError(t, raw.Exec(`INSERT INTO homes (id) VALUES (1), (2)`).Error)
+					require.NoError(t, raw.Exec(`INSERT INTO houses (home_id) VALUES (1), (2)`).Error)
+				}
+				require.NoError(t, db.Exec(`CREATE TABLE notes (id integer PRIMARY KEY)`).Error)
+				p := gormcache.New(gormcache.Config{})
+				resolver := dbresolver.Register(dbresolver.Config{Sources: []gorm.Dialector{own}}, &home{}, &house{})
+				if first {
+					require.NoError(t, db.Use(p))
+					require.NoError(t, db.Use(resolver))
+				} else {
+					require.NoError(t, db.Use(resolver))
+					require.NoError(t, db.Use(p))
+				}
+				houses := func() []house {
+					var got []house
+					require.NoError(t, db.Clauses(gormcache.Cache()).Order("id").Find(&got).Error)
+					return got
+				}
+				require.Len(t, houses(), 2)
+				require.NoError(t, db.Exec(`DELETE FROM notes`).Error)
+				require.NoError(t, db.Delete(&home{ID: 1}).Error)
+				assert.Equal(t, []house{{ID: 2, HomeID: 2}}, houses(), "stale: the cascade deleted a row")
+			})
+		}
+	}
 }

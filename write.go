@@ -148,13 +148,33 @@ func (c *capture) QueryContext(ctx context.Context, query string, args ...any) (
 	return c.ConnPool.QueryContext(ctx, query, args...)
 }
 
+// settingSource is the Statement setting where noteSource leaves the pool
+// a write's own transaction is begun on, for adoptTransaction.
+const settingSource = "gormcache:source"
+
+// noteSource runs right before GORM begins a write's own transaction: when
+// the statement's pool is not the plugin's (dbresolver chose another
+// database's), it notes the pool for adoptTransaction, so that the
+// write's invalidation reads that database's catalogue.
+func noteSource(db *gorm.DB) {
+	pool := db.Statement.ConnPool
+	if db.SkipDefaultTransaction || db.Error != nil || aftercommit.InTransaction(pool) {
+		return
+	}
+	if _, wrapped := unprepared(pool).(*aftercommit.Pool[*change]); !wrapped {
+		db.Statement.Settings.Store(settingSource, pool)
+	}
+}
+
 // adoptTransaction runs right after GORM begins a write's own transaction.
 // A transaction begun on a pool the plugin did not wrap — one that
-// dbresolver chose, registered before the plugin — is wrapped here, so that
-// its invalidations wait for its commit like any other.
+// dbresolver chose — is wrapped here, so that its invalidations wait for
+// its commit like any other.
 func (p *Plugin) adoptTransaction(db *gorm.DB) {
+	source, _ := db.Statement.Settings.LoadAndDelete(settingSource)
 	if _, started := db.InstanceGet("gorm:started_transaction"); started {
-		db.Statement.ConnPool = aftercommit.Adopt(db.Statement.ConnPool, p.deliver)
+		origin, _ := source.(gorm.ConnPool)
+		db.Statement.ConnPool = aftercommit.Adopt(db.Statement.ConnPool, origin, p.deliver)
 	}
 }
 

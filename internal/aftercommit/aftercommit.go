@@ -59,7 +59,7 @@ func (p *Pool[W]) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPo
 	if err != nil {
 		return nil, err
 	}
-	return newTx(inner, p.sink, p.GetDBConn), nil
+	return newTx(inner, p, p.sink, p.GetDBConn), nil
 }
 
 // GetDBConn implements gorm.GetDBConnector, so that db.DB() still works.
@@ -81,19 +81,19 @@ func (p *Pool[W]) Ping() error {
 	return nil
 }
 
-// Adopt returns tx, a transaction begun on a pool that is not wrapped (one
-// that another plugin, such as dbresolver, chose for the statement), wrapped
-// so that its queued work goes to sink after its Commit. A transaction
-// already wrapped is returned as it is.
-func Adopt[W any](tx gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
+// Adopt returns tx, a transaction begun on origin, a pool that is not
+// wrapped (one that another plugin, such as dbresolver, chose for the
+// statement; nil if unknown), wrapped so that its queued work goes to sink
+// after its Commit. A transaction already wrapped is returned as it is.
+func Adopt[W any](tx, origin gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
 	if TxOf[W](tx) != nil {
 		return tx
 	}
-	return newTx(tx, sink, nil)
+	return newTx(tx, origin, sink, nil)
 }
 
-func newTx[W any](inner gorm.ConnPool, sink Sink[W], dbConn func() (*sql.DB, error)) gorm.ConnPool {
-	t := &Tx[W]{ConnPool: inner, sink: sink, dbConn: dbConn}
+func newTx[W any](inner, origin gorm.ConnPool, sink Sink[W], dbConn func() (*sql.DB, error)) gorm.ConnPool {
+	t := &Tx[W]{ConnPool: inner, origin: origin, sink: sink, dbConn: dbConn}
 	if _, ok := inner.(gorm.Tx); ok {
 		// Keep the gorm.Tx interface (StmtContext) that prepared-statement
 		// mode requires of a transaction.
@@ -106,12 +106,17 @@ func newTx[W any](inner gorm.ConnPool, sink Sink[W], dbConn func() (*sql.DB, err
 // once, after Commit.
 type Tx[W any] struct {
 	gorm.ConnPool
+	origin gorm.ConnPool // the pool it was begun on; nil when unknown
 	sink   Sink[W]
 	dbConn func() (*sql.DB, error) // the pool's GetDBConn; nil when adopted
 
 	mu      sync.Mutex
 	pending []W
 }
+
+// Origin returns the pool the transaction was begun on, nil when unknown:
+// the *Pool it was begun on, or the pool Adopt was told.
+func (t *Tx[W]) Origin() gorm.ConnPool { return t.origin }
 
 // Defer queues work for after the transaction commits.
 func (t *Tx[W]) Defer(work W) {
