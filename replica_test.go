@@ -3,6 +3,7 @@ package gormcache_test
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,19 +35,25 @@ func newReplicaTopology(t *testing.T, cacheFirst bool) *replicaTopology {
 	require.NoError(t, err)
 	p := gormcache.New(gormcache.Config{})
 	resolver := dbresolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{replicaD}})
-	if cacheFirst {
-		require.NoError(t, db.Use(p))
-		require.NoError(t, db.Use(resolver))
-	} else {
-		require.NoError(t, db.Use(resolver))
-		require.NoError(t, db.Use(p))
-	}
+	useInOrder(t, db, cacheFirst, p, resolver)
 	require.NoError(t, db.AutoMigrate(&Counter{}))
 	primary, err := db.DB()
 	require.NoError(t, err)
 	topo := &replicaTopology{db: db, p: p, primary: primary, replica: replicaD.(*postgres.Dialector).Conn.(*sql.DB)}
 	topo.sync(t)
 	return topo
+}
+
+// useInOrder registers p and then resolver on db, or resolver first.
+func useInOrder(t *testing.T, db *gorm.DB, cacheFirst bool, p *gormcache.Plugin, resolver *dbresolver.DBResolver) {
+	t.Helper()
+	plugins := []gorm.Plugin{p, resolver}
+	if !cacheFirst {
+		slices.Reverse(plugins)
+	}
+	for _, plugin := range plugins {
+		require.NoError(t, db.Use(plugin))
+	}
 }
 
 // sync waits until the replica has applied every write committed so far.
@@ -182,13 +189,7 @@ func TestSourcesCascadeApart(t *testing.T) {
 				require.NoError(t, db.Exec(`CREATE TABLE notes (id integer PRIMARY KEY)`).Error)
 				p := gormcache.New(gormcache.Config{})
 				resolver := dbresolver.Register(dbresolver.Config{Sources: []gorm.Dialector{own}}, &home{}, &house{})
-				if first {
-					require.NoError(t, db.Use(p))
-					require.NoError(t, db.Use(resolver))
-				} else {
-					require.NoError(t, db.Use(resolver))
-					require.NoError(t, db.Use(p))
-				}
+				useInOrder(t, db, first, p, resolver)
 				houses := func() []house {
 					var got []house
 					require.NoError(t, db.Clauses(gormcache.Cache()).Order("id").Find(&got).Error)
