@@ -53,6 +53,9 @@ func (p *Plugin) queue(db *gorm.DB, c *change) {
 // (a *sql.Tx the application gave GORM itself).
 func writtenThrough(db *gorm.DB) gorm.ConnPool {
 	pool := db.Statement.ConnPool
+	if c, ok := pool.(*capture); ok {
+		pool = c.ConnPool
+	}
 	if tx := aftercommit.TxOf[*change](pool); tx != nil && tx.Origin() != nil {
 		return tx.Origin()
 	}
@@ -60,6 +63,16 @@ func writtenThrough(db *gorm.DB) gorm.ConnPool {
 		return db.ConnPool
 	}
 	return pool
+}
+
+// writtenTo names the database the statement of db writes to, for
+// rowimage.Reader.Read: the pool it writes through, or nil when that pool
+// cannot be a map key.
+func writtenTo(db *gorm.DB) any {
+	if pool := unprepared(writtenThrough(db)); isComparable(pool) {
+		return pool
+	}
+	return nil
 }
 
 // tablesChange is a change of statement (its SQL, "" for a manual call)

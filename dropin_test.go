@@ -650,3 +650,48 @@ func TestDatabasesCascadeApart(t *testing.T) {
 	assert.Equal(t, 2, count(plain))
 	assert.Equal(t, hits+1, p.Stats().Hits, "a delete that cascades nowhere invalidated houses")
 }
+
+// appliance is a table in one database and a view in another.
+type appliance struct {
+	ID   uint
+	Name string
+}
+
+// TestDatabasesImageApart writes, with one plugin, to two PostgreSQL
+// databases where appliances is a table in one and, in the other, a view
+// whose rows cannot be locked, written through an INSTEAD OF trigger:
+// reading the table's rows in the first database's transactions proves
+// nothing of the view's, whose read must not abort the second's.
+func TestDatabasesImageApart(t *testing.T) {
+	p := gormcache.New(gormcache.Config{})
+	table, view := openWith(t, testdb.Postgres(t), p), openWith(t, testdb.Postgres(t), p)
+	require.NoError(t, table.Exec(`CREATE TABLE appliances (id serial PRIMARY KEY, name text)`).Error)
+	for _, ddl := range []string{
+		`CREATE TABLE appliance_rows (id serial PRIMARY KEY, name text)`,
+		`CREATE VIEW appliances AS SELECT DISTINCT id, name FROM appliance_rows`,
+		`CREATE FUNCTION appliances_update() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN UPDATE appliance_rows SET name = NEW.name WHERE id = OLD.id; RETURN NEW; END $$`,
+		`CREATE TRIGGER appliances_update INSTEAD OF UPDATE ON appliances FOR EACH ROW EXECUTE FUNCTION appliances_update()`,
+		`INSERT INTO appliance_rows (name) VALUES ('a')`,
+	} {
+		require.NoError(t, view.Exec(ddl).Error)
+	}
+	require.NoError(t, table.Create(&appliance{Name: "a"}).Error)
+	rename := func(db *gorm.DB, name string) error {
+		return db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Model(&appliance{ID: 1}).Update("name", name).Error; err != nil {
+				return err
+			}
+			return tx.Exec(`SELECT 1`).Error
+		})
+	}
+	require.NoError(t, rename(table, "b"))
+	name := func() string {
+		var g appliance
+		require.NoError(t, view.Clauses(gormcache.Cache()).First(&g, 1).Error)
+		return g.Name
+	}
+	require.Equal(t, "a", name())
+	require.NoError(t, rename(view, "c"), "the write through the view failed")
+	assert.Equal(t, "c", name())
+}

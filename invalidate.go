@@ -126,7 +126,7 @@ func InvalidateObject(db *gorm.DB, obj any) error {
 		held = append(held, img)
 	}
 	where, _ := rowimage.PrimaryKeyWhere(s, held)
-	current, err := p.rows.Read(db, s, db.Statement.ConnPool, where, false, len(held))
+	current, err := p.rows.Read(db, s, db.Statement.ConnPool, writtenTo(db), where, false, len(held))
 	if err := broken(err); err != nil {
 		return fmt.Errorf("gormcache: InvalidateObject: reading %s by primary key: %w", s.Name, err)
 	}

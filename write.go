@@ -108,7 +108,7 @@ func (c *capture) before() {
 	if cl, ok := stmt.Clauses["SET"]; ok {
 		c.set, _ = cl.Expression.(clause.Set)
 	}
-	c.old, c.err = c.p.rows.Read(c.db, stmt.Schema, c.ConnPool, whereOf(stmt), true, c.p.cfg.MaxWriteRows)
+	c.old, c.err = c.p.rows.Read(c.db, stmt.Schema, c.ConnPool, writtenTo(c.db), whereOf(stmt), true, c.p.cfg.MaxWriteRows)
 	c.db.AddError(broken(c.err))
 }
 
@@ -237,7 +237,7 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 			where, pk := rowimage.PrimaryKeyWhere(stmt.Schema, c.old)
 			err := rowimage.ErrUnreadable
 			if pk {
-				now, err = p.rows.Read(db, stmt.Schema, stmt.ConnPool, where, false, len(c.old))
+				now, err = p.rows.Read(db, stmt.Schema, stmt.ConnPool, writtenTo(db), where, false, len(c.old))
 				db.AddError(broken(err))
 			}
 			if err != nil || len(now) != len(c.old) {
@@ -332,7 +332,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		images = nil
 		if ok {
 			var err error
-			images, err = p.rows.Read(db, stmt.Schema, stmt.ConnPool, where, false, p.cfg.MaxWriteRows)
+			images, err = p.rows.Read(db, stmt.Schema, stmt.ConnPool, writtenTo(db), where, false, p.cfg.MaxWriteRows)
 			db.AddError(broken(err))
 		}
 	}

@@ -470,8 +470,12 @@ func PrimaryKeyWhere(s *schema.Schema, images []Image) (clause.Where, bool) {
 // a savepoint; see Reader. Any other error is the database's refusal to
 // roll that savepoint back: the transaction is unusable, and the write must
 // fail with it.
-func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, where clause.Where, forUpdate bool, limit int) ([]Image, error) {
-	table := sqlscan.ModelTable(s.Table)
+//
+// database names the database pool reaches (any comparable value, the same
+// for every pool of one database): what the Reader learns of a table is
+// that database's.
+func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, database any, where clause.Where, forUpdate bool, limit int) ([]Image, error) {
+	table := tableOf{database, sqlscan.ModelTable(s.Table)}
 	trusted, failing := r.state(table)
 	if failing {
 		return nil, ErrUnreadable
@@ -519,7 +523,8 @@ func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, where c
 // without reading them, before the Reader tries again.
 const retryAfter = time.Minute
 
-// Reader reads images, and remembers, per table, how reading its rows
+// Reader reads images, and remembers, per table of each database, how
+// reading its rows
 // inside a write's transaction went. The read uses the write's own
 // conditions, so it fails where the write succeeds only for what is the
 // table's own: a view with INSTEAD OF triggers that cannot be locked, a
@@ -529,13 +534,20 @@ const retryAfter = time.Minute
 // (the table is invalidated as a whole) for retryAfter. DDL on a table
 // forgets what was learned of it. The zero Reader is ready to use.
 type Reader struct {
-	m sync.Map // table -> time.Time: zero once a read worked, else when one failed
+	m sync.Map // tableOf -> time.Time: zero once a read worked, else when one failed
 
 	mu        sync.RWMutex
 	templates map[string]*template // see sqlOf
 }
 
-func (r *Reader) state(table string) (trusted, failing bool) {
+// tableOf is a table of a database: tables of one name in two databases
+// may be read alike or not.
+type tableOf struct {
+	database any
+	table    string
+}
+
+func (r *Reader) state(table tableOf) (trusted, failing bool) {
 	v, ok := r.m.Load(table)
 	if !ok {
 		return false, false
@@ -547,22 +559,25 @@ func (r *Reader) state(table string) (trusted, failing bool) {
 	return false, time.Since(at) < retryAfter
 }
 
-func (r *Reader) worked(table string) {
+func (r *Reader) worked(table tableOf) {
 	if v, ok := r.m.Load(table); !ok || !v.(time.Time).IsZero() {
 		r.m.Store(table, time.Time{})
 	}
 }
 
-func (r *Reader) failed(table string) { r.m.Store(table, time.Now()) }
+func (r *Reader) failed(table tableOf) { r.m.Store(table, time.Now()) }
 
-// Forget drops what was learned of tables, or of every table: DDL changed
-// them.
+// Forget drops what was learned of tables, or of every table, in every
+// database: DDL changed them.
 func (r *Reader) Forget(tables []string, all bool) {
 	if all {
 		r.m.Clear()
 		return
 	}
-	for _, table := range tables {
-		r.m.Delete(table)
-	}
+	r.m.Range(func(k, _ any) bool {
+		if slices.Contains(tables, k.(tableOf).table) {
+			r.m.Delete(k)
+		}
+		return true
+	})
 }
