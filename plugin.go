@@ -15,7 +15,6 @@ import (
 	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
 
-	"github.com/gormcache/gormcache/internal/aftercommit"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/memo"
@@ -56,6 +55,7 @@ type Plugin struct {
 	rows     rowimage.Reader // the rows writes change
 	// catalogues holds, by database identity, the *catalogue read of it.
 	catalogues sync.Map
+	wrappers   sync.Map  // *sql.DB -> the plugin's wrapper of it (see wrap)
 	databases  databases // the identity of each database read
 
 	origQuery func(*gorm.DB)
@@ -184,7 +184,6 @@ func (p *Plugin) Config() Config { return p.cfg }
 
 // Callback names the plugin registers.
 const (
-	cbSource       = "gormcache:note_source"
 	cbAdopt        = "gormcache:adopt_transaction"
 	cbCreate       = "gormcache:after_create"
 	cbBeforeUpdate = "gormcache:before_update"
@@ -211,15 +210,18 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	if ps, ok := db.ConnPool.(*gorm.PreparedStmtDB); ok {
 		// Wrap the pool it prepares on, so that db.ConnPool stays what
 		// GORM made it: a *gorm.PreparedStmtDB.
-		ps.ConnPool = aftercommit.Wrap(ps.ConnPool, p.deliver)
+		ps.ConnPool = p.wrap(ps.ConnPool)
 	} else {
-		db.ConnPool = aftercommit.Wrap(db.ConnPool, p.deliver)
+		db.ConnPool = p.wrap(db.ConnPool)
 	}
 	if db.Statement != nil {
 		db.Statement.ConnPool = db.ConnPool
 	}
 	if db.Callback().Create().Get(cbCreate) != nil {
 		return nil // callbacks already registered on this db
+	}
+	if err := p.wrapResolver(db); err != nil {
+		return fmt.Errorf("gormcache: registering callbacks: %w", err)
 	}
 
 	query := db.Callback().Query()
@@ -236,9 +238,6 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	steps := []error{
 		query.Replace("gorm:query", p.query),
 		row.Replace("gorm:row", p.row),
-		create.Before("gorm:begin_transaction").Register(cbSource, noteSource),
-		update.Before("gorm:begin_transaction").Register(cbSource, noteSource),
-		del.Before("gorm:begin_transaction").Register(cbSource, noteSource),
 		create.After("gorm:begin_transaction").Before("gorm:before_create").Register(cbAdopt, p.adoptTransaction),
 		update.After("gorm:begin_transaction").Before("gorm:setup_reflect_value").Register(cbAdopt, p.adoptTransaction),
 		del.After("gorm:begin_transaction").Before("gorm:before_delete").Register(cbAdopt, p.adoptTransaction),

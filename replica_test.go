@@ -203,3 +203,46 @@ func TestSourcesCascadeApart(t *testing.T) {
 		}
 	}
 }
+
+// villa is a model of a table dbresolver routes to a database of its own.
+type villa struct {
+	ID   uint
+	Name string
+}
+
+// TestResolvedTransactionsInvalidateAfterCommit begins a transaction on a
+// source dbresolver chooses (db.Clauses(dbresolver.Use(...),
+// dbresolver.Write).Begin(), as dbresolver documents), whichever plugin was
+// registered first, with prepared statements or without: a cached read
+// between its write and its commit sees the committed row, and one after
+// the commit the written row.
+func TestResolvedTransactionsInvalidateAfterCommit(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		for _, prepare := range []bool{false, true} {
+			t.Run(fmt.Sprintf("gormcache-first=%v/prepare=%v", first, prepare), func(t *testing.T) {
+				own := testdb.Sqlite(t)
+				ownDB, err := gorm.Open(own, &gorm.Config{Logger: logger.Discard})
+				require.NoError(t, err)
+				require.NoError(t, ownDB.AutoMigrate(&villa{}))
+				require.NoError(t, ownDB.Create(&villa{Name: "old"}).Error)
+				db, err := gorm.Open(testdb.Sqlite(t), &gorm.Config{Logger: logger.Discard, PrepareStmt: prepare})
+				require.NoError(t, err)
+				p := gormcache.New(gormcache.Config{})
+				useInOrder(t, db, first, p, dbresolver.Register(dbresolver.Config{Sources: []gorm.Dialector{own}}, &villa{}, "own"))
+				name := func() string {
+					var v villa
+					require.NoError(t, db.Clauses(gormcache.Cache()).First(&v, 1).Error)
+					return v.Name
+				}
+				require.Equal(t, "old", name())
+				tx := db.Clauses(dbresolver.Use("own"), dbresolver.Write).Begin()
+				require.NoError(t, tx.Error)
+				require.NoError(t, tx.Model(&villa{ID: 1}).Update("name", "new").Error)
+				require.Equal(t, "old", name(), "read the uncommitted row")
+				require.NoError(t, tx.Commit().Error)
+				assert.Equal(t, "new", name(), "stale: invalidated before the commit")
+				assert.NotZero(t, p.Stats().Hits)
+			})
+		}
+	}
+}

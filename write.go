@@ -148,33 +148,85 @@ func (c *capture) QueryContext(ctx context.Context, query string, args ...any) (
 	return c.ConnPool.QueryContext(ctx, query, args...)
 }
 
-// settingSource is the Statement setting where noteSource leaves the pool
-// a write's own transaction is begun on, for adoptTransaction.
-const settingSource = "gormcache:source"
+// wrap returns pool wrapped so that its transactions invalidate after
+// their commit (aftercommit.Wrap). A *sql.DB gets one wrapper for good, so
+// that the identity of its database is read once.
+func (p *Plugin) wrap(pool gorm.ConnPool) gorm.ConnPool {
+	if _, ok := pool.(*sql.DB); !ok {
+		return aftercommit.Wrap(pool, p.deliver)
+	}
+	if w, ok := p.wrappers.Load(pool); ok {
+		return w.(gorm.ConnPool)
+	}
+	w, _ := p.wrappers.LoadOrStore(pool, aftercommit.Wrap(pool, p.deliver))
+	return w.(gorm.ConnPool)
+}
 
-// noteSource runs right before GORM begins a write's own transaction: when
-// the statement's pool is not the plugin's (dbresolver chose another
-// database's), it notes the pool for adoptTransaction, so that the
-// write's invalidation reads that database's catalogue.
-func noteSource(db *gorm.DB) {
-	pool := db.Statement.ConnPool
-	if db.SkipDefaultTransaction || db.Error != nil || aftercommit.InTransaction(pool) {
-		return
+// resolverCallback is the name of dbresolver's callbacks, which choose the
+// pool of each statement.
+const resolverCallback = "gorm:db_resolver"
+
+// wrapResolver makes the pools dbresolver chooses the plugin's, when it
+// was registered before the plugin: its sources and replicas were opened
+// without the plugin, and transactions begun on them, by GORM for a write
+// or by the application (db.Clauses(dbresolver.Write).Begin(), which calls
+// the callback itself), would not tell the plugin of their commit.
+// Registered after the plugin, dbresolver opens them with it.
+func (p *Plugin) wrapResolver(db *gorm.DB) error {
+	cb := db.Callback()
+	// dbresolver's callbacks run before every other (Before("*")), and
+	// only a replacement that says so too keeps its place.
+	for _, proc := range []struct {
+		get     func(name string) func(*gorm.DB)
+		replace func(name string, fn func(*gorm.DB)) error
+	}{
+		{cb.Create().Get, cb.Create().Before("*").Replace},
+		{cb.Query().Get, cb.Query().Before("*").Replace},
+		{cb.Update().Get, cb.Update().Before("*").Replace},
+		{cb.Delete().Get, cb.Delete().Before("*").Replace},
+		{cb.Row().Get, cb.Row().Before("*").Replace},
+		{cb.Raw().Get, cb.Raw().Before("*").Replace},
+	} {
+		resolve := proc.get(resolverCallback)
+		if resolve == nil {
+			continue
+		}
+		if err := proc.replace(resolverCallback, func(db *gorm.DB) {
+			resolve(db)
+			db.Statement.ConnPool = p.ownPool(db.Statement.ConnPool)
+		}); err != nil {
+			return err
+		}
 	}
-	if _, wrapped := unprepared(pool).(*aftercommit.Pool[*change]); !wrapped {
-		db.Statement.Settings.Store(settingSource, pool)
+	return nil
+}
+
+// ownPool returns pool, chosen by dbresolver for a statement, wrapped by
+// the plugin if it is a *sql.DB (a source's or a replica's), or a
+// *gorm.PreparedStmtDB on one, which dbresolver makes per statement and is
+// copied around the wrapper. Anything else (a transaction, a connection of
+// db.Connection) is left as it is.
+func (p *Plugin) ownPool(pool gorm.ConnPool) gorm.ConnPool {
+	switch pool := pool.(type) {
+	case *sql.DB:
+		return p.wrap(pool)
+	case *gorm.PreparedStmtDB:
+		if inner, ok := pool.ConnPool.(*sql.DB); ok {
+			cp := *pool
+			cp.ConnPool = p.wrap(inner)
+			return &cp
+		}
 	}
+	return pool
 }
 
 // adoptTransaction runs right after GORM begins a write's own transaction.
-// A transaction begun on a pool the plugin did not wrap — one that
-// dbresolver chose — is wrapped here, so that its invalidations wait for
-// its commit like any other.
+// A transaction begun on a pool the plugin did not wrap — one that another
+// plugin chose — is wrapped here, so that its invalidations wait for its
+// commit like any other.
 func (p *Plugin) adoptTransaction(db *gorm.DB) {
-	source, _ := db.Statement.Settings.LoadAndDelete(settingSource)
 	if _, started := db.InstanceGet("gorm:started_transaction"); started {
-		origin, _ := source.(gorm.ConnPool)
-		db.Statement.ConnPool = aftercommit.Adopt(db.Statement.ConnPool, origin, p.deliver)
+		db.Statement.ConnPool = aftercommit.Adopt(db.Statement.ConnPool, p.deliver)
 	}
 }
 

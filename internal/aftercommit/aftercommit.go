@@ -81,15 +81,15 @@ func (p *Pool[W]) Ping() error {
 	return nil
 }
 
-// Adopt returns tx, a transaction begun on origin, a pool that is not
-// wrapped (one that another plugin, such as dbresolver, chose for the
-// statement; nil if unknown), wrapped so that its queued work goes to sink
-// after its Commit. A transaction already wrapped is returned as it is.
-func Adopt[W any](tx, origin gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
+// Adopt returns tx, a transaction begun on a pool that is not wrapped (one
+// that another plugin chose for the statement), wrapped so that its queued
+// work goes to sink after its Commit. A transaction already wrapped is
+// returned as it is. Its Origin is unknown.
+func Adopt[W any](tx gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
 	if TxOf[W](tx) != nil {
 		return tx
 	}
-	return newTx(tx, origin, sink, nil)
+	return newTx(tx, nil, sink, nil)
 }
 
 func newTx[W any](inner, origin gorm.ConnPool, sink Sink[W], dbConn func() (*sql.DB, error)) gorm.ConnPool {
