@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
 
+	"github.com/gormcache/gormcache/internal/coalesce"
 	"github.com/gormcache/gormcache/internal/depscan"
 	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/internal/memo"
@@ -47,8 +48,11 @@ type Plugin struct {
 	// extractor proves the dependencies of reads, remembering, per
 	// statement, what depends on its SQL alone.
 	extractor *depscan.Extractor
-	flights   singleflight.Group
-	scopes    scopes // what request scopes share
+	flights   coalesce.Group[*flight] // the misses under way, by key
+	// remembering holds the Remember calls under way, by key: their
+	// callers wait on a goroutine of their own, fn's time is theirs.
+	remembering singleflight.Group
+	scopes      scopes // what request scopes share
 
 	policies sync.Map // *schema.Schema -> Policy
 	cascades cascades

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -212,5 +213,52 @@ func TestConcurrentMissesQueryOnce(t *testing.T) {
 		for i := range results {
 			require.Len(t, results[i], 2)
 		}
+	})
+}
+
+// TestWaitersKeepTheirDeadline checks that a miss waiting for another
+// caller's read of its key waits no longer than its context lets it: it
+// fails as its own read would have, with its context's error, while the
+// other read goes on and fills the cache.
+func TestWaitersKeepTheirDeadline(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		pool := &holdingPool{ConnPool: e.db.ConnPool, release: make(chan struct{})}
+		read := func(ctx context.Context) ([]User, error) {
+			db := e.cached().Session(&gorm.Session{Context: ctx})
+			db.Statement.ConnPool = pool
+			var users []User
+			err := db.Order("id").Find(&users).Error
+			return users, err
+		}
+		led := make(chan error, 1)
+		go func() {
+			_, err := read(context.Background())
+			led <- err
+		}()
+		for reads := 0; reads == 0; {
+			time.Sleep(10 * time.Millisecond)
+			pool.mu.Lock()
+			reads = pool.reads
+			pool.mu.Unlock()
+		}
+		// Without the deadline, the waiter would wait for the release.
+		released := time.AfterFunc(3*time.Second, func() { close(pool.release) })
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		began := time.Now()
+		_, err := read(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(began), 2*time.Second, "the waiter outlived its deadline")
+		if released.Stop() {
+			close(pool.release)
+		}
+		require.NoError(t, <-led)
+		e.mustHit(func() {
+			users, err := read(context.Background())
+			require.NoError(t, err)
+			require.Len(t, users, 2)
+		})
 	})
 }

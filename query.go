@@ -342,9 +342,7 @@ var (
 func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 	// Whatever answers this read from the database reads the source.
 	db.Statement.ConnPool = r.source
-	leader := false
-	v, err, _ := p.flights.Do(r.key, func() (any, error) {
-		leader = true
+	f, err, leader := p.flights.Do(db.Statement.Context, r.key, func() (*flight, error) {
 		return p.fill(db, r)
 	})
 	switch {
@@ -360,15 +358,15 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 		if err != nil {
 			return nil // rows scanned into db, but not recorded
 		}
-		return v.(*flight).value // fill scanned the rows into db
+		return f.value // fill scanned the rows into db
 	case err != nil:
-		// A result that cannot be replayed, or another caller's failure:
-		// read the database directly.
+		// A result that cannot be replayed, another caller's failure, or
+		// this caller's context ended while it waited for another's read:
+		// read the database directly (and fail as that read fails).
 		p.bypass(db, bypassUnreplayed)
 		orig(db)
 		return nil
 	}
-	f := v.(*flight)
 	if !leader && !p.stillValid(db.Statement.Context, r.deps, f.stamps) {
 		// A write was invalidated after the shared read took its stamps:
 		// its rows may predate a write that committed before this call.

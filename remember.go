@@ -209,7 +209,7 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 	p.stats.miss(nil)
 	for {
 		leader := false
-		ch := p.flights.DoChan(c.key, func() (any, error) {
+		ch := p.remembering.DoChan(c.key, func() (any, error) {
 			leader = true
 			return fillRemembered(p, c, fn), nil
 		})
