@@ -138,9 +138,16 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 	}
 	r := &identityRead{done: make(chan struct{})}
 	if v, reading := p.databases.reading.LoadOrStore(key, r); reading {
+		// Wait for it no longer than this read would wait for the
+		// database: the read then bypasses the cache, and fails as
+		// the database fails it.
 		r = v.(*identityRead)
-		<-r.done
-		return r.d, r.d != nil
+		select {
+		case <-r.done:
+			return r.d, r.d != nil
+		case <-db.Statement.Context.Done():
+			return nil, false
+		}
 	}
 	defer func() {
 		p.databases.reading.Delete(key)

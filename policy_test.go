@@ -262,3 +262,55 @@ func TestWaitersKeepTheirDeadline(t *testing.T) {
 		})
 	})
 }
+
+// holdingIdentity holds the plugin's first read of which database it
+// reaches (see database.go) until released.
+type holdingIdentity struct {
+	gorm.ConnPool
+	once    sync.Once
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (h *holdingIdentity) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if strings.Contains(query, "pragma_database_list") {
+		h.once.Do(func() {
+			close(h.held)
+			<-h.release
+		})
+	}
+	return h.ConnPool.QueryRowContext(ctx, query, args...)
+}
+
+// TestIdentityWaitersKeepTheirDeadline checks that the first reads of a
+// database, which wait for one read of which database it is, wait no
+// longer than their context lets them.
+func TestIdentityWaitersKeepTheirDeadline(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		if b.Name != "sqlite" {
+			t.Skip("the held query is SQLite's")
+		}
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		pool := &holdingIdentity{ConnPool: e.db.ConnPool, held: make(chan struct{}), release: make(chan struct{})}
+		read := func(ctx context.Context) error {
+			db := e.cached().Session(&gorm.Session{Context: ctx})
+			db.Statement.ConnPool = pool
+			var users []User
+			return db.Order("id").Find(&users).Error
+		}
+		first := make(chan error, 1)
+		go func() { first <- read(context.Background()) }()
+		<-pool.held
+		released := time.AfterFunc(3*time.Second, func() { close(pool.release) })
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		began := time.Now()
+		assert.ErrorIs(t, read(ctx), context.DeadlineExceeded)
+		assert.Less(t, time.Since(began), 2*time.Second, "the waiter outlived its deadline")
+		if released.Stop() {
+			close(pool.release)
+		}
+		require.NoError(t, <-first)
+	})
+}
