@@ -93,7 +93,7 @@ func (p *Plugin) columnsAt(ctx context.Context, db *gorm.DB, pool gorm.ConnPool,
 		return noColumns, nil
 	}
 	changed, err := d.columns.catalog.Load(ctx, unprepared(pool), tables)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		p.logError(ctx, err)
 	}
 	if len(changed) > 0 {

@@ -35,7 +35,10 @@ type Catalog struct {
 	// Load and Forget change.
 	tables atomic.Pointer[map[string]*table]
 	write  sync.Mutex
-	load   sync.Mutex // one reading of the catalogue at a time
+	// loading holds a token while the catalogue is read: one reading at a
+	// time, waited for no longer than the waiter's context lets it.
+	loading     chan struct{}
+	loadingOnce sync.Once
 	// forgets counts the calls of Forget: a read that one overlapped may
 	// predate the DDL, and is kept stale.
 	forgets atomic.Uint64
@@ -177,9 +180,11 @@ func (c *Catalog) fresh(tableName string, now time.Time) bool {
 // cached results were named by other Keys, and the caller must invalidate
 // them whole. When the database cannot be read, the tables keep what was
 // read of them before, if anything (else they prove nothing), until
-// Load reads them again retryAfter later, and Load returns the error. It costs
-// nothing but a lookup per table when every one is fresh; otherwise one
-// query (two on MySQL, and one more per collation met for the first time).
+// Load reads them again retryAfter later, and Load returns the error. A
+// Load that waits for another's reading returns ctx's error if ctx ends
+// first, having read nothing. It costs nothing but a lookup per table when
+// every one is fresh; otherwise one query (two on MySQL, and one more per
+// collation met for the first time).
 func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string) (changed []string, err error) {
 	now := time.Now()
 	for _, t := range tables {
@@ -192,8 +197,13 @@ func (c *Catalog) Load(ctx context.Context, pool gorm.ConnPool, tables []string)
 
 // read is Load's reading of the tables that are not fresh.
 func (c *Catalog) read(ctx context.Context, pool gorm.ConnPool, tables []string, now time.Time) (changed []string, err error) {
-	c.load.Lock()
-	defer c.load.Unlock()
+	c.loadingOnce.Do(func() { c.loading = make(chan struct{}, 1) })
+	select {
+	case c.loading <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.loading }()
 	// Some may have been read meanwhile.
 	stale := slices.DeleteFunc(slices.Clone(tables), func(t string) bool { return c.fresh(t, now) })
 	if len(stale) == 0 {

@@ -2,9 +2,12 @@ package collation_test
 
 import (
 	"context"
+	"database/sql"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -222,4 +225,49 @@ func TestGeneration(t *testing.T) {
 	assert.Len(t, seen, 3, "the first read of a and of b")
 	other := &collation.Catalog{Dialect: "sqlite"}
 	assert.False(t, seen[other.Generation()])
+}
+
+// holdingPool holds the first reading of the catalogue until released.
+type holdingPool struct {
+	gorm.ConnPool
+	once    sync.Once
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (h *holdingPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	h.once.Do(func() {
+		close(h.held)
+		<-h.release
+	})
+	return h.ConnPool.QueryContext(ctx, query, args...)
+}
+
+// TestLoadWaitsNoLongerThanItsContext checks that a Load waiting for
+// another's reading of the catalogue returns when its context ends, having
+// read nothing, while the other reading goes on.
+func TestLoadWaitsNoLongerThanItsContext(t *testing.T) {
+	db := open(t, testdb.Sqlite(t))
+	require.NoError(t, db.Exec("CREATE TABLE people (id integer PRIMARY KEY, name text COLLATE NOCASE)").Error)
+	pool := &holdingPool{ConnPool: db.ConnPool, held: make(chan struct{}), release: make(chan struct{})}
+	cat := &collation.Catalog{Dialect: "sqlite"}
+	first := make(chan error, 1)
+	go func() {
+		_, err := cat.Load(context.Background(), pool, []string{"people"})
+		first <- err
+	}()
+	<-pool.held
+	released := time.AfterFunc(3*time.Second, func() { close(pool.release) })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err := cat.Load(ctx, pool, []string{"people"})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(began), 2*time.Second, "the waiter outlived its deadline")
+	if released.Stop() {
+		close(pool.release)
+	}
+	require.NoError(t, <-first)
+	key, _ := cat.Column("people", "name").Key("ADA")
+	assert.Equal(t, "ada", key, "the reading went on: name ignores case")
 }
