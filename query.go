@@ -360,10 +360,14 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 		}
 		return f.value // fill scanned the rows into db
 	case err != nil:
-		// A result that cannot be replayed, another caller's failure, or
-		// this caller's context ended while it waited for another's read:
-		// read the database directly (and fail as that read fails).
-		p.bypass(db, bypassUnreplayed)
+		// Another caller's read could not be recorded, or failed, or this
+		// caller's context ended while it waited for it: read the database
+		// directly (and fail as that read fails).
+		if errors.Is(err, errUnrecorded) {
+			p.bypass(db, bypassUnreplayed)
+		} else {
+			p.bypass(db, bypassShared)
+		}
 		orig(db)
 		return nil
 	}

@@ -53,6 +53,7 @@ const (
 	bypassKey         = "no_key"       // no key: the database's identity is unknown, or the vars cannot be keyed
 	bypassUncacheable = "uncacheable"  // SQL that writes, cannot be analysed, or whose result changes without a write
 	bypassUnreplayed  = "unreplayable" // a result the cache cannot record or replay
+	bypassShared      = "shared_read"  // the read this one waited for failed, or this one's context ended first
 )
 
 // hitComment ends the SQL GORM logs (and its tracing plugin records) for a
