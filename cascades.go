@@ -127,6 +127,10 @@ func (k *foreignKeys) load(ctx context.Context, dialect string, pool gorm.ConnPo
 	if fresh {
 		return true
 	}
+	// The write has committed whatever its caller's context says now: a
+	// request that timed out must not cost every cached result.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	readAt := time.Now()
 	rows, err := pool.QueryContext(ctx, catalogueQueries[dialect])
 	if err != nil {

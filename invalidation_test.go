@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/invalidation"
@@ -122,5 +123,61 @@ func TestOnInvalidateCascades(t *testing.T) {
 		list := ev.take()
 		require.Len(t, list, 1)
 		assert.Equal(t, []string{"members"}, list[0].Cascaded)
+	})
+}
+
+// cancelAfterWrite is the context key of the cancel function the test's
+// callback calls once GORM has run a create: the request's timeout, or its
+// client gone, right after the write.
+type cancelAfterWrite struct{}
+
+// TestWritesWhoseContextEndsKeepTheirPrecision checks that a write whose
+// context ends once the database ran it still invalidates what it changed,
+// and only that: the plugin reads the foreign keys it needs after the
+// write whatever the caller's context, rather than invalidate everything
+// for want of them.
+func TestWritesWhoseContextEndsKeepTheirPrecision(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		d := b.Open(t)
+		// Tables made without the plugin, whose foreign keys it has not read.
+		migrator, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		require.NoError(t, migrator.AutoMigrate(&family{}, &member{}))
+		var ev events
+		db := openWith(t, d, gormcache.New(gormcache.Config{Store: b.store.new(t), OnInvalidate: ev.on}))
+		require.NoError(t, db.Callback().Create().After("gorm:create").Before("gormcache:after_create").
+			Register("test:cancel", func(db *gorm.DB) {
+				if cancel, ok := db.Statement.Context.Value(cancelAfterWrite{}).(context.CancelFunc); ok {
+					cancel()
+				}
+			}))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ctx = context.WithValue(ctx, cancelAfterWrite{}, cancel)
+		require.NoError(t, db.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true}).Create(&family{Name: "a"}).Error)
+		require.Error(t, ctx.Err())
+		list := ev.take()
+		require.Len(t, list, 1)
+		assert.NotEqual(t, invalidation.All, list[0].Level, "invalidated everything: %s", list[0].Reason)
+		assert.Equal(t, []string{"members"}, list[0].Cascaded)
+
+		// An update whose context ends before it runs fails, and the
+		// plugin's read of its rows with it: that says nothing of the
+		// table, whose next write is read by rows.
+		require.NoError(t, db.Callback().Update().After("gormcache:before_update").Before("gorm:update").
+			Register("test:cancel", func(db *gorm.DB) {
+				if cancel, ok := db.Statement.Context.Value(cancelAfterWrite{}).(context.CancelFunc); ok {
+					cancel()
+				}
+			}))
+		ctx, cancel = context.WithCancel(context.Background())
+		defer cancel()
+		ctx = context.WithValue(ctx, cancelAfterWrite{}, cancel)
+		require.Error(t, db.WithContext(ctx).Model(&family{ID: 1}).Update("name", "b").Error)
+		ev.take()
+		require.NoError(t, db.Model(&family{ID: 1}).Update("name", "c").Error)
+		list = ev.take()
+		require.Len(t, list, 1)
+		assert.Equal(t, invalidation.Rows, list[0].Level, "the next write: %s", list[0].Reason)
 	})
 }

@@ -486,7 +486,7 @@ func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, databas
 		// A write of no row takes the write lock, waiting for it as long as
 		// the connection's busy timeout allows, as the user's write would.
 		if _, err := pool.ExecContext(ctx, "DELETE FROM "+db.Statement.Quote(s.Table)+" WHERE 0"); err != nil {
-			r.failed(table)
+			r.failed(ctx, table)
 			return nil, ErrUnreadable
 		}
 	}
@@ -515,7 +515,7 @@ func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, databas
 	case tooMany:
 		return nil, ErrTooManyRows
 	}
-	r.failed(table)
+	r.failed(ctx, table)
 	return nil, ErrUnreadable
 }
 
@@ -524,8 +524,7 @@ func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, databas
 const retryAfter = time.Minute
 
 // Reader reads images, and remembers, per table of each database, how
-// reading its rows
-// inside a write's transaction went. The read uses the write's own
+// reading its rows inside a write's transaction went. The read uses the write's own
 // conditions, so it fails where the write succeeds only for what is the
 // table's own: a view with INSTEAD OF triggers that cannot be locked, a
 // column privilege the write does not need. Until a table's rows have been
@@ -565,7 +564,14 @@ func (r *Reader) worked(table tableOf) {
 	}
 }
 
-func (r *Reader) failed(table tableOf) { r.m.Store(table, time.Now()) }
+// failed records that reading the rows of table failed, unless the
+// caller's context had ended: that says nothing of the table (and the
+// write fails with it).
+func (r *Reader) failed(ctx context.Context, table tableOf) {
+	if ctx.Err() == nil {
+		r.m.Store(table, time.Now())
+	}
+}
 
 // Forget drops what was learned of tables, or of every table, in every
 // database: DDL changed them.
