@@ -87,7 +87,7 @@ func (p *Plugin) columnsAt(ctx context.Context, db *gorm.DB, pool gorm.ConnPool,
 		return nil, nil
 	}
 	if d == nil {
-		d, _ = p.identity(db, pool)
+		d, _ = p.identity(ctx, db, pool)
 	}
 	if d == nil {
 		return noColumns, nil

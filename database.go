@@ -118,9 +118,10 @@ type identityRead struct {
 }
 
 // identity returns the database db reads through source (sourcePool: the
-// pool its misses read), and false when its identity cannot be read now:
-// the read must then bypass the cache.
-func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
+// pool its misses read), and false when its identity cannot be read now,
+// or ctx ended while another caller read it: the read must then bypass
+// the cache.
+func (p *Plugin) identity(ctx context.Context, db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 	pool := unprepared(source)
 	var key any = pool
 	if !isComparable(pool) {
@@ -145,7 +146,7 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 		select {
 		case <-r.done:
 			return r.d, r.d != nil
-		case <-db.Statement.Context.Done():
+		case <-ctx.Done():
 			return nil, false
 		}
 	}
@@ -153,10 +154,10 @@ func (p *Plugin) identity(db *gorm.DB, source gorm.ConnPool) (*database, bool) {
 		p.databases.reading.Delete(key)
 		close(r.done)
 	}()
-	id, err := p.readIdentity(db, pool)
+	id, err := p.readIdentity(ctx, db, pool)
 	if err != nil {
 		p.databases.m.Store(key, time.Now())
-		p.logError(db.Statement.Context, err)
+		p.logError(ctx, err)
 		return nil, false
 	}
 	dialect := db.Dialector.Name()
@@ -204,12 +205,12 @@ func (p *Plugin) knownDatabase(pool gorm.ConnPool) (*database, bool) {
 	return d, ok
 }
 
-func (p *Plugin) readIdentity(db *gorm.DB, pool gorm.ConnPool) (string, error) {
+func (p *Plugin) readIdentity(ctx context.Context, db *gorm.DB, pool gorm.ConnPool) (string, error) {
 	query, ok := identityQueries[db.Dialector.Name()]
 	if !ok {
 		return "", nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(db.Statement.Context), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var id string
 	var probe any

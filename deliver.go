@@ -94,6 +94,9 @@ func tablesChange(statement string, tables []string, reason invalidation.Reason)
 // tell one table's, the others' are not asked for: a stalled store costs a
 // transaction one failed read, whatever its number of statements.
 func (p *Plugin) deliver(ctx context.Context, changes []*change) {
+	// The writes have committed: what their invalidation reads and stores
+	// is done whatever their callers' contexts say now.
+	ctx = context.WithoutCancel(ctx)
 	schemes := &batchSchemes{tables: map[string]tableSchemes{}}
 	var all []store.Dep
 	for _, c := range changes {
@@ -101,7 +104,7 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 		all = append(all, c.event.Deps...)
 	}
 	all = dedupe(all)
-	err := p.store.Invalidate(context.WithoutCancel(ctx), all...)
+	err := p.store.Invalidate(ctx, all...)
 	if err != nil {
 		p.logError(ctx, err)
 	} else {
@@ -180,7 +183,7 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 // cascading foreign keys loaded, and false when they cannot be known: its
 // identity or its catalogue cannot be read. The write has committed.
 func (p *Plugin) foreignKeysOf(ctx context.Context, db *gorm.DB, pool gorm.ConnPool) (*database, bool) {
-	d, ok := p.identity(db, pool)
+	d, ok := p.identity(ctx, db, pool)
 	if !ok {
 		return nil, false
 	}

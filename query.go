@@ -178,7 +178,7 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 		r.ttl = opts.ttl
 	}
 	r.source = sourcePool(db)
-	d, ok := p.identity(db, r.source)
+	d, ok := p.identity(stmt.Context, db, r.source)
 	if !ok {
 		return nil, errNoIdentity
 	}
