@@ -90,8 +90,8 @@
 // becomes a key), admin (the admin pages) and metrics (a Prometheus
 // collector). What no user should import is under internal/: the SQL
 // analyser, dependency extraction, how databases compare columns, row recording
-// and replay, reading the rows a write changes, and running work after a
-// commit.
+// and replay, reading the rows a write changes, running work after a
+// commit, and sharing one read among concurrent misses.
 //
 // A read goes: GORM's query callback, replaced by the plugin's, gathers the
 // statement's facts and decides its route (query.go): GORM's own callback
