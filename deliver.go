@@ -50,7 +50,8 @@ func (p *Plugin) queue(db *gorm.DB, c *change) {
 // writtenThrough returns the pool the statement of db writes through: the
 // statement's, outside a transaction, where dbresolver may have chosen it;
 // in a transaction, the pool it was begun on, or db's when that is unknown
-// (a *sql.Tx the application gave GORM itself).
+// (a transaction the plugin adopted, a *sql.Tx the application gave GORM
+// itself).
 func writtenThrough(db *gorm.DB) gorm.ConnPool {
 	pool := db.Statement.ConnPool
 	if c, ok := pool.(*capture); ok {
@@ -59,7 +60,7 @@ func writtenThrough(db *gorm.DB) gorm.ConnPool {
 	if tx := aftercommit.TxOf[*change](pool); tx != nil && tx.Origin() != nil {
 		return tx.Origin()
 	}
-	if aftercommit.InTransaction(pool) || aftercommit.TxOf[*change](pool) != nil {
+	if aftercommit.InTransaction(pool) {
 		return db.ConnPool
 	}
 	return pool

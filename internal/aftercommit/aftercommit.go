@@ -114,8 +114,8 @@ type Tx[W any] struct {
 	pending []W
 }
 
-// Origin returns the pool the transaction was begun on, nil when unknown:
-// the *Pool it was begun on, or the pool Adopt was told.
+// Origin returns the *Pool the transaction was begun on, or nil for one
+// Adopt wrapped, whose pool is unknown.
 func (t *Tx[W]) Origin() gorm.ConnPool { return t.origin }
 
 // Defer queues work for after the transaction commits.

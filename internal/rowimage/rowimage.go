@@ -524,14 +524,15 @@ func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, databas
 const retryAfter = time.Minute
 
 // Reader reads images, and remembers, per table of each database, how
-// reading its rows inside a write's transaction went. The read uses the write's own
-// conditions, so it fails where the write succeeds only for what is the
-// table's own: a view with INSTEAD OF triggers that cannot be locked, a
-// column privilege the write does not need. Until a table's rows have been
-// read once they are read under a savepoint (two round trips more on
-// PostgreSQL); once a read has worked, bare; after a failure, not at all
-// (the table is invalidated as a whole) for retryAfter. DDL on a table
-// forgets what was learned of it. The zero Reader is ready to use.
+// reading its rows inside a write's transaction went. The read uses the
+// write's own conditions, so it fails where the write succeeds only for
+// what is the table's own: a view with INSTEAD OF triggers that cannot be
+// locked, a column privilege the write does not need. Until a table's
+// rows have been read once they are read under a savepoint (two round
+// trips more on PostgreSQL); once a read has worked, bare; after a
+// failure, not at all (the table is invalidated as a whole) for
+// retryAfter. DDL on a table forgets what was learned of it. The zero
+// Reader is ready to use.
 type Reader struct {
 	m sync.Map // tableOf -> time.Time: zero once a read worked, else when one failed
 
