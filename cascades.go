@@ -127,9 +127,9 @@ func (k *foreignKeys) load(ctx context.Context, dialect string, pool gorm.ConnPo
 	if fresh {
 		return true
 	}
-	// The write has committed whatever its caller's context says now: a
-	// request that timed out must not cost every cached result.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// ctx is a delivery's, which its caller's end does not cancel
+	// (deliver): only a database that does not answer stops the read.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	readAt := time.Now()
 	rows, err := pool.QueryContext(ctx, catalogueQueries[dialect])

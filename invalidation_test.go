@@ -131,6 +131,20 @@ func TestOnInvalidateCascades(t *testing.T) {
 // client gone, right after the write.
 type cancelAfterWrite struct{}
 
+// cancelable returns a context that cancelWrite cancels.
+func cancelable() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	return context.WithValue(ctx, cancelAfterWrite{}, cancel), cancel
+}
+
+// cancelWrite, a callback, cancels the context of a statement that
+// cancelable made.
+func cancelWrite(db *gorm.DB) {
+	if cancel, ok := db.Statement.Context.Value(cancelAfterWrite{}).(context.CancelFunc); ok {
+		cancel()
+	}
+}
+
 // TestWritesWhoseContextEndsKeepTheirPrecision checks that a write whose
 // context ends once the database ran it still invalidates what it changed,
 // and only that: the plugin reads the foreign keys it needs after the
@@ -146,14 +160,9 @@ func TestWritesWhoseContextEndsKeepTheirPrecision(t *testing.T) {
 		var ev events
 		db := openWith(t, d, gormcache.New(gormcache.Config{Store: b.store.new(t), OnInvalidate: ev.on}))
 		require.NoError(t, db.Callback().Create().After("gorm:create").Before("gormcache:after_create").
-			Register("test:cancel", func(db *gorm.DB) {
-				if cancel, ok := db.Statement.Context.Value(cancelAfterWrite{}).(context.CancelFunc); ok {
-					cancel()
-				}
-			}))
-		ctx, cancel := context.WithCancel(context.Background())
+			Register("test:cancel", cancelWrite))
+		ctx, cancel := cancelable()
 		defer cancel()
-		ctx = context.WithValue(ctx, cancelAfterWrite{}, cancel)
 		require.NoError(t, db.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true}).Create(&family{Name: "a"}).Error)
 		require.Error(t, ctx.Err())
 		list := ev.take()
@@ -165,14 +174,9 @@ func TestWritesWhoseContextEndsKeepTheirPrecision(t *testing.T) {
 		// plugin's read of its rows with it: that says nothing of the
 		// table, whose next write is read by rows.
 		require.NoError(t, db.Callback().Update().After("gormcache:before_update").Before("gorm:update").
-			Register("test:cancel", func(db *gorm.DB) {
-				if cancel, ok := db.Statement.Context.Value(cancelAfterWrite{}).(context.CancelFunc); ok {
-					cancel()
-				}
-			}))
-		ctx, cancel = context.WithCancel(context.Background())
+			Register("test:cancel", cancelWrite))
+		ctx, cancel = cancelable()
 		defer cancel()
-		ctx = context.WithValue(ctx, cancelAfterWrite{}, cancel)
 		require.Error(t, db.WithContext(ctx).Model(&family{ID: 1}).Update("name", "b").Error)
 		ev.take()
 		require.NoError(t, db.Model(&family{ID: 1}).Update("name", "c").Error)

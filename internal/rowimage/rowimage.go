@@ -471,9 +471,9 @@ func PrimaryKeyWhere(s *schema.Schema, images []Image) (clause.Where, bool) {
 // roll that savepoint back: the transaction is unusable, and the write must
 // fail with it.
 //
-// database names the database pool reaches (any comparable value, the same
-// for every pool of one database): what the Reader learns of a table is
-// that database's.
+// database names the database pool reaches (any comparable value): what
+// the Reader learns of a table is that database's. Two names of one
+// database learn apart, which costs a savepoint, never a failed write.
 func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, database any, where clause.Where, forUpdate bool, limit int) ([]Image, error) {
 	table := tableOf{database, sqlscan.ModelTable(s.Table)}
 	trusted, failing := r.state(table)
