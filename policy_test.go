@@ -263,6 +263,45 @@ func TestWaitersKeepTheirDeadline(t *testing.T) {
 	})
 }
 
+// TestEndedContextsFailAsWithoutThePlugin: a read whose context has ended
+// fails with the context's error, as GORM fails it without the plugin,
+// even when the cache or a request scope holds its result.
+func TestEndedContextsFailAsWithoutThePlugin(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		scope := gormcache.WithRequestScope(context.Background())
+		reads := map[string]func(db *gorm.DB) error{
+			"Find": func(db *gorm.DB) error {
+				var users []User
+				return db.Order("id").Find(&users).Error
+			},
+			"First": func(db *gorm.DB) error {
+				var u User
+				return db.First(&u, "name = ?", "ada").Error
+			},
+			"Row": func(db *gorm.DB) error {
+				var n int64
+				return db.Model(&User{}).Select("count(*)").Row().Scan(&n)
+			},
+		}
+		for name, read := range reads {
+			e.mustMiss(func() { require.NoError(t, read(e.cached().WithContext(scope))) })
+			e.mustHit(func() { require.NoError(t, read(e.cached())) })
+			for _, parent := range []context.Context{context.Background(), scope} {
+				ctx, cancel := context.WithCancel(parent)
+				cancel()
+				before := e.stats()
+				assert.ErrorIs(t, read(e.cached().WithContext(ctx)), context.Canceled, "%s with an ended context", name)
+				after := e.stats()
+				assert.Equal(t, before.Hits, after.Hits, "%s: a hit served an ended context", name)
+				assert.Equal(t, before.Bypassed+1, after.Bypassed, name)
+				assert.ErrorIs(t, read(e.uncached().WithContext(ctx)), context.Canceled, "%s without the cache", name)
+			}
+		}
+	})
+}
+
 // holdingIdentity holds the plugin's first read of which database it
 // reaches (see database.go) until released.
 type holdingIdentity struct {

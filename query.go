@@ -74,6 +74,7 @@ const (
 // readFacts are what decides a read's route, gathered without side effects.
 type readFacts struct {
 	closed  bool // the plugin is closed
+	ended   bool // the statement's context has ended: the database would fail it
 	raw     bool // db.Raw: the SQL is the user's
 	writes  bool // raw SQL that writes
 	optedIn bool // CacheAll, the model's Policy, or Cache/TTL
@@ -91,7 +92,7 @@ func routeOf(f readFacts) route {
 		return routeWrite
 	case !f.optedIn && !f.getOnly, f.dryRun:
 		return routeGORM
-	case f.noCache, f.inTx, f.locking, f.closed:
+	case f.ended, f.noCache, f.inTx, f.locking, f.closed:
 		return routeBypass
 	case f.getOnly && f.raw:
 		return routeGORM // raw SQL is never a primary-key lookup GORM knows of
@@ -109,7 +110,8 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	}
 	stmt := db.Statement
 	f := readFacts{raw: stmt.SQL.Len() > 0, dryRun: db.DryRun,
-		inTx: aftercommit.InTransaction(stmt.ConnPool), closed: p.closed.Load()}
+		inTx: aftercommit.InTransaction(stmt.ConnPool), closed: p.closed.Load(),
+		ended: stmt.Context.Err() != nil}
 	var analysis *sqlscan.Analysis
 	if f.raw {
 		analysis = p.analyze(stmt.SQL.String())

@@ -46,14 +46,15 @@ const (
 
 // Why a cacheable query bypassed the cache, as gormcache.bypass_reason says.
 const (
-	bypassNoCache     = "no_cache"     // the NoCache clause
-	bypassTransaction = "transaction"  // a read inside a transaction
-	bypassLocking     = "locking"      // FOR UPDATE, FOR SHARE...
-	bypassClosed      = "closed"       // the plugin is closed
-	bypassKey         = "no_key"       // no key: the database's identity is unknown, or the vars cannot be keyed
-	bypassUncacheable = "uncacheable"  // SQL that writes, cannot be analysed, or whose result changes without a write
-	bypassUnreplayed  = "unreplayable" // a result the cache cannot record or replay
-	bypassShared      = "shared_read"  // the read this one waited for failed, or this one's context ended first
+	bypassEnded       = "context_ended" // the statement's context had ended: GORM fails it as without the cache
+	bypassNoCache     = "no_cache"      // the NoCache clause
+	bypassTransaction = "transaction"   // a read inside a transaction
+	bypassLocking     = "locking"       // FOR UPDATE, FOR SHARE...
+	bypassClosed      = "closed"        // the plugin is closed
+	bypassKey         = "no_key"        // no key: the database's identity is unknown, or the vars cannot be keyed
+	bypassUncacheable = "uncacheable"   // SQL that writes, cannot be analysed, or whose result changes without a write
+	bypassUnreplayed  = "unreplayable"  // a result the cache cannot record or replay
+	bypassShared      = "shared_read"   // the read this one waited for failed, or this one's context ended first
 )
 
 // hitComment ends the SQL GORM logs (and its tracing plugin records) for a
@@ -123,6 +124,8 @@ func (p *Plugin) bypass(db *gorm.DB, reason string) {
 // bypassReason is why a read of route routeBypass bypasses the cache.
 func bypassReason(f readFacts) string {
 	switch {
+	case f.ended:
+		return bypassEnded
 	case f.noCache:
 		return bypassNoCache
 	case f.inTx:
