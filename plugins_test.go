@@ -37,6 +37,16 @@ type Task struct {
 	IsDel     soft_delete.DeletedAt `gorm:"softDelete:flag,DeletedAtField:DeletedAt,DeletedAtFieldUnit:milli"`
 }
 
+// Jotting is soft-deleted with the unix second of its deletion in a column
+// that is NULL until then (soft_delete's nullable mode): a NULL its
+// non-pointer field reads as zero.
+type Jotting struct {
+	ID        uint
+	OwnerID   uint
+	Text      string                `gorm:"size:64"`
+	DeletedAt soft_delete.DeletedAt `gorm:"default:null"`
+}
+
 // Item is updated under an optimistic lock.
 type Item struct {
 	ID      uint
@@ -46,11 +56,13 @@ type Item struct {
 
 func newPluginsEnv(t *testing.T, b backend) *env {
 	e := newEnv(t, b, gormcache.Config{})
-	require.NoError(t, e.db.AutoMigrate(&Memo{}, &Task{}, &Item{}))
+	require.NoError(t, e.db.AutoMigrate(&Memo{}, &Task{}, &Jotting{}, &Item{}))
 	db := e.db.Clauses(gormcache.NoCache()).Session(&gorm.Session{})
 	require.NoError(t, db.Create(&[]Memo{{OwnerID: 1, Body: "n1"}, {OwnerID: 1, Body: "n2"}, {OwnerID: 2, Body: "n3"}}).Error)
 	require.NoError(t, db.Create(&[]Task{{OwnerID: 1, Title: "t1"}, {OwnerID: 1, Title: "t2"}, {OwnerID: 2, Title: "t3"}}).Error)
 	require.NoError(t, db.Delete(&Task{}, 2).Error) // in the trash from the start
+	require.NoError(t, db.Create(&[]Jotting{{OwnerID: 1, Text: "a"}, {OwnerID: 2, Text: "b"}, {OwnerID: 1, Text: "c"}}).Error)
+	require.NoError(t, db.Delete(&Jotting{}, 3).Error)
 	require.NoError(t, db.Create(&[]Item{{Stock: 5}, {Stock: 0}}).Error)
 	return e
 }
@@ -80,6 +92,16 @@ var pluginReads = freshness.Reads{
 		var titles []string
 		require.NoError(t, db.Unscoped().Model(&Task{}).Where("owner_id = ? AND is_del = ?", 1, 1).Order("id").Pluck("title", &titles).Error)
 		return titles
+	},
+	"notes of owner 1": func(t testing.TB, db *gorm.DB) any {
+		var ns []Jotting
+		require.NoError(t, db.Where("owner_id = ?", 1).Order("id").Find(&ns).Error)
+		return ns
+	},
+	"how many notes": func(t testing.TB, db *gorm.DB) any {
+		var n int64
+		require.NoError(t, db.Model(&Jotting{}).Count(&n).Error)
+		return n
 	},
 	"item 1": func(t testing.TB, db *gorm.DB) any {
 		var it Item
@@ -114,6 +136,15 @@ var pluginWrites = freshness.Writes{
 	},
 	"take a task out of the trash": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Unscoped().Model(&Task{}).Where("id = ?", 2).Updates(map[string]any{"is_del": 0, "deleted_at": 0}).Error)
+	},
+	"soft delete a note": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Delete(&Jotting{}, 1).Error)
+	},
+	"write a note": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Create(&Jotting{OwnerID: 1, Text: "d"}).Error)
+	},
+	"restore a note": func(t testing.TB, db *gorm.DB) {
+		require.NoError(t, db.Unscoped().Model(&Jotting{}).Where("id = ?", 3).Update("deleted_at", nil).Error)
 	},
 	"update under the lock": func(t testing.TB, db *gorm.DB) {
 		var it Item

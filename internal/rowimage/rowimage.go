@@ -26,7 +26,8 @@ import (
 )
 
 // Image is one row as a write saw it: column name (lowercase) -> the value
-// of the model field, as Go typed it.
+// of the model field, as Go typed it; nil for a NULL the database read,
+// whatever the field makes of it.
 type Image map[string]any
 
 // ValueImages returns the images of the model values in rv (see Values).
@@ -160,9 +161,13 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 			return nil, false, err
 		}
 		row := reflect.New(s.ModelType).Elem()
+		var nulls []*schema.Field
 		for i, f := range fields {
 			if f == nil {
 				continue
+			}
+			if scannedNull(values[i]) {
+				nulls = append(nulls, f)
 			}
 			err := f.Set(ctx, row, values[i])
 			f.NewValuePool.Put(values[i])
@@ -170,9 +175,25 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 				return nil, false, err
 			}
 		}
-		images = append(images, image(ctx, s, row))
+		img := image(ctx, s, row)
+		for _, f := range nulls {
+			// The database's NULL, which a field that cannot hold it (an
+			// int, a string: soft_delete's nullable mode) reads as its zero
+			// value: the row belongs to "IS NULL", not to "= 0".
+			img[strings.ToLower(f.DBName)] = nil
+		}
+		images = append(images, img)
 	}
 	return images, false, rs.Err()
+}
+
+// scannedNull reports whether v, what a field's NewValuePool gave to scan a
+// column into, holds the column's NULL: database/sql stores NULL into the
+// **T it gives as a nil *T. (A serializer's value is not a **T, and its
+// field says itself what it read.)
+func scannedNull(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Pointer && rv.Elem().IsNil()
 }
 
 // sqlOf returns the SELECT of read on stmt, a bare statement of the model,
