@@ -1,6 +1,8 @@
 package gormcache_test
 
 import (
+	"database/sql/driver"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -218,6 +220,119 @@ func TestDatabaseValues(t *testing.T) {
 		require.NoError(t, e.db.AutoMigrate(&ticket{}))
 		no := false
 		require.NoError(t, e.db.Create(&ticket{Title: "old", Status: "closed", Priority: 1, Flagged: &no}).Error)
+		return e
+	}, reads, writes)
+}
+
+// upperCode is a column type whose Scan makes something else of what was
+// stored, as datatypes.UUID reads any spelling of a UUID as its own: it
+// reads 'ab' as "AB", and sends what it holds.
+type upperCode string
+
+func (c *upperCode) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*c = ""
+	case string:
+		*c = upperCode(strings.ToUpper(x))
+	case []byte:
+		*c = upperCode(strings.ToUpper(string(x)))
+	default:
+		return fmt.Errorf("upperCode: cannot scan a %T", v)
+	}
+	return nil
+}
+
+func (c upperCode) Value() (driver.Value, error) { return string(c), nil }
+
+type tokenMeta struct{ Level int }
+
+// token has columns whose values in the model are not what the database
+// stored: a Scanner's, a serializer that reads NULL as "{}", and a column
+// GORM writes but never reads.
+type token struct {
+	ID     uint
+	Code   upperCode `gorm:"size:16"`
+	Meta   tokenMeta `gorm:"serializer:json;size:64"`
+	Secret string    `gorm:"->:false;<-;size:16"`
+}
+
+// TestStoredValues runs the freshness matrix on reads of what the database
+// stored where the model reads something else: a write must invalidate
+// the rows as stored, on every engine and store.
+func TestStoredValues(t *testing.T) {
+	reads := freshness.Reads{
+		"code ab, as stored": func(t testing.TB, db *gorm.DB) any {
+			return findByID[token](t, db.Where("code = ?", "ab"))
+		},
+		"no meta": func(t testing.TB, db *gorm.DB) any {
+			return findByID[token](t, db.Where("meta IS NULL"))
+		},
+		"secret s1, counted": func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Model(&token{}).Where("secret = ?", "s1").Count(&n).Error)
+			return n
+		},
+	}
+	writes := freshness.Writes{
+		"delete token 1": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Delete(&token{}, 1).Error)
+		},
+		"give token 1 a meta": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&token{ID: 1}).Updates(&token{Meta: tokenMeta{Level: 2}}).Error)
+		},
+		"take token 2's meta": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&token{ID: 2}).Update("meta", gorm.Expr("NULL")).Error)
+		},
+		"change token 1's secret": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&token{ID: 1}).Update("secret", "s9").Error)
+		},
+		"change token 1's code": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&token{ID: 1}).Update("code", "ef").Error)
+		},
+	}
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&token{}))
+		// Written as another program would: a code in lower case, and no meta.
+		require.NoError(t, e.db.Exec("INSERT INTO tokens (id, code, meta, secret) VALUES (1, 'ab', NULL, 's1'), (2, 'CD', ?, 's2')", `{"Level":1}`).Error)
+		return e
+	}, reads, writes)
+}
+
+// person names its column NAME where the table says name: SQLite and
+// MySQL ignore the case of names, and return the table's.
+type person struct {
+	ID   uint
+	Name string `gorm:"column:NAME"`
+}
+
+// TestColumnNamesInAnotherCase runs the freshness matrix on a model whose
+// column tag differs in case from the table's column, where the database
+// ignores the case of names (not PostgreSQL, where GORM quotes them).
+func TestColumnNamesInAnotherCase(t *testing.T) {
+	reads := freshness.Reads{
+		"ada": func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Model(&person{}).Where(&person{Name: "ada"}).Count(&n).Error)
+			return n
+		},
+	}
+	writes := freshness.Writes{
+		"delete ada": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Delete(&person{}, 1).Error)
+		},
+		"rename ada": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&person{ID: 1}).Update("NAME", "grace").Error)
+		},
+	}
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		if b.Name == "postgres" {
+			t.Skip("PostgreSQL compares quoted names with their case")
+		}
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.Exec("CREATE TABLE people (id integer PRIMARY KEY, name varchar(32))").Error)
+		require.NoError(t, e.db.Create(&person{ID: 1, Name: "ada"}).Error)
 		return e
 	}, reads, writes)
 }

@@ -26,8 +26,9 @@ import (
 )
 
 // Image is one row as a write saw it: column name (lowercase) -> the value
-// of the model field, as Go typed it; nil for a NULL the database read,
-// whatever the field makes of it.
+// of the model field, as Go typed it, or, for a row read from the
+// database, what was stored where the field's value does not stand for it
+// (see imageValue).
 type Image map[string]any
 
 // ValueImages returns the images of the model values in rv (see Values).
@@ -126,25 +127,30 @@ func (r *Reader) read(db *gorm.DB, pool gorm.ConnPool, s *schema.Schema, where c
 	return images, nil
 }
 
-// scan reads the rows of rs, columns of s's table, into values of the
-// model, and returns their images, or tooMany once it has read more than
-// limit. The values are GORM's: each column is scanned into what its
-// field's NewValuePool gives and set by the field, as gorm.Scan does, but
-// without gorm.Scan's matching of the columns to joins and duplicate
-// fields, which a SELECT * of one table has none of, redone for each
-// read.
+// scan reads the rows of rs, columns of s's table, and returns their
+// images, or tooMany once it has read more than limit. Each row is scanned
+// twice (database/sql keeps its values until Next): as the driver gives
+// it, what the database stored, and into values of the model, as GORM
+// reads them: each column into what its field's NewValuePool gives, set by
+// the field, as gorm.Scan does, but without gorm.Scan's matching of the
+// columns to joins and duplicate fields, which a SELECT * of one table has
+// none of, redone for each read. An image holds the model's value of a
+// column where it stands for what was stored, and the stored value where
+// it does not (see imageValue).
 func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []Image, tooMany bool, _ error) {
 	columns, err := rs.Columns()
 	if err != nil {
 		return nil, false, err
 	}
-	fields := make([]*schema.Field, len(columns))
+	fields := make([]*schema.Field, len(columns)) // nil for a column the model lacks
 	values := make([]any, len(columns))
+	stored := make([]any, 2*len(columns))
+	stored, storedPtrs := stored[:len(columns)], stored[len(columns):]
 	for i, column := range columns {
-		if f := s.LookUpField(column); f != nil && f.Readable {
-			fields[i] = f
-		} else {
-			values[i] = new(any) // a column the model lacks
+		storedPtrs[i] = &stored[i]
+		fields[i] = fieldOf(s, column)
+		if f := fields[i]; f == nil || !f.Readable {
+			values[i] = discard{}
 		}
 	}
 	images := make([]Image, 0, 1) // the one row most writes change
@@ -152,8 +158,11 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 		if len(images) == limit {
 			return nil, true, nil
 		}
+		if err := rs.Scan(storedPtrs...); err != nil {
+			return nil, false, err
+		}
 		for i, f := range fields {
-			if f != nil {
+			if f != nil && f.Readable {
 				values[i] = f.NewValuePool.Get()
 			}
 		}
@@ -161,13 +170,9 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 			return nil, false, err
 		}
 		row := reflect.New(s.ModelType).Elem()
-		var nulls []*schema.Field
 		for i, f := range fields {
-			if f == nil {
+			if f == nil || !f.Readable {
 				continue
-			}
-			if scannedNull(values[i]) {
-				nulls = append(nulls, f)
 			}
 			err := f.Set(ctx, row, values[i])
 			f.NewValuePool.Put(values[i])
@@ -175,26 +180,112 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 				return nil, false, err
 			}
 		}
-		img := image(ctx, s, row)
-		for _, f := range nulls {
-			// The database's NULL, which a field that cannot hold it (an
-			// int, a string: soft_delete's nullable mode) reads as its zero
-			// value: the row belongs to "IS NULL", not to "= 0".
-			img[strings.ToLower(f.DBName)] = nil
+		img := make(Image, len(columns))
+		for i, f := range fields {
+			if f != nil {
+				img[strings.ToLower(f.DBName)] = imageValue(ctx, f, row, stored[i])
+			}
 		}
 		images = append(images, img)
 	}
 	return images, false, rs.Err()
 }
 
-// scannedNull reports whether v, what a field's NewValuePool gave to scan a
-// column into, holds the column's NULL: database/sql stores NULL into the
-// **T it gives as a nil *T. (A serializer's value is not a **T, and its
-// field says itself what it read.)
-func scannedNull(v any) bool {
-	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Pointer && rv.Elem().IsNil()
+// fieldOf returns the field of s whose column the database names column:
+// the one GORM's LookUpField finds, else the one field whose column's name
+// differs from it in case alone (SQLite and MySQL name a column as its
+// table declares it, and ignore case in names; a model may spell it
+// column:NAME). A column whose field is not found has no value in an
+// image: a write of its rows invalidates its table whole.
+func fieldOf(s *schema.Schema, column string) *schema.Field {
+	if f := s.LookUpField(column); f != nil {
+		return f
+	}
+	var found *schema.Field
+	for _, name := range s.DBNames {
+		if strings.EqualFold(name, column) {
+			if found != nil {
+				return nil
+			}
+			found = s.FieldsByDBName[name]
+		}
+	}
+	return found
 }
+
+// imageValue is the value an image holds for f's column in row, read from
+// stored, the column's value as the driver gave it: NULL where the
+// database stored NULL, whatever the field reads it as (an int or a string
+// reads it as a zero value: soft_delete's nullable mode; a serializer may
+// read it as "{}"); the field's value where the database is sent stored
+// for it, typed as the model types the column, which tells how its values
+// compare (depscan.Canon); else what was stored (a []byte as a string), of
+// a field GORM does not read (->:false), or whose Scanner, Valuer or
+// serializer makes something else of it (datatypes.UUID reads any spelling
+// and sends its own).
+func imageValue(ctx context.Context, f *schema.Field, row reflect.Value, stored any) any {
+	if b, ok := stored.([]byte); ok {
+		stored = string(b)
+	}
+	if stored == nil || !f.Readable {
+		return stored
+	}
+	v, _ := f.ValueOf(ctx, row)
+	if sends(v, stored) {
+		return v
+	}
+	return stored
+}
+
+// sends reports whether the database is sent stored, a column's value as
+// the driver gave it (a []byte as a string), for v: whether v, as a query
+// var, equals what was stored. Integers and booleans may come as their
+// text (MySQL's text protocol), booleans as 0 and 1 (SQLite).
+func sends(v, stored any) bool {
+	d, err := driver.DefaultParameterConverter.ConvertValue(v)
+	if err != nil {
+		return false
+	}
+	switch s := stored.(type) {
+	case int64:
+		switch x := d.(type) {
+		case int64:
+			return x == s
+		case bool:
+			return x && s == 1 || !x && s == 0
+		}
+	case uint64:
+		x, ok := d.(int64)
+		return ok && x >= 0 && uint64(x) == s
+	case string:
+		switch x := d.(type) {
+		case string:
+			return x == s
+		case []byte:
+			return string(x) == s
+		case int64:
+			return strconv.FormatInt(x, 10) == s
+		case bool:
+			return x && s == "1" || !x && s == "0"
+		}
+	case bool:
+		x, ok := d.(bool)
+		return ok && x == s
+	case float64:
+		x, ok := d.(float64)
+		return ok && x == s
+	case time.Time:
+		x, ok := d.(time.Time)
+		return ok && x.Equal(s)
+	}
+	return false
+}
+
+// discard is a scan destination that keeps nothing: that of a column no
+// readable field reads, whose image is what was stored.
+type discard struct{}
+
+func (discard) Scan(any) error { return nil }
 
 // sqlOf returns the SELECT of read on stmt, a bare statement of the model,
 // and its arguments; with textual, its integer arguments are written into
