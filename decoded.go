@@ -42,6 +42,7 @@ const (
 	decodedPtrs                      // a slice of pointers: elements are the pointees
 	decodedStruct                    // a model struct: only the scanned fields
 	decodedScalar                    // one of the types gorm.Scan scans directly
+	decodedMaps                      // a *[]map[string]any, which gorm.Scan appends its rows to
 )
 
 // decodedResult is a result as gorm.Scan left it in a destination. It is
@@ -54,8 +55,9 @@ type decodedResult struct {
 	kind     decodedKind
 	rows     int64 // RowsAffected
 
-	// value is the slice of elements (pointees for decodedPtrs) or the
-	// scalar; copier copies one element or the scalar.
+	// value is the slice of elements (pointees for decodedPtrs, the rows
+	// appended for decodedMaps) or the scalar; copier copies one element
+	// or the scalar.
 	value  reflect.Value
 	copier *deepcopy.Copier
 	// deep lists the elements that refer to memory of their own, which a
@@ -135,6 +137,12 @@ func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []str
 	switch rv := stmt.ReflectValue; {
 	case isScalarDest(stmt.Dest):
 		ok = d.keepScalar(reflect.ValueOf(stmt.Dest).Elem())
+	case isMapsDest(stmt.Dest):
+		// The rows gorm.Scan appended to what the slice held.
+		if n := int64(rv.Len()); d.rows <= n {
+			ok = d.keepSlice(rv.Slice(int(n-d.rows), int(n)))
+			d.kind = decodedMaps
+		}
 	case rv.Kind() == reflect.Slice && d.destType.Kind() == reflect.Pointer:
 		ok = d.keepSlice(rv)
 	case rv.Kind() == reflect.Struct && stmt.Schema != nil && rv.Type() == stmt.Schema.ModelType:
@@ -157,7 +165,7 @@ func (d *decodedResult) weigh(key string) {
 	switch d.kind {
 	case decodedScalar:
 		n += deepcopy.HeapBytes(d.value.Addr())
-	case decodedSlice, decodedPtrs:
+	case decodedSlice, decodedPtrs, decodedMaps:
 		n += deepcopy.HeapBytes(d.value) + deepcopy.AllocSize(8*cap(d.deep))
 	case decodedStruct:
 		n += deepcopy.AllocSize(cap(d.fields) * int(unsafe.Sizeof(decodedField{})))
@@ -275,6 +283,8 @@ func (c *decodedCache) use(db *gorm.DB, key string, value []byte) bool {
 		}
 	case decodedSlice, decodedPtrs:
 		d.applySlice(stmt.ReflectValue)
+	case decodedMaps:
+		d.appendMaps(stmt.ReflectValue)
 	case decodedStruct:
 		d.applyStruct(db)
 	}
@@ -312,6 +322,22 @@ func (d *decodedResult) applySlice(rv reflect.Value) {
 	}
 }
 
+// appendMaps appends copies of the kept rows to rv, as gorm.Scan appends
+// the rows it reads to a []map[string]any: what the slice held stays, and
+// a nil slice no row comes to stays nil.
+func (d *decodedResult) appendMaps(rv reflect.Value) {
+	n := d.value.Len()
+	if n == 0 {
+		return
+	}
+	start := rv.Len()
+	rv.Grow(n)
+	rv.SetLen(start + n)
+	for i := range n {
+		d.copier.Copy(rv.Index(start+i), d.value.Index(i))
+	}
+}
+
 // applyStruct sets the kept fields of the struct destination. gorm.Scan
 // scans each field into a value of its own and then assigns it, so what it
 // leaves in a field never depends on what the field held.
@@ -320,6 +346,13 @@ func (d *decodedResult) applyStruct(db *gorm.DB) {
 	for _, f := range d.fields {
 		f.copier.Copy(f.field.ReflectValueOf(ctx, rv), f.value)
 	}
+}
+
+// isMapsDest reports whether dest is the one slice gorm.Scan appends its
+// rows to rather than replacing what it holds.
+func isMapsDest(dest any) bool {
+	_, ok := dest.(*[]map[string]any)
+	return ok
 }
 
 // isScalarDest reports whether gorm.Scan scans rows straight into dest: the

@@ -174,6 +174,16 @@ func TestHitsIntoUsedDestinations(t *testing.T) {
 				r := db.Where("title = ?", "none").Find(&ps)
 				return outcome{[]any{ps, ps == nil}, r.RowsAffected, r.Error}
 			}},
+			{"empty result into nil maps", func(db *gorm.DB) outcome {
+				var rows []map[string]any
+				r := db.Model(&Photo{}).Where("title = ?", "none").Find(&rows)
+				return outcome{[]any{rows, rows == nil}, r.RowsAffected, r.Error}
+			}},
+			{"maps appended to", func(db *gorm.DB) outcome {
+				rows := []map[string]any{{"kept": "yes"}}
+				r := db.Model(&Photo{}).Select("id", "title").Where("user_id = ?", 1).Order("id").Find(&rows)
+				return outcome{rows, r.RowsAffected, r.Error}
+			}},
 			{"count", func(db *gorm.DB) outcome {
 				n := int64(99)
 				r := db.Model(&Photo{}).Where("status = ?", 2).Count(&n)
@@ -193,5 +203,27 @@ func TestHitsIntoUsedDestinations(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestHitsAppendToMaps: gorm.Scan appends the rows of a Find into a
+// []map[string]any to what the slice holds; a hit does the same, whatever
+// the slice of the hit that kept the result held.
+func TestHitsAppendToMaps(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		read := func(db *gorm.DB, held ...map[string]any) []map[string]any {
+			rows := slices.Clone(held)
+			require.NoError(t, db.Model(&Photo{}).Select("id", "title").Where("user_id = ?", 1).Order("id").Find(&rows).Error)
+			return rows
+		}
+		want := read(e.uncached(), map[string]any{"held": 1}, map[string]any{"held": 2})
+		require.Len(t, want, 5, "the two held and ada's three photos")
+		e.mustMiss(func() { read(e.cached()) })
+		e.mustHit(func() { read(e.cached(), map[string]any{"other": 0}) }) // kept by this hit
+		e.mustHit(func() {
+			require.Equal(t, want, read(e.cached(), map[string]any{"held": 1}, map[string]any{"held": 2}))
+		})
 	})
 }
