@@ -144,8 +144,8 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 	}
 	fields := make([]*schema.Field, len(columns)) // nil for a column the model lacks
 	values := make([]any, len(columns))
-	stored := make([]any, 2*len(columns))
-	stored, storedPtrs := stored[:len(columns)], stored[len(columns):]
+	stored := make([]storedValue, len(columns))
+	storedPtrs := make([]any, len(columns))
 	for i, column := range columns {
 		storedPtrs[i] = &stored[i]
 		fields[i] = fieldOf(s, column)
@@ -183,7 +183,7 @@ func scan(ctx context.Context, rs *sql.Rows, s *schema.Schema, limit int) (_ []I
 		img := make(Image, len(columns))
 		for i, f := range fields {
 			if f != nil {
-				img[strings.ToLower(f.DBName)] = imageValue(ctx, f, row, stored[i])
+				img[strings.ToLower(f.DBName)] = imageValue(ctx, f, row, stored[i].v)
 			}
 		}
 		images = append(images, img)
@@ -224,9 +224,6 @@ func fieldOf(s *schema.Schema, column string) *schema.Field {
 // serializer makes something else of it (datatypes.UUID reads any spelling
 // and sends its own).
 func imageValue(ctx context.Context, f *schema.Field, row reflect.Value, stored any) any {
-	if b, ok := stored.([]byte); ok {
-		stored = string(b)
-	}
 	if stored == nil || !f.Readable {
 		return stored
 	}
@@ -279,6 +276,18 @@ func sends(v, stored any) bool {
 		return ok && x.Equal(s)
 	}
 	return false
+}
+
+// storedValue is a scan destination that keeps a column's value as the
+// driver gives it, a []byte as a string (the bytes are the driver's).
+type storedValue struct{ v any }
+
+func (s *storedValue) Scan(v any) error {
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
+	s.v = v
+	return nil
 }
 
 // discard is a scan destination that keeps nothing: that of a column no
