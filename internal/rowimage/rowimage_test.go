@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -141,4 +142,41 @@ func TestShapeOf(t *testing.T) {
 	assert.NotEqual(t, key(clause.IN{Column: "a", Values: []any{1}}), key(clause.IN{Column: "a", Values: []any{1, 2}}))
 	_, _, ok := shapeOf(nil, nil, clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.Column{Name: "a", Raw: true}, Value: 1}}})
 	assert.False(t, ok)
+}
+
+func TestSends(t *testing.T) {
+	tenAM := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		v      any
+		stored any
+		want   bool
+	}{
+		{"an integer", 7, int64(7), true},
+		{"another integer", 7, int64(8), false},
+		{"an integer as its text (MySQL's text protocol)", uint(7), "7", true},
+		{"an integer with a leading zero", 7, "07", false},
+		{"a large unsigned integer", uint64(1) << 63, uint64(1) << 63, false},
+		{"a small unsigned integer", uint64(3), uint64(3), true},
+		{"a string", "ada", "ada", true},
+		{"a string in another case", "ADA", "ada", false},
+		{"bytes", []byte("ab"), "ab", true},
+		{"a boolean", true, true, true},
+		{"a boolean as 1 (SQLite)", true, int64(1), true},
+		{"a boolean as 0", true, int64(0), false},
+		{"a boolean as its text", false, "0", true},
+		{"a float", 0.5, 0.5, true},
+		{"a float32 read from a float64", float32(0.1), 0.1, false},
+		{"a time in another zone", tenAM.In(time.FixedZone("x", 3600)), tenAM, true},
+		{"a Valuer sending something else", status(1), int64(1), false},
+		{"a Valuer sending what was stored", status(1), "s1", true},
+		{"a nil pointer", (*int)(nil), int64(0), false},
+		{"a pointer", new(int), int64(0), true},
+		{"a value the driver cannot be sent", struct{}{}, "{}", false},
+	}
+	for _, tt := range tests {
+		if got := sends(tt.v, tt.stored); got != tt.want {
+			t.Errorf("%s: sends(%#v, %#v) = %v, want %v", tt.name, tt.v, tt.stored, got, tt.want)
+		}
+	}
 }
