@@ -24,8 +24,9 @@ type Config struct {
 	// default bounds (store/memory).
 	Store store.Store
 
-	// TTL is the default lifetime of an entry. Default: DefaultTTL.
-	// A model Policy or the TTL option overrides it.
+	// TTL is the default lifetime of an entry, and the age of the oldest
+	// result a query is served. Default: DefaultTTL. A model Policy or
+	// the TTL option overrides it.
 	TTL time.Duration
 
 	// Prefix namespaces every key and stamp the plugin writes, so that

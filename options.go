@@ -65,6 +65,8 @@ func NoCache() Option {
 
 // TTL opts a query in (like Cache()) and keeps its result at most d.
 // A non-positive d is ignored: the query uses the model's or the Config's TTL.
+// Whatever TTL stored a result (another call site's, another instance's
+// Config), a query is never served one read more than its own TTL ago.
 func TTL(d time.Duration) Option {
 	return Option{apply: func(o *queryOptions) {
 		o.cache = true

@@ -302,6 +302,36 @@ func TestEndedContextsFailAsWithoutThePlugin(t *testing.T) {
 	})
 }
 
+// TestTTLBoundsTheAgeOfHits: a read's TTL bounds how old a result it is
+// served, even when the read that stored the result asked for a longer
+// one (another call site, another instance's Config).
+func TestTTLBoundsTheAgeOfHits(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		read := func(ttl time.Duration) User {
+			var u User
+			require.NoError(t, e.db.Clauses(gormcache.TTL(ttl)).First(&u, 1).Error)
+			return u
+		}
+		e.mustMiss(func() { read(time.Hour) })
+		e.mustHit(func() { read(time.Hour) })
+		time.Sleep(150 * time.Millisecond)
+		e.mustHit(func() { read(time.Second) })
+		// Changed behind GORM's back: only a TTL bounds how long it shows.
+		require.NoError(t, e.db.Exec("UPDATE users SET name = 'changed' WHERE id = 1").Error)
+		e.mustMiss(func() { read(time.Hour) }) // the Exec invalidated: stored again
+		sqlDB, err := e.db.DB()
+		require.NoError(t, err)
+		_, err = sqlDB.Exec("UPDATE users SET name = 'behind' WHERE id = 1")
+		require.NoError(t, err)
+		time.Sleep(150 * time.Millisecond)
+		e.mustHit(func() { require.Equal(t, "changed", read(time.Hour).Name) })
+		e.mustMiss(func() { require.Equal(t, "behind", read(100*time.Millisecond).Name) })
+		e.mustHit(func() { require.Equal(t, "behind", read(time.Hour).Name) })
+	})
+}
+
 // holdingIdentity holds the plugin's first read of which database it
 // reaches (see database.go) until released.
 type holdingIdentity struct {

@@ -212,7 +212,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	sc := p.scopeOf(ctx)
 	var since uint64
 	if sc != nil {
-		if value, ok := sc.get(r.key); ok && p.answer(db, r, value, true) == nil {
+		if value, ok := sc.get(r.key); ok && withinTTL(value, r.ttl) && p.answer(db, r, value, true) == nil {
 			p.hit(db, r, value, true)
 			return
 		}
@@ -225,7 +225,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	value, ok, err := p.get(ctx, r.key)
 	if err != nil {
 		p.logError(ctx, err)
-	} else if ok {
+	} else if ok && withinTTL(value, r.ttl) {
 		if err := p.answer(db, r, value, p.peeks || sc != nil); err == nil {
 			p.hit(db, r, value, false)
 			sc.keep(r.key, value, r.deps, since)
@@ -251,6 +251,16 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	p.miss(db, r)
 	value = p.fetch(db, r, orig)
 	sc.keep(r.key, value, r.deps, since)
+}
+
+// withinTTL reports whether the rows of value, an entry's value, were read
+// less than ttl ago: a hit serves no older result than the read's TTL
+// asks, whatever the TTL of the read that stored it (another call site's
+// TTL option, another instance's Config). An older entry is a miss, and
+// the miss stores its result under ttl.
+func withinTTL(value []byte, ttl time.Duration) bool {
+	created, ok := entry.Created(value)
+	return !ok || time.Since(created) < ttl
 }
 
 // cacheable reports whether the result of SQL analysed as a can be cached:
