@@ -573,3 +573,46 @@ func (r *mixedRun) counts() (hits, misses, near uint64) {
 	}
 	return hits, misses, near
 }
+
+// TestNearLostTableStamps: Redis may lose a table's stamp, and the schemes
+// kept with it, to an eviction or its TTL, unknown to the near caches; a
+// reader may then make it anew with schemes of its own. A write then finds
+// none of the schemes of the copies a near cache holds, and renews none of
+// their rows' stamps: the near cache must still stop serving them.
+func TestNearLostTableStamps(t *testing.T) {
+	var (
+		client goredis.UniversalClient
+		prefix string
+	)
+	capture := func(t testing.TB, c goredis.UniversalClient, p string) store.Store {
+		client, prefix = c, p
+		return nearStore(t, c, p)
+	}
+	eachInstances(t, 2, capture, func(t *testing.T, _ testdb.Dialector, in []instance) {
+		a, b := in[0], in[1]
+		for _, remade := range []bool{false, true} {
+			name := fmt.Sprintf("bob%v", remade)
+			require.NoError(t, a.db.Create(&User{Name: name}).Error)
+			count := func(db *gorm.DB) int64 {
+				var n int64
+				require.NoError(t, db.Model(&User{}).Where("name = ?", name).Count(&n).Error)
+				return n
+			}
+			near := b.p.Store().(*redis.Near)
+			start, before := time.Now(), near.NearStats().Hits
+			for near.NearStats().Hits == before {
+				require.Equal(t, int64(1), count(b.db.Clauses(gormcache.Cache())))
+				require.Less(t, time.Since(start), 10*time.Second, "no hit from memory")
+			}
+			require.NoError(t, client.Del(t.Context(), prefix+"{users}").Err())
+			if remade {
+				// Another reader makes the table's stamp anew, with its scheme.
+				var u User
+				require.NoError(t, a.db.Clauses(gormcache.Cache()).Where("email = ?", "x").Find(&u).Error)
+			}
+			require.NoError(t, a.db.Create(&User{Name: name}).Error)
+			require.Equal(t, count(b.db.Clauses(gormcache.NoCache())), count(b.db.Clauses(gormcache.Cache())),
+				"instance b serves the count from before the write (the table's stamp lost, made anew: %v)", remade)
+		}
+	})
+}

@@ -95,7 +95,8 @@
 //     of them lapsed by Redis' clock, which also dated the leases: a BLPOP
 //     on a list that the last acknowledgement pushes to. An instance drops
 //     the stamps, then acknowledges, with one script call per batch of
-//     notices.
+//     notices. A notice of rows' stamps also names their table's stamp,
+//     which stays in Redis: see Eviction.
 //   - A lease is renewed only if its holder applied every notice published
 //     before its previous renewal. A holder that has not applied a notice
 //     can therefore renew its lease at most once after the notice was
@@ -295,7 +296,13 @@
 //
 // Losing any key of the store can only cost hits: a missing stamp or epoch
 // makes the entries that recorded it invalid, and the schemes of a table
-// live in its table stamp, so they go with it. Every key but the epoch has a
+// live in its table stamp, so they go with it. A near cache does not read
+// the stamps of the copies it serves, so it cannot see a table stamp go,
+// nor a reader make it anew with schemes of its own; but a write of the
+// table's rows, which found their stamps by the schemes Redis kept, has
+// every near cache forget the table's stamp: each then validates the next
+// copy of the table it serves in Redis, which a lost stamp fails, and
+// learns the stamp again for the others. Every key but the epoch has a
 // TTL. The volatile-* maxmemory policies therefore evict entries and stamps
 // but never the epoch: an evicted stamp invalidates the few entries that
 // recorded it, and since each hit reads the stamps of its entry, the LRU

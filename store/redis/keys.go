@@ -100,6 +100,18 @@ func (s *Store) stampKey(d store.Dep) string {
 	return b.String()
 }
 
+// tableKey returns the stamp key of the table of the stamp key k of some
+// of its rows (see stampKey, whose tag holds no brace), and false when k is
+// a table's stamp key.
+func (s *Store) tableKey(k string) (string, bool) {
+	tag := len(s.cfg.Prefix)
+	end := strings.IndexByte(k[tag:], '}')
+	if end < 0 || tag+end+1 == len(k) {
+		return "", false
+	}
+	return k[:tag+end+1], true
+}
+
 // writeTag writes table so that it contains no brace and is not empty, two
 // things that would break the hash tag, and so that two tables never write
 // the same: '%', '{' and '}' are percent-encoded, and the empty table is a

@@ -30,6 +30,10 @@ func TestStampKey(t *testing.T) {
 		if tag := hashTag(got); tag != tt.wantSlot {
 			t.Errorf("hashTag(%q): got %q, want %q", got, tag, tt.wantSlot)
 		}
+		table, rows := s.tableKey(got)
+		if want := s.stampKey(store.Dep{Table: tt.dep.Table}); rows != (tt.dep.Cond != "") || rows && table != want {
+			t.Errorf("tableKey(%q): got %q, %v; want %q, %v", got, table, rows, want, tt.dep.Cond != "")
+		}
 	}
 }
 
@@ -52,6 +56,9 @@ func FuzzStampKey(f *testing.F) {
 		}
 		if tag := hashTag(k1); tag == k1 || tag == "" {
 			t.Fatalf("%q has no hash tag", k1)
+		}
+		if table, rows := s.tableKey(k1); rows != (c1 != "") || rows && table != s.stampKey(store.Dep{Table: t1}) {
+			t.Fatalf("tableKey(%q): got %q, %v", k1, table, rows)
 		}
 	})
 }

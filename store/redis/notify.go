@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,11 +19,28 @@ import (
 // invalidate deletes the stamp keys keys and delivers their invalidation to
 // every near cache, this one's included. With del false it only delivers
 // it: the epoch was renewed instead of deleting them.
+//
+// The near caches also forget the stamps of the tables whose rows' stamps
+// keys name, which stay in Redis: a writer finds the rows' stamps to renew
+// by the schemes kept with the table's stamp, and Redis may have lost that
+// key (evicted, expired) and a reader made it anew since a near cache
+// learned it, taking with it the schemes of the copies that near cache
+// holds. Those copies depend on the table's old stamp: once forgotten, the
+// next copy of the table a near cache serves is validated in Redis, which
+// learns the table's stamp again for the others (one round trip per table
+// and write), and a lost stamp fails it.
 func (n *Near) invalidate(ctx context.Context, keys []string, del bool) error {
-	hashes := make([]uint64, len(keys))
+	hashes := make([]uint64, len(keys), len(keys)+1)
 	for i, k := range keys {
 		hashes[i] = keyHash(k)
 	}
+	for _, k := range keys {
+		if table, ok := n.remote.tableKey(k); ok {
+			hashes = append(hashes, keyHash(table))
+		}
+	}
+	slices.Sort(hashes)
+	hashes = slices.Compact(hashes)
 	if !del {
 		keys = nil
 	}
