@@ -143,6 +143,18 @@ var catalogue = []struct {
 	{"SELECT * FROM t WHERE d < UTC_TIMESTAMP AND e = utc_date", volatile(query("t"))},
 	{"SELECT `utc_time`, t.utc_date FROM t", query("t")},
 	{"SELECT * FROM t WHERE id = @x", volatile(query("t"))},
+	{`SELECT NEXT VALUE FOR s`, volatile(query())},
+	{`SELECT PREVIOUS VALUE FOR s`, volatile(query())},
+	{`SELECT s.nextval`, volatile(query())},
+	{`SELECT a.next, b.value FROM t`, query("t")},
+	{`SELECT "nextval"('s')`, volatile(query())},
+	{"SELECT `f`(a) FROM t", volatile(query("t"))},
+	{`SELECT "lower"(name) FROM t`, query("t")},
+	{`SELECT datetime()`, volatile(query())},
+	{`SELECT unixepoch() - created FROM t`, volatile(query("t"))},
+	{`SELECT strftime('%s')`, volatile(query())},
+	{`SELECT datetime("now")`, volatile(query())},
+	{`SELECT datetime(created_at), strftime('%Y', created_at), date(created_at, '+1 day'), julianday(x) FROM t`, query("t")},
 	{"SELECT @@sql_mode, @@session.time_zone", volatile(query())},
 	{`SELECT count(*), max(id), coalesce(sum(x), 0), lower(name) FROM t`, query("t")},
 	{`SELECT CAST(x AS varchar(10)), date(created_at), json_extract(j, '$.a') FROM t`, query("t")},
@@ -260,6 +272,17 @@ var catalogue = []struct {
 	{`EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 1`, writes(w("t"))},
 	{`EXPLAIN ANALYZE SELECT * FROM t`, harmless("t")},
 	{`EXPLAIN ANALYSE VERBOSE WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x`, writes(w("t"), "x")},
+	// So does MariaDB's ANALYZE statement.
+	{`ANALYZE UPDATE t SET a = 1 WHERE id = 2`, writes(w("t"))},
+	{`ANALYZE FORMAT=JSON DELETE FROM t`, writes(w("t"))},
+	{`ANALYZE SELECT * FROM t`, harmless("t")},
+	{`ANALYZE TABLE t PERSISTENT FOR ALL; ANALYZE TABLE t UPDATE HISTOGRAM ON c; ANALYZE VERBOSE t`, harmless()},
+
+	// MariaDB's system-versioned tables.
+	{`DELETE HISTORY FROM t BEFORE SYSTEM_TIME '2026-01-01'`, writes(w("t"))},
+	{`DELETE FROM history WHERE id = 1`, writes(w("history"))},
+	// Read as DELETE HISTORY FROM history JOIN t: t is invalidated too.
+	{`DELETE history FROM history JOIN t ON t.id = history.id`, writes(w("history", "t"))},
 
 	// Multiple statements.
 	{`SELECT * FROM a; DELETE FROM b`, writes(w("b"), "a")},

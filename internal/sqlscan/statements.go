@@ -1,5 +1,7 @@
 package sqlscan
 
+import "strings"
+
 // statement reads one statement, up to the ; or the ) that ends it, and
 // reports whether it is a query (SELECT, WITH ... SELECT, VALUES, TABLE).
 // Writes and Unknown are recorded on p as they are found.
@@ -46,11 +48,12 @@ func (p *parser) statement() (query bool) {
 		p.refresh()
 	case KwExplain, KwDescribe, KwDesc:
 		p.explain()
-	case KwShow, KwPrepare, KwAnalyze, KwAnalyse, KwVacuum, KwLock, KwUnlock, KwPragma:
+	case KwAnalyze, KwAnalyse:
+		p.analyzeStatement()
+	case KwShow, KwPrepare, KwVacuum, KwLock, KwUnlock, KwPragma:
 		// Harmless, and what follows may name verbs: SHOW CREATE TABLE,
-		// PREPARE p AS DELETE ..., ANALYZE TABLE t UPDATE HISTOGRAM,
-		// LOCK TABLE t IN SHARE UPDATE EXCLUSIVE MODE, PRAGMA
-		// journal_mode = DELETE. None of them is SQL Server's.
+		// PREPARE p AS DELETE ..., LOCK TABLE t IN SHARE UPDATE EXCLUSIVE
+		// MODE, PRAGMA journal_mode = DELETE. None of them is SQL Server's.
 		p.adv(1)
 		p.skip(false)
 	case KwCommit:
@@ -177,6 +180,9 @@ func (p *parser) delete() {
 	p.adv(1)
 	for k := p.peek().Keyword; k == KwLowPriority || k == KwQuick || k == KwIgnore; k = p.peek().Keyword {
 		p.adv(1)
+	}
+	if t := p.peek(); t.Kind == Word && strings.EqualFold(t.Text, "history") && p.at(1).Keyword == KwFrom {
+		p.adv(1) // MariaDB: DELETE HISTORY FROM t deletes the history of t
 	}
 	if p.peek().Keyword == KwFrom {
 		p.adv(1)
@@ -433,6 +439,22 @@ func (p *parser) refresh() {
 // explain reads EXPLAIN, DESCRIBE and DESC. Without ANALYZE they only plan:
 // harmless. EXPLAIN ANALYZE runs its statement, which is then read as if it
 // stood alone (but is no plain query).
+// analyzeStatement reads ANALYZE: of tables, harmless whatever follows (ANALYZE
+// TABLE t UPDATE HISTOGRAM), or MariaDB's ANALYZE [FORMAT=JSON] statement,
+// which runs the statement, as EXPLAIN ANALYZE does.
+func (p *parser) analyzeStatement() {
+	p.adv(1)
+	if t := p.peek(); t.Kind == Word && strings.EqualFold(t.Text, "format") && p.at(1).Text == "=" {
+		p.adv(3)
+	}
+	switch p.peek().Keyword {
+	case KwSelect, KwWith, KwInsert, KwReplace, KwUpdate, KwDelete:
+		p.statement()
+		return
+	}
+	p.skip(false)
+}
+
 func (p *parser) explain() {
 	p.adv(1)
 	analyze := false

@@ -20,19 +20,28 @@ func nondeterministic(toks []Token) bool {
 		case Word:
 			if i > 0 && toks[i-1].Kind == Dot {
 				// s.f(): a qualified function is looked at by its last
-				// name; a qualified column never is a clock keyword.
-				if toks[i+1].Kind == LParen && !deterministic(t.Text) {
+				// name; a qualified column never is a clock keyword, but
+				// s.nextval reads a sequence (MariaDB's Oracle mode).
+				if toks[i+1].Kind == LParen && !deterministic(t.Text) || sequenceWord(t.Text) {
 					return true
 				}
 				continue
 			}
 			if toks[i+1].Kind == LParen {
-				if !deterministic(t.Text) && !callLike(t.Keyword, t.Text) && !namesList(toks, i) {
+				if !deterministic(t.Text) && !callLike(t.Keyword, t.Text) && !namesList(toks, i) || clockDefault(toks, i) {
 					return true
 				}
 				continue
 			}
-			if clockKeyword(t.Text) && (i+1 >= len(toks) || toks[i+1].Kind != Dot) {
+			if clockKeyword(t.Text) && (i+1 >= len(toks) || toks[i+1].Kind != Dot) || nextValueFor(toks, i) {
+				return true
+			}
+		case QuotedIdent:
+			// "f"(...) calls f as f(...) does; and SQLite reads "now", a
+			// name no column has, as the string 'now'.
+			name, ok := normalize(*t)
+			if toks[i+1].Kind == LParen && (!ok || !deterministic(name)) && !namesList(toks, i) ||
+				t.Text[0] == '"' && clockLiteral("'"+t.Text[1:len(t.Text)-1]+"'") {
 				return true
 			}
 		case String:
@@ -80,6 +89,62 @@ func namesList(toks []Token, i int) bool {
 		}
 	}
 	return false
+}
+
+// clockDefault reports whether the word at i, followed by (, calls one of
+// SQLite's date and time functions without a time value, which then reads
+// the clock: date(), time(), datetime(), julianday(), unixepoch(),
+// strftime(format).
+func clockDefault(toks []Token, i int) bool {
+	var buf [32]byte
+	name, _ := lower(toks[i].Text, &buf)
+	switch name {
+	case "date", "time", "datetime", "julianday", "unixepoch":
+		return args(toks, i+1) == 0
+	case "strftime":
+		return args(toks, i+1) <= 1
+	}
+	return false
+}
+
+// args returns how many arguments the call whose ( is at j has.
+func args(toks []Token, j int) int {
+	if toks[j+1].Kind == RParen {
+		return 0
+	}
+	n, depth := 1, 0
+	for j++; j < len(toks); j++ {
+		switch toks[j].Kind {
+		case LParen:
+			depth++
+		case RParen:
+			if depth == 0 {
+				return n
+			}
+			depth--
+		case Comma:
+			if depth == 0 {
+				n++
+			}
+		case EOF, Semicolon:
+			return n
+		}
+	}
+	return n
+}
+
+// nextValueFor reports whether the word at i opens MariaDB's NEXT VALUE FOR
+// s or PREVIOUS VALUE FOR s: a read of a sequence that the read itself, or
+// any insert, advances.
+func nextValueFor(toks []Token, i int) bool {
+	return (strings.EqualFold(toks[i].Text, "next") || strings.EqualFold(toks[i].Text, "previous")) &&
+		toks[i+1].Kind == Word && strings.EqualFold(toks[i+1].Text, "value") && toks[i+2].Keyword == KwFor
+}
+
+// sequenceWord reports whether s.word reads the sequence s (MariaDB's
+// Oracle mode: s.nextval, s.currval).
+func sequenceWord(word string) bool {
+	return strings.EqualFold(word, "nextval") || strings.EqualFold(word, "currval")
 }
 
 // lower returns word in lower case, without allocating for the short words
