@@ -2,6 +2,7 @@ package gormcache
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"sync"
@@ -37,9 +38,38 @@ type cascades struct {
 // database has its own: one plugin may serve several, whose tables share
 // names but not constraints.
 type foreignKeys struct {
-	mu     sync.Mutex
-	graph  map[string][]string // referenced table -> constrained tables; nil: not read
-	readAt time.Time           // when graph was read
+	mu    sync.Mutex
+	graph map[string][]string // referenced table -> constrained tables; nil: not read
+	// related are the relations a write to a table changes without a
+	// foreign key, read with graph (see relationQueries and viewQueries).
+	// They never make the write's own table cyclic: a view's or a
+	// partition's rows are not the table's.
+	related *relations
+	readAt  time.Time // when graph was read
+}
+
+// relations are how the relations of a database read each other's rows.
+type relations struct {
+	// readers: relation -> the relations that read its rows: its views,
+	// the parents of a partition or inherited table. What changes the rows
+	// of a relation changes what its readers read, and theirs.
+	readers map[string][]string
+	// under: relation -> the relations that hold the rows written to it:
+	// the tables under a view, the partitions and children of a table.
+	// Only a write to the relation itself reaches them, not one to a
+	// relation it reads (a write to one partition leaves the others).
+	under map[string][]string
+}
+
+// add records that reader reads the rows of relation, which holds the rows
+// written to reader.
+func (r *relations) add(relation, reader string) {
+	relation, reader = sqlscan.NormalizeTable(relation), sqlscan.NormalizeTable(reader)
+	if relation == "" || reader == "" || relation == reader || slices.Contains(r.readers[relation], reader) {
+		return
+	}
+	r.readers[relation] = append(r.readers[relation], reader)
+	r.under[reader] = append(r.under[reader], relation)
 }
 
 // learn records the cascading constraints GORM's tags declare on s, on the
@@ -97,7 +127,7 @@ func cascading(action string) bool {
 // forget drops what was read from the catalogue: DDL changed it.
 func (k *foreignKeys) forget() {
 	k.mu.Lock()
-	k.graph = nil
+	k.graph, k.related = nil, nil
 	k.mu.Unlock()
 }
 
@@ -113,6 +143,27 @@ var catalogueQueries = map[string]string{
 		WHERE k.contype = 'f'`,
 	"mysql": `SELECT TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE
 		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()`,
+}
+
+// relationQueries read, per dialect, which relations read which other's
+// rows, as (relation, reader): on PostgreSQL, each view and each relation
+// its rules read, and each partition or inherited table and its parent
+// (see relations). Where the catalogue does not tell what a view reads
+// (SQLite, MySQL), parse is set and the query reads each view and its SQL,
+// whose tables Analyze finds.
+var relationQueries = map[string]struct {
+	sql   string
+	parse bool
+}{
+	"postgres": {sql: `SELECT DISTINCT t.relname, v.relname
+			FROM pg_rewrite w JOIN pg_class v ON v.oid = w.ev_class
+			JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass
+			JOIN pg_class t ON t.oid = d.refobjid
+			WHERE v.relkind = 'v' AND t.oid <> v.oid
+		UNION SELECT c.relname, p.relname
+			FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent`},
+	"sqlite": {sql: `SELECT sql, name FROM sqlite_master WHERE type = 'view'`, parse: true},
+	"mysql":  {sql: `SELECT VIEW_DEFINITION, TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()`, parse: true},
 }
 
 // load reads the database's cascading foreign keys through pool unless
@@ -154,40 +205,114 @@ func (k *foreignKeys) load(ctx context.Context, dialect string, pool gorm.ConnPo
 	if rows.Err() != nil {
 		return false
 	}
+	related, ok := readRelations(ctx, dialect, pool)
+	if !ok {
+		return false
+	}
 	k.mu.Lock()
-	k.graph, k.readAt = graph, readAt
+	k.graph, k.related, k.readAt = graph, related, readAt
 	k.mu.Unlock()
 	return true
 }
 
-// read returns the graph last read, or nil; it is never modified once
-// stored. k may be nil: a dialect whose catalogue the plugin does not read.
-func (k *foreignKeys) read() map[string][]string {
+// readRelations reads the relations of relationQueries, and reports
+// whether it could.
+func readRelations(ctx context.Context, dialect string, pool gorm.ConnPool) (*relations, bool) {
+	r := &relations{readers: map[string][]string{}, under: map[string][]string{}}
+	q, ok := relationQueries[dialect]
+	if !ok {
+		return r, true
+	}
+	rows, err := pool.QueryContext(ctx, q.sql)
+	if err != nil {
+		return nil, false
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var relation sql.NullString
+		var reader string
+		if err := rows.Scan(&relation, &reader); err != nil {
+			return nil, false
+		}
+		if !q.parse {
+			r.add(relation.String, reader)
+			continue
+		}
+		for _, t := range sqlscan.Analyze(relation.String).Reads {
+			r.add(t, reader)
+		}
+	}
+	return r, rows.Err() == nil
+}
+
+// read returns the graph and the related relations last read, or nil;
+// they are never modified once stored. k may be nil: a dialect whose
+// catalogue the plugin does not read.
+func (k *foreignKeys) read() (graph map[string][]string, related *relations) {
 	if k == nil {
-		return nil
+		return nil, nil
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.graph
+	return k.graph, k.related
 }
 
-// closure returns tables and every table a cascade from them can reach,
-// through the models' constraints and the database's foreign keys (keys,
-// nil on dialects whose catalogue the plugin does not read).
+// closure returns tables and every relation a write to them can change:
+// the tables a cascade from them reaches, through the models' constraints
+// and the database's foreign keys, and the relations that read what
+// changed, or hold the rows written (keys' related; keys is nil on
+// dialects whose catalogue the plugin does not read).
 func (c *cascades) closure(keys *foreignKeys, tables []string) []string {
-	graph := keys.read()
+	graph, related := keys.read()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.reach(tables, graph, related)
+}
+
+// reach is closure, with the database's foreign keys graph and its
+// related relations (nil: none). c.mu must be held.
+func (c *cascades) reach(tables []string, graph map[string][]string, related *relations) []string {
 	out := append([]string(nil), tables...)
-	if len(c.tagged) == 0 && len(graph) == 0 {
+	if len(c.tagged) == 0 && len(graph) == 0 && related == nil {
 		return out
 	}
-	for i := 0; i < len(out); i++ {
-		for _, g := range []map[string][]string{c.tagged, graph} {
-			for _, t := range g[out[i]] {
-				if !slices.Contains(out, t) {
-					out = append(out, t)
+	// written tells the relations whose rows a write or a cascade changed
+	// from those that only read them; a relation read, then written, is
+	// visited again.
+	written := make(map[string]bool, len(out))
+	for _, t := range out {
+		written[t] = true
+	}
+	queue := slices.Clone(out)
+	reached := func(t string, rows bool) {
+		was, ok := written[t]
+		if ok && (was || !rows) {
+			return
+		}
+		if !ok {
+			out = append(out, t)
+		}
+		written[t] = rows
+		queue = append(queue, t)
+	}
+	for len(queue) > 0 {
+		t := queue[0]
+		queue = queue[1:]
+		if written[t] {
+			for _, g := range []map[string][]string{c.tagged, graph} {
+				for _, next := range g[t] {
+					reached(next, true)
 				}
+			}
+			if related != nil {
+				for _, next := range related.under[t] {
+					reached(next, true)
+				}
+			}
+		}
+		if related != nil {
+			for _, next := range related.readers[t] {
+				reached(next, false)
 			}
 		}
 	}
@@ -198,8 +323,8 @@ func (c *cascades) closure(keys *foreignKeys, tables []string) []string {
 // self-referencing foreign key, say): a write to the table then changes
 // rows of it that the write's images do not show.
 func (c *cascades) cyclic(keys *foreignKeys, table string) bool {
+	graph, _ := keys.read()
 	c.mu.Lock()
-	next := slices.Concat(c.tagged[table], keys.read()[table])
-	c.mu.Unlock()
-	return slices.Contains(c.closure(keys, next), table)
+	defer c.mu.Unlock()
+	return slices.Contains(c.reach(slices.Concat(c.tagged[table], graph[table]), graph, nil), table)
 }

@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/freshness"
 	"github.com/gormcache/gormcache/internal/testdb"
 )
 
@@ -694,4 +695,100 @@ func TestDatabasesImageApart(t *testing.T) {
 	require.Equal(t, "a", name())
 	require.NoError(t, rename(view, "c"), "the write through the view failed")
 	assert.Equal(t, "c", name())
+}
+
+// TestViewsAndTheirTables runs the freshness matrix on reads of a view and
+// of its table: a write to the table changes what the view reads, and a
+// write through the view (PostgreSQL, MySQL) the table under it. On
+// PostgreSQL, partitions and their parent likewise.
+func TestViewsAndTheirTables(t *testing.T) {
+	reads := freshness.Reads{
+		"the view, by user": func(t testing.TB, db *gorm.DB) any {
+			var titles []string
+			require.NoError(t, db.Raw("SELECT title FROM photo_titles WHERE user_id = ? ORDER BY id", 1).Scan(&titles).Error)
+			return titles
+		},
+		"the view of the view": func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Raw("SELECT count(*) FROM titled").Scan(&n).Error)
+			return n
+		},
+		"the table, by id": func(t testing.TB, db *gorm.DB) any {
+			var p Photo
+			require.NoError(t, db.First(&p, 1).Error)
+			return p.Title
+		},
+		"the other table": func(t testing.TB, db *gorm.DB) any {
+			var u User
+			require.NoError(t, db.First(&u, 1).Error)
+			return u.Name
+		},
+	}
+	writes := freshness.Writes{
+		"update the table": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 1}).Update("title", "renamed").Error)
+		},
+		"insert into the table, raw": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("INSERT INTO photos (user_id, title, status) VALUES (1, 'raw', 1)").Error)
+		},
+		"delete from the table": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Unscoped().Delete(&Photo{}, 2).Error)
+		},
+		"update through the view": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("UPDATE photo_titles SET title = 'through' WHERE id = 1").Error)
+		},
+	}
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		require.NoError(t, e.db.Exec("CREATE VIEW photo_titles AS SELECT id, user_id, title FROM photos").Error)
+		require.NoError(t, e.db.Exec("CREATE VIEW titled AS SELECT title FROM photo_titles WHERE title <> ''").Error)
+		if b.Name == "sqlite" {
+			// SQLite writes through a view with a trigger alone.
+			require.NoError(t, e.db.Exec(`CREATE TRIGGER photo_titles_update INSTEAD OF UPDATE ON photo_titles
+				BEGIN UPDATE photos SET title = NEW.title WHERE id = OLD.id; END`).Error)
+		}
+		return e
+	}, reads, writes)
+}
+
+// TestPartitionsAndTheirParent runs the freshness matrix on reads of a
+// partitioned table and of its partitions (PostgreSQL): a write to a
+// partition changes what the parent reads, and a write to the parent the
+// partition its rows go to.
+func TestPartitionsAndTheirParent(t *testing.T) {
+	count := func(table string) func(t testing.TB, db *gorm.DB) any {
+		return func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Raw("SELECT count(*) FROM "+table).Scan(&n).Error)
+			return n
+		}
+	}
+	reads := freshness.Reads{"the parent": count("readings"), "the low partition": count("readings_low"), "the high partition": count("readings_high")}
+	writes := freshness.Writes{
+		"insert into the parent": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("INSERT INTO readings VALUES (5)").Error)
+		},
+		"insert into a partition": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("INSERT INTO readings_high VALUES (150)").Error)
+		},
+		"delete from the parent": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Exec("DELETE FROM readings WHERE id = 1").Error)
+		},
+	}
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		if b.Name != "postgres" {
+			t.Skip("partitions and inherited tables are PostgreSQL's")
+		}
+		e := newEnv(t, b, gormcache.Config{})
+		for _, s := range []string{
+			"CREATE TABLE readings (id int) PARTITION BY RANGE (id)",
+			"CREATE TABLE readings_low PARTITION OF readings FOR VALUES FROM (0) TO (100)",
+			"CREATE TABLE readings_high PARTITION OF readings FOR VALUES FROM (100) TO (200)",
+			"INSERT INTO readings VALUES (1), (101)",
+		} {
+			require.NoError(t, e.db.Exec(s).Error)
+		}
+		return e
+	}, reads, writes)
 }
