@@ -237,7 +237,7 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 	if r.analysis == nil {
 		r.analysis = p.analyze(r.sql)
 	}
-	if !cacheable(r.analysis) {
+	if !cacheable(r.analysis, db.Statement.Vars) {
 		p.bypass(db, bypassUncacheable)
 		orig(db)
 		return
@@ -266,9 +266,18 @@ func withinTTL(value []byte, ttl time.Duration) bool {
 // cacheable reports whether the result of SQL analysed as a can be cached:
 // not SQL that writes or cannot be analysed (a raw clause.Expr with a
 // data-modifying subquery), nor SQL whose result changes without a write
-// (a system catalogue, now(), nextval()).
-func cacheable(a *sqlscan.Analysis) bool {
-	return a.ReadOnly && !a.Unknown && !a.Volatile
+// (a system catalogue, now(), nextval(), a var "now" that a date function
+// or a cast reads as the clock).
+func cacheable(a *sqlscan.Analysis, vars []any) bool {
+	if !a.ReadOnly || a.Unknown || a.Volatile {
+		return false
+	}
+	for _, v := range vars {
+		if s, ok := v.(string); ok && sqlscan.ClockWord(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // scoped prepares r to be kept in a request scope: it computes its
@@ -279,7 +288,7 @@ func (p *Plugin) scoped(db *gorm.DB, r *read) bool {
 	if r.analysis == nil {
 		r.analysis = p.analyze(r.sql)
 	}
-	if !cacheable(r.analysis) {
+	if !cacheable(r.analysis, db.Statement.Vars) {
 		return false
 	}
 	deps, schemes, err := p.queryDeps(db, r)

@@ -304,8 +304,19 @@ func clockLiteral(text string) bool {
 	if len(text) < 5 || len(text) > 20 || text[len(text)-1] != '\'' {
 		return false
 	}
-	body := text[strings.IndexByte(text, '\'')+1 : len(text)-1]
-	switch strings.ToLower(strings.TrimSpace(body)) {
+	return ClockWord(text[strings.IndexByte(text, '\'')+1 : len(text)-1])
+}
+
+// ClockWord reports whether s, a string literal's text or a string var,
+// names a moment relative to the clock when the database reads it as a
+// date or a time: "now", "today", "tomorrow", "yesterday" (SQLite's date
+// functions, PostgreSQL's date and time input), whatever their case and
+// surrounding spaces.
+func ClockWord(s string) bool {
+	if len(s) > 16 {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "now", "today", "tomorrow", "yesterday":
 		return true
 	}
