@@ -93,12 +93,12 @@ var pluginReads = freshness.Reads{
 		require.NoError(t, db.Unscoped().Model(&Task{}).Where("owner_id = ? AND is_del = ?", 1, 1).Order("id").Pluck("title", &titles).Error)
 		return titles
 	},
-	"notes of owner 1": func(t testing.TB, db *gorm.DB) any {
+	"jottings of owner 1": func(t testing.TB, db *gorm.DB) any {
 		var ns []Jotting
 		require.NoError(t, db.Where("owner_id = ?", 1).Order("id").Find(&ns).Error)
 		return ns
 	},
-	"how many notes": func(t testing.TB, db *gorm.DB) any {
+	"how many jottings": func(t testing.TB, db *gorm.DB) any {
 		var n int64
 		require.NoError(t, db.Model(&Jotting{}).Count(&n).Error)
 		return n
@@ -137,13 +137,13 @@ var pluginWrites = freshness.Writes{
 	"take a task out of the trash": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Unscoped().Model(&Task{}).Where("id = ?", 2).Updates(map[string]any{"is_del": 0, "deleted_at": 0}).Error)
 	},
-	"soft delete a note": func(t testing.TB, db *gorm.DB) {
+	"soft delete a jotting": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Delete(&Jotting{}, 1).Error)
 	},
-	"write a note": func(t testing.TB, db *gorm.DB) {
+	"write a jotting": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Create(&Jotting{OwnerID: 1, Text: "d"}).Error)
 	},
-	"restore a note": func(t testing.TB, db *gorm.DB) {
+	"restore a jotting": func(t testing.TB, db *gorm.DB) {
 		require.NoError(t, db.Unscoped().Model(&Jotting{}).Where("id = ?", 3).Update("deleted_at", nil).Error)
 	},
 	"update under the lock": func(t testing.TB, db *gorm.DB) {
