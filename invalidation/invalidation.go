@@ -33,9 +33,11 @@ type Event struct {
 	// Rows is the number of row dependencies renewed: one per distinct
 	// value of a tracked column among the rows changed.
 	Rows int
-	// Cascaded lists the tables a write reached through cascading foreign
-	// keys (ON DELETE CASCADE, SET NULL...): every result that reads them
-	// was invalidated too.
+	// Cascaded lists the relations a write reached beyond its tables:
+	// through cascading foreign keys (ON DELETE CASCADE, SET NULL...), the
+	// views that read what it changed, the tables under a view it wrote
+	// through, a partition's parent and a parent's partitions. Every result
+	// that reads them was invalidated too.
 	Cascaded []string
 	// Deps are the dependencies renewed, as the store names them.
 	Deps []store.Dep
