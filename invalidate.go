@@ -29,7 +29,8 @@ func pluginOf(db *gorm.DB) (*Plugin, error) {
 }
 
 // InvalidateTable invalidates every cached result that reads table, and
-// the tables whose cascading foreign keys it reaches. table is a name as SQL
+// what a write to it reaches: the tables its cascading foreign keys reach,
+// its views, its partitions. table is a name as SQL
 // writes it: photos, "Photos", public.photos. Called with a *gorm.DB inside
 // a transaction, it takes effect when the transaction commits.
 func InvalidateTable(db *gorm.DB, table string) error {
@@ -46,8 +47,8 @@ func InvalidateTable(db *gorm.DB, table string) error {
 }
 
 // InvalidateModel invalidates every cached result that reads the table of
-// model (a pointer to a model struct, like &Photo{}), and the tables whose
-// cascading foreign keys it reaches.
+// model (a pointer to a model struct, like &Photo{}), and what a write to
+// it reaches, as InvalidateTable.
 func InvalidateModel(db *gorm.DB, model any) error {
 	p, err := pluginOf(db)
 	if err != nil {

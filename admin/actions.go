@@ -142,7 +142,7 @@ func (h *handler) actions() map[string]action {
 				if err != nil {
 					return question{}, err
 				}
-				return question{What: fmt.Sprintf("Invalidate every entry that reads the table %q (and the tables its cascading foreign keys reach)?", t)}, nil
+				return question{What: fmt.Sprintf("Invalidate every entry that reads the table %q (and what a write to it reaches: tables its foreign keys cascade to, its views, its partitions)?", t)}, nil
 			},
 			do: func(h *handler, ctx context.Context, f url.Values) (outcome, error) {
 				t, err := h.invalidateTarget(f)
@@ -154,19 +154,19 @@ func (h *handler) actions() map[string]action {
 					count = "entries"
 				}
 				if h.cfg.DB == nil {
-					// Without the database its foreign keys are unknown:
-					// the table alone.
+					// Without the database its foreign keys and views are
+					// unknown: the table alone.
 					dep := store.Dep{Table: h.plugin.Config().Prefix + t}
 					if err := h.plugin.Store().Invalidate(ctx, dep); err != nil {
 						return outcome{}, err
 					}
 					return outcome{Message: fmt.Sprintf("Invalidated the %s that read %q "+
-						"(not those of the tables its foreign keys cascade to: that needs Config.DB).", count, t)}, nil
+						"(not those of what a write to it reaches, through foreign keys, views or partitions: that needs Config.DB).", count, t)}, nil
 				}
 				if err := gormcache.InvalidateTable(h.cfg.DB.WithContext(ctx), t); err != nil {
 					return outcome{}, fmt.Errorf("%w: %w", errBadRequest, err)
 				}
-				return outcome{Message: fmt.Sprintf("Invalidated the %s that read %q, and those of the tables its foreign keys cascade to.", count, t)}, nil
+				return outcome{Message: fmt.Sprintf("Invalidated the %s that read %q, and those of what a write to it reaches: tables its foreign keys cascade to, its views, its partitions.", count, t)}, nil
 			},
 		},
 		"invalidate-object": {
