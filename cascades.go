@@ -41,14 +41,15 @@ type foreignKeys struct {
 	mu    sync.Mutex
 	graph map[string][]string // referenced table -> constrained tables; nil: not read
 	// related are the relations a write to a table changes without a
-	// foreign key, read with graph (see relationQueries and viewQueries).
+	// foreign key, read with graph (see relationQueries).
 	// They never make the write's own table cyclic: a view's or a
 	// partition's rows are not the table's.
-	related *relations
+	related relations
 	readAt  time.Time // when graph was read
 }
 
 // relations are how the relations of a database read each other's rows.
+// The zero value has none.
 type relations struct {
 	// readers: relation -> the relations that read its rows: its views,
 	// the parents of a partition or inherited table. What changes the rows
@@ -127,7 +128,7 @@ func cascading(action string) bool {
 // forget drops what was read from the catalogue: DDL changed it.
 func (k *foreignKeys) forget() {
 	k.mu.Lock()
-	k.graph, k.related = nil, nil
+	k.graph, k.related = nil, relations{}
 	k.mu.Unlock()
 }
 
@@ -217,22 +218,22 @@ func (k *foreignKeys) load(ctx context.Context, dialect string, pool gorm.ConnPo
 
 // readRelations reads the relations of relationQueries, and reports
 // whether it could.
-func readRelations(ctx context.Context, dialect string, pool gorm.ConnPool) (*relations, bool) {
-	r := &relations{readers: map[string][]string{}, under: map[string][]string{}}
+func readRelations(ctx context.Context, dialect string, pool gorm.ConnPool) (relations, bool) {
+	r := relations{readers: map[string][]string{}, under: map[string][]string{}}
 	q, ok := relationQueries[dialect]
 	if !ok {
 		return r, true
 	}
 	rows, err := pool.QueryContext(ctx, q.sql)
 	if err != nil {
-		return nil, false
+		return r, false
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var relation sql.NullString
 		var reader string
 		if err := rows.Scan(&relation, &reader); err != nil {
-			return nil, false
+			return r, false
 		}
 		if !q.parse {
 			r.add(relation.String, reader)
@@ -245,12 +246,12 @@ func readRelations(ctx context.Context, dialect string, pool gorm.ConnPool) (*re
 	return r, rows.Err() == nil
 }
 
-// read returns the graph and the related relations last read, or nil;
+// read returns the graph and the related relations last read, or none;
 // they are never modified once stored. k may be nil: a dialect whose
 // catalogue the plugin does not read.
-func (k *foreignKeys) read() (graph map[string][]string, related *relations) {
+func (k *foreignKeys) read() (graph map[string][]string, related relations) {
 	if k == nil {
-		return nil, nil
+		return nil, relations{}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -270,10 +271,10 @@ func (c *cascades) closure(keys *foreignKeys, tables []string) []string {
 }
 
 // reach is closure, with the database's foreign keys graph and its
-// related relations (nil: none). c.mu must be held.
-func (c *cascades) reach(tables []string, graph map[string][]string, related *relations) []string {
+// related relations. c.mu must be held.
+func (c *cascades) reach(tables []string, graph map[string][]string, related relations) []string {
 	out := append([]string(nil), tables...)
-	if len(c.tagged) == 0 && len(graph) == 0 && related == nil {
+	if len(c.tagged) == 0 && len(graph) == 0 && len(related.readers) == 0 {
 		return out
 	}
 	// written tells the relations whose rows a write or a cascade changed
@@ -299,21 +300,14 @@ func (c *cascades) reach(tables []string, graph map[string][]string, related *re
 		t := queue[0]
 		queue = queue[1:]
 		if written[t] {
-			for _, g := range []map[string][]string{c.tagged, graph} {
+			for _, g := range []map[string][]string{c.tagged, graph, related.under} {
 				for _, next := range g[t] {
 					reached(next, true)
 				}
 			}
-			if related != nil {
-				for _, next := range related.under[t] {
-					reached(next, true)
-				}
-			}
 		}
-		if related != nil {
-			for _, next := range related.readers[t] {
-				reached(next, false)
-			}
+		for _, next := range related.readers[t] {
+			reached(next, false)
 		}
 	}
 	return out
@@ -326,5 +320,5 @@ func (c *cascades) cyclic(keys *foreignKeys, table string) bool {
 	graph, _ := keys.read()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Contains(c.reach(slices.Concat(c.tagged[table], graph[table]), graph, nil), table)
+	return slices.Contains(c.reach(slices.Concat(c.tagged[table], graph[table]), graph, relations{}), table)
 }

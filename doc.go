@@ -67,9 +67,9 @@
 // With gorm.io/plugin/opentelemetry registered, the span of each cacheable
 // query carries gormcache.cache (hit, miss or bypass), gormcache.bypass_reason
 // (context_ended, no_cache, transaction, locking, closed, no_key,
-// uncacheable, unreplayable, shared_read), gormcache.key and, on a hit, gormcache.entry.age_ms, how
-// old the rows it served are, and gormcache.request_scope, whether a
-// request scope served them. A write's invalidation is a span
+// uncacheable, unreplayable, shared_read), gormcache.key and, on a hit,
+// gormcache.entry.age_ms, how old the rows it served are, and
+// gormcache.request_scope, whether a request scope served them. A write's invalidation is a span
 // gormcache.invalidate (the stamps renewed, the tables), under the write's
 // span or, after a commit, under the span of the transaction's first write.
 // The plugin uses the OpenTelemetry API only (trace.go). GORM's logger logs a

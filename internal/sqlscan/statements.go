@@ -436,12 +436,9 @@ func (p *parser) refresh() {
 	p.skip(true)
 }
 
-// explain reads EXPLAIN, DESCRIBE and DESC. Without ANALYZE they only plan:
-// harmless. EXPLAIN ANALYZE runs its statement, which is then read as if it
-// stood alone (but is no plain query).
-// analyzeStatement reads ANALYZE: of tables, harmless whatever follows (ANALYZE
-// TABLE t UPDATE HISTOGRAM), or MariaDB's ANALYZE [FORMAT=JSON] statement,
-// which runs the statement, as EXPLAIN ANALYZE does.
+// analyzeStatement reads ANALYZE: of tables, harmless whatever follows
+// (ANALYZE TABLE t UPDATE HISTOGRAM), or MariaDB's ANALYZE [FORMAT=JSON]
+// statement, which runs the statement, as EXPLAIN ANALYZE does.
 func (p *parser) analyzeStatement() {
 	p.adv(1)
 	if t := p.peek(); t.Kind == Word && strings.EqualFold(t.Text, "format") && p.at(1).Text == "=" {
@@ -455,6 +452,9 @@ func (p *parser) analyzeStatement() {
 	p.skip(false)
 }
 
+// explain reads EXPLAIN, DESCRIBE and DESC. Without ANALYZE they only plan:
+// harmless. EXPLAIN ANALYZE runs its statement, which is then read as if it
+// stood alone (but is no plain query).
 func (p *parser) explain() {
 	p.adv(1)
 	analyze := false

@@ -41,7 +41,7 @@ func nondeterministic(toks []Token) bool {
 			// name no column has, as the string 'now'.
 			name, ok := normalize(*t)
 			if toks[i+1].Kind == LParen && (!ok || !deterministic(name)) && !namesList(toks, i) ||
-				t.Text[0] == '"' && clockLiteral("'"+t.Text[1:len(t.Text)-1]+"'") {
+				t.Text[0] == '"' && ClockWord(t.Text[1:len(t.Text)-1]) {
 				return true
 			}
 		case String:

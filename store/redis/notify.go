@@ -30,11 +30,9 @@ import (
 // learns the table's stamp again for the others (one round trip per table
 // and write), and a lost stamp fails it.
 func (n *Near) invalidate(ctx context.Context, keys []string, del bool) error {
-	hashes := make([]uint64, len(keys), len(keys)+1)
-	for i, k := range keys {
-		hashes[i] = keyHash(k)
-	}
+	hashes := make([]uint64, 0, 2*len(keys))
 	for _, k := range keys {
+		hashes = append(hashes, keyHash(k))
 		if table, ok := n.remote.tableKey(k); ok {
 			hashes = append(hashes, keyHash(table))
 		}
