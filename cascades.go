@@ -14,9 +14,9 @@ import (
 	"github.com/gormcache/gormcache/internal/sqlscan"
 )
 
-// cascadesMaxAge bounds how long the foreign keys read from the database
-// are trusted: DDL through this plugin renews them at once, DDL by anyone
-// else (another instance's migration) within cascadesMaxAge.
+// cascadesMaxAge bounds how long the foreign keys and triggers read from
+// the database are trusted: DDL through this plugin renews them at once,
+// DDL by anyone else (another instance's migration) within cascadesMaxAge.
 const cascadesMaxAge = time.Minute
 
 // cascades knows which tables a write to another table can change through
@@ -25,7 +25,8 @@ const cascadesMaxAge = time.Minute
 // statement names. It takes them from the constraints of the GORM models
 // the plugin meets, and from each database's catalogue (SQLite,
 // PostgreSQL, MySQL: foreignKeys), so that a child table is known whoever
-// created it and however its rows were read.
+// created it and however its rows were read. The catalogue also tells the
+// tables the database's triggers write (see triggerQueries).
 type cascades struct {
 	learned sync.Map // *schema.Schema -> struct{}: its tags were read
 
@@ -33,13 +34,16 @@ type cascades struct {
 	tagged map[string][]string // referenced table -> constrained tables, from tags
 }
 
-// foreignKeys are the cascading foreign keys of one database, read from
-// its catalogue when a write first needs them and again after DDL. Each
-// database has its own: one plugin may serve several, whose tables share
-// names but not constraints.
+// foreignKeys are the cascading foreign keys and the triggers of one
+// database, read from its catalogue when a write first needs them and again
+// after DDL. Each database has its own: one plugin may serve several, whose
+// tables share names but not constraints.
 type foreignKeys struct {
 	mu    sync.Mutex
 	graph map[string][]string // referenced table -> constrained tables; nil: not read
+	// triggers: table -> the triggers a write to it may fire, read with
+	// graph (see triggerQueries).
+	triggers map[string][]trigger
 	// related are the relations a write to a table changes without a
 	// foreign key, read with graph (see relationQueries).
 	// They never make the write's own table cyclic: a view's or a
@@ -128,7 +132,7 @@ func cascading(action string) bool {
 // forget drops what was read from the catalogue: DDL changed it.
 func (k *foreignKeys) forget() {
 	k.mu.Lock()
-	k.graph, k.related = nil, relations{}
+	k.graph, k.triggers, k.related = nil, nil, relations{}
 	k.mu.Unlock()
 }
 
@@ -165,6 +169,67 @@ var relationQueries = map[string]struct {
 			FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent`},
 	"sqlite": {sql: `SELECT sql, name FROM sqlite_master WHERE type = 'view'`, parse: true},
 	"mysql":  {sql: `SELECT VIEW_DEFINITION, TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()`, parse: true},
+}
+
+// events are the kinds of write that fire a trigger, as a set.
+type events uint8
+
+// The events, in the bits PostgreSQL's pg_trigger.tgtype keeps them in,
+// shifted right by 2.
+const (
+	onInsert events = 1 << iota
+	onDelete
+	onUpdate
+	onTruncate
+	anyEvent = onInsert | onDelete | onUpdate | onTruncate
+)
+
+// eventsOf returns the events of a GORM write of kind.
+func eventsOf(kind writeKind) events {
+	switch kind {
+	case kindCreate:
+		return onInsert
+	case kindUpdate:
+		return onUpdate
+	}
+	return onDelete
+}
+
+// A trigger is what a trigger of a table does when it fires.
+type trigger struct {
+	on events
+	// changes: it runs before a row is inserted or updated, and may change
+	// the row written (PostgreSQL's and MySQL's NEW).
+	changes bool
+	writes  []string // the tables its statements write
+	// anyTable: it runs SQL whose tables cannot be told (see
+	// sqlscan.RoutineWrites), or is written in a language other than SQL.
+	anyTable bool
+}
+
+// sqliteEvent are the events of SQLite's triggers, by the event their
+// CREATE TRIGGER statement names (sqlscan.TriggerEvent); any event when it
+// cannot be read.
+var sqliteEvent = map[string]events{"INSERT": onInsert, "UPDATE": onUpdate, "DELETE": onDelete, "": anyEvent}
+
+// triggerQueries read, per dialect, each trigger the database runs as
+// (table, on, changes, body, language): on are the events that fire it,
+// changes is trigger's, body is what sqlscan.RoutineWrites reads, in
+// language (PostgreSQL's plpgsql and sql, "sql" elsewhere). SQLite's
+// events are read from its CREATE TRIGGER statement (on is 0).
+// PostgreSQL's constraint triggers of foreign keys are left out
+// (catalogueQueries reads those keys), and so are disabled triggers. MySQL
+// lists only the triggers of tables the session's user holds the TRIGGER
+// privilege on.
+var triggerQueries = map[string]string{
+	"postgres": `SELECT c.relname, (t.tgtype >> 2) & 15, t.tgtype & 3 = 3 AND t.tgtype & 20 <> 0, p.prosrc, l.lanname
+		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+		JOIN pg_language l ON l.oid = p.prolang
+		WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'`,
+	"sqlite": `SELECT tbl_name, 0, 0, sql, 'sql' FROM sqlite_master WHERE type = 'trigger'`,
+	"mysql": `SELECT EVENT_OBJECT_TABLE, CASE EVENT_MANIPULATION WHEN 'INSERT' THEN 1 WHEN 'DELETE' THEN 2 ELSE 4 END,
+			ACTION_TIMING = 'BEFORE' AND EVENT_MANIPULATION <> 'DELETE', ACTION_STATEMENT, 'sql'
+		FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()`,
 }
 
 // load reads the database's cascading foreign keys through pool unless
@@ -210,10 +275,49 @@ func (k *foreignKeys) load(ctx context.Context, dialect string, pool gorm.ConnPo
 	if !ok {
 		return false
 	}
+	triggers, ok := readTriggers(ctx, dialect, pool)
+	if !ok {
+		return false
+	}
 	k.mu.Lock()
-	k.graph, k.related, k.readAt = graph, related, readAt
+	k.graph, k.triggers, k.related, k.readAt = graph, triggers, related, readAt
 	k.mu.Unlock()
 	return true
+}
+
+// readTriggers reads the triggers of triggerQueries, by table, and
+// reports whether it could.
+func readTriggers(ctx context.Context, dialect string, pool gorm.ConnPool) (map[string][]trigger, bool) {
+	q, ok := triggerQueries[dialect]
+	if !ok {
+		return nil, true
+	}
+	rows, err := pool.QueryContext(ctx, q)
+	if err != nil {
+		return nil, false
+	}
+	defer rows.Close()
+	triggers := map[string][]trigger{}
+	for rows.Next() {
+		var table, body, language string
+		var tr trigger
+		if err := rows.Scan(&table, &tr.on, &tr.changes, &body, &language); err != nil {
+			return nil, false
+		}
+		if tr.on == 0 {
+			tr.on = sqliteEvent[sqlscan.TriggerEvent(body)]
+		}
+		writes, ok := sqlscan.RoutineWrites(body)
+		tr.anyTable = !ok || language != "sql" && language != "plpgsql"
+		for _, w := range writes {
+			if w = sqlscan.NormalizeTable(w); !slices.Contains(tr.writes, w) {
+				tr.writes = append(tr.writes, w)
+			}
+		}
+		table = strings.ToLower(table)
+		triggers[table] = append(triggers[table], tr)
+	}
+	return triggers, rows.Err() == nil
 }
 
 // readRelations reads the relations of relationQueries, and reports
@@ -246,79 +350,103 @@ func readRelations(ctx context.Context, dialect string, pool gorm.ConnPool) (rel
 	return r, rows.Err() == nil
 }
 
-// read returns the graph and the related relations last read, or none;
-// they are never modified once stored. k may be nil: a dialect whose
-// catalogue the plugin does not read.
-func (k *foreignKeys) read() (graph map[string][]string, related relations) {
+// read returns the graph, the triggers and the related relations last
+// read, or none; they are never modified once stored. k may be nil: a
+// dialect whose catalogue the plugin does not read.
+func (k *foreignKeys) read() (graph map[string][]string, triggers map[string][]trigger, related relations) {
 	if k == nil {
-		return nil, relations{}
+		return nil, nil, relations{}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.graph, k.related
+	return k.graph, k.triggers, k.related
 }
 
-// closure returns tables and every relation a write to them can change:
-// the tables a cascade from them reaches, through the models' constraints
-// and the database's foreign keys, and the relations that read what
-// changed, or hold the rows written (keys' related; keys is nil on
-// dialects whose catalogue the plugin does not read).
-func (c *cascades) closure(keys *foreignKeys, tables []string) []string {
-	graph, related := keys.read()
+// closure returns tables and every relation a write to them of events can
+// change: the tables a cascade from them reaches, through the models'
+// constraints and the database's foreign keys, those the triggers it fires
+// write, and the relations that read what changed, or hold the rows
+// written (keys' related; keys is nil on dialects whose catalogue the
+// plugin does not read). anyTable reports that a trigger it fires may
+// write any table.
+func (c *cascades) closure(keys *foreignKeys, tables []string, on events) (reached []string, anyTable bool) {
+	graph, triggers, related := keys.read()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.reach(tables, graph, related)
+	return c.reach(tables, on, graph, triggers, related)
 }
 
-// reach is closure, with the database's foreign keys graph and its
-// related relations. c.mu must be held.
-func (c *cascades) reach(tables []string, graph map[string][]string, related relations) []string {
-	out := append([]string(nil), tables...)
-	if len(c.tagged) == 0 && len(graph) == 0 && len(related.readers) == 0 {
-		return out
+// reach is closure, with the database's graph, triggers and related
+// relations. c.mu must be held.
+func (c *cascades) reach(tables []string, on events, graph map[string][]string, triggers map[string][]trigger, related relations) (out []string, anyTable bool) {
+	out = append([]string(nil), tables...)
+	if len(c.tagged) == 0 && len(graph) == 0 && len(triggers) == 0 && len(related.readers) == 0 {
+		return out, false
 	}
-	// written tells the relations whose rows a write or a cascade changed
-	// from those that only read them; a relation read, then written, is
-	// visited again.
-	written := make(map[string]bool, len(out))
+	// fired tells, for each relation reached, the events of the writes
+	// that changed its rows: none for a relation that only reads rows that
+	// changed. A relation reached again by more events is visited again.
+	// A cascade or a trigger may write rows of any kind.
+	fired := make(map[string]events, len(out))
 	for _, t := range out {
-		written[t] = true
+		fired[t] = on
 	}
 	queue := slices.Clone(out)
-	reached := func(t string, rows bool) {
-		was, ok := written[t]
-		if ok && (was || !rows) {
+	reached := func(t string, on events) {
+		was, ok := fired[t]
+		if ok && was|on == was {
 			return
 		}
 		if !ok {
 			out = append(out, t)
 		}
-		written[t] = rows
+		fired[t] = was | on
 		queue = append(queue, t)
 	}
 	for len(queue) > 0 {
 		t := queue[0]
 		queue = queue[1:]
-		if written[t] {
+		if on := fired[t]; on != 0 {
 			for _, g := range []map[string][]string{c.tagged, graph, related.under} {
 				for _, next := range g[t] {
-					reached(next, true)
+					reached(next, anyEvent)
+				}
+			}
+			for _, tr := range triggers[t] {
+				if tr.on&on == 0 {
+					continue
+				}
+				anyTable = anyTable || tr.anyTable
+				for _, next := range tr.writes {
+					reached(next, anyEvent)
 				}
 			}
 		}
 		for _, next := range related.readers[t] {
-			reached(next, false)
+			reached(next, 0)
 		}
 	}
-	return out
+	return out, anyTable
 }
 
-// cyclic reports whether a cascade from table can come back to it (a
-// self-referencing foreign key, say): a write to the table then changes
-// rows of it that the write's images do not show.
-func (c *cascades) cyclic(keys *foreignKeys, table string) bool {
-	graph, _ := keys.read()
+// cyclic reports whether a write of events to table changes rows of it
+// that the write's images do not show: a cascade from the table comes back
+// to it (a self-referencing foreign key, a trigger that writes the table),
+// or a trigger it fires may change the rows written.
+func (c *cascades) cyclic(keys *foreignKeys, table string, on events) bool {
+	graph, triggers, _ := keys.read()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Contains(c.reach(slices.Concat(c.tagged[table], graph[table]), graph, relations{}), table)
+	next := slices.Concat(c.tagged[table], graph[table])
+	for _, tr := range triggers[table] {
+		if tr.on&on == 0 {
+			continue
+		}
+		if tr.changes {
+			return true
+		}
+		next = append(next, tr.writes...)
+	}
+	reached, _ := c.reach(next, anyEvent, graph, triggers, relations{})
+	return slices.Contains(reached, table)
 }

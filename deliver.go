@@ -29,6 +29,9 @@ type change struct {
 	s         *schema.Schema
 	images    []rowimage.Image
 	asWritten bool
+	// on are the events of the write, for the triggers it fires: any when
+	// zero (a write of raw SQL, a manual invalidation).
+	on events
 	// db is the statement's, and pool the one it wrote through (the
 	// pool its transaction was begun on): its database's cascading
 	// foreign keys and columns are read through it after the commit.
@@ -37,6 +40,14 @@ type change struct {
 	// span is that of the statement that asked for the change, for the
 	// span of its delivery (trace.go).
 	span trace.Span
+}
+
+// events returns the events of c's write.
+func (c *change) events() events {
+	if c.on == 0 {
+		return anyEvent
+	}
+	return c.on
 }
 
 // queue hands c to the plugin's sink after the commit of db's transaction,
@@ -122,16 +133,20 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 }
 
 // resolve computes the dependencies of c into c.event: those of its rows,
-// or of its tables, and of the tables their cascading foreign keys reach.
+// or of its tables, and of the tables their cascading foreign keys and
+// their triggers reach.
 // schemes caches the tables' schemes for the other changes of the batch.
 func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) {
 	e := &c.event
 	var d *database
+	var reached []string
 	if e.Level == invalidation.Rows || e.Level == invalidation.Tables {
-		var known bool
+		var known, anyTable bool
 		if d, known = p.foreignKeysOf(ctx, c.db, c.pool); !known {
 			// Any table may cascade from these: invalidate everything.
 			e.Level, e.Reason = invalidation.All, invalidation.ReasonCascadesUnknown
+		} else if reached, anyTable = p.cascades.closure(d.keys, e.Tables, c.events()); anyTable {
+			e.Level, e.Reason = invalidation.All, invalidation.ReasonTrigger
 		}
 	}
 	switch e.Level {
@@ -164,7 +179,7 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 		} else {
 			e.Rows = rows
 		}
-		if p.cascades.cyclic(d.keys, table) {
+		if p.cascades.cyclic(d.keys, table, c.events()) {
 			// A cascade comes back to the table: rows of it changed that
 			// the images do not show.
 			e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + table})
@@ -174,7 +189,7 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 			e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
 		}
 	}
-	for _, t := range p.cascades.closure(d.keys, e.Tables)[len(e.Tables):] {
+	for _, t := range reached[len(e.Tables):] {
 		e.Cascaded = append(e.Cascaded, t)
 		e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
 	}

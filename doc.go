@@ -29,9 +29,10 @@
 // The promise: a cached read never returns data older than the last write
 // that went through GORM and whose call returned before the read began.
 // Reads inside a transaction bypass the cache, and so do reads whose result
-// changes without a write (system catalogues, now(), nextval()). Writes GORM
-// does not see (another program, a trigger, a stored function) are invisible
-// to it: bound them with a TTL, or tell the plugin with [InvalidateObject],
+// changes without a write (system catalogues, now(), nextval()). What a
+// write changes through the database's foreign keys, views and triggers is
+// read from its catalogue and invalidated with it. Writes GORM does not see
+// (another program, a stored function) are invisible to it: bound them with a TTL, or tell the plugin with [InvalidateObject],
 // [InvalidateModel], [InvalidateTable] or [InvalidateAll]. With read replicas
 // (gorm.io/plugin/dbresolver), misses read the source, so cached reads are as
 // fresh as the primary.

@@ -21,6 +21,8 @@ import (
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/internal/freshness"
 	"github.com/gormcache/gormcache/internal/testdb"
+	"github.com/gormcache/gormcache/invalidation"
+	"github.com/gormcache/gormcache/store"
 )
 
 // The tests of this file check that the plugin is a drop-in: a GORM
@@ -813,4 +815,130 @@ func TestPartitionsAndTheirParent(t *testing.T) {
 		}
 		return e
 	}, reads, writes)
+}
+
+// triggerDDL creates, per dialect, the triggers of TestTriggers: one that
+// audits each photo created (it writes another table), one that changes
+// the title a photo is renamed to (the row written; SQLite's triggers
+// cannot change NEW, so its trigger updates the row again), and, where a
+// trigger can run SQL no catalogue tells, one that audits each user
+// renamed through it (dynamic SQL on PostgreSQL, a procedure on MySQL).
+var triggerDDL = map[string][]string{
+	"sqlite": {
+		`CREATE TRIGGER photos_audit AFTER INSERT ON photos
+			BEGIN INSERT INTO audits (photo_id, what) VALUES (NEW.id, 'created'); END`,
+		`CREATE TRIGGER photos_exclaim AFTER UPDATE OF title ON photos
+			BEGIN UPDATE photos SET title = NEW.title || '!' WHERE id = NEW.id; END`,
+	},
+	"postgres": {
+		`CREATE FUNCTION audit_photo() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN INSERT INTO audits (photo_id, what) VALUES (NEW.id, 'created'); RETURN NEW; END $$`,
+		`CREATE TRIGGER photos_audit AFTER INSERT ON photos FOR EACH ROW EXECUTE FUNCTION audit_photo()`,
+		`CREATE FUNCTION exclaim() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN NEW.title := NEW.title || '!'; RETURN NEW; END $$`,
+		`CREATE TRIGGER photos_exclaim BEFORE UPDATE ON photos FOR EACH ROW EXECUTE FUNCTION exclaim()`,
+		`CREATE FUNCTION audit_user() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN EXECUTE 'INSERT INTO ' || TG_ARGV[0] || ' (photo_id, what) VALUES (0, ''user'')'; RETURN NEW; END $$`,
+		`CREATE TRIGGER users_audit AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION audit_user('audits')`,
+	},
+	"mysql": {
+		`CREATE TRIGGER photos_audit AFTER INSERT ON photos FOR EACH ROW
+			INSERT INTO audits (photo_id, what) VALUES (NEW.id, 'created')`,
+		`CREATE TRIGGER photos_exclaim BEFORE UPDATE ON photos FOR EACH ROW SET NEW.title = CONCAT(NEW.title, '!')`,
+		`CREATE PROCEDURE audit_user() INSERT INTO audits (photo_id, what) VALUES (0, 'user')`,
+		`CREATE TRIGGER users_audit AFTER UPDATE ON users FOR EACH ROW CALL audit_user()`,
+	},
+}
+
+// newTriggered opens a seeded env whose database has the triggers of
+// triggerDDL, created through the plugin.
+func newTriggered(t *testing.T, b backend, cfg gormcache.Config) *env {
+	e := newEnv(t, b, cfg)
+	e.seed()
+	require.NoError(t, e.db.Exec("CREATE TABLE audits (photo_id int, what varchar(20))").Error)
+	for _, s := range triggerDDL[b.Name] {
+		require.NoError(t, e.db.Exec(s).Error)
+	}
+	return e
+}
+
+// TestTriggers runs the freshness matrix on reads of what triggers write:
+// a write reaches the tables its triggers write, the rows a trigger
+// changes as they are written, and everything when a trigger runs SQL no
+// catalogue tells.
+func TestTriggers(t *testing.T) {
+	reads := freshness.Reads{
+		"the audits": func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Raw("SELECT count(*) FROM audits").Scan(&n).Error)
+			return n
+		},
+		"photos titled renamed!": func(t testing.TB, db *gorm.DB) any {
+			var n int64
+			require.NoError(t, db.Model(&Photo{}).Where("title = ?", "renamed!").Count(&n).Error)
+			return n
+		},
+		"the user, by id": func(t testing.TB, db *gorm.DB) any {
+			var u User
+			require.NoError(t, db.First(&u, 1).Error)
+			return u.Name
+		},
+	}
+	writes := freshness.Writes{
+		"create a photo": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&Photo{UserID: 1, Title: "new", Status: 1}).Error)
+		},
+		"rename a photo": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&Photo{ID: 1}).Update("title", "renamed").Error)
+		},
+		"rename a user": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&User{ID: 1}).Update("name", "ada2").Error)
+		},
+	}
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		return newTriggered(t, b, gormcache.Config{})
+	}, reads, writes)
+}
+
+// TestTriggersKeepPrecision checks what each trigger makes of a write's
+// invalidation: the table a trigger writes is reached and reported, a
+// write to a table whose trigger changes the rows written is invalidated
+// as a whole, and one whose trigger runs SQL no catalogue tells
+// invalidates everything, with its reason.
+func TestTriggersKeepPrecision(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		var ev events
+		e := newTriggered(t, b, gormcache.Config{OnInvalidate: ev.on})
+		// A cached read registers the scheme id: writes to the tables
+		// then renew the conjunctions of their rows.
+		require.NoError(t, e.cached().First(&User{}, 2).Error)
+		require.NoError(t, e.cached().First(&Photo{}, 2).Error)
+		ev.take()
+		one := func(what string) invalidation.Event {
+			t.Helper()
+			list := ev.take()
+			require.Len(t, list, 1, what)
+			return list[0]
+		}
+
+		require.NoError(t, e.db.Create(&Photo{UserID: 1, Title: "new", Status: 1}).Error)
+		got := one("create")
+		assert.Equal(t, invalidation.Rows, got.Level, "create")
+		assert.Contains(t, got.Cascaded, "audits", "create")
+		e.mustHit(func() { require.NoError(t, e.cached().First(&Photo{}, 2).Error) })
+
+		require.NoError(t, e.db.Model(&Photo{ID: 1}).Update("title", "renamed").Error)
+		got = one("rename a photo")
+		assert.Contains(t, got.Deps, store.Dep{Table: "photos"}, "rename a photo: the whole table")
+
+		require.NoError(t, e.db.Model(&User{ID: 1}).Update("name", "ada2").Error)
+		got = one("rename a user")
+		if b.Name == "sqlite" {
+			assert.Equal(t, invalidation.Rows, got.Level, "rename a user")
+			e.mustHit(func() { require.NoError(t, e.cached().First(&User{}, 2).Error) })
+		} else {
+			assert.Equal(t, invalidation.All, got.Level, "rename a user")
+			assert.Equal(t, invalidation.ReasonTrigger, got.Reason, "rename a user")
+		}
+	})
 }

@@ -299,7 +299,7 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 		}
 		images = append(images, now...)
 	}
-	p.writeRows(db, images, false)
+	p.writeRows(db, kind, images, false)
 }
 
 // assigned returns the rows an UPDATE changed as they are now, without
@@ -310,8 +310,9 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 // column), no field is one GORM may not update (perhaps computed), and
 // each assignment is a value — not an expression — of its field's kind
 // that the database stores as it is (storedAsSent). It spares each UPDATE
-// a round trip; a BEFORE UPDATE trigger that changes the row goes unseen,
-// as triggers do. Elsewhere ok is false: the caller reads the rows.
+// a round trip; a BEFORE UPDATE trigger that may change the row makes the
+// table's writes invalidate it as a whole (cascades.cyclic). Elsewhere ok
+// is false: the caller reads the rows.
 func (p *Plugin) assigned(db *gorm.DB, set clause.Set, old []rowimage.Image) (now []rowimage.Image, ok bool) {
 	s := db.Statement.Schema
 	if len(set) == 0 || !p.storesAssigned(db, sqlscan.ModelTable(s.Table)) {
@@ -392,7 +393,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		p.writeTables(db, invalidation.ReasonUnreadable)
 		return
 	}
-	p.writeRows(db, images, asWritten)
+	p.writeRows(db, kindCreate, images, asWritten)
 }
 
 // storedDiffers reports whether the rows a create stored may differ from
@@ -452,9 +453,9 @@ func guessedKeys(stmt *gorm.Statement, n int) bool {
 }
 
 // writeRows queues the invalidation of the rows of the statement's table
-// that a write changed, before and after: read from the database, or
-// asWritten, the values a create sent.
-func (p *Plugin) writeRows(db *gorm.DB, images []rowimage.Image, asWritten bool) {
+// that a write of kind changed, before and after: read from the database,
+// or asWritten, the values a create sent.
+func (p *Plugin) writeRows(db *gorm.DB, kind writeKind, images []rowimage.Image, asWritten bool) {
 	s := db.Statement.Schema
 	p.queue(db, &change{
 		event: invalidation.Event{
@@ -465,6 +466,7 @@ func (p *Plugin) writeRows(db *gorm.DB, images []rowimage.Image, asWritten bool)
 		s:         s,
 		images:    images,
 		asWritten: asWritten,
+		on:        eventsOf(kind),
 	})
 }
 

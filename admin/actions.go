@@ -142,7 +142,7 @@ func (h *handler) actions() map[string]action {
 				if err != nil {
 					return question{}, err
 				}
-				return question{What: fmt.Sprintf("Invalidate every entry that reads the table %q (and what a write to it reaches: tables its foreign keys cascade to, its views, its partitions)?", t)}, nil
+				return question{What: fmt.Sprintf("Invalidate every entry that reads the table %q (and what a write to it reaches: tables its foreign keys cascade to, tables its triggers write, its views, its partitions)?", t)}, nil
 			},
 			do: func(h *handler, ctx context.Context, f url.Values) (outcome, error) {
 				t, err := h.invalidateTarget(f)
@@ -161,12 +161,12 @@ func (h *handler) actions() map[string]action {
 						return outcome{}, err
 					}
 					return outcome{Message: fmt.Sprintf("Invalidated the %s that read %q "+
-						"(not those of what a write to it reaches, through foreign keys, views or partitions: that needs Config.DB).", count, t)}, nil
+						"(not those of what a write to it reaches, through foreign keys, triggers, views or partitions: that needs Config.DB).", count, t)}, nil
 				}
 				if err := gormcache.InvalidateTable(h.cfg.DB.WithContext(ctx), t); err != nil {
 					return outcome{}, fmt.Errorf("%w: %w", errBadRequest, err)
 				}
-				return outcome{Message: fmt.Sprintf("Invalidated the %s that read %q, and those of what a write to it reaches: tables its foreign keys cascade to, its views, its partitions.", count, t)}, nil
+				return outcome{Message: fmt.Sprintf("Invalidated the %s that read %q, and those of what a write to it reaches: tables its foreign keys cascade to, tables its triggers write, its views, its partitions.", count, t)}, nil
 			},
 		},
 		"invalidate-object": {

@@ -35,9 +35,10 @@ type Event struct {
 	Rows int
 	// Cascaded lists the relations a write reached beyond its tables:
 	// through cascading foreign keys (ON DELETE CASCADE, SET NULL...), the
-	// views that read what it changed, the tables under a view it wrote
-	// through, a partition's parent and a parent's partitions. Every result
-	// that reads them was invalidated too.
+	// tables the triggers it fired write, the views that read what it
+	// changed, the tables under a view it wrote through, a partition's
+	// parent and a parent's partitions. Every result that reads them was
+	// invalidated too.
 	Cascaded []string
 	// Deps are the dependencies renewed, as the store names them.
 	Deps []store.Dep
@@ -109,9 +110,14 @@ const (
 	// ReasonManual: gormcache.InvalidateTable, InvalidateModel or
 	// InvalidateAll.
 	ReasonManual
-	// ReasonCascadesUnknown: the database's foreign keys could not be read,
-	// so any table might have changed by a cascade (Level All).
+	// ReasonCascadesUnknown: the database's foreign keys or triggers
+	// could not be read, so any table might have changed by a cascade
+	// (Level All).
 	ReasonCascadesUnknown
+	// ReasonTrigger: a trigger the write fired runs SQL whose tables cannot
+	// be told (dynamic SQL, a procedure it calls, a language other than
+	// SQL and PL/pgSQL), so any table might have changed (Level All).
+	ReasonTrigger
 )
 
 var reasons = [...]string{
@@ -126,6 +132,7 @@ var reasons = [...]string{
 	ReasonManual:        "manual",
 
 	ReasonCascadesUnknown: "cascades unknown",
+	ReasonTrigger:         "trigger writes unknown tables",
 }
 
 func (r Reason) String() string {

@@ -15,6 +15,11 @@
 // with their Keyword, so that a reader that goes further (internal/depscan,
 // which proves the equalities a query filters on) does not lex again.
 //
+// RoutineWrites reads a trigger's body the same way, for the tables its
+// statements write: the plugin reads the bodies of a database's triggers
+// from its catalogue, so that a write also invalidates what its triggers
+// change.
+//
 // The lexer (Lexer) reads PostgreSQL, MySQL/MariaDB, SQLite and SQL Server
 // syntax at once. Where they disagree on where a token ends, it reads the
 // union of the meanings or gives up with Invalid: backslash escapes in '...'
@@ -28,7 +33,8 @@
 //
 //   - Only the SQL text is seen. What the database does on its own is
 //     invisible: triggers, rules, foreign-key cascades (ON DELETE CASCADE),
-//     stored functions and procedures, and views. A read of a view depends on
+//     stored functions and procedures, and views (the plugin reads the
+//     cascades, views and triggers from the database's catalogue). A read of a view depends on
 //     the view's name only, not on the tables behind it; a write through an
 //     updatable view writes the view's name only. System catalogs
 //     (information_schema, pg_catalog, sqlite_master) are such views: DDL
