@@ -4,6 +4,7 @@ package gormcache
 // row-level write renews (rowDeps), in the terms of package deps.
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -144,14 +145,24 @@ func imageConj(cols []schemeColumn, img rowimage.Image, conj deps.Conj) (_ deps.
 	return conj, true, true
 }
 
+// errSequence is queryDeps' error for a statement that reads a sequence
+// (the catalogue tells): its result changes with every value the sequence
+// hands out, which no write tells, so it is not cached.
+var errSequence = errors.New("gormcache: the statement reads a sequence")
+
 // queryDeps returns what a built statement depends on: everything (the
 // global dependency), each table it reads as a whole, and the rows of each
 // table it reads: the conjunctions depscan.Extract proves, or any row. With a
 // store that has no scheme registry, or a model whose policy asks for
 // table-level precision, reads depend on any row of their tables. schemes
-// are the schemes to register per (namespaced) table before the read.
+// are the schemes to register per (namespaced) table before the read. It
+// fails with errSequence for a statement that reads a sequence.
 func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf, error) {
 	stmt, analysis := db.Statement, rd.analysis
+	columns, catalogue := p.columnsAt(stmt.Context, db, rd.source, rd.db, analysis.Reads)
+	if catalogue != nil && slices.ContainsFunc(analysis.Reads, catalogue.catalog.Sequence) {
+		return nil, nil, errSequence
+	}
 	// The global dependency, then two per table, often three.
 	r := readSet{deps: make([]store.Dep, 1, 1+3*len(analysis.Reads))}
 	r.deps[0] = p.global
@@ -161,12 +172,10 @@ func (p *Plugin) queryDeps(db *gorm.DB, rd *read) ([]store.Dep, []tableSchemesOf
 		}
 		return r.deps, nil, nil
 	}
-	var opts depscan.Options
+	opts := depscan.Options{Columns: columns}
 	if o := rd.opts; o != nil && o.owner == stmt {
 		opts.Fields = o.fields
 	}
-	var catalogue *dbColumns
-	opts.Columns, catalogue = p.columnsAt(stmt.Context, db, rd.source, rd.db, analysis.Reads)
 	if catalogue != nil {
 		opts.Generation = catalogue.generation
 	}

@@ -111,6 +111,16 @@ func TestNondeterministicReadsAreNotCached(t *testing.T) {
 			}
 			assert.Greater(t, len(seen), 1, "%s always gave one answer: it was cached", sql)
 		}
+		// A sequence's relation changes with every value it hands out.
+		advances := func(read, advance string) {
+			t.Helper()
+			var before, after string
+			require.NoError(t, e.db.Raw(read).Scan(&before).Error)
+			require.NoError(t, e.db.Raw(read).Scan(&before).Error)
+			require.NoError(t, e.db.Exec(advance).Error)
+			require.NoError(t, e.db.Raw(read).Scan(&after).Error)
+			assert.NotEqual(t, before, after, "%s did not change after %s: it was cached", read, advance)
+		}
 		random := "random()"
 		if b.Name == "mysql" {
 			random = "rand()"
@@ -127,6 +137,8 @@ func TestNondeterministicReadsAreNotCached(t *testing.T) {
 			distinct(`SELECT "nextval"('widget_seq')`)
 			distinct("SELECT clock_timestamp()::text")
 			distinct("SELECT extract(epoch FROM CAST(? AS timestamptz))::text", "now")
+			advances("SELECT last_value::text FROM widget_seq", "SELECT nextval('widget_seq')")
+			advances("SELECT last_value::text FROM users_id_seq", "INSERT INTO users (name) VALUES ('seq')")
 		}
 		if b.Name == "sqlite" {
 			// The clock's milliseconds, which five reads may share.
@@ -147,6 +159,8 @@ func TestNondeterministicReadsAreNotCached(t *testing.T) {
 		if b.Name == "mysql" {
 			require.NoError(t, e.db.Exec("CREATE SEQUENCE widget_seq").Error)
 			distinct("SELECT NEXT VALUE FOR widget_seq")
+			require.NoError(t, e.db.Exec("CREATE SEQUENCE uncached_seq NOCACHE").Error)
+			advances("SELECT next_not_cached_value FROM uncached_seq", "SELECT NEXT VALUE FOR uncached_seq")
 		}
 	})
 }

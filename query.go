@@ -243,7 +243,11 @@ func (p *Plugin) lookup(db *gorm.DB, r *read, orig func(*gorm.DB)) {
 		return
 	}
 	if r.deps == nil {
-		if r.deps, r.schemes, err = p.queryDeps(db, r); err != nil {
+		if r.deps, r.schemes, err = p.queryDeps(db, r); err == errSequence {
+			p.bypass(db, bypassUncacheable)
+			orig(db)
+			return
+		} else if err != nil {
 			db.AddError(err)
 			return
 		}

@@ -80,7 +80,10 @@ type table struct {
 	// generated: a column's values are computed from the others'
 	// (GENERATED ALWAYS AS), so that an UPDATE changes it unassigned.
 	generated bool
-	stale     bool // Forget was called: read it again
+	// sequence: the relation is a sequence, whose row changes with every
+	// value it hands out.
+	sequence bool
+	stale    bool // Forget was called: read it again
 	// failed: the last read failed; read it again after retryAfter.
 	// unread: nor did any before it, and it has no columns.
 	failed, unread bool
@@ -132,6 +135,14 @@ func (c *Catalog) update(change func(tables map[string]*table)) {
 func (c *Catalog) Strict(tableName string) bool {
 	t := c.table(tableName)
 	return t != nil && t.strict
+}
+
+// Sequence reports whether table is a sequence (PostgreSQL's, MariaDB's):
+// its row changes with every value it hands out, which no write tells.
+// False when table was not read.
+func (c *Catalog) Sequence(tableName string) bool {
+	t := c.table(tableName)
+	return t != nil && t.sequence
 }
 
 // StoresAssigned reports whether an UPDATE of table leaves every column
@@ -280,6 +291,7 @@ type columnDef struct {
 	// generated: its values are computed from the others' (see
 	// table.generated).
 	generated bool
+	sequence  bool // its table is a sequence
 }
 
 // tablesOf returns the tables a reader's defs describe, one per name of
@@ -300,6 +312,7 @@ func tablesOf(tables []string, defs []columnDef, strict bool) map[string]*table 
 			continue
 		}
 		t.generated = t.generated || d.generated
+		t.sequence = t.sequence || d.sequence
 		if spelled, seen := names[name]; seen && spelled != d.table {
 			t.columns = nil // two tables whose names differ only in case
 			continue

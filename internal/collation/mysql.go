@@ -15,10 +15,14 @@ import (
 // columns: the character set the session sends strings in, and sql_mode.
 const sessionQuery = `SELECT @@character_set_connection, @@sql_mode`
 
-// columnsQuery reads the columns of some tables of the current database;
-// its IN list is completed with one placeholder per table.
-const columnsQuery = `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, ''), EXTRA
-	FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (`
+// columnsQuery reads the columns of some tables of the current database,
+// and whether each table is a sequence (MariaDB's); its IN list is
+// completed with one placeholder per table.
+const columnsQuery = `SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, COALESCE(c.CHARACTER_SET_NAME, ''), COALESCE(c.COLLATION_NAME, ''), c.EXTRA,
+		COALESCE(t.TABLE_TYPE = 'SEQUENCE', 0)
+	FROM information_schema.COLUMNS c LEFT JOIN information_schema.TABLES t
+		ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+	WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME IN (`
 
 // readMySQL is the reader of MySQL and MariaDB: information_schema's
 // columns, and the weights of the collations they use.
@@ -37,11 +41,14 @@ func readMySQL(ctx context.Context, c *Catalog, pool gorm.ConnPool, tables []str
 		return nil, false, err
 	}
 	defer rows.Close()
-	type def struct{ table, column, dataType, charset, collation, extra string }
+	type def struct {
+		table, column, dataType, charset, collation, extra string
+		sequence                                           bool
+	}
 	var read []def
 	for rows.Next() {
 		var d def
-		if err := rows.Scan(&d.table, &d.column, &d.dataType, &d.charset, &d.collation, &d.extra); err != nil {
+		if err := rows.Scan(&d.table, &d.column, &d.dataType, &d.charset, &d.collation, &d.extra, &d.sequence); err != nil {
 			return nil, false, err
 		}
 		read = append(read, d)
@@ -55,7 +62,7 @@ func readMySQL(ctx context.Context, c *Catalog, pool gorm.ConnPool, tables []str
 		if err != nil {
 			return nil, false, err
 		}
-		defs[i] = columnDef{table: d.table, column: d.column, cmp: cmp, generated: generatedColumn.MatchString(d.extra)}
+		defs[i] = columnDef{table: d.table, column: d.column, cmp: cmp, generated: generatedColumn.MatchString(d.extra), sequence: d.sequence}
 	}
 	return defs, strict, nil
 }

@@ -8,16 +8,16 @@ import (
 
 // pgColumnsQuery reads the columns of the relations a query names without
 // a schema would read (those pg_table_is_visible finds on the search
-// path), by lowercase name: for each, its type (a domain's base type) and
-// whether its collation is deterministic. Its IN list is completed with
-// one placeholder per table.
-const pgColumnsQuery = `SELECT c.relname, a.attname, t.typname, t.typtype, COALESCE(co.collisdeterministic, true)
+// path), by lowercase name: for each, its type (a domain's base type),
+// whether its collation is deterministic, and whether its relation is a
+// sequence. Its IN list is completed with one placeholder per table.
+const pgColumnsQuery = `SELECT c.relname, a.attname, t.typname, t.typtype, COALESCE(co.collisdeterministic, true), c.relkind = 'S'
 	FROM pg_catalog.pg_class c
 	JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 	JOIN pg_catalog.pg_type d ON d.oid = a.atttypid
 	JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
 	LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
-	WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND pg_catalog.pg_table_is_visible(c.oid)
+	WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND pg_catalog.pg_table_is_visible(c.oid)
 	AND lower(c.relname) IN (`
 
 // readPostgres is the reader of PostgreSQL (12 and later: collations
@@ -34,7 +34,7 @@ func readPostgres(ctx context.Context, _ *Catalog, pool gorm.ConnPool, tables []
 		var d columnDef
 		var typeName, typeType string
 		var deterministic bool
-		if err := rows.Scan(&d.table, &d.column, &typeName, &typeType, &deterministic); err != nil {
+		if err := rows.Scan(&d.table, &d.column, &typeName, &typeType, &deterministic, &d.sequence); err != nil {
 			return nil, false, err
 		}
 		d.cmp = pgColumn(typeName, typeType, deterministic)
