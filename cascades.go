@@ -138,8 +138,9 @@ func (k *foreignKeys) forget() {
 
 // catalogueQueries read, per dialect, every foreign key of the database as
 // (constrained table, referenced table, ON UPDATE action, ON DELETE action).
-// PostgreSQL's cover every schema: names are reduced to their last
-// component, like every table name the plugin tracks.
+// PostgreSQL's cover every schema, MySQL's the keys of the database and
+// those of other databases that reference its tables: names are reduced
+// to their last component, like every table name the plugin tracks.
 var catalogueQueries = map[string]string{
 	"sqlite": `SELECT m.name, f."table", f.on_update, f.on_delete
 		FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'`,
@@ -147,7 +148,8 @@ var catalogueQueries = map[string]string{
 		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class r ON r.oid = k.confrelid
 		WHERE k.contype = 'f'`,
 	"mysql": `SELECT TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE
-		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()`,
+		FROM information_schema.REFERENTIAL_CONSTRAINTS
+		WHERE CONSTRAINT_SCHEMA = DATABASE() OR UNIQUE_CONSTRAINT_SCHEMA = DATABASE()`,
 }
 
 // relationQueries read, per dialect, which relations read which other's
@@ -155,7 +157,9 @@ var catalogueQueries = map[string]string{
 // its rules read, and each partition or inherited table and its parent
 // (see relations). Where the catalogue does not tell what a view reads
 // (SQLite, MySQL), parse is set and the query reads each view and its SQL,
-// whose tables Analyze finds.
+// whose tables Analyze finds; MySQL's, the views of the database and
+// those of other databases whose SQL names it (MySQL writes every table a
+// view reads with its database).
 var relationQueries = map[string]struct {
 	sql   string
 	parse bool
@@ -168,7 +172,8 @@ var relationQueries = map[string]struct {
 		UNION SELECT c.relname, p.relname
 			FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent`},
 	"sqlite": {sql: `SELECT sql, name FROM sqlite_master WHERE type = 'view'`, parse: true},
-	"mysql":  {sql: `SELECT VIEW_DEFINITION, TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()`, parse: true},
+	"mysql": {sql: `SELECT VIEW_DEFINITION, TABLE_NAME FROM information_schema.VIEWS
+		WHERE TABLE_SCHEMA = DATABASE() OR VIEW_DEFINITION LIKE CONCAT('%', DATABASE(), '%')`, parse: true},
 }
 
 // events are the kinds of write that fire a trigger, as a set.
@@ -217,6 +222,8 @@ var sqliteEvent = map[string]events{"INSERT": onInsert, "UPDATE": onUpdate, "DEL
 // changes is trigger's, body is what sqlscan.RoutineWrites reads, in
 // language (PostgreSQL's plpgsql and sql, "sql" elsewhere). SQLite's
 // events are read from its CREATE TRIGGER statement (on is 0).
+// PostgreSQL's rules that act on writes (ON INSERT ... DO ALSO ...) count
+// as triggers, their CREATE RULE statement as body.
 // PostgreSQL's constraint triggers of foreign keys are left out
 // (catalogueQueries reads those keys), and so are disabled triggers. MySQL
 // lists only the triggers of tables the session's user holds the TRIGGER
@@ -225,7 +232,10 @@ var triggerQueries = map[string]string{
 	"postgres": `SELECT c.relname, (t.tgtype >> 2) & 15, t.tgtype & 3 = 3 AND t.tgtype & 20 <> 0, p.prosrc, l.lanname
 		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
 		JOIN pg_language l ON l.oid = p.prolang
-		WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'`,
+		WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
+		UNION ALL SELECT c.relname, CASE r.ev_type WHEN '2' THEN 4 WHEN '3' THEN 1 ELSE 2 END, false, pg_get_ruledef(r.oid), 'sql'
+		FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+		WHERE r.ev_type <> '1' AND r.ev_enabled <> 'D'`,
 	"sqlite": `SELECT tbl_name, 0, 0, sql, 'sql' FROM sqlite_master WHERE type = 'trigger'`,
 	"mysql": `SELECT EVENT_OBJECT_TABLE, CASE EVENT_MANIPULATION WHEN 'INSERT' THEN 1 WHEN 'DELETE' THEN 2 ELSE 4 END,
 			ACTION_TIMING = 'BEFORE' AND EVENT_MANIPULATION <> 'DELETE', ACTION_STATEMENT, 'sql'
@@ -431,10 +441,12 @@ func (c *cascades) reach(tables []string, on events, graph map[string][]string, 
 
 // cyclic reports whether a write of events to table changes rows of it
 // that the write's images do not show: a cascade from the table comes back
-// to it (a self-referencing foreign key, a trigger that writes the table),
-// or a trigger it fires may change the rows written.
+// to it (a self-referencing foreign key, a trigger that writes the table,
+// itself or through a view, or that writes a partition or a child table
+// whose rows the table holds), or a trigger it fires may change the rows
+// written.
 func (c *cascades) cyclic(keys *foreignKeys, table string, on events) bool {
-	graph, triggers, _ := keys.read()
+	graph, triggers, related := keys.read()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	next := slices.Concat(c.tagged[table], graph[table])
@@ -447,6 +459,6 @@ func (c *cascades) cyclic(keys *foreignKeys, table string, on events) bool {
 		}
 		next = append(next, tr.writes...)
 	}
-	reached, _ := c.reach(next, anyEvent, graph, triggers, relations{})
+	reached, _ := c.reach(next, anyEvent, graph, triggers, related)
 	return slices.Contains(reached, table)
 }

@@ -4,18 +4,21 @@ import "strings"
 
 // RoutineWrites returns the tables the statements of a routine's body
 // write: a trigger's, as PostgreSQL keeps it (PL/pgSQL or SQL), as MySQL
-// does (one statement, or a BEGIN ... END block), or SQLite's whole CREATE
-// TRIGGER statement, whose body follows its first BEGIN. Each statement
-// that starts with a verb that writes is analysed to the ; that ends it;
-// the control flow around the statements (IF ... THEN, ELSE, LOOP, WHILE
-// ... DO, BEGIN ... END, assignments, RETURN) writes nothing.
+// does (one statement, or a BEGIN ... END block), SQLite's whole CREATE
+// TRIGGER statement, or PostgreSQL's CREATE RULE (pg_get_ruledef). Each
+// verb that writes (INSERT, UPDATE, DELETE, MERGE, REPLACE, TRUNCATE,
+// REFRESH...) is analysed to the end of its statement wherever it stands:
+// after ; or a block's BEGIN, a branch's THEN, a handler's condition, FOR
+// ... IN; and so is a WITH that begins a statement. The verbs of clauses
+// (FOR UPDATE, ON DELETE, BEFORE INSERT, UPDATE OF) and functions
+// (REPLACE(...), INSERT(...)) write nothing.
 //
 // ok is false when the body runs SQL whose tables cannot be told from it:
-// dynamic SQL (EXECUTE, PREPARE), a procedure it calls (CALL), a statement
-// that writes which Analyze cannot read, or a body the lexer cannot read.
-// The functions its expressions call are not followed, as they are not in
-// the SQL an application runs (see the package documentation of gormcache
-// on stored functions).
+// dynamic SQL (EXECUTE, PREPARE, a DO block), a procedure it calls (CALL),
+// DDL, a statement that writes which Analyze cannot read, or a body the
+// lexer cannot read. The functions its expressions call are not followed,
+// as they are not in the SQL an application runs (see the package
+// documentation of gormcache on stored functions).
 func RoutineWrites(body string) (writes []string, ok bool) {
 	var toks []Token
 	for l := NewLexer(body); ; {
@@ -30,32 +33,26 @@ func RoutineWrites(body string) (writes []string, ok bool) {
 	}
 	i := 0
 	if toks[0].Keyword == KwCreate {
-		// SQLite's CREATE TRIGGER: its header names the events (UPDATE OF
-		// a ON t) and runs nothing up to the BEGIN of its body.
-		for depth := 0; toks[i].Kind != EOF && (depth > 0 || toks[i].Keyword != KwBegin); i++ {
-			depth += nesting(toks[i])
-		}
+		// CREATE TRIGGER or CREATE RULE: the header names the events
+		// (AFTER UPDATE OF a ON t, ON INSERT TO t) and runs nothing.
+		i = 1
 	}
-	start, depth := true, 0
+	start := true
 	for ; toks[i].Kind != EOF; i++ {
 		t := toks[i]
-		depth += nesting(t)
-		if t.Kind == Semicolon {
-			start = true
-			continue
-		}
 		atStart := start
-		start = depth == 0 && opensStatements(t)
-		if !atStart || t.Kind != Word {
+		start = t.Kind == Semicolon || opensStatements(t)
+		if t.Kind != Word {
 			continue
 		}
-		switch t.Keyword {
-		case KwExecute, KwExec, KwPrepare, KwCall:
+		switch {
+		case t.Keyword == KwExecute || t.Keyword == KwExec || t.Keyword == KwPrepare || t.Keyword == KwCall,
+			t.Keyword == KwDo && toks[i+1].Kind == String:
 			return nil, false
-		case KwInsert, KwReplace, KwUpsert, KwUpdate, KwDelete, KwMerge, KwTruncate, KwWith:
+		case writesVerb(t.Keyword) && !clauseVerb(toks, i), t.Keyword == KwWith && atStart:
 			end := statementEnd(toks, i)
 			a := Analyze(body[t.Pos:toks[end].Pos])
-			if a.Unknown {
+			if a.Unknown || a.DDL {
 				return nil, false
 			}
 			writes = append(writes, a.Writes...)
@@ -65,15 +62,40 @@ func RoutineWrites(body string) (writes []string, ok bool) {
 	return writes, true
 }
 
-// nesting returns how t changes the depth of parentheses.
-func nesting(t Token) int {
-	switch t.Kind {
-	case LParen:
-		return 1
-	case RParen:
-		return -1
+// writesVerb reports whether a statement that begins with k may write:
+// change rows, or (DDL) the catalogue.
+func writesVerb(k Keyword) bool {
+	switch k {
+	case KwInsert, KwReplace, KwUpsert, KwUpdate, KwDelete, KwMerge, KwTruncate, KwRefresh, KwCopy,
+		KwCreate, KwAlter, KwDrop, KwRename:
+		return true
 	}
-	return 0
+	return false
+}
+
+// clauseVerb reports whether the verb toks[i] is a clause's or a
+// function's rather than a statement's: FOR UPDATE, FOR NO KEY UPDATE,
+// ON DELETE, ON UPDATE, SHARE UPDATE EXCLUSIVE, a trigger's BEFORE INSERT
+// or INSTEAD OF DELETE, and MySQL's REPLACE(...), INSERT(...) and
+// TRUNCATE(...) functions.
+func clauseVerb(toks []Token, i int) bool {
+	if toks[i+1].Kind == LParen {
+		return true
+	}
+	if i == 0 {
+		return false
+	}
+	prev := toks[i-1]
+	switch prev.Keyword {
+	case KwFor, KwOn, KwKey, KwShare:
+		return true
+	}
+	for _, w := range [...]string{"OF", "BEFORE", "AFTER"} {
+		if strings.EqualFold(prev.Text, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // opensStatements reports whether a statement may follow t in a routine's
@@ -94,13 +116,22 @@ func opensStatements(t Token) bool {
 	return false
 }
 
-// statementEnd returns the index of the ; that ends the statement starting
-// at toks[i], or of the EOF.
+// statementEnd returns the index of the token that ends the statement
+// starting at toks[i]: the ; after it, the ) that closes the parentheses
+// around it, or the EOF.
 func statementEnd(toks []Token, i int) int {
 	for depth := 0; toks[i].Kind != EOF; i++ {
-		depth += nesting(toks[i])
-		if depth <= 0 && toks[i].Kind == Semicolon {
-			return i
+		switch toks[i].Kind {
+		case LParen:
+			depth++
+		case RParen:
+			if depth--; depth < 0 {
+				return i
+			}
+		case Semicolon:
+			if depth == 0 {
+				return i
+			}
 		}
 	}
 	return i
