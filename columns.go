@@ -118,9 +118,11 @@ func (p *Plugin) storesAssigned(db *gorm.DB, table string) bool {
 	return ok && d.columns.catalog.StoresAssigned(table)
 }
 
-// forgetCatalogues makes every database read again the columns of tables,
-// or of every table, and its foreign keys: DDL changed them.
-func (p *Plugin) forgetCatalogues(tables []string, all bool) {
+// forgetDefinitions forgets what the plugin learned of the definitions of
+// tables, or of every table: DDL changed them. Every database reads again
+// their columns, and its foreign keys, views and triggers.
+func (p *Plugin) forgetDefinitions(tables []string, all bool) {
+	p.rows.Forget(tables, all)
 	p.catalogues.Range(func(_, v any) bool {
 		c := v.(*catalogue)
 		c.columns.catalog.Forget(tables, all)

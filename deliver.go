@@ -32,6 +32,14 @@ type change struct {
 	// on are the events of the write, for the triggers it fires: any when
 	// zero (a write of raw SQL, a manual invalidation).
 	on events
+	// unchanged: the write changed no row of Tables, but may have fired
+	// triggers (see writeNothing): it renews only what they write.
+	unchanged bool
+	// ddl: the statement changed the definitions of Tables, or of any
+	// table (ddlAll). What the plugin learned of them is forgotten when it
+	// runs and again once it commits: a catalogue read in between, before
+	// the commit, does not show it.
+	ddl, ddlAll bool
 	// db is the statement's, and pool the one it wrote through (the
 	// pool its transaction was begun on): its database's cascading
 	// foreign keys and columns are read through it after the commit.
@@ -112,9 +120,19 @@ func (p *Plugin) deliver(ctx context.Context, changes []*change) {
 	schemes := &batchSchemes{tables: map[string]tableSchemes{}}
 	var all []store.Dep
 	for _, c := range changes {
+		if c.ddl {
+			p.forgetDefinitions(c.event.Tables, c.ddlAll)
+		}
+	}
+	reported := changes[:0:0]
+	for _, c := range changes {
 		p.resolve(ctx, c, schemes)
 		all = append(all, c.event.Deps...)
+		if !c.unchanged || len(c.event.Deps) > 0 {
+			reported = append(reported, c)
+		}
 	}
+	changes = reported
 	all = dedupe(all)
 	err := p.store.Invalidate(ctx, all...)
 	if err != nil {
@@ -157,6 +175,14 @@ func (p *Plugin) resolve(ctx context.Context, c *change, schemes *batchSchemes) 
 		e.Deps = []store.Dep{p.keyDep(p.rememberKey(e.Key))}
 		return
 	case invalidation.Rows:
+		if c.unchanged {
+			for _, t := range e.Tables {
+				if p.cascades.cyclic(d.keys, t, c.events()) {
+					e.Deps = append(e.Deps, store.Dep{Table: p.cfg.Prefix + t})
+				}
+			}
+			break
+		}
 		table := e.Tables[0]
 		ts, ok := schemes.tables[table]
 		if !ok && !schemes.failed {

@@ -3,6 +3,7 @@ package gormcache_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -836,7 +837,8 @@ func TestPartitionsAndTheirParent(t *testing.T) {
 // the title a photo is renamed to (the row written; SQLite's triggers
 // cannot change NEW, so its trigger updates the row again), and, where a
 // trigger can run SQL no catalogue tells, one that audits each user
-// renamed through it (dynamic SQL on PostgreSQL, a procedure on MySQL).
+// renamed through it (dynamic SQL on PostgreSQL, a procedure on MySQL);
+// on PostgreSQL, a rule also audits each photo renamed.
 var triggerDDL = map[string][]string{
 	"sqlite": {
 		`CREATE TRIGGER photos_audit AFTER INSERT ON photos
@@ -854,6 +856,7 @@ var triggerDDL = map[string][]string{
 		`CREATE FUNCTION audit_user() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN EXECUTE 'INSERT INTO ' || TG_ARGV[0] || ' (photo_id, what) VALUES (0, ''user'')'; RETURN NEW; END $$`,
 		`CREATE TRIGGER users_audit AFTER UPDATE ON users FOR EACH ROW EXECUTE FUNCTION audit_user('audits')`,
+		`CREATE RULE photos_renamed AS ON UPDATE TO photos DO ALSO INSERT INTO audits (photo_id, what) VALUES (NEW.id, 'renamed')`,
 	},
 	"mysql": {
 		`CREATE TRIGGER photos_audit AFTER INSERT ON photos FOR EACH ROW
@@ -954,5 +957,163 @@ func TestTriggersKeepPrecision(t *testing.T) {
 			assert.Equal(t, invalidation.All, got.Level, "rename a user")
 			assert.Equal(t, invalidation.ReasonTrigger, got.Reason, "rename a user")
 		}
+	})
+}
+
+// TestTriggersOfWritesThatChangeNoRow checks that a write that changes no
+// row still invalidates what the triggers it fired write: a statement-level
+// trigger (PostgreSQL), an UPDATE trigger on a row the UPDATE leaves as it
+// was, which MySQL does not count as affected, and a BEFORE INSERT trigger
+// on a row an upsert then skips (SQLite). A write that changes no row of a
+// table without triggers reports nothing.
+func TestTriggersOfWritesThatChangeNoRow(t *testing.T) {
+	ddl := map[string][]string{
+		"postgres": {
+			`CREATE FUNCTION sweep() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN INSERT INTO audits (photo_id, what) VALUES (0, 'swept'); RETURN NULL; END $$`,
+			`CREATE TRIGGER photos_swept AFTER DELETE ON photos FOR EACH STATEMENT EXECUTE FUNCTION sweep()`,
+		},
+		"mysql": {`CREATE TRIGGER photos_touched AFTER UPDATE ON photos FOR EACH ROW
+			INSERT INTO audits (photo_id, what) VALUES (NEW.id, 'touched')`},
+		"sqlite": {`CREATE TRIGGER photos_tried BEFORE INSERT ON photos
+			BEGIN INSERT INTO audits (photo_id, what) VALUES (NEW.id, 'tried'); END`},
+	}
+	write := map[string]func(db *gorm.DB) *gorm.DB{
+		"postgres": func(db *gorm.DB) *gorm.DB { return db.Unscoped().Where("title = ?", "none").Delete(&Photo{}) },
+		"mysql":    func(db *gorm.DB) *gorm.DB { return db.Model(&Photo{ID: 1}).Update("title", "a1") },
+		"sqlite": func(db *gorm.DB) *gorm.DB {
+			return db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Photo{ID: 1, UserID: 1, Title: "a1"})
+		},
+	}
+	each(t, func(t *testing.T, b backend) {
+		var ev events
+		e := newEnv(t, b, gormcache.Config{OnInvalidate: ev.on})
+		e.seed()
+		require.NoError(t, e.db.Exec("CREATE TABLE audits (photo_id int, what varchar(20))").Error)
+		for _, s := range ddl[b.Name] {
+			require.NoError(t, e.db.Exec(s).Error)
+		}
+		audits := func(db *gorm.DB) (n int64) {
+			require.NoError(t, db.Raw("SELECT count(*) FROM audits").Scan(&n).Error)
+			return n
+		}
+		e.mustMiss(func() { audits(e.cached()) })
+
+		ev.take()
+		require.NoError(t, e.db.Model(&User{}).Where("name = ?", "nobody").Update("email", "x").Error)
+		assert.Empty(t, ev.take(), "a write of no row without triggers")
+
+		res := write[b.Name](e.db)
+		require.NoError(t, res.Error)
+		require.Zero(t, res.RowsAffected, "the write changed a row")
+		assert.Equal(t, int64(1), audits(e.uncached()), "the trigger did not run")
+		assert.Equal(t, audits(e.uncached()), audits(e.cached()), "stale audits")
+		list := ev.take()
+		require.Len(t, list, 1)
+		assert.Equal(t, []string{"audits"}, list[0].Cascaded)
+	})
+}
+
+// TestTriggersThroughViewsAndChildren runs the freshness matrix on a
+// PostgreSQL table whose triggers write it back through a view, and write
+// a child table whose rows the table's reads hold: the write changes rows
+// of its own table that its images do not show.
+func TestTriggersThroughViewsAndChildren(t *testing.T) {
+	reads := freshness.Reads{
+		"user 1, by id": func(t testing.TB, db *gorm.DB) any {
+			var u User
+			require.NoError(t, db.First(&u, 1).Error)
+			return u.Name
+		},
+		"user 1001, by id": func(t testing.TB, db *gorm.DB) any {
+			var us []User
+			require.NoError(t, db.Where("id = ?", 1001).Find(&us).Error)
+			return len(us)
+		},
+	}
+	writes := freshness.Writes{
+		"create a user": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Create(&User{Name: "new"}).Error)
+		},
+		"rename user 1": func(t testing.TB, db *gorm.DB) {
+			require.NoError(t, db.Model(&User{ID: 1}).Update("email", "renamed@example.com").Error)
+		},
+	}
+	checkFreshness(t, func(t *testing.T, b backend) *env {
+		if b.Name != "postgres" {
+			t.Skip("inherited tables and triggers writing through views are PostgreSQL's")
+		}
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		for _, s := range []string{
+			"CREATE VIEW all_users AS SELECT * FROM users",
+			`CREATE FUNCTION mark_others() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN UPDATE all_users SET name = name || '+' WHERE id <> NEW.id; RETURN NULL; END $$`,
+			"CREATE TRIGGER users_marked AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION mark_others()",
+			"CREATE TABLE users_hist () INHERITS (users)",
+			`CREATE FUNCTION keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN INSERT INTO users_hist (id, name, email) VALUES (OLD.id + 1000, OLD.name, OLD.email); RETURN NULL; END $$`,
+			"CREATE TRIGGER users_kept AFTER UPDATE ON users FOR EACH ROW WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION keep_history()",
+		} {
+			require.NoError(t, e.db.Exec(s).Error)
+		}
+		return e
+	}, reads, writes)
+}
+
+// TestMySQLImplicitCommits checks that the writes of a MySQL transaction
+// that DDL or TRUNCATE committed are invalidated though the transaction is
+// then rolled back: MySQL commits the transaction before such a statement,
+// and runs what follows in autocommit mode.
+func TestMySQLImplicitCommits(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		if b.Name != "mysql" {
+			t.Skip("DDL commits the transaction on MySQL alone")
+		}
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		read := func(db *gorm.DB) []string {
+			var titles []string
+			require.NoError(t, db.Model(&Photo{}).Where("user_id = ?", 1).Order("id").Pluck("title", &titles).Error)
+			return titles
+		}
+		for _, ddl := range []string{"CREATE TABLE scratch (id int)", "TRUNCATE TABLE audits"} {
+			require.NoError(t, e.db.Exec("CREATE TABLE IF NOT EXISTS audits (id int)").Error)
+			read(e.cached())
+			e.mustHit(func() { read(e.cached()) })
+			tx := e.db.Begin()
+			require.NoError(t, tx.Model(&Photo{ID: 1}).Update("title", "before "+ddl).Error)
+			require.NoError(t, tx.Exec(ddl).Error)
+			require.NoError(t, tx.Model(&Photo{ID: 2}).Update("title", "after "+ddl).Error)
+			require.NoError(t, tx.Rollback().Error)
+			assert.Equal(t, read(e.uncached()), read(e.cached()), "stale after %s and a rollback", ddl)
+		}
+	})
+}
+
+// TestMySQLKeysOfOtherDatabases checks that a delete reaches a table of
+// another MySQL database whose foreign key cascades from the deleted rows.
+func TestMySQLKeysOfOtherDatabases(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		if b.Name != "mysql" {
+			t.Skip("a MySQL server's databases")
+		}
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		var here string
+		require.NoError(t, e.db.Raw("SELECT DATABASE()").Scan(&here).Error)
+		other := fmt.Sprintf("gc_other_%d", time.Now().UnixNano())
+		require.NoError(t, e.db.Exec("CREATE DATABASE "+other).Error)
+		t.Cleanup(func() { e.db.Exec("DROP DATABASE " + other) })
+		require.NoError(t, e.db.Exec("CREATE TABLE "+other+".kids (id int PRIMARY KEY, photo_id bigint unsigned, "+
+			"FOREIGN KEY (photo_id) REFERENCES `"+here+"`.photos (id) ON DELETE CASCADE)").Error)
+		require.NoError(t, e.db.Exec("INSERT INTO "+other+".kids VALUES (1, 1)").Error)
+		kids := func(db *gorm.DB) (n int64) {
+			require.NoError(t, db.Table(other+".kids").Count(&n).Error)
+			return n
+		}
+		e.mustMiss(func() { kids(e.cached()) })
+		require.NoError(t, e.db.Unscoped().Delete(&Photo{}, 1).Error)
+		assert.Equal(t, kids(e.uncached()), kids(e.cached()), "stale kids")
 	})
 }

@@ -256,14 +256,18 @@ func (p *Plugin) afterChange(db *gorm.DB, kind writeKind) {
 	if captured {
 		stmt.ConnPool = c.ConnPool
 	}
-	if db.DryRun || stmt.SQL.Len() == 0 || (db.Error == nil && db.RowsAffected == 0) {
-		return // nothing reached the database, or nothing changed
+	if db.DryRun || stmt.SQL.Len() == 0 {
+		return // nothing reached the database
 	}
 	if _, soft := stmt.Clauses["SET"]; soft && kind == kindDelete {
 		// A soft delete (gorm.DeletedAt, gorm.io/plugin/soft_delete): the
 		// delete ran an UPDATE, and its rows have new values, which results
 		// may select on (WHERE is_del = 1).
 		kind = kindUpdate
+	}
+	if db.Error == nil && db.RowsAffected == 0 {
+		p.writeNothing(db, kind)
+		return
 	}
 	p.cascades.learn(stmt.Schema)
 	reason := p.imaged(stmt, kind)
@@ -362,7 +366,11 @@ func plainValue(v any) bool {
 // afterCreate runs right after GORM's create, before the commit.
 func (p *Plugin) afterCreate(db *gorm.DB) {
 	stmt := db.Statement
-	if db.DryRun || stmt.SQL.Len() == 0 || (db.Error == nil && db.RowsAffected == 0) {
+	if db.DryRun || stmt.SQL.Len() == 0 {
+		return
+	}
+	if db.Error == nil && db.RowsAffected == 0 {
+		p.writeNothing(db, kindCreate)
 		return
 	}
 	p.cascades.learn(stmt.Schema)
@@ -452,6 +460,25 @@ func guessedKeys(stmt *gorm.Statement, n int) bool {
 	return n > 1 && !returning && pk != nil && pk.AutoIncrement
 }
 
+// writeNothing queues what a write of kind that changed no row may still
+// have changed: what the triggers it fired write. Statement-level triggers
+// fire whatever the rows; so do BEFORE triggers on the rows an upsert or
+// an INSERT IGNORE then skips, and MySQL's UPDATE triggers on the rows an
+// UPDATE leaves as they were (which it does not count as affected). It
+// renews nothing when no trigger writes.
+func (p *Plugin) writeNothing(db *gorm.DB, kind writeKind) {
+	sql := db.Statement.SQL.String()
+	a := p.analyze(sql)
+	if a.Unknown || len(a.Writes) == 0 {
+		return
+	}
+	p.queue(db, &change{
+		event:     invalidation.Event{Statement: sql, Tables: a.Writes, Level: invalidation.Rows},
+		on:        eventsOf(kind),
+		unchanged: true,
+	})
+}
+
 // writeRows queues the invalidation of the rows of the statement's table
 // that a write of kind changed, before and after: read from the database,
 // or asWritten, the values a create sent.
@@ -491,15 +518,31 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 // writeSQL queues the invalidation of what a statement whose SQL a was
 // analysed may have changed: the tables it writes, or everything when they
 // cannot be determined. DDL also makes the plugin forget what it learned
-// of the tables' definitions.
+// of the tables' definitions, now and once it commits.
 func (p *Plugin) writeSQL(db *gorm.DB, a *sqlscan.Analysis, reason invalidation.Reason) {
-	if a.DDL || a.Unknown {
-		p.rows.Forget(a.Writes, a.Unknown)
-		p.forgetCatalogues(a.Writes, a.Unknown)
-	}
 	c := tablesChange(db.Statement.SQL.String(), a.Writes, reason)
+	if a.DDL || a.Unknown {
+		c.ddl, c.ddlAll = true, a.Unknown
+		p.forgetDefinitions(a.Writes, a.Unknown)
+	}
 	if a.Unknown && !p.cfg.TrustUnparsedExec {
 		c.event.Level, c.event.Reason = invalidation.All, invalidation.ReasonUnparsed
 	}
 	p.queue(db, c)
+	if commitsImplicitly(db.Dialector.Name(), a) {
+		if tx := aftercommit.TxOf[*change](db.Statement.ConnPool); tx != nil {
+			tx.Committed()
+		}
+	}
+}
+
+// commitsImplicitly reports whether a statement analysed as a commits the
+// transaction it runs in: on MySQL, DDL and TRUNCATE do (so may a
+// statement that cannot be analysed: LOCK TABLES, START TRANSACTION).
+// PostgreSQL's and SQLite's DDL is transactional.
+func commitsImplicitly(dialect string, a *sqlscan.Analysis) bool {
+	if dialect != "mysql" {
+		return false
+	}
+	return a.DDL || a.Unknown || len(a.Tokens) > 0 && a.Tokens[0].Keyword == sqlscan.KwTruncate
 }

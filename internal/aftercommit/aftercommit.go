@@ -112,17 +112,39 @@ type Tx[W any] struct {
 
 	mu      sync.Mutex
 	pending []W
+	// ended: the database committed the transaction on its own (see
+	// Committed); what follows commits as it runs.
+	ended bool
 }
 
 // Origin returns the *Pool the transaction was begun on, or nil for one
 // Adopt wrapped, whose pool is unknown.
 func (t *Tx[W]) Origin() gorm.ConnPool { return t.origin }
 
-// Defer queues work for after the transaction commits.
+// Defer queues work for after the transaction commits, or hands it to the
+// sink at once once the database has ended the transaction (Committed).
 func (t *Tx[W]) Defer(work W) {
 	t.mu.Lock()
+	if t.ended {
+		t.mu.Unlock()
+		t.sink(context.Background(), []W{work})
+		return
+	}
 	t.pending = append(t.pending, work)
 	t.mu.Unlock()
+}
+
+// Committed tells that the database has committed the transaction on its
+// own: MySQL commits it before DDL, and runs the statements that follow
+// in autocommit mode, so that neither the work queued so far nor the work
+// of those statements waits for Commit, nor is dropped by Rollback.
+func (t *Tx[W]) Committed() {
+	t.mu.Lock()
+	t.ended = true
+	t.mu.Unlock()
+	if work := t.take(); len(work) > 0 {
+		t.sink(context.Background(), work)
+	}
 }
 
 func (t *Tx[W]) take() []W {
