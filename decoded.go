@@ -52,8 +52,12 @@ type decodedResult struct {
 	size     int    // length of that value
 	weight   uint32 // the memory it holds, see weigh
 	destType reflect.Type
-	kind     decodedKind
-	rows     int64 // RowsAffected
+	// schema is the statement's model: gorm.Scan takes the types of a
+	// map's values from its fields, so the same rows decode otherwise
+	// under another model (Model(&User{}) and Table("users") alike).
+	schema *schema.Schema
+	kind   decodedKind
+	rows   int64 // RowsAffected
 
 	// value is the slice of elements (pointees for decodedPtrs, the rows
 	// appended for decodedMaps) or the scalar; copier copies one element
@@ -131,6 +135,7 @@ func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []str
 	d := &decodedResult{
 		size:     len(value),
 		destType: reflect.TypeOf(stmt.Dest),
+		schema:   stmt.Schema,
 		rows:     db.RowsAffected,
 	}
 	ok := false
@@ -264,7 +269,7 @@ func (c *decodedCache) use(db *gorm.DB, key string, value []byte) bool {
 		return false
 	}
 	d, ok := c.results.GetIfPresent(key)
-	if !ok || d.size != len(value) || len(value) == 0 || d.destType != reflect.TypeOf(db.Statement.Dest) {
+	if !ok || d.size != len(value) || len(value) == 0 || d.destType != reflect.TypeOf(db.Statement.Dest) || d.schema != db.Statement.Schema {
 		return false
 	}
 	if first := &value[0]; d.same.Load() != first {

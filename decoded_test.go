@@ -227,3 +227,26 @@ func TestHitsAppendToMaps(t *testing.T) {
 		})
 	})
 }
+
+// TestHitsKeepTheirModel reads the same SQL into maps under a model and
+// without one: gorm.Scan takes the types of the values from the model's
+// fields when there is one, so a result decoded under one must not answer
+// the other.
+func TestHitsKeepTheirModel(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{CacheAll: true})
+		e.seed()
+		types := func(rows []map[string]any) string {
+			return fmt.Sprintf("%T %T", rows[0]["id"], rows[0]["name"])
+		}
+		for range 3 { // a miss, a hit that keeps its decoded result, a hit that uses it
+			var rows []map[string]any
+			require.NoError(t, e.db.Model(&User{}).Order("id").Find(&rows).Error)
+		}
+		var want, got []map[string]any
+		require.NoError(t, e.uncached().Table("users").Order("id").Find(&want).Error)
+		require.NoError(t, e.db.Table("users").Order("id").Find(&got).Error)
+		require.Equal(t, types(want), types(got))
+		require.Equal(t, want, got)
+	})
+}
