@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -42,8 +43,12 @@ import (
 //     time_zone (in which TIMESTAMP columns are read), sql_mode
 //     (ANSI_QUOTES and PIPES_AS_CONCAT change what SQL means), and the
 //     collation and character set literals are compared in and results
-//     sent in; and how the driver reads a DATETIME (go-sql-driver/mysql's
-//     parseTime and loc, see driverShape).
+//     sent in; and what go-sql-driver/mysql's DSN makes of values and
+//     names (see driverShape): a DATETIME (parseTime, loc, and with
+//     loc=Local the zone of the host), an unsigned BIGINT (the text
+//     protocol, interpolateParams, reads it as uint64, the binary one as
+//     int64), a time sent as a var (loc, timeTruncate) and a column's
+//     name (columnsWithAlias).
 //
 // A pool's settings are those of the connection the identity was read on:
 // set them in the DSN, which applies them to every connection, rather than
@@ -55,15 +60,17 @@ var identityQueries = map[string]identityQuery{
 		current_setting('DateStyle'), current_setting('IntervalStyle'))`},
 	"mysql": {sql: `SELECT CONCAT_WS('|', DATABASE(), @@hostname, @@port, CURRENT_USER(), @@session.time_zone,
 		@@session.sql_mode, @@session.collation_connection, @@session.character_set_results),
-		CAST('2000-01-01 00:00:00' AS DATETIME)`, probe: true},
+		CAST('2000-01-01 00:00:00' AS DATETIME), CAST(1 AS UNSIGNED), CAST(? AS CHAR), x.one
+		FROM (SELECT 1 AS one) AS x`, args: []any{time.Date(2000, 1, 1, 0, 0, 0, 500_000_000, time.UTC)}},
 }
 
 // identityQuery reads the identity of a database.
 type identityQuery struct {
-	sql string
-	// probe tells that the query returns a second column, a value whose
-	// conversion by the driver is part of the identity (see driverShape).
-	probe bool
+	sql  string
+	args []any
+	// The columns after the first are probes: values whose reading by the
+	// driver, and whose names as the driver reports them, are part of the
+	// identity (see driverShape).
 	// settings, when set, returns what of the pool's configuration shapes
 	// results and no SQL reads back, or false when it cannot be told: the
 	// pool's identity is then its own.
@@ -72,15 +79,39 @@ type identityQuery struct {
 
 // driverShape describes the value the driver made of an identity query's
 // probe: for a time, its zone (go-sql-driver/mysql reads a DATETIME in its
-// loc with parseTime, as bytes without), else its type. Pools whose
-// drivers read the same column into different values must not share
-// entries.
+// loc with parseTime, as bytes without), and for the host's Local zone
+// its offsets over the years (hosts in zones that agree on one date read
+// the same DATETIME as different instants on others); for text, the text
+// (a time var the driver sent in its loc, truncated or not); else its
+// type. Pools whose drivers read the same column into different values
+// must not share entries.
 func driverShape(v any) string {
-	if t, ok := v.(time.Time); ok {
-		name, offset := t.Zone()
-		return fmt.Sprintf("time in %s (%s%+d)", t.Location(), name, offset)
+	switch v := v.(type) {
+	case time.Time:
+		name, offset := v.Zone()
+		shape := fmt.Sprintf("time in %s (%s%+d)", v.Location(), name, offset)
+		if v.Location() == time.Local {
+			shape += zoneOffsets(time.Local)
+		}
+		return shape
+	case []byte:
+		return fmt.Sprintf("%q", v)
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// zoneOffsets returns the offsets of loc in January and July of every
+// tenth year from 1980 to 2040: what tells apart two zones that agree on
+// one date (London and Abidjan in January).
+func zoneOffsets(loc *time.Location) string {
+	var b strings.Builder
+	for year := 1980; year <= 2040; year += 10 {
+		for _, month := range []time.Month{time.January, time.July} {
+			_, offset := time.Date(year, month, 1, 12, 0, 0, 0, loc).Zone()
+			fmt.Fprintf(&b, " %+d", offset)
+		}
+	}
+	return b.String()
 }
 
 // retryIdentityAfter is how long reads bypass the cache after the identity
@@ -212,13 +243,8 @@ func (p *Plugin) readIdentity(ctx context.Context, db *gorm.DB, pool gorm.ConnPo
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var id string
-	var probe any
-	dest := []any{&id}
-	if query.probe {
-		dest = append(dest, &probe)
-	}
-	if err := pool.QueryRowContext(ctx, query.sql).Scan(dest...); err != nil {
+	id, probes, err := queryIdentity(ctx, pool, query)
+	if err != nil {
 		return "", errors.Join(errors.New("gormcache: reading which database this is"), err)
 	}
 	if id == "" {
@@ -228,9 +254,7 @@ func (p *Plugin) readIdentity(ctx context.Context, db *gorm.DB, pool gorm.ConnPo
 		// entries, which is only slower).
 		return rand.Text(), nil
 	}
-	if query.probe {
-		id += "|" + driverShape(probe)
-	}
+	id += probes
 	if query.settings != nil {
 		settings, known := query.settings(db, pool)
 		if !known {
@@ -239,6 +263,38 @@ func (p *Plugin) readIdentity(ctx context.Context, db *gorm.DB, pool gorm.ConnPo
 		id += "|" + settings
 	}
 	return id, nil
+}
+
+// queryIdentity runs query through pool, and returns its first column and
+// the description of its probes: their names and driverShape.
+func queryIdentity(ctx context.Context, pool gorm.ConnPool, query identityQuery) (id, probes string, err error) {
+	rows, err := pool.QueryContext(ctx, query.sql, query.args...)
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return "", "", err
+	}
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return "", "", err
+		}
+		return "", "", sql.ErrNoRows
+	}
+	values := make([]any, len(names))
+	dest := []any{&id}
+	for i := 1; i < len(names); i++ {
+		dest = append(dest, &values[i])
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return "", "", err
+	}
+	for i := 1; i < len(names); i++ {
+		probes += "|" + names[i] + " " + driverShape(values[i])
+	}
+	return id, probes, rows.Close()
 }
 
 // sqliteSettings returns the parameters of the DSN that opened pool, a

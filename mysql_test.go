@@ -1,9 +1,11 @@
 package gormcache_test
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
@@ -210,4 +212,81 @@ func TestMySQLTextProtocol(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMySQLProtocolsAndDSNs checks that results the driver reads otherwise
+// are never shared: a prepared statement's rows (the binary protocol)
+// against those of the same statement unprepared (the text protocol), and
+// two pools on one database whose DSNs differ in what the driver makes of
+// values, vars and names, sharing one store.
+func TestMySQLProtocolsAndDSNs(t *testing.T) {
+	at := time.Date(2024, 1, 1, 0, 0, 0, 500_000_000, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		base      func(c *gomysql.Config)
+		configure func(c *gomysql.Config)
+		read      func(db *gorm.DB) any
+	}{
+		{"interpolateParams", nil, func(c *gomysql.Config) { c.InterpolateParams = true }, func(db *gorm.DB) any {
+			var rows []map[string]any
+			require.NoError(t, db.Table("probes").Where("id = ?", 1).Find(&rows).Error)
+			return fmt.Sprintf("%#v", rows)
+		}},
+		{"loc without parseTime", func(c *gomysql.Config) { c.ParseTime = false },
+			func(c *gomysql.Config) {
+				var err error
+				c.Loc, err = time.LoadLocation("Asia/Tokyo")
+				require.NoError(t, err)
+			}, func(db *gorm.DB) any {
+				var ids []int
+				require.NoError(t, db.Table("probes").Where("at = ?", at).Pluck("id", &ids).Error)
+				return ids
+			}},
+		{"timeTruncate", nil, func(c *gomysql.Config) { require.NoError(t, c.Apply(gomysql.TimeTruncate(time.Second))) }, func(db *gorm.DB) any {
+			var ids []int
+			require.NoError(t, db.Table("probes").Where("at = ?", at).Pluck("id", &ids).Error)
+			return ids
+		}},
+		{"columnsWithAlias", nil, func(c *gomysql.Config) { c.ColumnsWithAlias = true }, func(db *gorm.DB) any {
+			var rows []map[string]any
+			require.NoError(t, db.Table("probes").Find(&rows).Error)
+			return fmt.Sprintf("%#v", rows)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			each(t, func(t *testing.T, b backend) {
+				if b.Name != "mysql" {
+					t.Skip("go-sql-driver/mysql's DSN")
+				}
+				d := testdb.MySQL(t)
+				if tc.base != nil {
+					d = testdb.MySQLReopen(t, d, tc.base)
+				}
+				st := b.store.new(t)
+				first := openWith(t, d, gormcache.New(gormcache.Config{CacheAll: true, Store: st}))
+				second := openWith(t, testdb.MySQLReopen(t, d, tc.configure), gormcache.New(gormcache.Config{CacheAll: true, Store: st}))
+				require.NoError(t, first.Exec("CREATE TABLE probes (id BIGINT UNSIGNED PRIMARY KEY, f FLOAT, at DATETIME(6))").Error)
+				require.NoError(t, first.Exec("INSERT INTO probes VALUES (1, 123456789.123, '2024-01-01 09:00:00'), (2, 1, '2024-01-01 00:00:00.5')").Error)
+				tc.read(first)
+				want := tc.read(second.Clauses(gormcache.NoCache()))
+				assert.Equal(t, want, tc.read(second), "the second pool was served the first pool's result")
+			})
+		})
+	}
+	each(t, func(t *testing.T, b backend) {
+		if b.Name != "mysql" {
+			t.Skip("go-sql-driver/mysql's protocols")
+		}
+		e := newEnv(t, b, gormcache.Config{CacheAll: true})
+		require.NoError(t, e.db.Exec("CREATE TABLE probes (id BIGINT UNSIGNED PRIMARY KEY, f FLOAT)").Error)
+		require.NoError(t, e.db.Exec("INSERT INTO probes VALUES (1, 123456789.123)").Error)
+		read := func(db *gorm.DB) string {
+			var rows []map[string]any
+			require.NoError(t, db.Table("probes").Find(&rows).Error)
+			return fmt.Sprintf("%#v", rows)
+		}
+		prepared := read(e.db.Session(&gorm.Session{PrepareStmt: true}))
+		assert.Equal(t, prepared, read(e.uncached().Session(&gorm.Session{PrepareStmt: true})))
+		assert.Equal(t, read(e.uncached()), read(e.db), "a statement was served its prepared twin's rows")
+	})
 }

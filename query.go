@@ -184,7 +184,16 @@ func (p *Plugin) plan(db *gorm.DB, mode readMode, opts *queryOptions, pol Policy
 	if !ok {
 		return nil, errNoIdentity
 	}
-	key, err := querykey.Key(p.cfg.Prefix, d.id, r.sql, stmt.Vars, shapeOf(stmt, mode))
+	shape := shapeOf(stmt, mode)
+	if _, prepared := r.source.(*gorm.PreparedStmtDB); prepared && db.Dialector.Name() == "mysql" {
+		// go-sql-driver/mysql reads the rows of a prepared statement in
+		// the binary protocol, and those of a statement without vars in
+		// the text one, which reads some types otherwise (FLOAT, BIGINT
+		// UNSIGNED). Statements with vars are read as the pool's identity
+		// says (interpolateParams, see database.go).
+		shape = "prepared " + shape
+	}
+	key, err := querykey.Key(p.cfg.Prefix, d.id, r.sql, stmt.Vars, shape)
 	if err != nil {
 		return nil, err
 	}
