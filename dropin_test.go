@@ -757,11 +757,7 @@ func TestViewsAndTheirTables(t *testing.T) {
 			require.NoError(t, db.First(&p, 1).Error)
 			return p.Title
 		},
-		"the other table": func(t testing.TB, db *gorm.DB) any {
-			var u User
-			require.NoError(t, db.First(&u, 1).Error)
-			return u.Name
-		},
+		"the other table": nameOfUser(1),
 	}
 	writes := freshness.Writes{
 		"update the table": func(t testing.TB, db *gorm.DB) {
@@ -791,19 +787,30 @@ func TestViewsAndTheirTables(t *testing.T) {
 	}, reads, writes)
 }
 
+// nameOfUser is a read of the name of the user id, by primary key.
+func nameOfUser(id uint) func(t testing.TB, db *gorm.DB) any {
+	return func(t testing.TB, db *gorm.DB) any {
+		var u User
+		require.NoError(t, db.First(&u, id).Error)
+		return u.Name
+	}
+}
+
+// countOf is a read of the number of rows of table, in raw SQL.
+func countOf(table string) func(t testing.TB, db *gorm.DB) any {
+	return func(t testing.TB, db *gorm.DB) any {
+		var n int64
+		require.NoError(t, db.Raw("SELECT count(*) FROM "+table).Scan(&n).Error)
+		return n
+	}
+}
+
 // TestPartitionsAndTheirParent runs the freshness matrix on reads of a
 // partitioned table and of its partitions (PostgreSQL): a write to a
 // partition changes what the parent reads, and a write to the parent the
 // partition its rows go to.
 func TestPartitionsAndTheirParent(t *testing.T) {
-	count := func(table string) func(t testing.TB, db *gorm.DB) any {
-		return func(t testing.TB, db *gorm.DB) any {
-			var n int64
-			require.NoError(t, db.Raw("SELECT count(*) FROM "+table).Scan(&n).Error)
-			return n
-		}
-	}
-	reads := freshness.Reads{"the parent": count("readings"), "the low partition": count("readings_low"), "the high partition": count("readings_high")}
+	reads := freshness.Reads{"the parent": countOf("readings"), "the low partition": countOf("readings_low"), "the high partition": countOf("readings_high")}
 	writes := freshness.Writes{
 		"insert into the parent": func(t testing.TB, db *gorm.DB) {
 			require.NoError(t, db.Exec("INSERT INTO readings VALUES (5)").Error)
@@ -885,21 +892,13 @@ func newTriggered(t *testing.T, b backend, cfg gormcache.Config) *env {
 // catalogue tells.
 func TestTriggers(t *testing.T) {
 	reads := freshness.Reads{
-		"the audits": func(t testing.TB, db *gorm.DB) any {
-			var n int64
-			require.NoError(t, db.Raw("SELECT count(*) FROM audits").Scan(&n).Error)
-			return n
-		},
+		"the audits": countOf("audits"),
 		"photos titled renamed!": func(t testing.TB, db *gorm.DB) any {
 			var n int64
 			require.NoError(t, db.Model(&Photo{}).Where("title = ?", "renamed!").Count(&n).Error)
 			return n
 		},
-		"the user, by id": func(t testing.TB, db *gorm.DB) any {
-			var u User
-			require.NoError(t, db.First(&u, 1).Error)
-			return u.Name
-		},
+		"the user, by id": nameOfUser(1),
 	}
 	writes := freshness.Writes{
 		"create a photo": func(t testing.TB, db *gorm.DB) {
@@ -1020,11 +1019,7 @@ func TestTriggersOfWritesThatChangeNoRow(t *testing.T) {
 // of its own table that its images do not show.
 func TestTriggersThroughViewsAndChildren(t *testing.T) {
 	reads := freshness.Reads{
-		"user 1, by id": func(t testing.TB, db *gorm.DB) any {
-			var u User
-			require.NoError(t, db.First(&u, 1).Error)
-			return u.Name
-		},
+		"user 1, by id": nameOfUser(1),
 		"user 1001, by id": func(t testing.TB, db *gorm.DB) any {
 			var us []User
 			require.NoError(t, db.Where("id = ?", 1001).Find(&us).Error)
