@@ -1,6 +1,7 @@
 package gormcache_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -288,5 +289,51 @@ func TestMySQLProtocolsAndDSNs(t *testing.T) {
 		prepared := read(e.db.Session(&gorm.Session{PrepareStmt: true}))
 		assert.Equal(t, prepared, read(e.uncached().Session(&gorm.Session{PrepareStmt: true})))
 		assert.Equal(t, read(e.uncached()), read(e.db), "a statement was served its prepared twin's rows")
+	})
+}
+
+// keptNote is a row of a MySQL table whose engine has no transactions.
+type keptNote struct {
+	ID   uint
+	Text string
+}
+
+// TestMySQLTablesWithoutTransactions checks that the writes a rolled-back
+// transaction made to a MyISAM or MEMORY table, which the rollback leaves,
+// are invalidated, and that those to an InnoDB table are not.
+func TestMySQLTablesWithoutTransactions(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		if b.Name != "mysql" {
+			t.Skip("MySQL's engines")
+		}
+		e := newEnv(t, b, gormcache.Config{CacheAll: true})
+		e.seed()
+		count := func(db *gorm.DB) (n int64) {
+			require.NoError(t, db.Model(&keptNote{}).Where("text = ?", "kept").Count(&n).Error)
+			return n
+		}
+		for _, engine := range []string{"MyISAM", "MEMORY"} {
+			require.NoError(t, e.db.Exec("DROP TABLE IF EXISTS kept_notes").Error)
+			require.NoError(t, e.db.Exec("CREATE TABLE kept_notes (id int PRIMARY KEY AUTO_INCREMENT, text varchar(20)) ENGINE="+engine).Error)
+			e.mustMiss(func() { count(e.db) })
+			err := e.db.Transaction(func(tx *gorm.DB) error {
+				require.NoError(t, tx.Create(&keptNote{Text: "kept"}).Error)
+				return errors.New("roll back")
+			})
+			require.Error(t, err)
+			require.Equal(t, int64(1), count(e.uncached()), "%s undid the create", engine)
+			assert.Equal(t, count(e.uncached()), count(e.db), "stale after a rollback on %s", engine)
+		}
+		// InnoDB undoes the write: the cached read stays valid.
+		read := func(db *gorm.DB) (n int64) {
+			require.NoError(t, db.Model(&Photo{}).Where("title = ?", "never").Count(&n).Error)
+			return n
+		}
+		read(e.db)
+		require.Error(t, e.db.Transaction(func(tx *gorm.DB) error {
+			require.NoError(t, tx.Create(&Photo{UserID: 1, Title: "never"}).Error)
+			return errors.New("roll back")
+		}))
+		e.mustHit(func() { read(e.db) })
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -153,13 +154,50 @@ func (c *capture) QueryContext(ctx context.Context, query string, args ...any) (
 // that the identity of its database is read once.
 func (p *Plugin) wrap(pool gorm.ConnPool) gorm.ConnPool {
 	if _, ok := pool.(*sql.DB); !ok {
-		return aftercommit.Wrap(pool, p.deliver)
+		return aftercommit.Wrap(pool, p.sinks())
 	}
 	if w, ok := p.wrappers.Load(pool); ok {
 		return w.(gorm.ConnPool)
 	}
-	w, _ := p.wrappers.LoadOrStore(pool, aftercommit.Wrap(pool, p.deliver))
+	w, _ := p.wrappers.LoadOrStore(pool, aftercommit.Wrap(pool, p.sinks()))
 	return w.(gorm.ConnPool)
+}
+
+// sinks are where the changes of a transaction go: delivered after its
+// commit; after its rollback, those the rollback did not undo.
+func (p *Plugin) sinks() aftercommit.Sinks[*change] {
+	return aftercommit.Sinks[*change]{Committed: p.deliver, RolledBack: p.rolledBack}
+}
+
+// rolledBack delivers the changes of a rolled-back transaction that the
+// rollback may not have undone: on MySQL, those to a table whose engine
+// has no transactions (MyISAM, Aria, MEMORY), and those whose tables
+// cannot be told.
+func (p *Plugin) rolledBack(ctx context.Context, changes []*change) {
+	var kept []*change
+	for _, c := range changes {
+		if c.db.Dialector.Name() == "mysql" && p.keepsRolledBack(ctx, c) {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) > 0 {
+		p.deliver(ctx, kept)
+	}
+}
+
+// keepsRolledBack reports whether a MySQL rollback may have left the
+// change c made: it writes a table whose engine has no transactions (as
+// the catalogue tells; a table it cannot read counts as transactional),
+// or tables that cannot be told.
+func (p *Plugin) keepsRolledBack(ctx context.Context, c *change) bool {
+	if len(c.event.Tables) == 0 || c.pool == nil {
+		return true
+	}
+	_, catalogue := p.columnsAt(ctx, c.db, c.pool, nil, c.event.Tables)
+	if catalogue == nil {
+		return true
+	}
+	return slices.ContainsFunc(c.event.Tables, catalogue.catalog.KeepsRolledBack)
 }
 
 // resolverCallback is the name of dbresolver's callbacks, which choose the
@@ -226,7 +264,7 @@ func (p *Plugin) ownPool(pool gorm.ConnPool) gorm.ConnPool {
 // commit like any other.
 func (p *Plugin) adoptTransaction(db *gorm.DB) {
 	if _, started := db.InstanceGet("gorm:started_transaction"); started {
-		db.Statement.ConnPool = aftercommit.Adopt(db.Statement.ConnPool, p.deliver)
+		db.Statement.ConnPool = aftercommit.Adopt(db.Statement.ConnPool, p.sinks())
 	}
 }
 

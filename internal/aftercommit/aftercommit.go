@@ -3,7 +3,8 @@
 //
 // Wrap puts a gorm.ConnPool around the database pool whose transactions
 // (Tx) keep the work queued on them (Deliver) and hand it, all at once, to a
-// sink right after Commit, or drop it on Rollback. Work queued outside a
+// sink right after Commit, or after Rollback to another that keeps what the
+// rollback did not undo (Sinks). Work queued outside a
 // transaction goes to the sink at once. The work is of the caller's type W:
 // gormcache queues what each write asks to invalidate, and its sink resolves
 // all of a transaction's at once.
@@ -25,17 +26,24 @@ type Sink[W any] func(ctx context.Context, work []W)
 // Pool wraps a gorm.ConnPool so that transactions begun on it are *Tx.
 type Pool[W any] struct {
 	gorm.ConnPool
-	sink Sink[W]
+	sinks Sinks[W]
+}
+
+// Sinks are where a transaction's queued work goes: to Committed after it
+// commits, to RolledBack (when set) after it rolls back, for the work a
+// rollback may not undo (MySQL tables without transactions).
+type Sinks[W any] struct {
+	Committed, RolledBack Sink[W]
 }
 
 // Wrap returns pool wrapped so that its transactions hand their queued work
-// to sink after commit. A pool already wrapped is returned as it is, so that
-// wrapping twice (a plugin initialized again) wraps once.
-func Wrap[W any](pool gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
+// to sinks. A pool already wrapped is returned as it is, so that wrapping
+// twice (a plugin initialized again) wraps once.
+func Wrap[W any](pool gorm.ConnPool, sinks Sinks[W]) gorm.ConnPool {
 	if _, ok := pool.(*Pool[W]); ok {
 		return pool
 	}
-	return &Pool[W]{ConnPool: pool, sink: sink}
+	return &Pool[W]{ConnPool: pool, sinks: sinks}
 }
 
 // BeginTx implements gorm.ConnPoolBeginner.
@@ -59,7 +67,7 @@ func (p *Pool[W]) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPo
 	if err != nil {
 		return nil, err
 	}
-	return newTx(inner, p, p.sink, p.GetDBConn), nil
+	return newTx(inner, p, p.sinks, p.GetDBConn), nil
 }
 
 // GetDBConn implements gorm.GetDBConnector, so that db.DB() still works.
@@ -83,17 +91,17 @@ func (p *Pool[W]) Ping() error {
 
 // Adopt returns tx, a transaction begun on a pool that is not wrapped (one
 // that another plugin chose for the statement), wrapped so that its queued
-// work goes to sink after its Commit. A transaction already wrapped is
-// returned as it is. Its Origin is unknown.
-func Adopt[W any](tx gorm.ConnPool, sink Sink[W]) gorm.ConnPool {
+// work goes to sinks. A transaction already wrapped is returned as it is.
+// Its Origin is unknown.
+func Adopt[W any](tx gorm.ConnPool, sinks Sinks[W]) gorm.ConnPool {
 	if TxOf[W](tx) != nil {
 		return tx
 	}
-	return newTx(tx, nil, sink, nil)
+	return newTx(tx, nil, sinks, nil)
 }
 
-func newTx[W any](inner, origin gorm.ConnPool, sink Sink[W], dbConn func() (*sql.DB, error)) gorm.ConnPool {
-	t := &Tx[W]{ConnPool: inner, origin: origin, sink: sink, dbConn: dbConn}
+func newTx[W any](inner, origin gorm.ConnPool, sinks Sinks[W], dbConn func() (*sql.DB, error)) gorm.ConnPool {
+	t := &Tx[W]{ConnPool: inner, origin: origin, sinks: sinks, dbConn: dbConn}
 	if _, ok := inner.(gorm.Tx); ok {
 		// Keep the gorm.Tx interface (StmtContext) that prepared-statement
 		// mode requires of a transaction.
@@ -102,12 +110,12 @@ func newTx[W any](inner, origin gorm.ConnPool, sink Sink[W], dbConn func() (*sql
 	return t
 }
 
-// Tx is a transaction of a wrapped pool. Its queued work goes to the sink
-// once, after Commit.
+// Tx is a transaction of a wrapped pool. Its queued work goes to a sink
+// once, after Commit or Rollback.
 type Tx[W any] struct {
 	gorm.ConnPool
 	origin gorm.ConnPool // the pool it was begun on; nil when unknown
-	sink   Sink[W]
+	sinks  Sinks[W]
 	dbConn func() (*sql.DB, error) // the pool's GetDBConn; nil when adopted
 
 	mu      sync.Mutex
@@ -127,7 +135,7 @@ func (t *Tx[W]) Defer(work W) {
 	t.mu.Lock()
 	if t.ended {
 		t.mu.Unlock()
-		t.sink(context.Background(), []W{work})
+		t.sinks.Committed(context.Background(), []W{work})
 		return
 	}
 	t.pending = append(t.pending, work)
@@ -143,7 +151,7 @@ func (t *Tx[W]) Committed() {
 	t.ended = true
 	t.mu.Unlock()
 	if work := t.take(); len(work) > 0 {
-		t.sink(context.Background(), work)
+		t.sinks.Committed(context.Background(), work)
 	}
 }
 
@@ -156,20 +164,27 @@ func (t *Tx[W]) take() []W {
 }
 
 // Commit commits the transaction and then hands its queued work to the
-// sink. It does so even when Commit fails: the outcome of a failed commit
-// may be unknown, and the work (invalidating) must then be done anyway.
+// Committed sink. It does so even when Commit fails: the outcome of a
+// failed commit may be unknown, and the work (invalidating) must then be
+// done anyway.
 func (t *Tx[W]) Commit() error {
 	err := t.ConnPool.(gorm.TxCommitter).Commit()
 	if work := t.take(); len(work) > 0 {
-		t.sink(context.Background(), work)
+		t.sinks.Committed(context.Background(), work)
 	}
 	return err
 }
 
-// Rollback rolls the transaction back and drops its queued work.
+// Rollback rolls the transaction back and hands its queued work to the
+// RolledBack sink, if any, which tells what of it the rollback did not
+// undo; without one the work is dropped.
 func (t *Tx[W]) Rollback() error {
-	t.take()
-	return t.ConnPool.(gorm.TxCommitter).Rollback()
+	work := t.take()
+	err := t.ConnPool.(gorm.TxCommitter).Rollback()
+	if len(work) > 0 && t.sinks.RolledBack != nil {
+		t.sinks.RolledBack(context.Background(), work)
+	}
+	return err
 }
 
 // GetDBConn implements gorm.GetDBConnector.
@@ -192,7 +207,7 @@ func (t *stmtTx[W]) StmtContext(ctx context.Context, stmt *sql.Stmt) *sql.Stmt {
 }
 
 // Deliver queues work on the wrapped transaction pool belongs to, for its
-// sink after the commit, or hands it to sink at once when pool is not one:
+// sinks, or hands it to sink at once when pool is not one:
 // a statement outside any transaction, or in a transaction that escaped
 // the wrapper (db.Connection, a *sql.Tx the application gave GORM itself).
 func Deliver[W any](ctx context.Context, pool gorm.ConnPool, sink Sink[W], work W) {

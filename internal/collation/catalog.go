@@ -83,7 +83,10 @@ type table struct {
 	// sequence: the relation is a sequence, whose row changes with every
 	// value it hands out.
 	sequence bool
-	stale    bool // Forget was called: read it again
+	// keepsRolledBack: a rollback does not undo the writes to the table
+	// (a MySQL engine without transactions: MyISAM, Aria, MEMORY).
+	keepsRolledBack bool
+	stale           bool // Forget was called: read it again
 	// failed: the last read failed; read it again after retryAfter.
 	// unread: nor did any before it, and it has no columns.
 	failed, unread bool
@@ -143,6 +146,14 @@ func (c *Catalog) Strict(tableName string) bool {
 func (c *Catalog) Sequence(tableName string) bool {
 	t := c.table(tableName)
 	return t != nil && t.sequence
+}
+
+// KeepsRolledBack reports whether table keeps the writes of a transaction
+// that rolls back: a MySQL table whose engine has no transactions
+// (MyISAM, Aria, MEMORY). False when table was not read.
+func (c *Catalog) KeepsRolledBack(tableName string) bool {
+	t := c.table(tableName)
+	return t != nil && t.keepsRolledBack
 }
 
 // StoresAssigned reports whether an UPDATE of table leaves every column
@@ -290,8 +301,9 @@ type columnDef struct {
 	cmp    Column
 	// generated: its values are computed from the others' (see
 	// table.generated).
-	generated bool
-	sequence  bool // its table is a sequence
+	generated       bool
+	sequence        bool // its table is a sequence
+	keepsRolledBack bool // its table keeps what a rollback would undo
 }
 
 // tablesOf returns the tables a reader's defs describe, one per name of
@@ -313,6 +325,7 @@ func tablesOf(tables []string, defs []columnDef, strict bool) map[string]*table 
 		}
 		t.generated = t.generated || d.generated
 		t.sequence = t.sequence || d.sequence
+		t.keepsRolledBack = t.keepsRolledBack || d.keepsRolledBack
 		if spelled, seen := names[name]; seen && spelled != d.table {
 			t.columns = nil // two tables whose names differ only in case
 			continue

@@ -16,10 +16,10 @@ import (
 const sessionQuery = `SELECT @@character_set_connection, @@sql_mode`
 
 // columnsQuery reads the columns of some tables of the current database,
-// and whether each table is a sequence (MariaDB's); its IN list is
-// completed with one placeholder per table.
+// whether each table is a sequence (MariaDB's), and its engine; its IN
+// list is completed with one placeholder per table.
 const columnsQuery = `SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, COALESCE(c.CHARACTER_SET_NAME, ''), COALESCE(c.COLLATION_NAME, ''), c.EXTRA,
-		COALESCE(t.TABLE_TYPE = 'SEQUENCE', 0)
+		COALESCE(t.TABLE_TYPE = 'SEQUENCE', 0), COALESCE(t.ENGINE, '')
 	FROM information_schema.COLUMNS c LEFT JOIN information_schema.TABLES t
 		ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
 	WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME IN (`
@@ -42,13 +42,13 @@ func readMySQL(ctx context.Context, c *Catalog, pool gorm.ConnPool, tables []str
 	}
 	defer rows.Close()
 	type def struct {
-		table, column, dataType, charset, collation, extra string
-		sequence                                           bool
+		table, column, dataType, charset, collation, extra, engine string
+		sequence                                                   bool
 	}
 	var read []def
 	for rows.Next() {
 		var d def
-		if err := rows.Scan(&d.table, &d.column, &d.dataType, &d.charset, &d.collation, &d.extra, &d.sequence); err != nil {
+		if err := rows.Scan(&d.table, &d.column, &d.dataType, &d.charset, &d.collation, &d.extra, &d.sequence, &d.engine); err != nil {
 			return nil, false, err
 		}
 		read = append(read, d)
@@ -62,9 +62,22 @@ func readMySQL(ctx context.Context, c *Catalog, pool gorm.ConnPool, tables []str
 		if err != nil {
 			return nil, false, err
 		}
-		defs[i] = columnDef{table: d.table, column: d.column, cmp: cmp, generated: generatedColumn.MatchString(d.extra), sequence: d.sequence}
+		defs[i] = columnDef{table: d.table, column: d.column, cmp: cmp, generated: generatedColumn.MatchString(d.extra),
+			sequence: d.sequence, keepsRolledBack: !transactional(d.engine)}
 	}
 	return defs, strict, nil
+}
+
+// transactional reports whether a rollback undoes the writes to a table of
+// engine: InnoDB's (XtraDB's), MyRocks' and TokuDB's; a view's, whose
+// writes are its tables' (no engine). MyISAM, Aria, MEMORY and the other
+// engines keep what a rolled-back transaction wrote.
+func transactional(engine string) bool {
+	switch strings.ToLower(engine) {
+	case "", "innodb", "xtradb", "rocksdb", "tokudb":
+		return true
+	}
+	return false
 }
 
 // kind returns how a column of the data type, character set and collation
