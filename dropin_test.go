@@ -140,6 +140,16 @@ func TestNondeterministicReadsAreNotCached(t *testing.T) {
 			distinct("SELECT extract(epoch FROM CAST(? AS timestamptz))::text", "now")
 			advances("SELECT last_value::text FROM widget_seq", "SELECT nextval('widget_seq')")
 			advances("SELECT last_value::text FROM users_id_seq", "INSERT INTO users (name) VALUES ('seq')")
+			require.NoError(t, e.db.Exec("CREATE VIEW widget_counter AS SELECT last_value FROM widget_seq").Error)
+			advances("SELECT last_value::text FROM widget_counter", "SELECT nextval('widget_seq')")
+			var elsewhere string // a schema off the search path
+			require.NoError(t, e.db.Raw("SELECT current_schema() || '_elsewhere'").Scan(&elsewhere).Error)
+			require.NoError(t, e.db.Exec("CREATE SCHEMA "+elsewhere).Error)
+			t.Cleanup(func() { e.db.Exec("DROP SCHEMA " + elsewhere + " CASCADE") })
+			require.NoError(t, e.db.Exec("CREATE SEQUENCE "+elsewhere+".gadget_seq").Error)
+			// Its first value leaves last_value as it was.
+			require.NoError(t, e.db.Exec("SELECT nextval('"+elsewhere+".gadget_seq')").Error)
+			advances("SELECT last_value::text FROM "+elsewhere+".gadget_seq", "SELECT nextval('"+elsewhere+".gadget_seq')")
 		}
 		if b.Name == "sqlite" {
 			// The clock's milliseconds, which five reads may share.

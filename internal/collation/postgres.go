@@ -9,15 +9,20 @@ import (
 // pgColumnsQuery reads the columns of the relations a query names without
 // a schema would read (those pg_table_is_visible finds on the search
 // path), by lowercase name: for each, its type (a domain's base type),
-// whether its collation is deterministic, and whether its relation is a
-// sequence. Its IN list is completed with one placeholder per table.
-const pgColumnsQuery = `SELECT c.relname, a.attname, t.typname, t.typtype, COALESCE(co.collisdeterministic, true), c.relkind = 'S'
+// whether its collation is deterministic, and whether its relation reads
+// a sequence: is one (of any schema: a name the plugin tracks has lost its
+// schema), or is a view of one.
+const pgColumnsQuery = `SELECT c.relname, a.attname, t.typname, t.typtype, COALESCE(co.collisdeterministic, true),
+		c.relkind = 'S' OR c.relkind = 'v' AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w
+			JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_rewrite'::regclass AND dep.objid = w.oid
+			JOIN pg_catalog.pg_class s ON s.oid = dep.refobjid
+			WHERE w.ev_class = c.oid AND s.relkind = 'S')
 	FROM pg_catalog.pg_class c
 	JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 	JOIN pg_catalog.pg_type d ON d.oid = a.atttypid
 	JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
 	LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
-	WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND pg_catalog.pg_table_is_visible(c.oid)
+	WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND (pg_catalog.pg_table_is_visible(c.oid) OR c.relkind = 'S')
 	AND lower(c.relname) IN (`
 
 // readPostgres is the reader of PostgreSQL (12 and later: collations
