@@ -10,7 +10,6 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
@@ -49,9 +48,11 @@ type Plugin struct {
 	// statement, what depends on its SQL alone.
 	extractor *depscan.Extractor
 	flights   coalesce.Group[*flight] // the misses under way, by key
-	// remembering holds the Remember calls under way, by key: their
-	// callers wait on a goroutine of their own, fn's time is theirs.
-	remembering singleflight.Group
+	// remembering holds the Remember calls under way, by key. The first
+	// caller runs fn on its own goroutine, as it would without the plugin
+	// (a runtime.Goexit in fn ends it); the others wait as long as their
+	// contexts let them.
+	remembering coalesce.Group[*rememberFlight]
 	scopes      scopes // what request scopes share
 
 	policies sync.Map // *schema.Schema -> Policy

@@ -120,6 +120,11 @@ func (p *Plugin) serve(db *gorm.DB, mode readMode, orig func(*gorm.DB)) {
 	} else {
 		_, f.locking = stmt.Clauses["FOR"]
 	}
+	if isFilling(stmt.Context) && !f.inTx {
+		// A read of a fn whose value Remember stores: what the cache does
+		// not answer reads the source (see fillContext).
+		stmt.ConnPool = sourcePool(db)
+	}
 	opts := optionsOf(stmt)
 	pol := p.policyOf(stmt.Schema)
 	f.optedIn = p.cfg.CacheAll || pol.CacheAll || (opts != nil && opts.cache)

@@ -134,13 +134,21 @@ func CacheErrors(targets ...error) RememberOption {
 // its result, so a value computed from rows that a write then changes is
 // never served again.
 //
-// Concurrent calls for one key in one process run fn once. The other callers
-// wait for its outcome, or until their own context ends. If a write
-// invalidated a dependency while fn ran, a waiter calls fn itself, uncached;
-// if the caller that ran fn gave up because its context ended, a waiter
-// whose context lives runs fn again. An error of fn is returned to every
-// waiter and is not cached (unless CacheErrors says so); a panic in fn is
-// recovered, and returned to every waiter as an error wrapping ErrPanicked.
+// Concurrent calls for one key in one process run fn once, on the first
+// caller's goroutine. The other callers wait for its outcome, or until their
+// own context ends. If a write invalidated a dependency while fn ran, a
+// waiter calls fn itself, uncached; if the caller that ran fn gave up
+// because its context ended, or fn ended its goroutine (runtime.Goexit),
+// a waiter whose context lives runs fn again. An error of fn is returned to
+// every waiter and is not cached (unless CacheErrors says so); a panic in fn
+// is recovered, and returned to every waiter as an error wrapping
+// ErrPanicked. fn must not call Remember for its own key: it would wait for
+// itself.
+//
+// fn's context has no request scope (a scope's answers may be older than
+// what every caller may be served), and the queries fn runs that the cache
+// does not answer read the source, not a read replica, as a cached query's
+// miss does: the value is stored for every caller.
 //
 // The value is encoded with JSONCodec (or RememberCodec's), whose limits
 // apply, and every caller gets its own copy decoded from that encoding, the
@@ -208,17 +216,16 @@ func Remember[T any](db *gorm.DB, key string, fn func(ctx context.Context) (T, e
 	}
 	p.stats.miss(nil)
 	for {
-		leader := false
-		ch := p.remembering.DoChan(c.key, func() (any, error) {
-			leader = true
+		f, err, leader := p.remembering.Do(c.ctx, c.key, func() (*rememberFlight, error) {
 			return fillRemembered(p, c, fn), nil
 		})
-		var f *rememberFlight
-		select {
-		case res := <-ch:
-			f = res.Val.(*rememberFlight)
-		case <-c.ctx.Done():
-			return zero, c.ctx.Err()
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return zero, c.ctx.Err()
+			}
+			// The caller that ran fn did not return from it
+			// (runtime.Goexit): run it here, as without the plugin.
+			return call(c.ctx, fn)
 		}
 		if leader {
 			sc.keep(c.key, f.entry, c.deps, since)
@@ -442,7 +449,7 @@ func fillRemembered[T any](p *Plugin, c *recall, fn func(context.Context) (T, er
 	} else if p.registerSchemes(c.ctx, c.schemes) {
 		f.stamps = stamps
 	}
-	v, err := call(c.ctx, fn)
+	v, err := call(fillContext(c.ctx), fn)
 	if err != nil {
 		f.err, f.canceled = err, c.ctx.Err() != nil
 		for _, target := range c.cacheErrors {
@@ -463,6 +470,28 @@ func fillRemembered[T any](p *Plugin, c *recall, fn func(context.Context) (T, er
 	f.value, f.entry = copied, value
 	p.storeRemembered(c, f.stamps, value)
 	return f
+}
+
+// filling is the value of scopeKey in the context of a fn whose value is
+// remembered (fillContext).
+type filling struct{}
+
+// fillContext returns ctx for a fn whose value is remembered for every
+// caller. It has no request scope: a scope may answer with rows older than
+// a write another instance made, which only its request may see (see
+// scope.go), and the value must not carry them to the store. And it is
+// marked (isFilling) so that the reads of fn that the cache does not
+// answer read the source, as a miss does (sourcePool): rows a lagging
+// replica returned, stored under stamps taken after the write, would
+// outlive its lag.
+func fillContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopeKey{}, filling{})
+}
+
+// isFilling reports whether ctx is a fillContext's.
+func isFilling(ctx context.Context) bool {
+	_, ok := ctx.Value(scopeKey{}).(filling)
+	return ok
 }
 
 func (p *Plugin) storeRemembered(c *recall, stamps []store.Stamp, value []byte) {

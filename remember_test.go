@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/gob"
 	"errors"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -675,4 +679,83 @@ func BenchmarkRememberHit(b *testing.B) {
 	}
 	s := e.stats()
 	b.ReportMetric(s.HitRatio(), "hit-ratio")
+}
+
+// TestRememberIgnoresTheCallersScope runs fn for a caller whose request
+// scope answered a read before another instance wrote: the value Remember
+// stores for every caller must not be computed from the scope's older
+// answers.
+func TestRememberIgnoresTheCallersScope(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		if b.Name != "sqlite" {
+			t.Skip("the scope is the same on every database")
+		}
+		shared := b.store.new(t)
+		dir := t.TempDir()
+		d := sqlite.Open(filepath.Join(dir, "shared.db"))
+		instance := func() *gorm.DB {
+			db := openWith(t, d, gormcache.New(gormcache.Config{Store: shared}))
+			require.NoError(t, db.AutoMigrate(models...))
+			return db
+		}
+		a, other := instance(), instance()
+		require.NoError(t, a.Create(&User{ID: 1, Name: "ada"}).Error)
+		name := func(db *gorm.DB) func(ctx context.Context) (string, error) {
+			return func(ctx context.Context) (string, error) {
+				var u User
+				err := db.WithContext(ctx).Clauses(gormcache.Cache()).First(&u, 1).Error
+				return u.Name, err
+			}
+		}
+		request := a.WithContext(gormcache.WithRequestScope(context.Background()))
+		require.NoError(t, request.Clauses(gormcache.Cache()).First(&User{}, 1).Error) // the scope keeps "ada"
+		require.NoError(t, other.Model(&User{ID: 1}).Update("name", "grace").Error)
+		_, err := gormcache.Remember(request, "name", name(a), gormcache.DependsOn(&User{ID: 1}))
+		require.NoError(t, err)
+		v, err := gormcache.Remember(other, "name", name(other), gormcache.DependsOn(&User{ID: 1}))
+		require.NoError(t, err)
+		assert.Equal(t, "grace", v, "the value was computed from a request scope's older answer")
+	})
+}
+
+// TestRememberWhenFnExits checks that a fn that ends its goroutine
+// (runtime.Goexit, as t.FailNow does) ends its caller's, as it would
+// without the plugin, and that a caller waiting for it computes the value
+// itself rather than waiting for ever.
+func TestRememberWhenFnExits(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		started, release := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int64
+		fn := func(context.Context) (string, error) {
+			if calls.Add(1) == 1 {
+				close(started)
+				<-release
+				runtime.Goexit()
+			}
+			return "computed", nil
+		}
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			_, _ = gormcache.Remember(e.db, "k", fn)
+			t.Error("Remember returned after fn ended its goroutine")
+		}()
+		<-started
+		second := goRemember(e.db, "k", fn)
+		time.Sleep(50 * time.Millisecond) // the second call joins the first
+		close(release)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the caller of a fn that exited still waits")
+		}
+		select {
+		case r := <-second:
+			require.NoError(t, r.err)
+			require.Equal(t, "computed", r.v)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the caller waiting for a fn that exited still waits")
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package gormcache_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"slices"
@@ -245,4 +246,31 @@ func TestResolvedTransactionsInvalidateAfterCommit(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestRememberReadsTheSource checks that a remembered value is not computed
+// from a lagging replica: the reads of fn that the cache does not answer
+// read the primary, as a cached read's miss does, so the value stored
+// after a write is the write's.
+func TestRememberReadsTheSource(t *testing.T) {
+	eachOrder(t, func(t *testing.T, r *replicaTopology) {
+		require.NoError(t, r.db.Create(&Counter{ID: 1}).Error)
+		r.sync(t)
+		sum := func(ctx context.Context) (int64, error) {
+			var n int64
+			err := r.db.WithContext(ctx).Model(&Counter{}).Select("coalesce(sum(version), 0)").Scan(&n).Error
+			return n, err
+		}
+		remember := func() int64 {
+			v, err := gormcache.Remember(r.db, "sum", sum, gormcache.DependsOn(&Counter{}))
+			require.NoError(t, err)
+			return v
+		}
+		require.Zero(t, remember())
+		require.NoError(t, r.db.Model(&Counter{ID: 1}).Update("version", 5).Error)
+		v, err := sum(context.Background())
+		require.NoError(t, err)
+		require.Zero(t, v, "the replica applied the write at once: the test proves nothing")
+		assert.EqualValues(t, 5, remember(), "the value was computed from the lagging replica")
+	})
 }
