@@ -386,7 +386,13 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 	})
 	switch {
 	case leader && isDatabaseError(err):
-		db.AddError(errors.Unwrap(err))
+		if f != nil && f.rows != nil {
+			// A Row or Rows statement: the rows read before the error,
+			// then the error, as GORM's own callback hands them.
+			p.replay(db, r.mode, f.rows)
+		} else {
+			db.AddError(errors.Unwrap(err))
+		}
 		return nil
 	case leader && r.mode == modeFind:
 		if err == errUnrecorded {
@@ -445,7 +451,11 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 
 	rows, err := stmt.ConnPool.QueryContext(ctx, r.sql, stmt.Vars...)
 	if err != nil {
-		return nil, errDatabase{err}
+		if r.mode == modeRow {
+			// GORM's Row() returns a *sql.Row that holds the error.
+			f.rows = &replay.Rowset{Err: err}
+		}
+		return f, errDatabase{err}
 	}
 	var recorded encoding.BinaryAppender
 	if r.mode == modeFind {
@@ -456,7 +466,7 @@ func (p *Plugin) fill(db *gorm.DB, r *read) (*flight, error) {
 		}
 	} else {
 		if f.rows, err = p.record(rows, r.mode); err != nil {
-			return nil, err
+			return f, err
 		}
 		recorded = f.rows
 	}
@@ -537,6 +547,10 @@ func scanReadsTypes(dest any) bool {
 }
 
 // record records rows for a Row or Rows statement (at most one row for Row).
+// When the database fails while they are read, it returns the rows read
+// before, with the error as their Rowset's Err, and an errDatabase: the
+// caller's replay meets the error where the rows of the database would have
+// given it.
 func (p *Plugin) record(rows *sql.Rows, mode readMode) (*replay.Rowset, error) {
 	limit := 0
 	if mode == modeRow {
@@ -544,14 +558,14 @@ func (p *Plugin) record(rows *sql.Rows, mode readMode) (*replay.Rowset, error) {
 	}
 	rs, err := replay.Record(rows, limit)
 	closeErr := rows.Close()
-	if err != nil {
-		if errors.Is(err, replay.ErrUnsupported) {
-			return nil, err
-		}
-		return nil, errDatabase{err}
-	}
-	if closeErr != nil {
-		return nil, errDatabase{closeErr}
+	switch {
+	case errors.Is(err, replay.ErrUnsupported):
+		return nil, err
+	case err != nil:
+		return rs, errDatabase{err}
+	case closeErr != nil:
+		rs.Err = closeErr
+		return rs, errDatabase{closeErr}
 	}
 	return rs, nil
 }

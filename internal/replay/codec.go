@@ -45,6 +45,9 @@ func zoneKey(name string, offset int) string { return fmt.Sprintf("%s|%d", name,
 
 // AppendBinary appends the encoding of rs to b.
 func (rs *Rowset) AppendBinary(b []byte) ([]byte, error) {
+	if rs.Err != nil {
+		return nil, fmt.Errorf("replay: the rows failed: %w", rs.Err)
+	}
 	b = appendHeader(b, rs.Columns, len(rs.Values))
 	var err error
 	for _, v := range rs.Values {

@@ -89,6 +89,9 @@ func (r *rows) Close() error { return nil }
 
 func (r *rows) Next(dest []driver.Value) error {
 	if r.next >= r.rs.Len() {
+		if r.rs.Err != nil {
+			return r.rs.Err
+		}
 		return io.EOF
 	}
 	copy(dest, r.rs.Row(r.next))

@@ -54,6 +54,11 @@ type Rowset struct {
 	// Values holds the rows one after another: row i is
 	// Values[i*len(Columns) : (i+1)*len(Columns)].
 	Values []driver.Value
+	// Err is the error the database returned after these rows, when
+	// reading them failed part-way (or at once): a replay returns it after
+	// them, as the database's rows did. It is not encoded: such a result
+	// is served to the read that met the error, never stored.
+	Err error
 }
 
 // Len returns the number of rows.
@@ -115,21 +120,32 @@ var scanTypeIndex = func() map[reflect.Type]uint8 {
 }()
 
 // Record reads every remaining row of rows (at most limit rows when limit > 0)
-// and returns them as a Rowset. It does not close rows.
+// and returns them as a Rowset. It does not close rows. When the rows fail
+// part-way, it returns the error with the rows read before it, in a Rowset
+// whose Err is that error; when they cannot be recorded, ErrUnsupported and
+// no Rowset.
 func Record(rows *sql.Rows, limit int) (*Rowset, error) {
 	cols, err := columns(rows)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, ErrUnsupported) {
+			return nil, err
+		}
+		return &Rowset{Err: err}, err
 	}
 	rs := &Rowset{Columns: cols}
 	row, ptrs := scanTargets(len(cols))
 	for n := 0; (limit <= 0 || n < limit) && rows.Next(); n++ {
 		if err := rs.record(rows, ptrs, row); err != nil {
-			return nil, err
+			if errors.Is(err, ErrUnsupported) {
+				return nil, err
+			}
+			rs.Err = err
+			return rs, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		rs.Err = err
+		return rs, err
 	}
 	return rs, nil
 }
