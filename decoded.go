@@ -1,6 +1,7 @@
 package gormcache
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"hash/maphash"
@@ -16,6 +17,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/gormcache/gormcache/internal/deepcopy"
+	"github.com/gormcache/gormcache/internal/replay"
 )
 
 // A hit is decoded exactly as a database read when its rows are replayed
@@ -77,11 +79,15 @@ type decodedResult struct {
 	fields []decodedField // decodedStruct
 }
 
-// decodedField is a field gorm.Scan set in a struct destination.
+// decodedField is a field gorm.Scan set in a struct destination, or, for
+// a NULL column (null), handed what it hands a field for NULL: what that
+// leaves depends on the type of the field and on what it held (a *string
+// becomes nil, an int or a *time.Time keeps its value).
 type decodedField struct {
 	field  *schema.Field
 	value  reflect.Value
 	copier *deepcopy.Copier
+	null   bool
 }
 
 // decodedCache holds decoded results by key, bounded by weight.
@@ -122,9 +128,9 @@ func newDecodedCache(maxBytes int64, stable bool) (*decodedCache, error) {
 func runNow(fn func()) { fn() }
 
 // keep records what gorm.Scan left in db's destination after decoding value
-// (of the columns named), for later hits on key. It keeps nothing when the
+// (whose rows are rs), for later hits on key. It keeps nothing when the
 // statement failed or its destination cannot be copied exactly.
-func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []string) {
+func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, rs *replay.Rowset) {
 	if c == nil || len(value) > c.maxSize || (db.Error != nil && !errors.Is(db.Error, gorm.ErrRecordNotFound)) {
 		return
 	}
@@ -151,7 +157,7 @@ func (c *decodedCache) keep(db *gorm.DB, key string, value []byte, columns []str
 	case rv.Kind() == reflect.Slice && d.destType.Kind() == reflect.Pointer:
 		ok = d.keepSlice(rv)
 	case rv.Kind() == reflect.Struct && stmt.Schema != nil && rv.Type() == stmt.Schema.ModelType:
-		ok = d.keepStruct(db, rv, columns)
+		ok = d.keepStruct(db, rv, rs)
 	}
 	if ok {
 		// Hashed only now: a result that cannot be kept is tried again on
@@ -175,7 +181,9 @@ func (d *decodedResult) weigh(key string) {
 	case decodedStruct:
 		n += deepcopy.AllocSize(cap(d.fields) * int(unsafe.Sizeof(decodedField{})))
 		for _, f := range d.fields {
-			n += deepcopy.HeapBytes(f.value.Addr())
+			if !f.null {
+				n += deepcopy.HeapBytes(f.value.Addr())
+			}
 		}
 	}
 	d.weight = uint32(min(n, math.MaxUint32))
@@ -227,26 +235,33 @@ func (d *decodedResult) keepSlice(rv reflect.Value) bool {
 	return true
 }
 
-// keepStruct keeps the fields gorm.Scan set in a model struct: those its
-// columns name. Results of joins, which set fields of related structs, and
-// of duplicate column names are not kept.
-func (d *decodedResult) keepStruct(db *gorm.DB, rv reflect.Value, columns []string) bool {
+// keepStruct keeps the fields gorm.Scan set in a model struct from the first
+// row of rs: those its columns name. Results of joins, which set fields of
+// related structs, and of duplicate column names are not kept.
+func (d *decodedResult) keepStruct(db *gorm.DB, rv reflect.Value, rs *replay.Rowset) bool {
 	d.kind = decodedStruct
 	if d.rows == 0 {
 		return true
 	}
 	s := db.Statement.Schema
-	if len(columns) == 1 && s.ModelType.ConvertibleTo(timeType) {
+	if len(rs.Columns) == 1 && s.ModelType.ConvertibleTo(timeType) {
 		return false // gorm.Scan plucks into such a struct
 	}
-	seen := make(map[string]bool, len(columns))
-	for _, col := range columns {
-		if seen[col] || strings.Contains(col, "__") {
+	seen := make(map[string]bool, len(rs.Columns))
+	for i, col := range rs.Columns {
+		if seen[col.Name] || strings.Contains(col.Name, "__") {
 			return false
 		}
-		seen[col] = true
-		f := s.LookUpField(col)
+		seen[col.Name] = true
+		f := s.LookUpField(col.Name)
 		if f == nil || !f.Readable {
+			continue
+		}
+		if rs.Len() > 0 && rs.Row(0)[i] == nil {
+			if !nullSettable(f) {
+				return false
+			}
+			d.fields = append(d.fields, decodedField{field: f, null: true})
 			continue
 		}
 		fc := deepcopy.For(f.FieldType)
@@ -268,8 +283,11 @@ func (c *decodedCache) use(db *gorm.DB, key string, value []byte) bool {
 	if c == nil {
 		return false
 	}
+	// A statement that maps columns to other fields (the generics API's
+	// MapColumns) is decoded otherwise than the one whose result was kept.
 	d, ok := c.results.GetIfPresent(key)
-	if !ok || d.size != len(value) || len(value) == 0 || d.destType != reflect.TypeOf(db.Statement.Dest) || d.schema != db.Statement.Schema {
+	if !ok || d.size != len(value) || len(value) == 0 || d.destType != reflect.TypeOf(db.Statement.Dest) ||
+		d.schema != db.Statement.Schema || len(db.Statement.ColumnMapping) > 0 {
 		return false
 	}
 	if first := &value[0]; d.same.Load() != first {
@@ -345,12 +363,49 @@ func (d *decodedResult) appendMaps(rv reflect.Value) {
 
 // applyStruct sets the kept fields of the struct destination. gorm.Scan
 // scans each field into a value of its own and then assigns it, so what it
-// leaves in a field never depends on what the field held.
+// leaves in a field never depends on what the field held, but for a NULL:
+// that is handed to the field as gorm.Scan hands it.
 func (d *decodedResult) applyStruct(db *gorm.DB) {
 	ctx, rv := db.Statement.Context, db.Statement.ReflectValue
 	for _, f := range d.fields {
+		if f.null {
+			setNull(ctx, f.field, rv)
+			continue
+		}
 		f.copier.Copy(f.field.ReflectValueOf(ctx, rv), f.value)
 	}
+}
+
+// nullSettable reports whether setNull can hand f a NULL as gorm.Scan does:
+// when the values gorm.Scan scans f into (its NewValuePool's) are pointers
+// to pointers, which database/sql sets to nil for a NULL, or Scanners.
+func nullSettable(f *schema.Field) bool {
+	if f.NewValuePool == nil || f.Set == nil {
+		return false
+	}
+	v := f.NewValuePool.Get()
+	defer f.NewValuePool.Put(v)
+	if _, ok := v.(sql.Scanner); ok {
+		return true
+	}
+	t := reflect.TypeOf(v)
+	return t != nil && t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Pointer
+}
+
+// setNull hands f of the struct rv a NULL column as gorm.Scan does: it
+// scans NULL into a value of f's NewValuePool (see nullSettable) and sets
+// f from it.
+func setNull(ctx context.Context, f *schema.Field, rv reflect.Value) {
+	v := f.NewValuePool.Get()
+	defer f.NewValuePool.Put(v)
+	if s, ok := v.(sql.Scanner); ok {
+		if s.Scan(nil) != nil {
+			return
+		}
+	} else {
+		reflect.ValueOf(v).Elem().SetZero()
+	}
+	_ = f.Set(ctx, rv, v)
 }
 
 // isMapsDest reports whether dest is the one slice gorm.Scan appends its

@@ -1,6 +1,7 @@
 package gormcache_test
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"maps"
@@ -248,5 +249,57 @@ func TestHitsKeepTheirModel(t *testing.T) {
 		require.NoError(t, e.db.Table("users").Order("id").Find(&got).Error)
 		require.Equal(t, types(want), types(got))
 		require.Equal(t, want, got)
+	})
+}
+
+// Nullable has fields of every kind gorm.Scan sets otherwise for a NULL:
+// a *string becomes nil, while an int, a *time.Time and a Scanner keep
+// what they held.
+type Nullable struct {
+	ID     uint
+	Born   *time.Time
+	Nick   *string
+	Age    int
+	Score  sql.NullInt64
+	Labels Labels
+	Note   string
+}
+
+// TestHitsOfNullColumns reads a row of NULLs into a struct that holds
+// values and into an empty one, in both orders: whichever destination the
+// result was kept from, each hit leaves what a database read leaves in its
+// own destination, and nothing of another caller's.
+func TestHitsOfNullColumns(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		require.NoError(t, e.db.AutoMigrate(&Nullable{}))
+		require.NoError(t, e.db.Exec("INSERT INTO nullables (id) VALUES (1), (2)").Error)
+		empty := func(db *gorm.DB, id int) outcome {
+			var n Nullable
+			r := db.Where("id = ?", id).Find(&n)
+			return outcome{n, r.RowsAffected, r.Error}
+		}
+		filled := func(db *gorm.DB, id int) outcome {
+			born, nick := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), "nick"
+			n := Nullable{Born: &born, Nick: &nick, Age: 7, Score: sql.NullInt64{Int64: 3, Valid: true},
+				Labels: Labels{"pre": "set"}, Note: "note"}
+			r := db.Where("id = ?", id).Find(&n)
+			return outcome{n, r.RowsAffected, r.Error}
+		}
+		for id, order := range map[int][]func(*gorm.DB, int) outcome{
+			1: {empty, filled, empty, filled},
+			2: {filled, empty, filled, empty},
+		} {
+			for i, read := range order {
+				want := read(e.uncached(), id)
+				var got outcome
+				if i == 0 {
+					e.mustMiss(func() { got = read(e.cached(), id) })
+				} else {
+					e.mustHit(func() { got = read(e.cached(), id) })
+				}
+				requireSameOutcome(t, fmt.Sprintf("row %d, read %d", id, i), got, want)
+			}
+		}
 	})
 }

@@ -233,3 +233,29 @@ func TestGenericsJoinsAndPreloads(t *testing.T) {
 		check([]string{"a2/ada", "a3/ada", "a4/ada"}, []string{"ada/a4", "grace/g1"})
 	})
 }
+
+// TestGenericsMapColumnsOnHits reads the same statement with and without
+// MapColumns: a result kept decoded by the reads without must not answer
+// the one that maps a column to another field.
+func TestGenericsMapColumnsOnHits(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{CacheAll: true})
+		e.seed()
+		ctx := context.Background()
+		read := func(opt clause.Expression, mapped bool) []Photo {
+			q := gorm.G[Photo](e.db, opt).Where("id = ?", 2) // user 1, status 2
+			if mapped {
+				q = q.MapColumns(map[string]string{"status": "user_id"})
+			}
+			ps, err := q.Find(ctx)
+			require.NoError(t, err)
+			return ps
+		}
+		for range 2 { // a miss, then a hit that keeps the decoded result
+			require.Equal(t, read(gormcache.NoCache(), false), read(gormcache.Cache(), false))
+		}
+		for range 2 {
+			require.Equal(t, read(gormcache.NoCache(), true), read(gormcache.Cache(), true), "a mapped read")
+		}
+	})
+}

@@ -336,7 +336,7 @@ func (p *Plugin) answer(db *gorm.DB, r *read, value []byte, shared bool) error {
 	}
 	p.replay(db, r.mode, rs)
 	if r.mode == modeFind {
-		p.decoded.keep(db, r.key, value, rs.ColumnNames())
+		p.decoded.keep(db, r.key, value, rs)
 	}
 	return nil
 }
