@@ -58,7 +58,7 @@ func InvalidateModel(db *gorm.DB, model any) error {
 		return errors.New("gormcache: InvalidateModel: nil model")
 	}
 	stmt := &gorm.Statement{DB: db}
-	if err := stmt.Parse(model); err != nil {
+	if err := parseModel(stmt, model); err != nil {
 		return fmt.Errorf("gormcache: InvalidateModel: %T is not a GORM model: %w", model, err)
 	}
 	p.cascades.learn(stmt.Schema)
@@ -90,7 +90,7 @@ func InvalidateObject(db *gorm.DB, obj any) error {
 		return errors.New("gormcache: InvalidateObject: nil object")
 	}
 	stmt := &gorm.Statement{DB: db, Context: db.Statement.Context}
-	if err := stmt.Parse(obj); err != nil {
+	if err := parseModel(stmt, obj); err != nil {
 		return fmt.Errorf("gormcache: InvalidateObject: %T is not a GORM model: %w", obj, err)
 	}
 	s := stmt.Schema
@@ -155,4 +155,21 @@ func InvalidateAll(db *gorm.DB) error {
 	c.event.Level = invalidation.All
 	p.queue(db, c)
 	return nil
+}
+
+// errNilInterface is parseModel's error for a pointer to an interface that
+// holds nothing, on which GORM's parser panics.
+var errNilInterface = errors.New("it points to an interface holding nil")
+
+// parseModel parses model into stmt as stmt.Parse does, but fails where
+// GORM's parser would panic: a pointer to an interface holding nil.
+func parseModel(stmt *gorm.Statement, model any) error {
+	rv := reflect.ValueOf(model)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() == reflect.Interface && rv.IsNil() {
+		return errNilInterface
+	}
+	return stmt.Parse(model)
 }

@@ -204,9 +204,15 @@ func TestInvalidateObject(t *testing.T) {
 		}
 
 		for name, bad := range map[string]any{"nil": nil, "nil pointer": (*Photo)(nil), "zero key": &Photo{},
-			"zero key in a slice": []Photo{{ID: 1}, {}}, "empty slice": &[]Photo{}, "not a model": new(int)} {
+			"zero key in a slice": []Photo{{ID: 1}, {}}, "empty slice": &[]Photo{}, "not a model": new(int),
+			"pointer to a nil interface": new(any)} {
 			if err := gormcache.InvalidateObject(e.db, bad); err == nil {
-				t.Errorf("%s: got no error", name)
+				t.Errorf("InvalidateObject, %s: got no error", name)
+			}
+		}
+		for name, bad := range map[string]any{"nil": nil, "not a model": new(int), "pointer to a nil interface": new(any)} {
+			if err := gormcache.InvalidateModel(e.db, bad); err == nil {
+				t.Errorf("InvalidateModel, %s: got no error", name)
 			}
 		}
 		plain, err := gorm.Open(b.Open(t), &gorm.Config{Logger: logger.Discard})

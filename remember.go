@@ -353,7 +353,7 @@ func (p *Plugin) rememberDeps(db *gorm.DB, values []any) ([]store.Dep, []tableSc
 			return nil, nil, fmt.Errorf("%w: nil model", ErrInvalidDependency)
 		}
 		stmt := &gorm.Statement{DB: db}
-		if err := stmt.Parse(model); err != nil {
+		if err := parseModel(stmt, model); err != nil {
 			return nil, nil, fmt.Errorf("%w: %T is not a GORM model: %w", ErrInvalidDependency, model, err)
 		}
 		s := stmt.Schema

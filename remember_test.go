@@ -433,6 +433,7 @@ func TestRememberInvalidArguments(t *testing.T) {
 		{"DependsOnRows on no model", "k", []gormcache.RememberOption{gormcache.DependsOnRows("photos", "id", 1)}, gormcache.ErrInvalidDependency, []string{"string"}},
 		{"not a model", "k", []gormcache.RememberOption{gormcache.DependsOn(42)}, gormcache.ErrInvalidDependency, []string{"int is not a GORM model"}},
 		{"nil", "k", []gormcache.RememberOption{gormcache.DependsOn(nil)}, gormcache.ErrInvalidDependency, []string{"nil"}},
+		{"pointer to a nil interface", "k", []gormcache.RememberOption{gormcache.DependsOn(new(any))}, gormcache.ErrInvalidDependency, []string{"interface holding nil"}},
 		{"empty key", "", nil, gormcache.ErrInvalidKey, nil},
 		{"key with a brace", "a{b}", nil, gormcache.ErrInvalidKey, []string{"a{b}"}},
 	}
