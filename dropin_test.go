@@ -1096,6 +1096,41 @@ func TestMySQLImplicitCommits(t *testing.T) {
 	})
 }
 
+// TestRawTransactionControl runs COMMIT, ROLLBACK and BEGIN as raw SQL
+// inside a GORM transaction: a write is fresh as soon as the statement that
+// commits it returns, whether a raw COMMIT, the autocommit that follows it,
+// or GORM's Commit of a transaction begun again with a raw BEGIN.
+func TestRawTransactionControl(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		read := func(db *gorm.DB) []string {
+			var titles []string
+			require.NoError(t, db.Model(&Photo{}).Where("user_id = ?", 1).Order("id").Pluck("title", &titles).Error)
+			return titles
+		}
+		fresh := func(what string) {
+			t.Helper()
+			read(e.cached())
+			assert.Equal(t, read(e.uncached()), read(e.cached()), "stale %s", what)
+		}
+		for _, end := range []string{"COMMIT", "ROLLBACK"} {
+			fresh("before " + end)
+			tx := e.db.Begin()
+			require.NoError(t, tx.Model(&Photo{ID: 1}).Update("title", "before "+end).Error)
+			require.NoError(t, tx.Exec(end).Error)
+			fresh("after a raw " + end)
+			require.NoError(t, tx.Model(&Photo{ID: 2}).Update("title", "after "+end).Error)
+			fresh("after a write in autocommit")
+			require.NoError(t, tx.Exec("BEGIN").Error)
+			require.NoError(t, tx.Model(&Photo{ID: 3}).Update("title", "begun again after "+end).Error)
+			fresh("inside the transaction begun again")
+			require.NoError(t, tx.Commit().Error)
+			fresh("after the commit of the transaction begun again")
+		}
+	})
+}
+
 // TestMySQLKeysOfOtherDatabases checks that a delete reaches a table of
 // another MySQL database whose foreign key cascades from the deleted rows.
 func TestMySQLKeysOfOtherDatabases(t *testing.T) {

@@ -547,10 +547,44 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 		return
 	}
 	a := p.analyze(db.Statement.SQL.String())
-	if a.Harmless || (a.ReadOnly && !a.Unknown) {
+	writes := !a.Harmless && !(a.ReadOnly && !a.Unknown)
+	if writes {
+		p.writeSQL(db, a, invalidation.ReasonRawSQL)
+	}
+	p.followTransaction(db, a, writes)
+}
+
+// followTransaction follows the transaction-control statements of raw SQL
+// run inside a GORM transaction (db.Exec("COMMIT")): the database then
+// commits, or rolls back, before GORM's Commit, and runs what follows in
+// autocommit mode until a statement begins a transaction again. The work
+// queued so far is delivered at once (after a rollback too: an
+// invalidation too many, never one too few), and so is that of the
+// statements that follow, until one begins a transaction. When the SQL
+// ends with a transaction open and wrote, its writes are queued again for
+// that transaction's commit: what the SQL wrote after its last BEGIN is
+// delivered then too. A statement that failed changes nothing here.
+func (p *Plugin) followTransaction(db *gorm.DB, a *sqlscan.Analysis, writes bool) {
+	if db.Error != nil {
 		return
 	}
-	p.writeSQL(db, a, invalidation.ReasonRawSQL)
+	c := sqlscan.Transaction(a)
+	if !c.Ends && !c.Begins {
+		return
+	}
+	tx := aftercommit.TxOf[*change](db.Statement.ConnPool)
+	if tx == nil {
+		return
+	}
+	if c.Ends {
+		tx.Committed()
+	}
+	if c.Open {
+		tx.Began()
+		if writes {
+			p.writeSQL(db, a, invalidation.ReasonRawSQL)
+		}
+	}
 }
 
 // writeSQL queues the invalidation of what a statement whose SQL a was

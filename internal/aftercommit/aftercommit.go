@@ -143,9 +143,10 @@ func (t *Tx[W]) Defer(work W) {
 }
 
 // Committed tells that the database has committed the transaction on its
-// own: MySQL commits it before DDL, and runs the statements that follow
-// in autocommit mode, so that neither the work queued so far nor the work
-// of those statements waits for Commit, nor is dropped by Rollback.
+// own, or that a statement of the application's did (a raw COMMIT): MySQL
+// commits it before DDL, and runs the statements that follow in autocommit
+// mode, so that neither the work queued so far nor the work of those
+// statements waits for Commit, nor is dropped by Rollback.
 func (t *Tx[W]) Committed() {
 	t.mu.Lock()
 	t.ended = true
@@ -153,6 +154,16 @@ func (t *Tx[W]) Committed() {
 	if work := t.take(); len(work) > 0 {
 		t.sinks.Committed(context.Background(), work)
 	}
+}
+
+// Began tells that a transaction has begun again on the connection after
+// the database ended the one before (Committed): the work of the
+// statements that follow waits for Commit again, or is dropped by
+// Rollback.
+func (t *Tx[W]) Began() {
+	t.mu.Lock()
+	t.ended = false
+	t.mu.Unlock()
 }
 
 func (t *Tx[W]) take() []W {
