@@ -96,8 +96,10 @@ func DependsOnRows(model any, field string, value any) RememberOption {
 	return conjunction{model: model, field: field, value: value}
 }
 
-// RememberTTL keeps the value at most d. A non-positive d is ignored: the
-// value is kept Config.TTL.
+// RememberTTL keeps the value at most d, and bounds the age of the value
+// the call is served: a value another call stored longer ago, under a
+// longer TTL, is computed again. A non-positive d is ignored: Config.TTL
+// applies.
 func RememberTTL(d time.Duration) RememberOption {
 	return rememberOptionFunc(func(o *rememberOptions) {
 		if d > 0 {
@@ -423,9 +425,15 @@ type rememberFlight struct {
 // rememberedOf returns the value, or the CacheErrors target, that value,
 // the entry cached under c.key, holds; hit is false when c cannot use it.
 func rememberedOf[T any](p *Plugin, c *recall, value []byte) (v T, hit bool, cachedErr error) {
-	if len(value) > 0 && value[0] == entry.RememberedError {
+	kind, created, data, ok := entry.Remembered(value)
+	if !ok || time.Since(created) >= c.ttl {
+		// Another format (an earlier release's), or older than this
+		// call's TTL allows, whatever the TTL it was stored for.
+		return v, false, nil
+	}
+	if kind == entry.RememberedError {
 		for _, target := range c.cacheErrors {
-			if target.Error() == string(value[1:]) {
+			if target.Error() == string(data) {
 				return v, true, target
 			}
 		}
@@ -454,7 +462,7 @@ func fillRemembered[T any](p *Plugin, c *recall, fn func(context.Context) (T, er
 		f.err, f.canceled = err, c.ctx.Err() != nil
 		for _, target := range c.cacheErrors {
 			if errors.Is(err, target) {
-				f.entry = append([]byte{entry.RememberedError}, target.Error()...)
+				f.entry = entry.AppendRemembered(nil, entry.RememberedError, time.Now(), []byte(target.Error()))
 				p.storeRemembered(c, f.stamps, f.entry)
 				break
 			}

@@ -3,6 +3,7 @@ package gormcache
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/gormcache/gormcache/internal/entry"
 )
@@ -58,17 +59,18 @@ func encodeRemembered[T any](c Codec, v T) (value []byte, copied T, err error) {
 	if err := unmarshal(c, data, &copied); err != nil {
 		return nil, copied, fmt.Errorf("decoding what it encoded: %w", err)
 	}
-	value = make([]byte, 0, 1+len(data))
-	return append(append(value, entry.RememberedValue), data...), copied, nil
+	value = entry.AppendRemembered(nil, entry.RememberedValue, time.Now(), data)
+	return value, copied, nil
 }
 
 // decodeRemembered decodes the value of an entry; it fails for an entry of
 // another kind.
 func decodeRemembered[T any](c Codec, value []byte) (v T, err error) {
-	if len(value) == 0 || value[0] != entry.RememberedValue {
+	kind, _, data, ok := entry.Remembered(value)
+	if !ok || kind != entry.RememberedValue {
 		return v, fmt.Errorf("not the entry of a value (format %q)", value[:min(len(value), 1)])
 	}
-	err = unmarshal(c, value[1:], &v)
+	err = unmarshal(c, data, &v)
 	return v, err
 }
 

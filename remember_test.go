@@ -390,6 +390,31 @@ func TestRememberTTL(t *testing.T) {
 	})
 }
 
+// TestRememberTTLBoundsAge checks that a call's TTL, RememberTTL or the
+// Config.TTL of the instance that calls, bounds the age of the value it is
+// served, whatever TTL the call that stored it had, as it does for queries.
+func TestRememberTTLBoundsAge(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		shared := b.store.new(t)
+		long := newEnv(t, b, gormcache.Config{Store: shared, TTL: time.Hour})
+		short := newEnvOn(t, b.Open(t), gormcache.Config{Store: shared, TTL: 40 * time.Millisecond})
+		var calls atomic.Int64
+		fn := func(context.Context) (int64, error) { return calls.Add(1), nil }
+		remember := func(db *gorm.DB, opts ...gormcache.RememberOption) int64 {
+			v, err := gormcache.Remember(db, "k", fn, opts...)
+			require.NoError(t, err)
+			return v
+		}
+		require.Equal(t, int64(1), remember(long.db))
+		time.Sleep(80 * time.Millisecond)
+		require.Equal(t, int64(1), remember(long.db), "within the TTL of the call")
+		require.Equal(t, int64(2), remember(long.db, gormcache.RememberTTL(40*time.Millisecond)), "older than RememberTTL")
+		time.Sleep(80 * time.Millisecond)
+		require.Equal(t, int64(3), remember(short.db), "older than the Config.TTL of the instance")
+		require.Equal(t, int64(3), remember(long.db))
+	})
+}
+
 // TestRememberInTransaction checks that Remember neither reads nor fills
 // the cache inside a transaction.
 func TestRememberInTransaction(t *testing.T) {

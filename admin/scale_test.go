@@ -16,14 +16,17 @@ import (
 	"github.com/gormcache/gormcache"
 	"github.com/gormcache/gormcache/admin"
 	"github.com/gormcache/gormcache/admin/internal/admintest"
+	"github.com/gormcache/gormcache/internal/entry"
 	"github.com/gormcache/gormcache/store"
 	"github.com/gormcache/gormcache/testdata/blog"
 )
 
-// set stores an entry of value v under key, valid and depending on nothing.
+// set stores under key the entry of a Remember value that a codec encoded
+// as v, valid and depending on nothing.
 func set(t *testing.T, f *admintest.Fixture, key, v string) {
 	t.Helper()
-	require.NoError(t, f.Plugin.Store().Set(context.Background(), key, store.Entry{Value: []byte(v)}, time.Hour))
+	value := entry.AppendRemembered(nil, entry.RememberedValue, time.Now(), []byte(v))
+	require.NoError(t, f.Plugin.Store().Set(context.Background(), key, store.Entry{Value: value}, time.Hour))
 }
 
 // TestKeysByID checks that keys that are not printable text, or not UTF-8,
@@ -32,7 +35,7 @@ func TestKeysByID(t *testing.T) {
 	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 	odd := []string{"fn:line\nbreak", "fn:\xff\xfebytes", "fn:tab\there"}
 	for _, k := range odd {
-		set(t, f, k, "vx")
+		set(t, f, k, "x")
 	}
 	listed := map[string]admintest.Entry{}
 	for _, e := range f.AllEntries(t, "q=fn:*") {
@@ -188,7 +191,7 @@ func TestJSONNames(t *testing.T) {
 func TestListPages(t *testing.T) {
 	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 	for i := range 25 {
-		set(t, f, fmt.Sprintf("extra%02d", i), "vx")
+		set(t, f, fmt.Sprintf("extra%02d", i), "x")
 	}
 	page := f.Entries(t, "q=extra&limit=10")
 	require.Equal(t, 25, page.Total)
@@ -239,7 +242,7 @@ func link(t *testing.T, body, id string) string {
 func TestDeleteMatching(t *testing.T) {
 	f := admintest.New(t, admin.Config{Authorize: admintest.Allow})
 	for i := range 30 {
-		set(t, f, fmt.Sprintf("extra%02d", i), "vx")
+		set(t, f, fmt.Sprintf("extra%02d", i), "x")
 	}
 	form := url.Values{"q": {"extra"}, "back": {"entries?q=extra&limit=10"}}
 	status, body := f.Post(t, "delete-matching", form)

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,13 +39,31 @@ const (
 	// SQL too: 60 to 200 bytes of every entry, the same for all the
 	// entries of a statement.)
 	Version byte = 4
-	// RememberedValue is followed by a Remember value, as its codec
-	// encoded it.
-	RememberedValue byte = 'v'
-	// RememberedError is followed by the message of an error that
-	// Remember caches (CacheErrors).
-	RememberedError byte = 'e'
+	// RememberedValue is followed by when fn returned it (unix
+	// nanoseconds, 8 bytes big-endian, for the age of a hit) and a
+	// Remember value, as its codec encoded it. ('v' held no time.)
+	RememberedValue byte = 'V'
+	// RememberedError is followed by when fn returned it and the message
+	// of an error that Remember caches (CacheErrors). ('e' held no time.)
+	RememberedError byte = 'E'
 )
+
+// AppendRemembered appends to b the value of a Remember entry of kind
+// (RememberedValue or RememberedError) that fn returned at created: data
+// is the value as its codec encoded it, or the error's message.
+func AppendRemembered(b []byte, kind byte, created time.Time, data []byte) []byte {
+	b = binary.BigEndian.AppendUint64(append(slices.Grow(b, header+len(data)), kind), uint64(created.UnixNano()))
+	return append(b, data...)
+}
+
+// Remembered returns the kind, the time and the data of the value of a
+// Remember entry (see AppendRemembered); ok is false for any other value.
+func Remembered(value []byte) (kind byte, created time.Time, data []byte, ok bool) {
+	if len(value) < header || (value[0] != RememberedValue && value[0] != RememberedError) {
+		return 0, time.Time{}, nil, false
+	}
+	return value[0], time.Unix(0, int64(binary.BigEndian.Uint64(value[1:]))), value[header:], true
+}
 
 // header is the bytes of a query result before its texts: Version and
 // when the rows were read.
@@ -71,10 +90,11 @@ func EncodeQuery(vars []any, rows encoding.BinaryAppender) ([]byte, error) {
 	return rows.AppendBinary(b)
 }
 
-// Created returns when the rows of a query result's value were read, and
-// false for any other value.
+// Created returns when the rows of a query result's value were read, or
+// when fn returned a Remember value or error, and false for any other
+// value.
 func Created(value []byte) (time.Time, bool) {
-	if len(value) < header || value[0] != Version {
+	if len(value) < header || (value[0] != Version && value[0] != RememberedValue && value[0] != RememberedError) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(value[1:]))), true
@@ -187,13 +207,13 @@ func Describe(text string, value []byte) (Content, error) {
 	if len(value) == 0 {
 		return Content{Kind: KindUnknown}, nil
 	}
-	switch value[0] {
-	case RememberedValue:
-		return Content{Kind: KindValue, Text: printable(value[1:])}, nil
-	case RememberedError:
-		return Content{Kind: KindError, Text: printable(value[1:])}, nil
-	case Version:
-	default:
+	if kind, _, data, ok := Remembered(value); ok {
+		if kind == RememberedError {
+			return Content{Kind: KindError, Text: printable(data)}, nil
+		}
+		return Content{Kind: KindValue, Text: printable(data)}, nil
+	}
+	if value[0] != Version {
 		return Content{Kind: KindUnknown, Text: printable(value)}, nil
 	}
 	vars, encoded, err := splitEntry(value)

@@ -45,12 +45,12 @@ func KindOf(value []byte) string {
 	if len(value) == 0 {
 		return KindUnknown
 	}
-	switch value[0] {
-	case Version:
+	switch kind, _, _, ok := Remembered(value); {
+	case value[0] == Version:
 		return KindQuery
-	case RememberedValue:
+	case ok && kind == RememberedValue:
 		return KindValue
-	case RememberedError:
+	case ok:
 		return KindError
 	}
 	return KindUnknown
