@@ -148,6 +148,9 @@ func (c *Config) validate() error {
 	if c.MaxWriteRows < 0 {
 		return fmt.Errorf("%w: MaxWriteRows is negative (%d)", ErrConfig, c.MaxWriteRows)
 	}
+	if c.Precision > TableLevel {
+		return fmt.Errorf("%w: Precision %d is none of DefaultPrecision, RowLevel and TableLevel", ErrConfig, c.Precision)
+	}
 	if strings.ContainsAny(c.Prefix, "{}") {
 		// Braces would change the Redis Cluster hash tags of the store's keys.
 		return fmt.Errorf("%w: Prefix %q contains a brace", ErrConfig, c.Prefix)

@@ -12,8 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 
 	"github.com/gormcache/gormcache"
+	"github.com/gormcache/gormcache/internal/testdb"
 	"github.com/gormcache/gormcache/store/memory"
 )
 
@@ -382,4 +384,24 @@ func TestIdentityWaitersKeepTheirDeadline(t *testing.T) {
 		}
 		require.NoError(t, <-first)
 	})
+}
+
+// TestConfigErrors checks that Use fails with ErrConfig, saying what is
+// wrong, for each field out of range.
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  gormcache.Config
+		want string
+	}{
+		{gormcache.Config{TTL: -time.Second}, "TTL is negative (-1s)"},
+		{gormcache.Config{MaxWriteRows: -1}, "MaxWriteRows is negative (-1)"},
+		{gormcache.Config{Precision: 99}, "Precision 99 is none of"},
+		{gormcache.Config{Prefix: "a{b}:"}, `Prefix "a{b}:" contains a brace`},
+	} {
+		db, err := gorm.Open(testdb.Sqlite(t), &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		err = db.Use(gormcache.New(tc.cfg))
+		require.ErrorIs(t, err, gormcache.ErrConfig)
+		require.ErrorContains(t, err, tc.want)
+	}
 }
