@@ -343,14 +343,14 @@ type holdingIdentity struct {
 	release chan struct{}
 }
 
-func (h *holdingIdentity) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (h *holdingIdentity) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if strings.Contains(query, "pragma_database_list") {
 		h.once.Do(func() {
 			close(h.held)
 			<-h.release
 		})
 	}
-	return h.ConnPool.QueryRowContext(ctx, query, args...)
+	return h.ConnPool.QueryContext(ctx, query, args...)
 }
 
 // TestIdentityWaitersKeepTheirDeadline checks that the first reads of a
@@ -372,7 +372,11 @@ func TestIdentityWaitersKeepTheirDeadline(t *testing.T) {
 		}
 		first := make(chan error, 1)
 		go func() { first <- read(context.Background()) }()
-		<-pool.held
+		select {
+		case <-pool.held:
+		case err := <-first:
+			t.Fatalf("the first read returned (%v) without reading which database it reaches through the pool", err)
+		}
 		released := time.AfterFunc(3*time.Second, func() { close(pool.release) })
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
