@@ -322,25 +322,39 @@ func (c *decodedCache) use(db *gorm.DB, key string, value []byte) bool {
 }
 
 // applySlice sets rv to copies of the kept elements, reusing its array when
-// it has one, as gorm.Scan does.
+// it has room for them, as gorm.Scan does. gorm.Scan appends the rows to an
+// array too small for them until it is full: the first rows reach it too.
 func (d *decodedResult) applySlice(rv reflect.Value) {
 	n := d.value.Len()
+	if c := rv.Cap(); c > 0 && c < n {
+		d.fill(rv.Slice(0, c))
+	}
 	if rv.Cap() == 0 || rv.Cap() < n {
 		rv.Set(reflect.MakeSlice(rv.Type(), n, max(n, 20)))
 	} else {
 		rv.SetLen(n)
 	}
-	elems := rv
+	d.fill(rv)
+}
+
+// fill sets the elements of s, at most as many as are kept, to copies of
+// the first kept ones.
+func (d *decodedResult) fill(s reflect.Value) {
+	n := s.Len()
+	elems := s
 	if d.kind == decodedPtrs {
 		elems = reflect.MakeSlice(d.value.Type(), n, n)
 	}
 	reflect.Copy(elems, d.value)
 	for _, i := range d.deep {
+		if i >= n {
+			break
+		}
 		d.copier.Copy(elems.Index(i), d.value.Index(i))
 	}
 	if d.kind == decodedPtrs {
 		for i := range n {
-			rv.Index(i).Set(elems.Index(i).Addr())
+			s.Index(i).Set(elems.Index(i).Addr())
 		}
 	}
 }

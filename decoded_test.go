@@ -165,6 +165,20 @@ func TestHitsIntoUsedDestinations(t *testing.T) {
 				r := db.Order("id").Find(&ps)
 				return outcome{[]any{ps, ps[:1:1]}, r.RowsAffected, r.Error}
 			}},
+			{"slice with too little capacity", func(db *gorm.DB) outcome {
+				ps := make([]Photo, 1, 2)
+				ps[0].Title = "overwritten"
+				before := ps[:2]
+				r := db.Where("status > ?", -1).Order("id").Find(&ps)
+				return outcome{[]any{ps, before}, r.RowsAffected, r.Error}
+			}},
+			{"pointers with too little capacity", func(db *gorm.DB) outcome {
+				ps := make([]*Photo, 1, 2)
+				ps[0] = &Photo{Title: "kept"}
+				before := ps[:2]
+				r := db.Where("status > ?", -2).Order("id").Find(&ps)
+				return outcome{[]any{ps, before}, r.RowsAffected, r.Error}
+			}},
 			{"not found keeps the struct", func(db *gorm.DB) outcome {
 				u := User{ID: 77, Name: "kept"}
 				r := db.Where("name = ?", "nobody").First(&u)
