@@ -104,7 +104,7 @@ var (
 // once; the near cache serves from memory once it has subscribed and taken
 // its lease, in a round trip or two. It returns an error starting with
 // "gormcache: redis:" for a field of cfg out of range, a Ring client, or a
-// remote that already has a Near store.
+// remote that already has a Near store not yet closed.
 //
 // Every instance that writes under remote's prefix must use a Near store:
 // the invalidations of a plain Store or TwoLevel do not reach near caches.
@@ -147,7 +147,9 @@ func NewNear(remote *Store, cfg NearConfig) (*Near, error) {
 		closing: make(chan struct{}),
 	}
 	two.known = n.known
-	if !remote.near.CompareAndSwap(nil, n) {
+	// A closed Near store is replaced: its Store went on delivering
+	// invalidations through it, and does through the new one.
+	if cur := remote.near.Load(); (cur != nil && !cur.closed.Load()) || !remote.near.CompareAndSwap(cur, n) {
 		_ = two.Close()
 		return nil, errors.New("gormcache: redis: the Store already has a near cache")
 	}

@@ -485,3 +485,32 @@ func TestNearCloseReleasesEverything(t *testing.T) {
 		require.False(t, strings.HasPrefix(f, "h:"), "a lease is left in the registry: %q", f)
 	}
 }
+
+// TestNearReplacesAClosedOne checks that a Store takes one near cache at a
+// time, and a new one once the last is closed, which then serves from
+// memory and has its copies invalidated by the Store's writes.
+func TestNearReplacesAClosedOne(t *testing.T) {
+	client := testredis.Client(t)
+	remote := newStore(t, client, redis.Config{})
+	first, err := redis.NewNear(remote, redis.NearConfig{Lease: testLease})
+	require.NoError(t, err)
+	_, err = redis.NewNear(remote, redis.NearConfig{Lease: testLease})
+	require.ErrorContains(t, err, "already has a near cache")
+	require.NoError(t, first.Close())
+
+	second, err := redis.NewNear(remote, redis.NearConfig{Lease: testLease})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, second.Close()) })
+	waitTrusted(t, second)
+	ctx := t.Context()
+	dep := store.Dep{Table: "photos", Cond: "id=1"}
+	require.NoError(t, second.Set(ctx, "k", store.Entry{Value: []byte("v"), Deps: []store.Dep{dep}, Stamps: stamps(t, second, dep)}, time.Minute))
+	for range 2 {
+		_, ok, err := second.Get(ctx, "k")
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.NotZero(t, second.NearStats().Hits, "the new near cache never served from memory")
+	require.NoError(t, remote.Invalidate(ctx, dep))
+	noneServes(t, "after the Store's invalidation", "k", second)
+}
