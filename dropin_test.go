@@ -1077,11 +1077,7 @@ func TestMySQLImplicitCommits(t *testing.T) {
 		}
 		e := newEnv(t, b, gormcache.Config{})
 		e.seed()
-		read := func(db *gorm.DB) []string {
-			var titles []string
-			require.NoError(t, db.Model(&Photo{}).Where("user_id = ?", 1).Order("id").Pluck("title", &titles).Error)
-			return titles
-		}
+		read := func(db *gorm.DB) []string { return firstUsersTitles(t, db) }
 		for _, ddl := range []string{"CREATE TABLE scratch (id int)", "TRUNCATE TABLE audits"} {
 			require.NoError(t, e.db.Exec("CREATE TABLE IF NOT EXISTS audits (id int)").Error)
 			read(e.cached())
@@ -1104,11 +1100,7 @@ func TestRawTransactionControl(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
 		e := newEnv(t, b, gormcache.Config{})
 		e.seed()
-		read := func(db *gorm.DB) []string {
-			var titles []string
-			require.NoError(t, db.Model(&Photo{}).Where("user_id = ?", 1).Order("id").Pluck("title", &titles).Error)
-			return titles
-		}
+		read := func(db *gorm.DB) []string { return firstUsersTitles(t, db) }
 		fresh := func(what string) {
 			t.Helper()
 			read(e.cached())
@@ -1156,4 +1148,12 @@ func TestMySQLKeysOfOtherDatabases(t *testing.T) {
 		require.NoError(t, e.db.Unscoped().Delete(&Photo{}, 1).Error)
 		assert.Equal(t, kids(e.uncached()), kids(e.cached()), "stale kids")
 	})
+}
+
+// firstUsersTitles reads the titles of the photos of user 1, in order.
+func firstUsersTitles(t *testing.T, db *gorm.DB) []string {
+	t.Helper()
+	var titles []string
+	require.NoError(t, db.Model(&Photo{}).Where("user_id = ?", 1).Order("id").Pluck("title", &titles).Error)
+	return titles
 }
