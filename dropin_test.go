@@ -283,6 +283,36 @@ func TestFailedImageReadKeepsTransaction(t *testing.T) {
 	})
 }
 
+// TestFailingWritesFailAsTheDatabaseSays writes with conditions the
+// database refuses, on tables whose rows the plugin has read before: each
+// write fails with the database's reason, the one it fails with without
+// the plugin, not with one the plugin's read of its rows caused
+// (PostgreSQL's "current transaction is aborted"), and the next good
+// write still works.
+func TestFailingWritesFailAsTheDatabaseSays(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, gormcache.Config{})
+		e.seed()
+		writes := map[string]func(db *gorm.DB) error{
+			"update": func(db *gorm.DB) error {
+				return db.Model(&Photo{}).Where("no_such_column = ?", 1).Update("status", 3).Error
+			},
+			"delete": func(db *gorm.DB) error {
+				return db.Where("no_such_column = ?", 1).Delete(&Photo{}).Error
+			},
+		}
+		for name, write := range writes {
+			for i := range 2 { // the table's rows read before, and after a failure
+				require.NoError(t, e.db.Model(&Photo{}).Where("id = ?", 1).Update("status", 4+i).Error)
+				err := write(e.db)
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "no_such_column", "%s, try %d: not the database's reason", name, i)
+				assert.NotContains(t, err.Error(), "aborted", "%s, try %d", name, i)
+			}
+		}
+	})
+}
+
 // leadingComment puts a comment before the UPDATE keyword, as gorm.io/hints
 // and sqlcommenter-style tracing do.
 type leadingComment struct{}

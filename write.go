@@ -100,9 +100,13 @@ type capture struct {
 	set  clause.Set
 }
 
-func (c *capture) before() {
+// before reads the rows the statement is about to change, the first time
+// it runs. It returns the error the statement must fail with when that read
+// left the transaction unusable (see broken): the statement is then not
+// run, and fails as the database would have failed it.
+func (c *capture) before() error {
 	if c.done {
-		return
+		return nil
 	}
 	c.done = true
 	stmt := c.db.Statement
@@ -110,7 +114,7 @@ func (c *capture) before() {
 		c.set, _ = cl.Expression.(clause.Set)
 	}
 	c.old, c.err = c.p.rows.Read(c.db, stmt.Schema, c.ConnPool, writtenTo(c.db), whereOf(stmt), true, c.p.cfg.MaxWriteRows)
-	c.db.AddError(broken(c.err))
+	return broken(c.err)
 }
 
 // broken returns err when it says the write's transaction is unusable,
@@ -140,12 +144,16 @@ func whereOf(stmt *gorm.Statement) clause.Where {
 }
 
 func (c *capture) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	c.before()
+	if err := c.before(); err != nil {
+		return nil, err
+	}
 	return c.ConnPool.ExecContext(ctx, query, args...)
 }
 
 func (c *capture) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	c.before()
+	if err := c.before(); err != nil {
+		return nil, err
+	}
 	return c.ConnPool.QueryContext(ctx, query, args...)
 }
 

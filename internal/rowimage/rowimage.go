@@ -588,9 +588,10 @@ func PrimaryKeyWhere(s *schema.Schema, images []Image) (clause.Where, bool) {
 //
 // The read must never make the user's write fail. Where a failed statement
 // aborts the transaction (PostgreSQL), the first read of a table runs under
-// a savepoint; see Reader. Any other error is the database's refusal to
-// roll that savepoint back: the transaction is unusable, and the write must
-// fail with it.
+// a savepoint; see Reader. Any other error means the transaction is
+// unusable, and the write must fail with it: the database refused to roll
+// that savepoint back, or a read without one failed, as the write would
+// have, on the write's own conditions.
 //
 // database names the database pool reaches (any comparable value): what
 // the Reader learns of a table is that database's. Two names of one
@@ -611,7 +612,8 @@ func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, databas
 			return nil, ErrUnreadable
 		}
 	}
-	guard := !trusted && dialect == "postgres" && aftercommit.InTransaction(pool)
+	aborts := dialect == "postgres" && aftercommit.InTransaction(pool) // a failed statement aborts the transaction
+	guard := !trusted && aborts
 	if guard {
 		if _, err := pool.ExecContext(ctx, "SAVEPOINT gormcache_images"); err != nil {
 			return nil, ErrUnreadable
@@ -635,6 +637,14 @@ func (r *Reader) Read(db *gorm.DB, s *schema.Schema, pool gorm.ConnPool, databas
 		return images, nil
 	case tooMany:
 		return nil, ErrTooManyRows
+	case aborts && !guard:
+		// The read of a trusted table failed where the write's own
+		// conditions fail (a column that does not exist, a value the
+		// column's type refuses), and aborted the transaction: the write
+		// fails with the database's reason, which it would have met. The
+		// table is read under a savepoint again until a read works.
+		r.m.Delete(table)
+		return nil, err
 	}
 	r.failed(ctx, table)
 	return nil, ErrUnreadable
