@@ -36,6 +36,19 @@ func TestDatabaseErrorsOfRowAndRows(t *testing.T) {
 			assert.Equal(t, want, rowErr(e.db))
 		}
 
+		// Scan, through Rows: the query fails.
+		scanned := func(db *gorm.DB) *gorm.DB {
+			var out []map[string]any
+			return db.Raw("SELECT * FROM no_such_table").Scan(&out)
+		}
+		want2 := scanned(e.uncached())
+		require.Error(t, want2.Error)
+		for range 2 {
+			got := scanned(e.db)
+			assert.Equal(t, want2.Error.Error(), got.Error.Error())
+			assert.Equal(t, want2.RowsAffected, got.RowsAffected, "RowsAffected of a failed Scan")
+		}
+
 		// Rows: the second row fails to compute.
 		failing := map[string]string{
 			"sqlite":   `SELECT json_extract(v, '$.a') AS a FROM (SELECT '{"a":7}' AS v UNION ALL SELECT 'not json')`,

@@ -386,11 +386,15 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 	})
 	switch {
 	case leader && isDatabaseError(err):
-		if f != nil && f.rows != nil {
+		switch {
+		case f != nil && f.rows != nil:
 			// A Row or Rows statement: the rows read before the error,
 			// then the error, as GORM's own callback hands them.
 			p.replay(db, r.mode, f.rows)
-		} else {
+		case r.mode == modeRows:
+			db.AddError(errors.Unwrap(err))
+			db.RowsAffected = -1 // as GORM's row callback leaves it
+		default:
 			db.AddError(errors.Unwrap(err))
 		}
 		return nil
