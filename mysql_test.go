@@ -318,6 +318,8 @@ func TestMySQLTablesWithoutTransactions(t *testing.T) {
 			e.mustMiss(func() { count(e.db) })
 			err := e.db.Transaction(func(tx *gorm.DB) error {
 				require.NoError(t, tx.Create(&keptNote{Text: "kept"}).Error)
+				// Every connection sees the row at once.
+				assert.Equal(t, count(e.uncached()), count(e.db), "stale during the transaction on %s", engine)
 				return errors.New("roll back")
 			})
 			require.Error(t, err)
@@ -332,6 +334,7 @@ func TestMySQLTablesWithoutTransactions(t *testing.T) {
 		read(e.db)
 		require.Error(t, e.db.Transaction(func(tx *gorm.DB) error {
 			require.NoError(t, tx.Create(&Photo{UserID: 1, Title: "never"}).Error)
+			e.mustHit(func() { read(e.db) }) // nothing delivered before the commit
 			return errors.New("roll back")
 		}))
 		e.mustHit(func() { read(e.db) })
