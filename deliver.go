@@ -66,8 +66,10 @@ func (p *Plugin) queue(db *gorm.DB, c *change) {
 	c.db, c.pool = db, writtenThrough(db)
 	c.span = trace.SpanFromContext(db.Statement.Context)
 	ctx := db.Statement.Context
-	if db.Dialector.Name() == "mysql" && aftercommit.InTransaction(db.Statement.ConnPool) && p.keepsRolledBack(ctx, c) {
-		p.deliver(ctx, []*change{c})
+	if db.Dialector.Name() == "mysql" && aftercommit.InTransaction(db.Statement.ConnPool) {
+		if untransacted, _ := p.untransacted(ctx, c); untransacted {
+			p.deliver(ctx, []*change{c})
+		}
 	}
 	aftercommit.Deliver(ctx, db.Statement.ConnPool, p.deliver, c)
 }
