@@ -59,19 +59,11 @@ func (c *change) events() events {
 }
 
 // queue hands c to the plugin's sink after the commit of db's transaction,
-// or at once outside of one. A change to a MySQL table whose engine has no
-// transactions (MyISAM, Aria, MEMORY) is seen by every connection as soon
-// as its statement returns: it is delivered at once too.
+// or at once outside of one.
 func (p *Plugin) queue(db *gorm.DB, c *change) {
 	c.db, c.pool = db, writtenThrough(db)
 	c.span = trace.SpanFromContext(db.Statement.Context)
-	ctx := db.Statement.Context
-	if db.Dialector.Name() == "mysql" && aftercommit.InTransaction(db.Statement.ConnPool) {
-		if untransacted, _ := p.untransacted(ctx, c); untransacted {
-			p.deliver(ctx, []*change{c})
-		}
-	}
-	aftercommit.Deliver(ctx, db.Statement.ConnPool, p.deliver, c)
+	aftercommit.Deliver(db.Statement.Context, db.Statement.ConnPool, p.deliver, c)
 }
 
 // writtenThrough returns the pool the statement of db writes through: the

@@ -318,8 +318,6 @@ func TestMySQLTablesWithoutTransactions(t *testing.T) {
 			e.mustMiss(func() { count(e.db) })
 			err := e.db.Transaction(func(tx *gorm.DB) error {
 				require.NoError(t, tx.Create(&keptNote{Text: "kept"}).Error)
-				// Every connection sees the row at once.
-				assert.Equal(t, count(e.uncached()), count(e.db), "stale during the transaction on %s", engine)
 				return errors.New("roll back")
 			})
 			require.Error(t, err)

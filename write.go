@@ -201,28 +201,20 @@ func (p *Plugin) keepsRolledBack(ctx context.Context, c *change) bool {
 	if c.manual() {
 		return false
 	}
-	untransacted, known := p.untransacted(ctx, c)
-	return untransacted || !known
+	if len(c.event.Tables) == 0 || c.pool == nil {
+		return true
+	}
+	_, catalogue := p.columnsAt(ctx, c.db, c.pool, nil, c.event.Tables)
+	if catalogue == nil {
+		return true
+	}
+	return slices.ContainsFunc(c.event.Tables, catalogue.catalog.KeepsRolledBack)
 }
 
 // manual reports whether c is not a write's but an application's call
 // (Forget, InvalidateTable...): a rollback drops it.
 func (c *change) manual() bool {
 	return c.event.Level == invalidation.Key || c.event.Reason == invalidation.ReasonManual
-}
-
-// untransacted reports whether the MySQL change c writes a table whose
-// engine has no transactions, as the catalogue tells; known is false when
-// its tables cannot be told.
-func (p *Plugin) untransacted(ctx context.Context, c *change) (untransacted, known bool) {
-	if c.manual() || len(c.event.Tables) == 0 || c.pool == nil {
-		return false, false
-	}
-	_, catalogue := p.columnsAt(ctx, c.db, c.pool, nil, c.event.Tables)
-	if catalogue == nil {
-		return false, false
-	}
-	return slices.ContainsFunc(c.event.Tables, catalogue.catalog.KeepsRolledBack), true
 }
 
 // resolverCallback is the name of dbresolver's callbacks, which choose the
