@@ -247,6 +247,7 @@ func (d *decodedResult) keepStruct(db *gorm.DB, rv reflect.Value, rs *replay.Row
 	if len(rs.Columns) == 1 && s.ModelType.ConvertibleTo(timeType) {
 		return false // gorm.Scan plucks into such a struct
 	}
+	row := rs.Row(0) // the one gorm.Scan scanned (d.rows > 0)
 	seen := make(map[string]bool, len(rs.Columns))
 	for i, col := range rs.Columns {
 		if seen[col.Name] || strings.Contains(col.Name, "__") {
@@ -257,7 +258,7 @@ func (d *decodedResult) keepStruct(db *gorm.DB, rv reflect.Value, rs *replay.Row
 		if f == nil || !f.Readable {
 			continue
 		}
-		if rs.Len() > 0 && rs.Row(0)[i] == nil {
+		if row[i] == nil {
 			if !nullSettable(f) {
 				return false
 			}
@@ -325,13 +326,14 @@ func (c *decodedCache) use(db *gorm.DB, key string, value []byte) bool {
 // it has room for them, as gorm.Scan does. gorm.Scan appends the rows to an
 // array too small for them until it is full: the first rows reach it too.
 func (d *decodedResult) applySlice(rv reflect.Value) {
-	n := d.value.Len()
-	if c := rv.Cap(); c > 0 && c < n {
-		d.fill(rv.Slice(0, c))
-	}
-	if rv.Cap() == 0 || rv.Cap() < n {
+	n, c := d.value.Len(), rv.Cap()
+	switch {
+	case c == 0 || c < n:
+		if c > 0 {
+			d.fill(rv.Slice(0, c))
+		}
 		rv.Set(reflect.MakeSlice(rv.Type(), n, max(n, 20)))
-	} else {
+	default:
 		rv.SetLen(n)
 	}
 	d.fill(rv)

@@ -386,16 +386,15 @@ func (p *Plugin) fetch(db *gorm.DB, r *read, orig func(*gorm.DB)) []byte {
 	})
 	switch {
 	case leader && isDatabaseError(err):
-		switch {
-		case f != nil && f.rows != nil:
+		if f != nil && f.rows != nil {
 			// A Row or Rows statement: the rows read before the error,
 			// then the error, as GORM's own callback hands them.
 			p.replay(db, r.mode, f.rows)
-		case r.mode == modeRows:
-			db.AddError(errors.Unwrap(err))
+			return nil
+		}
+		db.AddError(errors.Unwrap(err))
+		if r.mode == modeRows {
 			db.RowsAffected = -1 // as GORM's row callback leaves it
-		default:
-			db.AddError(errors.Unwrap(err))
 		}
 		return nil
 	case leader && r.mode == modeFind:

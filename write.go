@@ -585,14 +585,11 @@ func (p *Plugin) followTransaction(db *gorm.DB, a *sqlscan.Analysis, writes bool
 	if db.Error != nil {
 		return
 	}
-	c := sqlscan.Transaction(a)
-	if !c.Ends && !c.Begins {
-		return
-	}
 	tx := aftercommit.TxOf[*change](db.Statement.ConnPool)
 	if tx == nil {
 		return
 	}
+	c := sqlscan.Transaction(a)
 	if c.Ends {
 		tx.Committed()
 	}

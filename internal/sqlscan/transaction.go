@@ -32,44 +32,38 @@ func Transaction(a *Analysis) TxControl {
 			continue
 		}
 		start = false
-		next := a.wordsAfter(i)
 		switch s.Keyword {
 		case KwBegin:
-			if len(next) > 0 && next[0] == "NOT" {
+			if a.wordIs(i+1, "NOT") {
 				return c
 			}
 			c.Begins, c.Open = true, true
 		case KwStart:
-			if len(next) > 0 && next[0] == "TRANSACTION" {
+			if a.wordIs(i+1, "TRANSACTION") {
 				c.Begins, c.Open = true, true
 			}
 		case KwCommit, KwEnd, KwRollback, KwAbort:
-			if s.Keyword == KwCommit || s.Keyword == KwRollback {
-				if len(next) > 0 && (next[0] == "WORK" || next[0] == "TRANSACTION") {
-					next = next[1:]
-				}
-				if len(next) > 0 && (next[0] == "PREPARED" || next[0] == "TO") {
-					continue
-				}
+			next := i + 1
+			if (s.Keyword == KwCommit || s.Keyword == KwRollback) && (a.wordIs(next, "WORK") || a.wordIs(next, "TRANSACTION")) {
+				next++
+			}
+			if a.wordIs(next, "PREPARED") || a.wordIs(next, "TO") {
+				continue // another transaction's, or a savepoint's
 			}
 			c.Ends = true
 			// AND CHAIN begins a new transaction at once; AND NO CHAIN
 			// does not.
-			c.Open = len(next) > 1 && next[0] == "AND" && next[1] == "CHAIN"
+			c.Open = a.wordIs(next, "AND") && a.wordIs(next+1, "CHAIN")
 		}
 	}
 	return c
 }
 
-// wordsAfter returns the words (upper-cased) that follow token i in its
-// statement, up to the first token that is not a word.
-func (a *Analysis) wordsAfter(i int) []string {
-	var words []string
-	for _, s := range a.Tokens[i+1:] {
-		if s.Kind != Word {
-			break
-		}
-		words = append(words, strings.ToUpper(a.SQL[s.Start:s.End]))
+// wordIs reports whether token i is the word w, in any case.
+func (a *Analysis) wordIs(i int, w string) bool {
+	if i >= len(a.Tokens) || a.Tokens[i].Kind != Word {
+		return false
 	}
-	return words
+	s := a.Tokens[i]
+	return strings.EqualFold(a.SQL[s.Start:s.End], w)
 }
